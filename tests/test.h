@@ -1,0 +1,92 @@
+/*
+ * test.h: corio's test registry and checks.
+ *
+ * TEST(name) { ... } defines a case; the name must be lower-case letters,
+ * digits and underscores, unique across tests/, and start the line (CMake
+ * finds the cases by that pattern and registers each with CTest). A case
+ * passes when it returns; a failed CHECK prints where and why and exits 1.
+ *
+ * The runner (runner.c) runs every case in a process of its own under a
+ * timeout; `corio_tests --one NAME` runs one case in-process (for gdb).
+ */
+#ifndef CORIO_TEST_H
+#define CORIO_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*corio_test_fn)(void);
+void corio_test_register(const char *name, corio_test_fn fn);
+
+#define TEST(name)                                                         \
+    static void test_##name(void);                                         \
+    __attribute__((constructor)) static void test_reg_##name(void)         \
+    {                                                                      \
+        corio_test_register(#name, test_##name);                           \
+    }                                                                      \
+    static void test_##name(void)
+
+__attribute__((noreturn, format(printf, 3, 4))) void
+corio_test_fail(const char *file, int line, const char *fmt, ...);
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (!(cond))                                                       \
+            corio_test_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond); \
+    } while (0)
+
+#define CHECK_INT(a, op, b)                                                \
+    do {                                                                   \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);    \
+        if (!(check_a_ op check_b_))                                       \
+            corio_test_fail(__FILE__, __LINE__, "%s %s %s: %lld vs %lld",  \
+                            #a, #op, #b, check_a_, check_b_);              \
+    } while (0)
+
+#define CHECK_EQ(a, b) CHECK_INT(a, ==, b)
+
+#define CHECK_PTR(a, b)                                                    \
+    do {                                                                   \
+        const void *check_a_ = (const void *)(a);                          \
+        const void *check_b_ = (const void *)(b);                          \
+        if (check_a_ != check_b_)                                          \
+            corio_test_fail(__FILE__, __LINE__, "%s == %s: %p vs %p", #a,  \
+                            #b, check_a_, check_b_);                       \
+    } while (0)
+
+#define CHECK_STR_HAS(hay, needle)                                         \
+    do {                                                                   \
+        const char *check_h_ = (hay), *check_n_ = (needle);                \
+        if (!check_h_ || !strstr(check_h_, check_n_))                      \
+            corio_test_fail(__FILE__, __LINE__, "%s does not contain "     \
+                            "\"%s\":\n---\n%s\n---", #hay, check_n_,       \
+                            check_h_ ? check_h_ : "(null)");               \
+    } while (0)
+
+/* Capture what this process writes to stderr (fd 2) between begin and end.
+ * end returns a malloc'd NUL-terminated string the caller frees. */
+void corio_test_stderr_begin(void);
+char *corio_test_stderr_end(void);
+
+/* Run fn(arg) in a forked child and wait for it. Returns the raw wait
+ * status; *err_out (if not NULL) gets the child's stderr, malloc'd. */
+int corio_test_fork(void (*fn)(void *), void *arg, char **err_out);
+
+/* 1 when built with AddressSanitizer / ThreadSanitizer, else 0. */
+int corio_test_under_asan(void);
+int corio_test_under_tsan(void);
+/* 1 when running under Valgrind. */
+int corio_test_under_valgrind(void);
+
+/* Counts from /proc/self: open descriptors, and mapping lines (VMAs). */
+int corio_test_count_fds(void);
+int corio_test_count_vmas(void);
+
+/* A seeded xorshift generator for randomized tests (seed from
+ * CORIO_TEST_SEED, printed on failure). */
+uint64_t corio_test_rand(void);
+
+#endif /* CORIO_TEST_H */
