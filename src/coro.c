@@ -1,0 +1,621 @@
+/*
+ * coro.c: coroutine objects and their manual drive (no event loop).
+ *
+ * A resume pushes the coroutine onto the calling thread's resume chain: the
+ * caller (a coroutine, or the thread's own stack) becomes NORMAL and the
+ * callee RUNNING; corio_yield / corio_await / the end of the body pop it
+ * again. Every switch goes through switch_to(), which also tells the
+ * sanitizers (fiber.h) and checks the canary of stacks that have no guard.
+ *
+ * Thread safety: a coroutine object is used by one thread at a time; the
+ * only shared state is the stack pool (stack.c). After a coroutine comes
+ * back from a switch it may be on another thread, so code after a switch
+ * never reuses a thread pointer computed before it: it reads co->on, which
+ * the resumer sets.
+ *
+ * Lean coroutines (CORIO_CORO_LEAN) run on one of a few stacks shared per
+ * thread. The frames of a suspended lean coroutine stay on its shared stack
+ * until another lean coroutine needs that stack; only then are they copied
+ * out (from the resumer's own stack, never the one being copied), and they
+ * are copied back to the same addresses before it resumes.
+ */
+#include "coro_impl.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Bytes below a ucontext coroutine's last frame that may hold live data
+ * (the fallback cannot tell its exact stack pointer). */
+#define LEAN_UCONTEXT_SLACK 2048
+
+static _Thread_local corio__thread self_tls
+    __attribute__((tls_model("initial-exec")));
+
+corio__thread *corio__thread_self(void)
+{
+    return &self_tls;
+}
+
+void corio__warn(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    int n = snprintf(buf, sizeof buf, "corio: ");
+    va_start(ap, fmt);
+    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", buf);
+}
+
+static const char *name_of(const corio_coro *co)
+{
+    return co->name ? co->name : "coro";
+}
+
+/* ---- per-thread setup ---------------------------------------------------- */
+
+static void thread_exit(void *arg);
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void exit_key_make(void)
+{
+    if (pthread_key_create(&exit_key, thread_exit) != 0)
+        exit_key = (pthread_key_t)-1;
+}
+
+static int thread_init(corio__thread *t)
+{
+    int rc = corio__stack_thread_init();
+    if (rc)
+        return rc;
+#if CORIO_ASAN
+    {
+        pthread_attr_t a;
+        void *lo = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &a) == 0) {
+            pthread_attr_getstack(&a, &lo, &size);
+            pthread_attr_destroy(&a);
+        }
+        t->base_fiber.bottom = lo;
+        t->base_fiber.size = size;
+    }
+#endif
+#if CORIO_TSAN
+    t->base_fiber.tsan = __tsan_get_current_fiber();
+#endif
+    pthread_once(&exit_once, exit_key_make);
+    if (exit_key != (pthread_key_t)-1)
+        pthread_setspecific(exit_key, t);
+    t->ready = 1;
+    return 0;
+}
+
+/* At thread exit: give back the shared stacks no suspended lean coroutine
+ * still occupies. A lean coroutine must be finished or freed before its
+ * thread exits; one that is not keeps its stack, and is reported. */
+static void thread_exit(void *arg)
+{
+    corio__thread *t = arg;
+    int i;
+    for (i = 0; i < CORIO__LEAN_MAX; i++) {
+        corio__lean_stack *ls = &t->lean[i];
+        if (!ls->stack)
+            continue;
+        if (ls->occupant) {
+            corio__warn("thread exits while lean coroutine '%s' is "
+                        "suspended on it", name_of(ls->occupant));
+            continue;
+        }
+        corio__stack_put(ls->stack);
+        ls->stack = NULL;
+    }
+    corio__stack_thread_fini();
+}
+
+/* ---- switching ----------------------------------------------------------- */
+
+CORIO__INLINE void canary_check(const corio__stack *st)
+{
+    if (unlikely(st->guard == CORIO__GUARD_CANARY) && corio__stack_check(st))
+        corio__stack_overflow_report(st, NULL);
+}
+
+/* Switch from the running side (`from`, whose context and fiber are given)
+ * to `to`, handing over the thread pointer. */
+CORIO__INLINE void switch_to(corio__thread *t, corio__ctx *from_ctx,
+                             corio__fiber *from_fiber, corio__ctx *to_ctx,
+                             const corio__fiber *to_fiber)
+{
+    corio__fiber_leave(from_fiber, to_fiber, 0);
+    corio__ctx_switch(from_ctx, to_ctx, t);
+    corio__fiber_arrive(from_fiber);
+}
+
+static _Noreturn void finish(corio_coro *co, int rc, void *result);
+
+static void entry(void *arg)
+{
+    corio__thread *t = arg;
+    corio_coro *co = t->current;
+    void *result = NULL;
+    int rc;
+
+    corio__fiber_arrive(&co->fiber);
+    rc = co->fn(co->arg, &result);
+    if (rc > 0) /* the contract allows 0 or a negative errno */
+        rc = -EINVAL;
+    finish(co, rc, rc == 0 ? result : NULL);
+}
+
+/* The body has returned: leave for good. The resumer releases the stack. */
+static _Noreturn void finish(corio_coro *co, int rc, void *result)
+{
+    corio__thread *t = co->on;
+    corio_coro *r = co->resumer;
+
+    canary_check(co->stack);
+    co->status = rc;
+    co->transfer = result;
+    co->state = CORIO_CORO_CLOSED;
+    corio__fiber_leave(&co->fiber, r ? &r->fiber : &t->base_fiber, 1);
+    corio__ctx_switch(&co->ctx, r ? &r->ctx : &t->base, t);
+    abort(); /* a closed coroutine is never switched to */
+}
+
+/* ---- lean stacks --------------------------------------------------------- */
+
+static char *stack_top(const corio__stack *st)
+{
+    return (char *)st->lo + st->size;
+}
+
+/* Lowest live byte of a suspended lean coroutine's frames. */
+static char *lean_low(const corio_coro *co)
+{
+#ifdef CORIO_CTX_UCONTEXT
+    char *lo = (char *)co->stack->lo;
+    char *p = (char *)co->frame; /* set by suspend() in this build */
+    return p - LEAN_UCONTEXT_SLACK > lo ? p - LEAN_UCONTEXT_SLACK : lo;
+#else
+    return (char *)co->ctx.sp;
+#endif
+}
+
+/* Copy a suspended occupant's frames out of its shared stack. */
+static int lean_save(corio_coro *occ)
+{
+    char *top = stack_top(occ->stack);
+    char *low = lean_low(occ);
+    size_t used = (size_t)(top - low);
+
+    if (used > occ->save_cap) {
+        size_t cap = (used + 255) & ~(size_t)255;
+        void *p = malloc(cap);
+        if (!p)
+            return -ENOMEM;
+        free(occ->save);
+        occ->save = p;
+        occ->save_cap = cap;
+    }
+#if CORIO_ASAN
+    __asan_unpoison_memory_region(low, used);
+#endif
+    memcpy(occ->save, low, used);
+    occ->save_len = used;
+    occ->lean->occupant = NULL;
+    return 0;
+}
+
+/* Make co the occupant of its shared stack, with its frames in place. */
+static int lean_enter(corio_coro *co)
+{
+    corio__lean_stack *ls = co->lean;
+    corio_coro *occ = ls->occupant;
+    int rc;
+
+    if (occ == co)
+        return 0;
+    if (occ) {
+        if (occ->state != CORIO_CORO_SUSPENDED)
+            return CORIO_ESTACKBUSY;
+        rc = lean_save(occ);
+        if (rc)
+            return rc;
+    }
+    ls->occupant = co;
+    ls->stack->name = co->name;
+    if (co->state != CORIO_CORO_CREATED) {
+        char *dst = stack_top(ls->stack) - co->save_len;
+#if CORIO_ASAN
+        __asan_unpoison_memory_region(dst, co->save_len);
+#endif
+        memcpy(dst, co->save, co->save_len);
+    }
+    return 0;
+}
+
+/* Bind a CREATED lean coroutine to a shared stack of thread t: an empty
+ * one, else one whose occupant is suspended, else a new one. */
+static int lean_bind(corio__thread *t, corio_coro *co)
+{
+    corio__lean_stack *pick = NULL, *fresh = NULL;
+    int i, rc;
+
+    for (i = 0; i < CORIO__LEAN_MAX; i++) {
+        corio__lean_stack *ls = &t->lean[i];
+        if (!ls->stack) {
+            if (!fresh)
+                fresh = ls;
+        } else if (!ls->occupant) {
+            pick = ls;
+            break;
+        } else if (!pick && ls->occupant->state == CORIO_CORO_SUSPENDED) {
+            pick = ls;
+        }
+    }
+    if (!pick) {
+        if (!fresh)
+            return CORIO_ESTACKBUSY;
+        rc = corio__stack_get(CORIO_LEAN_STACK_SIZE, &fresh->stack);
+        if (rc)
+            return rc;
+        pick = fresh;
+    }
+    co->lean = pick;
+    co->home = t;
+    co->stack = pick->stack;
+    return 0;
+}
+
+static void fiber_bounds(corio_coro *co)
+{
+#if CORIO_ASAN
+    co->fiber.bottom = co->stack->lo;
+    co->fiber.size = co->stack->size;
+#endif
+#if CORIO_TSAN
+    if (!co->fiber.tsan) {
+        co->fiber.tsan = __tsan_create_fiber(0);
+        __tsan_set_fiber_name(co->fiber.tsan, name_of(co));
+    }
+#endif
+    (void)co;
+}
+
+/* Give up co's stack after its end (or when its frames are discarded). */
+static void release(corio_coro *co)
+{
+    if (co->flags & CORIO__F_LEAN) {
+        if (co->lean && co->lean->occupant == co)
+            co->lean->occupant = NULL;
+        free(co->save);
+        co->save = NULL;
+        co->save_len = co->save_cap = 0;
+        co->lean = NULL;
+    } else if (co->stack) {
+        corio__stack_put(co->stack);
+    }
+    co->stack = NULL;
+#if CORIO_TSAN
+    if (co->fiber.tsan) {
+        __tsan_destroy_fiber(co->fiber.tsan);
+        co->fiber.tsan = NULL;
+    }
+#endif
+}
+
+/* ---- resume -------------------------------------------------------------- */
+
+/* Give a CREATED coroutine its stack and first frame, or bring a lean one's
+ * frames back. Nothing changes on failure. */
+static int prepare(corio__thread *t, corio_coro *co)
+{
+    int rc;
+
+    if (unlikely(!t->ready) && (rc = thread_init(t)) != 0)
+        return rc;
+    if (co->flags & CORIO__F_LEAN) {
+        if (co->state == CORIO_CORO_CREATED) {
+            rc = lean_bind(t, co);
+            if (rc)
+                return rc;
+        } else if (co->home != t) {
+            return CORIO_EWRONGTHREAD;
+        }
+        rc = lean_enter(co);
+        if (rc)
+            return rc;
+        if (co->state == CORIO_CORO_CREATED)
+            corio__ctx_make(&co->ctx, co->stack->lo, co->stack->size, entry);
+    } else if (co->state == CORIO_CORO_CREATED) {
+        rc = corio__stack_get(co->stack_size, &co->stack);
+        if (rc)
+            return rc;
+        co->stack->name = co->name;
+        corio__ctx_make(&co->ctx, co->stack->lo, co->stack->size, entry);
+    }
+    fiber_bounds(co);
+    return 0;
+}
+
+/* Run co (SUSPENDED or CREATED, checked by the caller) until it comes back.
+ * co->transfer and co->inject are already set. */
+static int run(corio_coro *co, void **out)
+{
+    corio__thread *t = &self_tls;
+    corio_coro *self = t->current;
+    int rc;
+
+    if (unlikely(!t->ready || co->flags & CORIO__F_LEAN ||
+                 co->state == CORIO_CORO_CREATED)) {
+        rc = prepare(t, co);
+        if (rc) {
+            co->inject = 0;
+            return rc;
+        }
+    }
+    co->resumer = self;
+    co->on = t;
+    co->state = CORIO_CORO_RUNNING;
+    t->current = co;
+    if (self) {
+        self->state = CORIO_CORO_NORMAL;
+        canary_check(self->stack);
+        switch_to(t, &self->ctx, &self->fiber, &co->ctx, &co->fiber);
+        self->state = CORIO_CORO_RUNNING;
+    } else {
+        switch_to(t, &t->base, &t->base_fiber, &co->ctx, &co->fiber);
+    }
+    /* co came back on this same thread: it ran inside our resume. */
+    t->current = self;
+    rc = co->status;
+    if (out)
+        *out = co->transfer;
+    if (co->state == CORIO_CORO_CLOSED) {
+        release(co);
+        co->transfer = NULL;
+    }
+    return rc;
+}
+
+/* The misuse checks shared by resume, throw and close. */
+static int check_resumable(const corio_coro *co)
+{
+    switch (co->state) {
+    case CORIO_CORO_SUSPENDED:
+    case CORIO_CORO_CREATED:
+        return 0;
+    case CORIO_CORO_CLOSED:
+        return CORIO_ECLOSED;
+    default:
+        return CORIO_ERUNNING;
+    }
+}
+
+int corio_coro_resume(corio_coro *co, void *value, void **out)
+{
+    int rc;
+    if (unlikely(!co))
+        return -EINVAL;
+    if (unlikely((rc = check_resumable(co)) != 0))
+        return rc;
+    if (unlikely(value && co->state == CORIO_CORO_CREATED))
+        return CORIO_ENOTSTARTED;
+    co->transfer = value;
+    return run(co, out);
+}
+
+int corio_coro_next(corio_coro *g, void **out)
+{
+    return corio_coro_resume(g, NULL, out);
+}
+
+int corio_coro_throw(corio_coro *co, int err, void **out)
+{
+    int rc;
+    if (!co || err >= 0)
+        return -EINVAL;
+    if ((rc = check_resumable(co)) != 0)
+        return rc;
+    if (co->state == CORIO_CORO_CREATED) {
+        co->state = CORIO_CORO_CLOSED;
+        co->status = err;
+        co->flags |= CORIO__F_DISMISSED;
+        if (out)
+            *out = NULL;
+        return err;
+    }
+    co->inject = err;
+    co->transfer = NULL;
+    return run(co, out);
+}
+
+int corio_coro_close(corio_coro *co)
+{
+    int rc;
+    if (!co)
+        return -EINVAL;
+    switch (co->state) {
+    case CORIO_CORO_CREATED:
+        co->state = CORIO_CORO_CLOSED;
+        co->status = 0;
+        co->flags |= CORIO__F_DISMISSED;
+        return 0;
+    case CORIO_CORO_CLOSED:
+        return 0;
+    case CORIO_CORO_SUSPENDED:
+        break;
+    default:
+        return CORIO_ERUNNING;
+    }
+    co->inject = CORIO_EEXIT;
+    co->transfer = NULL;
+    co->flags |= CORIO__F_CLOSING;
+    rc = run(co, NULL);
+    co->flags &= (unsigned char)~CORIO__F_CLOSING;
+    if (rc == CORIO_YIELDED || rc == CORIO_AWAITING)
+        return CORIO_EIGNORED;
+    if (co->state != CORIO_CORO_CLOSED) /* could not run (lean misuse) */
+        return rc;
+    if (rc == CORIO_EEXIT)
+        co->status = rc = 0;
+    return rc;
+}
+
+/* ---- suspension (inside the coroutine) ----------------------------------- */
+
+static int suspend(int kind, void *value, void **sent)
+{
+    corio__thread *t = &self_tls;
+    corio_coro *co = t->current;
+    corio_coro *r;
+    int e;
+
+    if (unlikely(!co))
+        return CORIO_ENOTCORO;
+    r = co->resumer;
+    co->transfer = value;
+    co->status = kind;
+    co->state = CORIO_CORO_SUSPENDED;
+    canary_check(co->stack);
+#ifdef CORIO_CTX_UCONTEXT
+    co->frame = __builtin_frame_address(0); /* for lean_low() */
+#endif
+    switch_to(t, &co->ctx, &co->fiber, r ? &r->ctx : &t->base,
+              r ? &r->fiber : &t->base_fiber);
+    /* Resumed, possibly on another thread: the resumer set co->on. */
+    e = co->inject;
+    if (unlikely(e)) {
+        co->inject = 0;
+        return e;
+    }
+    if (sent)
+        *sent = co->transfer;
+    return 0;
+}
+
+int corio_yield(void *value, void **sent)
+{
+    return suspend(CORIO_YIELDED, value, sent);
+}
+
+int corio_await(void *awaitable, void **sent)
+{
+    return suspend(CORIO_AWAITING, awaitable, sent);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+int corio__coro_init(corio_coro *co, corio_coro_fn fn, void *arg,
+                     const corio_coro_opts *opts)
+{
+    static const corio_coro_opts defaults;
+    if (!co || !fn)
+        return -EINVAL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->flags & ~CORIO_CORO_LEAN)
+        return -EINVAL;
+    memset(co, 0, sizeof *co);
+    co->fn = fn;
+    co->arg = arg;
+    co->name = opts->name;
+    co->state = CORIO_CORO_CREATED;
+    co->stack_size = opts->stack_size;
+    if (opts->flags & CORIO_CORO_LEAN)
+        co->flags |= CORIO__F_LEAN;
+    return 0;
+}
+
+int corio_coro_new(corio_coro_fn fn, void *arg, const corio_coro_opts *opts,
+                   corio_coro **out)
+{
+    corio_coro *co;
+    int rc;
+    if (!fn || !out)
+        return -EINVAL;
+    co = malloc(sizeof *co);
+    if (!co)
+        return -ENOMEM;
+    rc = corio__coro_init(co, fn, arg, opts);
+    if (rc) {
+        free(co);
+        return rc;
+    }
+    co->flags |= CORIO__F_OWNED;
+    *out = co;
+    return 0;
+}
+
+int corio__coro_fini(corio_coro *co)
+{
+    int rc;
+    switch (co->state) {
+    case CORIO_CORO_RUNNING:
+    case CORIO_CORO_NORMAL:
+        return CORIO_ERUNNING;
+    case CORIO_CORO_CREATED:
+        if (!(co->flags & CORIO__F_DISMISSED))
+            corio__warn("coroutine '%s' was never resumed", name_of(co));
+        break;
+    case CORIO_CORO_SUSPENDED:
+        rc = corio_coro_close(co);
+        if (co->state == CORIO_CORO_SUSPENDED) {
+            corio__warn("coroutine '%s' could not be closed (%s); its frames "
+                        "are discarded without cleanup",
+                        name_of(co), corio_strerror(rc));
+            release(co);
+        }
+        break;
+    default:
+        break;
+    }
+    co->state = CORIO_CORO_CLOSED;
+    release(co);
+    return 0;
+}
+
+int corio_coro_free(corio_coro *co)
+{
+    int rc;
+    if (!co)
+        return 0;
+    rc = corio__coro_fini(co);
+    if (rc)
+        return rc;
+    if (co->flags & CORIO__F_OWNED)
+        free(co);
+    return 0;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+corio_state corio_coro_state(const corio_coro *co)
+{
+    return (corio_state)co->state;
+}
+
+const char *corio_coro_name(const corio_coro *co)
+{
+    return name_of(co);
+}
+
+int corio_coro_error(const corio_coro *co)
+{
+    return co->state == CORIO_CORO_CLOSED ? co->status : 0;
+}
+
+corio_coro *corio_coro_current(void)
+{
+    return self_tls.current;
+}

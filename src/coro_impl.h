@@ -1,0 +1,83 @@
+/*
+ * coro_impl.h: the coroutine object and the per-thread state, for corio's
+ * own layers (tasks embed a corio_coro; nothing outside src/ sees this).
+ *
+ * Invariants:
+ *   - state RUNNING or NORMAL  <=>  the coroutine is on the resume chain of
+ *     some thread; `resumer` is then the coroutine that resumed it (NULL:
+ *     the thread's own stack).
+ *   - CREATED: no stack yet. CLOSED: stack released (lean: no save buffer).
+ *   - `transfer` carries the value in flight in either direction: the value
+ *     sent in by resume, or the value / result handed out.
+ *   - A lean coroutine is bound to one shared stack of one thread from its
+ *     first run to its end; while it is suspended, either it still occupies
+ *     that stack (lean->occupant == it) or its used part is in `save`.
+ */
+#ifndef CORIO_CORO_IMPL_H
+#define CORIO_CORO_IMPL_H
+
+#include <corio/coro.h>
+
+#include "ctx/ctx.h"
+#include "fiber.h"
+#include "stack.h"
+
+#define CORIO__LEAN_MAX 16 /* shared stacks per thread */
+
+typedef struct corio__lean_stack {
+    corio__stack *stack;
+    struct corio_coro *occupant; /* whose frames are on it now, or NULL */
+} corio__lean_stack;
+
+/* Per-thread state: the one documented thread-local of corio. */
+typedef struct corio__thread {
+    struct corio_coro *current; /* running coroutine; NULL: own stack */
+    corio__ctx base;            /* the thread's own context while away */
+    corio__fiber base_fiber;
+    int ready;                  /* corio__thread_init ran */
+    corio__lean_stack lean[CORIO__LEAN_MAX];
+} corio__thread;
+
+enum {
+    CORIO__F_LEAN = 0x1,      /* runs on a shared stack */
+    CORIO__F_CLOSING = 0x2,   /* close() in progress */
+    CORIO__F_DISMISSED = 0x4, /* closed before start: no "never resumed" */
+    CORIO__F_OWNED = 0x8      /* corio_coro_new allocated it */
+};
+
+struct corio_coro {
+    corio__ctx ctx;
+    struct corio_coro *resumer;
+    void *transfer;
+    int status;  /* last outcome: CORIO_YIELDED / AWAITING / 0 / -err */
+    int inject;  /* error the pending suspension will return, or 0 */
+    unsigned char state;
+    unsigned char flags;
+    corio_coro_fn fn;
+    void *arg;
+    const char *name;
+    corio__stack *stack;      /* own stack, or the shared one (lean) */
+    corio__thread *on;        /* thread running it; set by each resume */
+    corio__thread *home;      /* lean: the thread it is bound to */
+    corio__lean_stack *lean;  /* lean: the shared stack slot */
+    void *save;               /* lean: copy of the used stack part */
+    size_t save_len, save_cap;
+    void *frame;              /* lean, ucontext build: frame at suspension */
+    size_t stack_size;
+    corio__fiber fiber;
+};
+
+/* corio__coro_init: make a CREATED coroutine in caller storage (tasks embed
+ * one). Same checks and errors as corio_coro_new. */
+int corio__coro_init(struct corio_coro *co, corio_coro_fn fn, void *arg,
+                     const corio_coro_opts *opts);
+/* corio__coro_fini: what corio_coro_free does, without freeing co itself. */
+int corio__coro_fini(struct corio_coro *co);
+
+/* The calling thread's state (never NULL). */
+corio__thread *corio__thread_self(void);
+
+/* corio__warn: print "corio: <message>\n" to stderr. */
+void corio__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* CORIO_CORO_IMPL_H */

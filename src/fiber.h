@@ -1,0 +1,88 @@
+/*
+ * fiber.h: telling AddressSanitizer and ThreadSanitizer about stack
+ * switches. Every corio context switch is bracketed by these calls; in a
+ * normal build they compile to nothing.
+ *
+ * ASan: before a switch, corio__fiber_leave(&save_of_leaving_side, target
+ * stack); right after it, on the target stack, corio__fiber_arrive(save of
+ * the arriving side). A side that leaves for good passes a NULL save slot so
+ * ASan frees its fake stack.
+ * TSan: each coroutine owns a fiber made at its first run; a switch is
+ * __tsan_switch_to_fiber(target, 0), which also orders the two sides.
+ * Valgrind registration is done by stack.c, which owns the memory.
+ *
+ * These helpers are always inlined: the frame that calls
+ * __tsan_switch_to_fiber must be the frame that performs the switch, or
+ * TSan pops a function entry from the wrong fiber's shadow stack when the
+ * helper returns on the other side.
+ */
+#ifndef CORIO_FIBER_H
+#define CORIO_FIBER_H
+
+#include <stddef.h>
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define CORIO_ASAN 1
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
+                                    size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save,
+                                     const void **bottom_old, size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#else
+#define CORIO_ASAN 0
+#endif
+
+#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#define CORIO_TSAN 1
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+void __tsan_set_fiber_name(void *fiber, const char *name);
+#else
+#define CORIO_TSAN 0
+#endif
+
+/* What the sanitizers need to know about one side of a switch. */
+typedef struct corio__fiber {
+#if CORIO_ASAN
+    void *fake_stack;   /* ASan's saved fake-stack handle while away */
+    const void *bottom; /* lowest address of the stack */
+    size_t size;
+#endif
+#if CORIO_TSAN
+    void *tsan;
+#endif
+    char unused_; /* keeps the struct non-empty in normal builds */
+} corio__fiber;
+
+#define CORIO__INLINE static inline __attribute__((always_inline))
+
+CORIO__INLINE void corio__fiber_leave(corio__fiber *from, const corio__fiber *to,
+                                      int for_good)
+{
+#if CORIO_ASAN
+    __sanitizer_start_switch_fiber(for_good ? NULL : &from->fake_stack,
+                                   to->bottom, to->size);
+#endif
+#if CORIO_TSAN
+    __tsan_switch_to_fiber(to->tsan, 0);
+#endif
+    (void)from;
+    (void)to;
+    (void)for_good;
+}
+
+CORIO__INLINE void corio__fiber_arrive(corio__fiber *self)
+{
+#if CORIO_ASAN
+    __sanitizer_finish_switch_fiber(self->fake_stack, NULL, NULL);
+#endif
+    (void)self;
+}
+
+#endif /* CORIO_FIBER_H */
