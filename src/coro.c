@@ -111,7 +111,7 @@ static void thread_exit(void *arg)
         corio__lean_stack *ls = &t->lean[i];
         if (!ls->stack)
             continue;
-        if (ls->occupant) {
+        if (ls->occupant && ls->occupant->state != CORIO_CORO_CLOSED) {
             corio__warn("thread exits while lean coroutine '%s' is "
                         "suspended on it", name_of(ls->occupant));
             continue;
@@ -130,23 +130,39 @@ CORIO__INLINE void canary_check(const corio__stack *st)
         corio__stack_overflow_report(st, NULL);
 }
 
-/* Switch from the running side (`from`, whose context and fiber are given)
- * to `to`, handing over the thread pointer. */
-CORIO__INLINE void switch_to(corio__thread *t, corio__ctx *from_ctx,
-                             corio__fiber *from_fiber, corio__ctx *to_ctx,
-                             const corio__fiber *to_fiber)
-{
-    corio__fiber_leave(from_fiber, to_fiber, 0);
-    corio__ctx_switch(from_ctx, to_ctx, t);
-    corio__fiber_arrive(from_fiber);
-}
+/*
+ * SWITCH_RETURN: switch to `to`, handing it `arg`, and return (as an int)
+ * what is handed to us when something switches back.
+ *
+ * In a normal build this is a tail call: the asm switch returns straight
+ * to whoever called resume or yield, so no C frame of corio's returns
+ * across a switch (each such return would be a mispredicted return on the
+ * other side). Sanitizer builds need code after the switch (ASan's
+ * finish_switch_fiber, and TSan wants the annotating frame to be the
+ * switching one), and the ucontext fallback returns a pointer, so those
+ * builds make an ordinary call.
+ */
+#if CORIO_ASAN || CORIO_TSAN || defined(CORIO_CTX_UCONTEXT)
+#define SWITCH_RETURN(from_fiber, from, to, arg)                             \
+    do {                                                                     \
+        void *back_ = corio__ctx_switch((from), (to), (void *)(intptr_t)(arg)); \
+        corio__fiber_arrive(from_fiber);                                     \
+        return (int)(intptr_t)back_;                                         \
+    } while (0)
+#else
+/* The same symbol, declared with the int-in-a-register shape used here. */
+int corio__ctx_switch_int(corio__ctx *from, corio__ctx *to, intptr_t arg)
+    __asm__("corio__ctx_switch");
+#define SWITCH_RETURN(from_fiber, from, to, arg)                             \
+    return corio__ctx_switch_int((from), (to), (intptr_t)(arg))
+#endif
 
 static _Noreturn void finish(corio_coro *co, int rc, void *result);
 
+/* First code on a new coroutine's stack; arg is the coroutine. */
 static void entry(void *arg)
 {
-    corio__thread *t = arg;
-    corio_coro *co = t->current;
+    corio_coro *co = arg;
     void *result = NULL;
     int rc;
 
@@ -154,21 +170,26 @@ static void entry(void *arg)
     rc = co->fn(co->arg, &result);
     if (rc > 0) /* the contract allows 0 or a negative errno */
         rc = -EINVAL;
-    finish(co, rc, rc == 0 ? result : NULL);
+    finish(co, rc, result);
 }
 
-/* The body has returned: leave for good. The resumer releases the stack. */
+/* The body has returned: hand the outcome over and leave for good. The
+ * stack stays with the coroutine until it is freed. */
 static _Noreturn void finish(corio_coro *co, int rc, void *result)
 {
     corio__thread *t = co->on;
     corio_coro *r = co->resumer;
 
-    canary_check(co->stack);
     co->status = rc;
-    co->transfer = result;
     co->state = CORIO_CORO_CLOSED;
+    if (co->out_slot)
+        *co->out_slot = rc == 0 ? result : NULL;
+    t->current = r;
+    if (r)
+        r->state = CORIO_CORO_RUNNING;
+    canary_check(co->stack);
     corio__fiber_leave(&co->fiber, r ? &r->fiber : &t->base_fiber, 1);
-    corio__ctx_switch(&co->ctx, r ? &r->ctx : &t->base, t);
+    corio__ctx_switch(&co->ctx, r ? &r->ctx : &t->base, (void *)(intptr_t)rc);
     abort(); /* a closed coroutine is never switched to */
 }
 
@@ -225,7 +246,7 @@ static int lean_enter(corio_coro *co)
 
     if (occ == co)
         return 0;
-    if (occ) {
+    if (occ && occ->state != CORIO_CORO_CLOSED) { /* closed: frames dead */
         if (occ->state != CORIO_CORO_SUSPENDED)
             return CORIO_ESTACKBUSY;
         rc = lean_save(occ);
@@ -256,7 +277,8 @@ static int lean_bind(corio__thread *t, corio_coro *co)
         if (!ls->stack) {
             if (!fresh)
                 fresh = ls;
-        } else if (!ls->occupant) {
+        } else if (!ls->occupant ||
+                   ls->occupant->state == CORIO_CORO_CLOSED) {
             pick = ls;
             break;
         } else if (!pick && ls->occupant->state == CORIO_CORO_SUSPENDED) {
@@ -292,7 +314,7 @@ static void fiber_bounds(corio_coro *co)
     (void)co;
 }
 
-/* Give up co's stack after its end (or when its frames are discarded). */
+/* Give up co's stack (at free, or when its frames are discarded). */
 static void release(corio_coro *co)
 {
     if (co->flags & CORIO__F_LEAN) {
@@ -348,9 +370,13 @@ static int prepare(corio__thread *t, corio_coro *co)
     return 0;
 }
 
-/* Run co (SUSPENDED or CREATED, checked by the caller) until it comes back.
- * co->transfer and co->inject are already set. */
-static int run(corio_coro *co, void **out)
+/*
+ * Switch into co (SUSPENDED or CREATED, checked by the caller) from the
+ * running side of this thread. `arg` is what co's pending suspension
+ * returns (its first run: the coroutine itself, for entry). Returns the
+ * status co hands back when it yields, awaits or ends.
+ */
+static int enter(corio_coro *co, void **out, intptr_t arg)
 {
     corio__thread *t = &self_tls;
     corio_coro *self = t->current;
@@ -358,34 +384,25 @@ static int run(corio_coro *co, void **out)
 
     if (unlikely(!t->ready || co->flags & CORIO__F_LEAN ||
                  co->state == CORIO_CORO_CREATED)) {
+        if (co->state == CORIO_CORO_CREATED)
+            arg = (intptr_t)co;
         rc = prepare(t, co);
-        if (rc) {
-            co->inject = 0;
+        if (rc)
             return rc;
-        }
     }
     co->resumer = self;
     co->on = t;
+    co->out_slot = out;
     co->state = CORIO_CORO_RUNNING;
     t->current = co;
     if (self) {
         self->state = CORIO_CORO_NORMAL;
         canary_check(self->stack);
-        switch_to(t, &self->ctx, &self->fiber, &co->ctx, &co->fiber);
-        self->state = CORIO_CORO_RUNNING;
-    } else {
-        switch_to(t, &t->base, &t->base_fiber, &co->ctx, &co->fiber);
+        corio__fiber_leave(&self->fiber, &co->fiber, 0);
+        SWITCH_RETURN(&self->fiber, &self->ctx, &co->ctx, arg);
     }
-    /* co came back on this same thread: it ran inside our resume. */
-    t->current = self;
-    rc = co->status;
-    if (out)
-        *out = co->transfer;
-    if (co->state == CORIO_CORO_CLOSED) {
-        release(co);
-        co->transfer = NULL;
-    }
-    return rc;
+    corio__fiber_leave(&t->base_fiber, &co->fiber, 0);
+    SWITCH_RETURN(&t->base_fiber, &t->base, &co->ctx, arg);
 }
 
 /* The misuse checks shared by resume, throw and close. */
@@ -407,12 +424,25 @@ int corio_coro_resume(corio_coro *co, void *value, void **out)
     int rc;
     if (unlikely(!co))
         return -EINVAL;
-    if (unlikely((rc = check_resumable(co)) != 0))
+    if (likely(co->state == CORIO_CORO_SUSPENDED)) {
+        /* Lean coroutines may still fail to come back (wrong thread, busy
+         * stack); they take the value only once they can. */
+        if (unlikely(co->flags & CORIO__F_LEAN)) {
+            corio__thread *t = &self_tls;
+            if (co->home != t)
+                return CORIO_EWRONGTHREAD;
+            if ((rc = lean_enter(co)) != 0)
+                return rc;
+        }
+        if (co->sent_slot)
+            *co->sent_slot = value;
+        return enter(co, out, 0);
+    }
+    if ((rc = check_resumable(co)) != 0)
         return rc;
-    if (unlikely(value && co->state == CORIO_CORO_CREATED))
+    if (value) /* CREATED */
         return CORIO_ENOTSTARTED;
-    co->transfer = value;
-    return run(co, out);
+    return enter(co, out, 0);
 }
 
 int corio_coro_next(corio_coro *g, void **out)
@@ -435,9 +465,7 @@ int corio_coro_throw(corio_coro *co, int err, void **out)
             *out = NULL;
         return err;
     }
-    co->inject = err;
-    co->transfer = NULL;
-    return run(co, out);
+    return enter(co, out, err);
 }
 
 int corio_coro_close(corio_coro *co)
@@ -458,10 +486,8 @@ int corio_coro_close(corio_coro *co)
     default:
         return CORIO_ERUNNING;
     }
-    co->inject = CORIO_EEXIT;
-    co->transfer = NULL;
     co->flags |= CORIO__F_CLOSING;
-    rc = run(co, NULL);
+    rc = enter(co, NULL, CORIO_EEXIT);
     co->flags &= (unsigned char)~CORIO__F_CLOSING;
     if (rc == CORIO_YIELDED || rc == CORIO_AWAITING)
         return CORIO_EIGNORED;
@@ -474,34 +500,32 @@ int corio_coro_close(corio_coro *co)
 
 /* ---- suspension (inside the coroutine) ----------------------------------- */
 
-static int suspend(int kind, void *value, void **sent)
+/* Leave for the resumer, handing it `value` with status `kind`. */
+CORIO__INLINE int suspend(int kind, void *value, void **sent)
 {
     corio__thread *t = &self_tls;
     corio_coro *co = t->current;
     corio_coro *r;
-    int e;
 
     if (unlikely(!co))
         return CORIO_ENOTCORO;
     r = co->resumer;
-    co->transfer = value;
-    co->status = kind;
     co->state = CORIO_CORO_SUSPENDED;
+    co->sent_slot = sent;
+    if (co->out_slot)
+        *co->out_slot = value;
+    t->current = r;
     canary_check(co->stack);
 #ifdef CORIO_CTX_UCONTEXT
     co->frame = __builtin_frame_address(0); /* for lean_low() */
 #endif
-    switch_to(t, &co->ctx, &co->fiber, r ? &r->ctx : &t->base,
-              r ? &r->fiber : &t->base_fiber);
-    /* Resumed, possibly on another thread: the resumer set co->on. */
-    e = co->inject;
-    if (unlikely(e)) {
-        co->inject = 0;
-        return e;
+    if (r) {
+        r->state = CORIO_CORO_RUNNING;
+        corio__fiber_leave(&co->fiber, &r->fiber, 0);
+        SWITCH_RETURN(&co->fiber, &co->ctx, &r->ctx, kind);
     }
-    if (sent)
-        *sent = co->transfer;
-    return 0;
+    corio__fiber_leave(&co->fiber, &t->base_fiber, 0);
+    SWITCH_RETURN(&co->fiber, &co->ctx, &t->base, kind);
 }
 
 int corio_yield(void *value, void **sent)
@@ -602,7 +626,15 @@ int corio_coro_free(corio_coro *co)
 
 corio_state corio_coro_state(const corio_coro *co)
 {
-    return (corio_state)co->state;
+    return co ? (corio_state)co->state : CORIO_CORO_CLOSED;
+}
+
+const char *corio_state_name(corio_state state)
+{
+    static const char *const names[] = {"CREATED", "RUNNING", "SUSPENDED",
+                                        "NORMAL", "CLOSED"};
+    unsigned i = (unsigned)state;
+    return i < sizeof names / sizeof names[0] ? names[i] : "?";
 }
 
 const char *corio_coro_name(const corio_coro *co)

@@ -6,9 +6,14 @@
  *   - state RUNNING or NORMAL  <=>  the coroutine is on the resume chain of
  *     some thread; `resumer` is then the coroutine that resumed it (NULL:
  *     the thread's own stack).
- *   - CREATED: no stack yet. CLOSED: stack released (lean: no save buffer).
- *   - `transfer` carries the value in flight in either direction: the value
- *     sent in by resume, or the value / result handed out.
+ *   - CREATED: no stack yet. CLOSED: the stack is kept until the coroutine
+ *     is freed (its last frame is still on it when it leaves).
+ *   - Whoever leaves does the bookkeeping of both sides: a resume stores
+ *     the sent value through the suspended side's `sent_slot` and fixes
+ *     the states; a yield stores the handed-out value through the
+ *     resumer's `out_slot` and restores the resumer. The switch itself
+ *     carries only the status, so in a normal build it is a tail call and
+ *     nothing returns across it.
  *   - A lean coroutine is bound to one shared stack of one thread from its
  *     first run to its end; while it is suspended, either it still occupies
  *     that stack (lean->occupant == it) or its used part is in `save`.
@@ -35,6 +40,8 @@ typedef struct corio__thread {
     corio__ctx base;            /* the thread's own context while away */
     corio__fiber base_fiber;
     int ready;                  /* corio__thread_init ran */
+    void *task;                 /* the running corio_task (loop layer) */
+    void *loop;                 /* the running corio_loop (loop layer) */
     corio__lean_stack lean[CORIO__LEAN_MAX];
 } corio__thread;
 
@@ -48,9 +55,9 @@ enum {
 struct corio_coro {
     corio__ctx ctx;
     struct corio_coro *resumer;
-    void *transfer;
-    int status;  /* last outcome: CORIO_YIELDED / AWAITING / 0 / -err */
-    int inject;  /* error the pending suspension will return, or 0 */
+    void **out_slot;  /* where the resumer wants the handed-out value */
+    void **sent_slot; /* where the suspended side wants the sent value */
+    int status;  /* when CLOSED: 0 or the error it ended with */
     unsigned char state;
     unsigned char flags;
     corio_coro_fn fn;

@@ -62,6 +62,10 @@ const char *corio_strerror(int code)
     const struct corio_err_name *e;
     if (code == 0)
         return "success";
+    if (code == 1)
+        return "yielded a value";
+    if (code == 2)
+        return "awaiting";
     e = lookup(code);
     if (e && e->text)
         return e->text;
@@ -75,6 +79,10 @@ const char *corio_errname(int code)
     const struct corio_err_name *e;
     if (code == 0)
         return "OK";
+    if (code == 1)
+        return "CORIO_YIELDED";
+    if (code == 2)
+        return "CORIO_AWAITING";
     e = lookup(code);
     return e ? e->name : "E?";
 }

@@ -32,6 +32,7 @@ static corio_coro *make(corio_coro_fn fn, void *arg, const char *name)
 static int returns_one(void *arg, void **result)
 {
     int *ran = arg;
+    CHECK_PTR(*result, NULL); /* the contract: it starts as NULL */
     (*ran)++;
     *result = IP(1);
     return 0;
@@ -538,6 +539,11 @@ TEST(coro_error_names)
     CHECK_EQ(strcmp(corio_errname(-ECANCELED), "ECANCELED"), 0);
     CHECK_EQ(strcmp(corio_errname(0), "OK"), 0);
     CHECK_EQ(strcmp(corio_errname(12345), "E?"), 0);
+    CHECK_EQ(strcmp(corio_errname(CORIO_YIELDED), "CORIO_YIELDED"), 0);
+    CHECK_EQ(strcmp(corio_errname(CORIO_AWAITING), "CORIO_AWAITING"), 0);
+    CHECK_EQ(strcmp(corio_state_name(CORIO_CORO_NORMAL), "NORMAL"), 0);
+    CHECK_EQ(strcmp(corio_state_name((corio_state)42), "?"), 0);
+    CHECK_EQ(corio_coro_state(NULL), CORIO_CORO_CLOSED);
     CHECK_STR_HAS(corio_strerror(CORIO_ERUNNING), "already running");
     CHECK_STR_HAS(corio_strerror(-ETIMEDOUT), "timed out");
     CHECK_STR_HAS(corio_strerror(-99999), "unknown");

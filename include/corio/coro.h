@@ -16,8 +16,9 @@
  *   for x in gen                   while (corio_coro_next(g, &x) > 0)
  *
  * The body has the form `int fn(void *arg, void **result)`: it returns 0
- * after storing its result in *result, or a negative errno as its
- * "exception".
+ * after storing its result in *result (which starts as NULL), or a negative
+ * errno as its "exception". A positive return is a bug and is reported as
+ * -EINVAL.
  *
  * Two kinds of suspension. corio_yield hands a value to whoever resumed the
  * coroutine and resume returns CORIO_YIELDED. corio_await hands an awaitable
@@ -181,8 +182,13 @@ CORIO_API int corio_coro_close(corio_coro *co);
  */
 CORIO_API int corio_coro_free(corio_coro *co);
 
-/* corio_coro_state: co's state. co must not be NULL. Never fails. */
+/* corio_coro_state: co's state; NULL gives CORIO_CORO_CLOSED, so
+ * corio_coro_state(corio_coro_current()) is safe anywhere. Never fails. */
 CORIO_API corio_state corio_coro_state(const corio_coro *co);
+
+/* corio_state_name: "CREATED", "RUNNING", "SUSPENDED", "NORMAL", "CLOSED",
+ * or "?" for a value that is none of them. Static; never NULL. */
+CORIO_API const char *corio_state_name(corio_state state);
 
 /* corio_coro_name: the name given at creation, or "coro". Never NULL. */
 CORIO_API const char *corio_coro_name(const corio_coro *co);
@@ -205,6 +211,13 @@ CORIO_API corio_coro *corio_coro_current(void);
  * (sent may be NULL), or the error thrown in by corio_coro_throw, or
  * CORIO_EEXIT when the coroutine is being closed. Called outside any
  * coroutine: CORIO_ENOTCORO, without suspending.
+ *
+ * A body that handles thrown errors and carries on must still leave on
+ * CORIO_EEXIT (Python's `except Exception`, not `except BaseException`):
+ *     rc = corio_yield(v, &sent);
+ *     if (rc == CORIO_EEXIT) return rc;           // being closed
+ *     if (rc < 0) { note(rc); continue; }         // a thrown error
+ * Suspending again while being closed makes close return CORIO_EIGNORED.
  */
 CORIO_API int corio_yield(void *value, void **sent);
 

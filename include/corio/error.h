@@ -53,14 +53,15 @@ extern "C" {
 
 /*
  * corio_strerror: a short English description of `code`, for corio's own
- * codes and for negative errno values alike. Never NULL; the string is
+ * codes, negative errno values, and the positive resume statuses
+ * (1: CORIO_YIELDED, 2: CORIO_AWAITING) alike. Never NULL; the string is
  * static. Unknown codes give "unknown error". Thread-safe.
  */
 CORIO_API const char *corio_strerror(int code);
 
 /*
- * corio_errname: the symbolic name of `code` ("ECANCELED", "CORIO_ECLOSED"),
- * or "E?" when unknown. Never NULL; static. Thread-safe.
+ * corio_errname: the symbolic name of `code` ("ECANCELED", "CORIO_ECLOSED",
+ * "OK" for 0, "CORIO_YIELDED" for 1), or "E?" when unknown. Never NULL; static. Thread-safe.
  */
 CORIO_API const char *corio_errname(int code);
 

@@ -15,8 +15,22 @@
  * control word; AArch64: x19-x30, sp, d8-d15, FPCR. Floating-point control
  * state is written back only when it differs from the live value, so a
  * switch between two sides with different status flags costs no reload.
+ * Status flags (MXCSR 0-5, FPSR) are caller-saved and not carried over;
+ * the ucontext fallback happens to restore them, but nothing may rely on
+ * that.
+ * The signal mask is the thread's, not the context's (the fallback does
+ * save and restore it, at the price of a system call per switch).
  *
- * Knows nothing of coroutines, stacks pools or sanitizers; coro.c adds those.
+ * Knows nothing of coroutines, stack pools or sanitizers; coro.c adds those.
+ * Sanitizers must be told about every switch by the caller: ASan's
+ * start/finish_switch_fiber around it, and TSan's __tsan_switch_to_fiber
+ * in the same function that calls corio__ctx_switch (TSan's shadow call
+ * stack changes at that call, so a helper entered before it and left after
+ * it unbalances both fibers' shadow stacks).
+ *
+ * No shadow stacks: the switch does not move x86 CET shadow stacks or
+ * AArch64 Guarded Control Stacks, so the objects never claim SHSTK or GCS,
+ * and a program linked with them runs with those features off.
  */
 #ifndef CORIO_CTX_H
 #define CORIO_CTX_H
@@ -39,17 +53,23 @@ typedef struct corio__ctx {
 /*
  * corio__ctx_make: prepare `c` so that the first corio__ctx_switch to it runs
  * entry(arg) on the stack [lo, lo + size), where arg is the third argument of
- * that switch. lo and size must be 16-byte aligned. entry must never return
- * (it ends by switching away for good); if it does, the process traps.
- * Cannot fail.
+ * that switch. lo and size must be 16-byte aligned; entry starts with the
+ * stack aligned as after any call, and unwinders stop at its caller. The
+ * new context inherits the floating-point control state live at this call.
+ * Writes only a small frame at the top of the stack and relies on nothing
+ * already there. entry must never return (it ends by switching away for
+ * good); if it does, the process dies of SIGILL (SIGTRAP for the fallback
+ * on some architectures). Cannot fail.
  */
 void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
                      void (*entry)(void *arg));
 
 /*
  * corio__ctx_switch: save the running context into *from and resume *to,
- * handing it `arg`. Returns, once something switches back to *from, the arg
- * of that switch. from and to must differ.
+ * handing it `arg`: to's own pending corio__ctx_switch returns arg, or, if
+ * to was just made, its entry gets arg. Returns, once something switches
+ * back to *from, the arg of that switch. from and to must differ; *to must
+ * be made or suspended, never one that is running or has finished.
  */
 void *corio__ctx_switch(corio__ctx *from, corio__ctx *to, void *arg);
 

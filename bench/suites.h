@@ -1,0 +1,12 @@
+/*
+ * suites.h: every benchmark suite corio_bench knows; main.c lists them in
+ * the order they run. One suite per bench_<name>.c file.
+ */
+#ifndef CORIO_BENCH_SUITES_H
+#define CORIO_BENCH_SUITES_H
+
+#include "bench.h"
+
+extern const bench_suite bench_suite_switch; /* bench_switch.c */
+
+#endif /* CORIO_BENCH_SUITES_H */

@@ -1,0 +1,102 @@
+/*
+ * corio/future.h: futures, the result of something that finishes later.
+ *
+ * A future is PENDING until it is done one of three ways: with a result,
+ * with an error, or cancelled. It never changes again after that. Done
+ * callbacks run in the order they were added, each through the loop's
+ * ready queue (so never inside set_result); a future made with no loop runs
+ * them at once, inside the call that completes it.
+ *
+ * Awaiting. Inside a task, corio_future_await suspends only that task
+ * until the future is done. Inside a coroutine driven by hand (no running
+ * loop), it hands the future to the driver through corio_await (the resume
+ * returns CORIO_AWAITING with the future as `out`); the driver completes it
+ * and resumes, which is the protocol any custom event loop can implement.
+ *
+ * Futures are reference counted: corio_future_new gives the caller one
+ * reference; corio_future_release drops one. Not thread-safe: use a future
+ * on its loop's thread.
+ */
+#ifndef CORIO_FUTURE_H
+#define CORIO_FUTURE_H
+
+#include "loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_future corio_future;
+typedef void (*corio_future_callback)(corio_future *f, void *arg);
+
+/*
+ * corio_future_new: a PENDING future bound to `loop` (NULL: the loop
+ * running on this thread, or none). Returns 0 with *out set, -ENOMEM.
+ */
+CORIO_API int corio_future_new(corio_loop *loop, corio_future **out);
+
+CORIO_API void corio_future_retain(corio_future *f);
+/* Drop a reference; the last one frees the future. NULL: no-op. */
+CORIO_API void corio_future_release(corio_future *f);
+
+/*
+ * corio_future_set_result / corio_future_set_error: complete the future
+ * with `result` (borrowed: the future never frees it) or with `err` (a
+ * negative errno; -ECANCELED is allowed and means cancelled). Schedules
+ * the done callbacks and wakes awaiting tasks. Returns 0, -EALREADY when
+ * the future is already done (nothing changes), -EINVAL (err >= 0).
+ */
+CORIO_API int corio_future_set_result(corio_future *f, void *result);
+CORIO_API int corio_future_set_error(corio_future *f, int err);
+
+/*
+ * corio_future_cancel: complete the future as cancelled (a task's future:
+ * ask the task to cancel, see corio_task_cancel). Returns 0, or -EALREADY
+ * when it is already done (asyncio's False).
+ */
+CORIO_API int corio_future_cancel(corio_future *f);
+
+/* corio_future_done: 1 once done (any way), else 0. */
+CORIO_API int corio_future_done(const corio_future *f);
+/* corio_future_cancelled: 1 when done by cancellation, else 0. */
+CORIO_API int corio_future_cancelled(const corio_future *f);
+
+/*
+ * corio_future_result: the outcome of a done future without waiting:
+ * 0 with *result set, the error it was completed with, or -ECANCELED.
+ * -EAGAIN while pending (asyncio's InvalidStateError). Marks the outcome
+ * retrieved (no "never retrieved" report). result may be NULL.
+ */
+CORIO_API int corio_future_result(corio_future *f, void **result);
+
+/*
+ * corio_future_add_done_callback: call fn(f, arg) once f is done (soon,
+ * through the ready queue, if it already is). Returns 0, -ENOMEM.
+ * corio_future_remove_done_callback removes every registration of
+ * (fn, arg) not yet run and returns how many it removed.
+ */
+CORIO_API int corio_future_add_done_callback(corio_future *f,
+                                             corio_future_callback fn,
+                                             void *arg);
+CORIO_API int corio_future_remove_done_callback(corio_future *f,
+                                                corio_future_callback fn,
+                                                void *arg);
+
+/*
+ * corio_future_await: wait until f is done and return its outcome as
+ * corio_future_result does. A done future returns at once without
+ * suspending. Suspends the calling task (or hands f to a hand-driven
+ * coroutine's driver, see above).
+ *
+ * Cancellation: if the calling task is cancelled (before or while
+ * waiting), returns -ECANCELED, and f itself is cancelled, as asyncio
+ * cancels the future a cancelled task awaits. Outside any coroutine:
+ * CORIO_ENOTCORO. result may be NULL.
+ */
+CORIO_API int corio_future_await(corio_future *f, void **result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_FUTURE_H */

@@ -1,0 +1,119 @@
+/*
+ * corio/loop.h: the event loop, its clock and its callbacks.
+ *
+ * A loop runs on one thread. Each iteration it waits for I/O readiness or
+ * the next timer (not at all while something is ready), moves due timers
+ * and ready I/O waiters to the ready queue, then runs what was in the ready
+ * queue when the iteration began, in FIFO order (work scheduled meanwhile
+ * runs in the next iteration, as in asyncio). Tasks (task.h) and callbacks
+ * share that queue.
+ *
+ * Only corio_loop_call_soon_threadsafe may be called from another thread.
+ * Everything else is for the loop's own thread.
+ *
+ * Time is the loop's monotonic clock (CLOCK_MONOTONIC), in seconds as a
+ * double, like asyncio's loop.time().
+ */
+#ifndef CORIO_LOOP_H
+#define CORIO_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_loop corio_loop;
+typedef struct corio_handle corio_handle;
+typedef void (*corio_callback)(void *arg);
+
+typedef struct corio_loop_opts {
+    /* I/O backend: "epoll" or "poll"; NULL: $CORIO_BACKEND, else epoll. */
+    const char *backend;
+} corio_loop_opts;
+
+/*
+ * corio_loop_new: make a loop (not running). opts may be NULL.
+ * Returns 0 with *out set (the caller frees it with corio_loop_free), or
+ * -EINVAL (unknown backend), -ENOMEM, -EMFILE/-ENFILE (no descriptors for
+ * the poller or the wakeup eventfd). On error *out is untouched.
+ */
+CORIO_API int corio_loop_new(const corio_loop_opts *opts, corio_loop **out);
+
+/*
+ * corio_loop_free: release the loop. Tasks still alive are abandoned:
+ * their coroutines are closed (cleanup runs, but a suspending call in it
+ * returns -ECANCELED at once) and the task objects freed once nobody holds
+ * a handle. Pending callbacks are dropped. Returns 0, or CORIO_ERUNNING
+ * when called while the loop runs (nothing is freed). NULL: 0.
+ */
+CORIO_API int corio_loop_free(corio_loop *loop);
+
+/*
+ * corio_loop_run: run until corio_loop_stop is called. Does not suspend
+ * (it blocks the thread). Returns 0 after a stop; CORIO_ERUNNING when this
+ * loop, or another one on this thread, is already running; -EDEADLK when
+ * nothing can ever happen again (no ready work, timer, watched descriptor,
+ * signal wait or cross-thread work) while tasks are still waiting: the
+ * report of what each waits on is printed to stderr. Poller failures are
+ * returned as their negative errno.
+ */
+CORIO_API int corio_loop_run(corio_loop *loop);
+
+/* corio_loop_stop: make the running loop return after the current
+ * iteration. Before it runs, the next run returns after one iteration. */
+CORIO_API void corio_loop_stop(corio_loop *loop);
+
+/* corio_loop_time: the loop's clock, in seconds. */
+CORIO_API double corio_loop_time(const corio_loop *loop);
+
+/* corio_loop_current: the loop running on this thread, or NULL. */
+CORIO_API corio_loop *corio_loop_current(void);
+
+/*
+ * corio_loop_call_soon: run fn(arg) in a coming iteration, after what is
+ * already queued. Does not suspend. If out is not NULL it receives a handle
+ * (a reference the caller must drop with corio_handle_release) that can
+ * cancel the call. Returns 0, -EINVAL (loop or fn NULL), -ENOMEM.
+ */
+CORIO_API int corio_loop_call_soon(corio_loop *loop, corio_callback fn,
+                                   void *arg, corio_handle **out);
+
+/*
+ * corio_loop_call_later / corio_loop_call_at: run fn(arg) once `delay`
+ * seconds have passed / once the loop clock reaches `when`. Never early;
+ * calls due at the same time run in the order they were made. A negative or
+ * NaN delay counts as 0. Returns as corio_loop_call_soon.
+ */
+CORIO_API int corio_loop_call_later(corio_loop *loop, double delay,
+                                    corio_callback fn, void *arg,
+                                    corio_handle **out);
+CORIO_API int corio_loop_call_at(corio_loop *loop, double when,
+                                 corio_callback fn, void *arg,
+                                 corio_handle **out);
+
+/*
+ * corio_loop_call_soon_threadsafe: from any thread, have the loop run
+ * fn(arg) soon, and wake it if it is waiting. Wakeups are coalesced: many
+ * calls before the loop wakes cost one eventfd write. Returns 0, -EINVAL,
+ * -ENOMEM, or -ESHUTDOWN once the loop is being freed (fn will not run).
+ */
+CORIO_API int corio_loop_call_soon_threadsafe(corio_loop *loop,
+                                              corio_callback fn, void *arg);
+
+/*
+ * corio_handle_cancel: stop a scheduled callback from running. Returns 0
+ * if it will not run now, -EALREADY if it already ran or was cancelled.
+ */
+CORIO_API int corio_handle_cancel(corio_handle *h);
+
+/* corio_handle_release: drop the caller's reference. NULL: no-op. */
+CORIO_API void corio_handle_release(corio_handle *h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_LOOP_H */

@@ -1,0 +1,184 @@
+/*
+ * loop_impl.h: the loop, futures and tasks as corio's own layers see them.
+ *
+ * Ready queue. An intrusive FIFO of corio__ready nodes; each node says what
+ * running it means (step a task, call a callback, run a future's done
+ * callback). Nodes live in their owners, so queueing allocates nothing.
+ *
+ * Parking. Every blocking primitive (futures, sleep, I/O, and later locks
+ * and queues) waits the same way: it checks corio__task_cancel_pending,
+ * links the task into whatever it waits on, and calls corio__task_park
+ * with a `detach` function that unlinks it again. Whoever satisfies the
+ * wait calls corio__task_wake(t, 0); a cancel calls detach and then
+ * corio__task_wake(t, -ECANCELED). park returns that value. Nothing about
+ * a wait lives on the task's stack, so lean tasks are safe.
+ *
+ * Invariants:
+ *   - a task is in at most one place: running, in the ready queue, or
+ *     parked (t->detach set), or done;
+ *   - the loop holds a reference on every task not yet done;
+ *   - t->fut.state != PENDING  <=>  the task is done and its coroutine
+ *     closed.
+ */
+#ifndef CORIO_LOOP_IMPL_H
+#define CORIO_LOOP_IMPL_H
+
+#include <corio/future.h>
+#include <corio/loop.h>
+#include <corio/task.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "coro_impl.h"
+#include "heap.h"
+#include "poll/poll.h"
+
+/* ---- ready queue ---------------------------------------------------------- */
+
+typedef struct corio__ready corio__ready;
+struct corio__ready {
+    corio__ready *next;
+    void (*run)(corio__ready *r);
+};
+
+typedef struct corio__readyq {
+    corio__ready *head, *tail;
+    size_t n;
+} corio__readyq;
+
+/* ---- timers --------------------------------------------------------------- */
+
+typedef struct corio__timer corio__timer;
+struct corio__timer {
+    corio__heap_node node; /* key: deadline in loop nanoseconds */
+    void (*fire)(corio__timer *tm);
+};
+
+/* ---- futures -------------------------------------------------------------- */
+
+enum { CORIO__FUT_PENDING, CORIO__FUT_RESULT, CORIO__FUT_ERROR,
+       CORIO__FUT_CANCELLED };
+
+/* Something waiting for a future: a parked task or a done callback. */
+typedef struct corio__waiter corio__waiter;
+struct corio__waiter {
+    corio__waiter *next, *prev;
+    void (*done)(corio__waiter *w, corio_future *f); /* f just completed */
+};
+
+#define CORIO__FUTURE_MAGIC 0x66757475u
+
+struct corio_future {
+    unsigned magic;
+    int refs;
+    unsigned char state;
+    unsigned char retrieved;
+    unsigned char is_task;
+    int err;
+    void *result;
+    corio_loop *loop;
+    corio__waiter *wait_head, *wait_tail;
+    corio_future *next_free; /* loop's free list */
+};
+
+/* ---- tasks ---------------------------------------------------------------- */
+
+struct corio_task {
+    corio_future fut;       /* first: the task's outcome */
+    corio_coro coro;
+    corio__ready ready;     /* its step, when queued */
+    corio__waiter waiter;   /* its node in an awaited future */
+    corio__timer timer;     /* corio_sleep */
+    corio_loop *loop;
+    corio_task *all_next, *all_prev; /* the loop's live tasks */
+    const char *name;
+    const char *file;
+    int line;
+    uint64_t id;
+    int cancel_requests;    /* asyncio's _num_cancels_requested */
+    int wake;               /* what the pending park returns */
+    unsigned char queued;   /* in the ready queue */
+    void (*detach)(corio_task *t); /* set while parked */
+    const char *wait_what;  /* what it is parked on, for reports */
+    const void *wait_obj;
+    char *message;          /* corio_fail */
+    char autoname[24];
+};
+
+/* ---- the loop --------------------------------------------------------------- */
+
+typedef struct corio__tsq_node corio__tsq_node; /* call_soon_threadsafe */
+
+struct corio_loop {
+    corio__readyq ready;
+    corio__heap timers;
+    const corio__poller_ops *pops;
+    corio__poller *poller;
+    int wake_fd;                  /* eventfd for threadsafe wakeups */
+    atomic_int wake_pending;      /* an eventfd write is outstanding */
+    pthread_mutex_t tsq_lock;
+    corio__tsq_node *tsq_head, *tsq_tail;
+    int tsq_closed;
+    int running;
+    int stopping;
+    int closing;                  /* corio_loop_free in progress */
+    corio_task *all;              /* live tasks */
+    size_t ntasks;
+    uint64_t next_task_id;
+    corio_task *task_free;        /* recycled task objects */
+    size_t task_free_n;
+    corio_future *fut_free;       /* recycled futures */
+    size_t fut_free_n;
+    corio_handle *handle_free;
+    size_t io_waiting;            /* tasks parked on descriptors */
+    size_t external;              /* work other threads will complete */
+    corio_future *stop_on;        /* corio_run: stop when this is done */
+    void *io;                     /* io.c's per-descriptor table */
+    void (*io_fini)(corio_loop *loop);
+    int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
+    void (*on_iteration)(corio_loop *loop);  /* signal delivery etc. */
+};
+
+/* ---- internal calls ----------------------------------------------------------- */
+
+void corio__ready_push(corio_loop *loop, corio__ready *r);
+
+/* The running task of this thread, or NULL. */
+static inline corio_task *corio__task_running(void)
+{
+    return (corio_task *)corio__thread_self()->task;
+}
+
+/* 1 if a park by t would return -ECANCELED at once. */
+int corio__task_cancel_pending(const corio_task *t);
+
+/* Park the running task t (see above). Suspends. */
+int corio__task_park(corio_task *t, void (*detach)(corio_task *),
+                     const char *what, const void *obj);
+/* Make a parked task runnable; its park returns err. */
+void corio__task_wake(corio_task *t, int err);
+
+/* Timers on the loop's heap. */
+int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline);
+void corio__timer_stop(corio_loop *loop, corio__timer *tm);
+int64_t corio__loop_now_ns(void);
+int64_t corio__seconds_to_ns(double s);
+
+/* Cancel every live task of the loop (corio_run's shutdown). */
+void corio__loop_cancel_all(corio_loop *loop);
+/* Print what each live task waits on (the deadlock report). */
+void corio__loop_report_waits(corio_loop *loop, const char *why);
+
+/* Release a task reference (task.c). */
+void corio__task_unref(corio_task *t);
+/* Future internals shared with task.c. */
+void corio__future_init(corio_future *f, corio_loop *loop);
+int corio__future_complete(corio_future *f, unsigned char state, int err,
+                           void *result);
+void corio__future_add_waiter(corio_future *f, corio__waiter *w);
+void corio__future_remove_waiter(corio_future *f, corio__waiter *w);
+/* Free every task and recycled object of a loop being freed (task.c). */
+void corio__tasks_fini(corio_loop *loop);
+
+#endif /* CORIO_LOOP_IMPL_H */
