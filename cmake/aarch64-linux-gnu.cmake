@@ -1,14 +1,15 @@
 # cmake/aarch64-linux-gnu.cmake: cross-build corio for AArch64 Linux with
 # Debian's cross toolchain, and run what it builds under qemu-user.
 #
-#   cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
+#   cmake -S . -B build-aarch64 \
+#         -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
 #
 # Needs the packages gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and
 # qemu-user. Executables are linked statically, so qemu needs no target
 # sysroot at run time; CTest runs every test through the emulator
 # (`-cpu max`: every architecture feature qemu has, PAuth and BTI included).
-# To test branch protection, add -DCMAKE_C_FLAGS=-mbranch-protection=standard
-# -DCMAKE_ASM_FLAGS=-mbranch-protection=standard.
+# To test branch protection, pass -mbranch-protection=standard in both
+# CMAKE_C_FLAGS and CMAKE_ASM_FLAGS (CMake keeps the two apart).
 
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)

@@ -4,11 +4,19 @@
  * corio brings Python's coroutines and asyncio to C. Layers, lowest first:
  *   corio/error.h   error codes, corio_strerror
  *   corio/coro.h    coroutine objects driven by hand (no loop needed)
+ *   corio/loop.h    the event loop, its clock and callbacks
+ *   corio/future.h  futures
+ *   corio/task.h    tasks, sleep, cancellation, corio_run
+ *   corio/io.h      descriptors, non-blocking I/O, signals
  */
 #ifndef CORIO_H
 #define CORIO_H
 
 #include "corio/error.h"
 #include "corio/coro.h"
+#include "corio/loop.h"
+#include "corio/future.h"
+#include "corio/task.h"
+#include "corio/io.h"
 
 #endif /* CORIO_H */

@@ -3,6 +3,7 @@
  * errno values. Pure tables; thread-safe.
  */
 #include <corio/error.h>
+#include <corio/task.h>
 
 #include <errno.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const struct corio_err_name own[] = {
      "shared stack is held by an active coroutine"},
     {CORIO_EWRONGTHREAD, "CORIO_EWRONGTHREAD",
      "object belongs to another thread"},
+    {CORIO_ENOLOOP, "CORIO_ENOLOOP", "no running loop"},
 };
 
 #define E(x) {-x, #x, NULL}
@@ -69,7 +71,7 @@ const char *corio_strerror(int code)
     e = lookup(code);
     if (e && e->text)
         return e->text;
-    if (e)
+    if (e || (code < 0 && code > -4096 && strcmp(corio_errname(code), "E?")))
         return strerror(-code); /* glibc's table is static and immutable */
     return "unknown error";
 }
@@ -77,6 +79,9 @@ const char *corio_strerror(int code)
 const char *corio_errname(int code)
 {
     const struct corio_err_name *e;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+    const char *g;
+#endif
     if (code == 0)
         return "OK";
     if (code == 1)
@@ -84,5 +89,11 @@ const char *corio_errname(int code)
     if (code == 2)
         return "CORIO_AWAITING";
     e = lookup(code);
-    return e ? e->name : "E?";
+    if (e)
+        return e->name;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+    if (code < 0 && (g = strerrorname_np(-code)) != NULL)
+        return g; /* any errno our table lacks */
+#endif
+    return "E?";
 }

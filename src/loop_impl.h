@@ -99,6 +99,7 @@ struct corio_task {
     int cancel_requests;    /* asyncio's _num_cancels_requested */
     int wake;               /* what the pending park returns */
     unsigned char queued;   /* in the ready queue */
+    unsigned char resume_how; /* CORIO__RESUME_* for its next step */
     void (*detach)(corio_task *t); /* set while parked */
     const char *wait_what;  /* what it is parked on, for reports */
     const void *wait_obj;
@@ -106,11 +107,19 @@ struct corio_task {
     char autoname[24];
 };
 
+enum {
+    CORIO__RESUME_NORMAL, /* resume; a parked wait reads t->wake */
+    CORIO__RESUME_RAW,    /* waited on a future through raw corio_await:
+                             throw t->wake in if it is an error */
+    CORIO__RESUME_BADYIELD /* awaited something that is not a future */
+};
+
 /* ---- the loop --------------------------------------------------------------- */
 
 typedef struct corio__tsq_node corio__tsq_node; /* call_soon_threadsafe */
 
 struct corio_loop {
+    size_t refs;                  /* owner + live futures and tasks */
     corio__readyq ready;
     corio__heap timers;
     const corio__poller_ops *pops;
@@ -130,10 +139,13 @@ struct corio_loop {
     size_t task_free_n;
     corio_future *fut_free;       /* recycled futures */
     size_t fut_free_n;
-    corio_handle *handle_free;
+    corio_handle *handle_free;    /* recycled callback handles */
+    size_t handle_free_n;
+    int stop_when_idle;           /* corio_run's shutdown: stop at 0 tasks */
     size_t io_waiting;            /* tasks parked on descriptors */
     size_t external;              /* work other threads will complete */
     corio_future *stop_on;        /* corio_run: stop when this is done */
+    void *run_state;              /* corio_run's bookkeeping */
     void *io;                     /* io.c's per-descriptor table */
     void (*io_fini)(corio_loop *loop);
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
@@ -143,6 +155,8 @@ struct corio_loop {
 /* ---- internal calls ----------------------------------------------------------- */
 
 void corio__ready_push(corio_loop *loop, corio__ready *r);
+/* Drop a reference on the loop's memory (futures and tasks hold one). */
+void corio__loop_unref(corio_loop *loop);
 
 /* The running task of this thread, or NULL. */
 static inline corio_task *corio__task_running(void)
@@ -178,6 +192,10 @@ int corio__future_complete(corio_future *f, unsigned char state, int err,
                            void *result);
 void corio__future_add_waiter(corio_future *f, corio__waiter *w);
 void corio__future_remove_waiter(corio_future *f, corio__waiter *w);
+/* A waiter whose done() wakes its task; detach for a task parked on a
+ * future (t->wait_obj). future.c. */
+void corio__waiter_wake_task(corio__waiter *w, corio_future *f);
+void corio__detach_from_future(corio_task *t);
 /* Free every task and recycled object of a loop being freed (task.c). */
 void corio__tasks_fini(corio_loop *loop);
 

@@ -16,6 +16,14 @@
  * task cancelled before it started never runs its body. A body that
  * returns -ECANCELED ends the task as cancelled.
  *
+ * The await protocol inside a task: a bare corio_yield is asyncio's
+ * sleep(0) (the task runs again in the next iteration), and
+ * corio_await(f) with a corio_future makes the task wait until f is done,
+ * then resumes it (the await returns 0, or -ECANCELED if the task was
+ * cancelled meanwhile). Awaiting any other object makes the await fail
+ * with -EINVAL (asyncio's "bad yield"); the check reads the object's first
+ * word, so it must be at least that big.
+ *
  * Handles. corio_task_spawn hands out a reference if asked; the loop holds
  * its own until the task is done, so dropping a handle never loses a
  * running task. A task that failed and whose error nobody retrieved (by

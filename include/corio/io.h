@@ -1,0 +1,117 @@
+/*
+ * corio/io.h: waiting on file descriptors, non-blocking I/O calls, and
+ * signals, for tasks.
+ *
+ * Every call here suspends only the calling task and must be made inside a
+ * task (CORIO_ENOLOOP otherwise). The I/O calls try the operation first
+ * and wait for readiness only when it would block (EAGAIN), so a ready
+ * descriptor costs no extra system call. Descriptors must be non-blocking
+ * (corio_fd_nonblock); a blocking one would block the whole loop.
+ *
+ * One reader and one writer may wait on a descriptor at a time; a second
+ * waiter in the same direction gets -EBUSY.
+ *
+ * Closing: close a descriptor that tasks may be waiting on with
+ * corio_close, never close(2): it wakes the waiters (their call returns
+ * -EBADF), forgets the descriptor's registration, then closes it, so a new
+ * descriptor that reuses the number never receives the old one's events.
+ *
+ * Cancellation: a cancelled task's waiting call returns -ECANCELED; no
+ * data is consumed or written by the call that returns it.
+ */
+#ifndef CORIO_IO_H
+#define CORIO_IO_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* corio_fd_nonblock: set O_NONBLOCK on fd. 0 or -errno. Never suspends. */
+CORIO_API int corio_fd_nonblock(int fd);
+
+/*
+ * corio_wait_readable / corio_wait_writable: suspend the calling task until
+ * fd is readable (or at end of file, or in error) / writable. Returns 0,
+ * -ECANCELED, -EBADF (fd closed with corio_close meanwhile, or invalid),
+ * -EBUSY (another task already waits in that direction), -EPERM (fd cannot
+ * be polled, like a regular file under epoll), -ENOMEM, CORIO_ENOLOOP.
+ */
+CORIO_API int corio_wait_readable(int fd);
+CORIO_API int corio_wait_writable(int fd);
+
+/*
+ * corio_read: read up to len bytes into buf, waiting until some are
+ * available. Returns the count (0 at end of file) or a negative errno:
+ * the errors of read(2) except EAGAIN/EINTR (retried), and those of
+ * corio_wait_readable. Suspends.
+ */
+CORIO_API ssize_t corio_read(int fd, void *buf, size_t len);
+
+/*
+ * corio_write: write up to len bytes from buf, waiting until the
+ * descriptor takes some. Returns how many were written (at least 1 when
+ * len > 0; a short count is normal) or a negative errno (read(2)'s
+ * counterpart: write(2)'s errors, -EPIPE instead of SIGPIPE for sockets,
+ * and those of corio_wait_writable). Suspends.
+ */
+CORIO_API ssize_t corio_write(int fd, const void *buf, size_t len);
+
+/*
+ * corio_write_all: write all len bytes, waiting as needed. Returns 0, or a
+ * negative errno; *written (may be NULL) gets how many were written either
+ * way, so a cancelled call says exactly what went out. Suspends.
+ */
+CORIO_API int corio_write_all(int fd, const void *buf, size_t len,
+                              size_t *written);
+
+/*
+ * corio_accept: accept a connection on a listening non-blocking socket,
+ * waiting for one. The new socket is non-blocking and close-on-exec.
+ * addr/addrlen as accept4(2) (may be NULL). Returns the new descriptor or
+ * a negative errno (accept4's, and those of corio_wait_readable).
+ * Suspends.
+ */
+CORIO_API int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/*
+ * corio_connect: connect a non-blocking socket, waiting for the
+ * connection to be established. Returns 0 or a negative errno (connect's,
+ * the socket's SO_ERROR such as -ECONNREFUSED, and those of
+ * corio_wait_writable). Suspends.
+ */
+CORIO_API int corio_connect(int fd, const struct sockaddr *addr,
+                            socklen_t addrlen);
+
+/*
+ * corio_close: wake every task waiting on fd (they get -EBADF), drop fd's
+ * registration with the loop running on this thread (if any), and close
+ * it. Returns 0 or -errno from close(2). Never suspends. Safe for a
+ * descriptor corio never saw, and outside a loop (then it is close(2)).
+ */
+CORIO_API int corio_close(int fd);
+
+/*
+ * corio_signal_wait: suspend the calling task until signal `signo` is
+ * delivered to the process, and return 0. From the first wait for a signal
+ * until the loop is freed, corio blocks it in the loop's thread and
+ * receives it through a signalfd (a delivery with no task waiting is kept
+ * for the next wait, as the kernel keeps one pending signal); block it in
+ * every other thread too (for instance with pthread_sigmask before
+ * starting them), or another thread may take it.
+ * Several tasks may wait for the same signal; one delivery wakes them all.
+ * Returns 0, -ECANCELED, -EINVAL (bad signal number, or SIGKILL/SIGSTOP),
+ * -ENOMEM, -EMFILE, CORIO_ENOLOOP. Independent of the SIGINT handling of
+ * corio_run (waiting for SIGINT here takes it over while waiting).
+ */
+CORIO_API int corio_signal_wait(int signo);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_IO_H */

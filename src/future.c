@@ -1,0 +1,316 @@
+/*
+ * future.c: futures: a pending outcome, its waiters and done callbacks.
+ *
+ * A future keeps a doubly linked list of waiters in the order they came:
+ * tasks parked on it (their node lives in the task) and done callbacks
+ * (a small node allocated per callback). Completing the future unlinks
+ * every waiter and tells it; tasks are made runnable and callbacks queued,
+ * both through the loop's ready queue, so they run in registration order
+ * and never inside the call that completed the future. A future with no
+ * loop runs its callbacks at once instead.
+ *
+ * A task's future is the first member of the task; its reference count is
+ * the task's, and cancelling it cancels the task.
+ */
+#include "loop_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define FUTURE_FREE_MAX 4096 /* recycled futures a loop keeps */
+
+typedef struct cb_node {
+    corio__waiter w;
+    corio__ready r;
+    corio_future *f;
+    corio_future_callback fn;
+    void *arg;
+} cb_node;
+
+void corio__future_init(corio_future *f, corio_loop *loop)
+{
+    f->magic = CORIO__FUTURE_MAGIC;
+    f->refs = 1;
+    f->state = CORIO__FUT_PENDING;
+    f->retrieved = 0;
+    f->is_task = 0;
+    f->err = 0;
+    f->result = NULL;
+    f->loop = loop;
+    f->wait_head = f->wait_tail = NULL;
+    f->next_free = NULL;
+}
+
+int corio_future_new(corio_loop *loop, corio_future **out)
+{
+    corio_future *f;
+    if (!out)
+        return -EINVAL;
+    if (!loop)
+        loop = corio_loop_current();
+    if (loop && loop->fut_free) {
+        f = loop->fut_free;
+        loop->fut_free = f->next_free;
+        loop->fut_free_n--;
+    } else {
+        f = malloc(sizeof *f);
+        if (!f)
+            return -ENOMEM;
+    }
+    corio__future_init(f, loop);
+    if (loop)
+        loop->refs++;
+    *out = f;
+    return 0;
+}
+
+void corio_future_retain(corio_future *f)
+{
+    f->refs++;
+}
+
+static void future_free(corio_future *f)
+{
+    corio_loop *loop = f->loop;
+    if (f->state == CORIO__FUT_ERROR && !f->retrieved)
+        corio__warn("future %p failed with %s (%s) and nobody retrieved it",
+                    (void *)f, corio_errname(f->err), corio_strerror(f->err));
+    f->magic = 0;
+    if (loop && !loop->closing && loop->fut_free_n < FUTURE_FREE_MAX) {
+        f->next_free = loop->fut_free;
+        loop->fut_free = f;
+        loop->fut_free_n++;
+    } else {
+        free(f);
+    }
+    if (loop)
+        corio__loop_unref(loop);
+}
+
+void corio_future_release(corio_future *f)
+{
+    if (!f)
+        return;
+    if (f->is_task) {
+        corio__task_unref((corio_task *)f);
+        return;
+    }
+    if (--f->refs == 0)
+        future_free(f);
+}
+
+void corio__future_add_waiter(corio_future *f, corio__waiter *w)
+{
+    w->next = NULL;
+    w->prev = f->wait_tail;
+    if (f->wait_tail)
+        f->wait_tail->next = w;
+    else
+        f->wait_head = w;
+    f->wait_tail = w;
+}
+
+void corio__future_remove_waiter(corio_future *f, corio__waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        f->wait_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        f->wait_tail = w->prev;
+    w->next = w->prev = NULL;
+}
+
+int corio__future_complete(corio_future *f, unsigned char state, int err,
+                           void *result)
+{
+    corio__waiter *w;
+    if (f->state != CORIO__FUT_PENDING)
+        return -EALREADY;
+    f->state = state;
+    f->err = err;
+    f->result = result;
+    /* Callbacks may drop the last reference: keep f alive until done. */
+    f->refs++;
+    while ((w = f->wait_head) != NULL) {
+        corio__future_remove_waiter(f, w);
+        w->done(w, f);
+    }
+    corio_future_release(f);
+    return 0;
+}
+
+int corio_future_set_result(corio_future *f, void *result)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->is_task)
+        return -EPERM; /* a task's outcome is its body's */
+    return corio__future_complete(f, CORIO__FUT_RESULT, 0, result);
+}
+
+int corio_future_set_error(corio_future *f, int err)
+{
+    if (!f || err >= 0)
+        return -EINVAL;
+    if (f->is_task)
+        return -EPERM;
+    if (err == -ECANCELED)
+        return corio__future_complete(f, CORIO__FUT_CANCELLED, err, NULL);
+    return corio__future_complete(f, CORIO__FUT_ERROR, err, NULL);
+}
+
+int corio_future_cancel(corio_future *f)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->state != CORIO__FUT_PENDING)
+        return -EALREADY;
+    if (f->is_task)
+        return corio_task_cancel((corio_task *)f);
+    return corio__future_complete(f, CORIO__FUT_CANCELLED, -ECANCELED, NULL);
+}
+
+int corio_future_done(const corio_future *f)
+{
+    return f->state != CORIO__FUT_PENDING;
+}
+
+int corio_future_cancelled(const corio_future *f)
+{
+    return f->state == CORIO__FUT_CANCELLED;
+}
+
+int corio_future_result(corio_future *f, void **result)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->state == CORIO__FUT_PENDING)
+        return -EAGAIN;
+    f->retrieved = 1;
+    if (f->state == CORIO__FUT_RESULT) {
+        if (result)
+            *result = f->result;
+        return 0;
+    }
+    if (result)
+        *result = NULL;
+    return f->err;
+}
+
+/* ---- done callbacks -------------------------------------------------------- */
+
+static void cb_run(corio__ready *r)
+{
+    cb_node *n = (cb_node *)((char *)r - offsetof(cb_node, r));
+    corio_future *f = n->f;
+    n->fn(f, n->arg);
+    free(n);
+    corio_future_release(f);
+}
+
+static void cb_done(corio__waiter *w, corio_future *f)
+{
+    cb_node *n = (cb_node *)w;
+    n->f = f;
+    corio_future_retain(f);
+    if (f->loop && !f->loop->closing) {
+        n->r.run = cb_run;
+        corio__ready_push(f->loop, &n->r);
+    } else {
+        cb_run(&n->r);
+    }
+}
+
+int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
+                                   void *arg)
+{
+    cb_node *n;
+    if (!f || !fn)
+        return -EINVAL;
+    n = malloc(sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    n->w.done = cb_done;
+    n->fn = fn;
+    n->arg = arg;
+    if (f->state != CORIO__FUT_PENDING)
+        cb_done(&n->w, f);
+    else
+        corio__future_add_waiter(f, &n->w);
+    return 0;
+}
+
+int corio_future_remove_done_callback(corio_future *f,
+                                      corio_future_callback fn, void *arg)
+{
+    corio__waiter *w, *next;
+    int removed = 0;
+    if (!f)
+        return 0;
+    for (w = f->wait_head; w; w = next) {
+        next = w->next;
+        if (w->done == cb_done && ((cb_node *)w)->fn == fn &&
+            ((cb_node *)w)->arg == arg) {
+            corio__future_remove_waiter(f, w);
+            free(w);
+            removed++;
+        }
+    }
+    return removed;
+}
+
+/* ---- awaiting ---------------------------------------------------------------- */
+
+void corio__waiter_wake_task(corio__waiter *w, corio_future *f)
+{
+    corio_task *t = (corio_task *)((char *)w - offsetof(corio_task, waiter));
+    (void)f;
+    corio__task_wake(t, 0);
+}
+
+void corio__detach_from_future(corio_task *t)
+{
+    corio__future_remove_waiter((corio_future *)t->wait_obj, &t->waiter);
+}
+
+int corio_future_await(corio_future *f, void **result)
+{
+    corio_task *t;
+    int rc;
+
+    if (!f)
+        return -EINVAL;
+    if (f->state != CORIO__FUT_PENDING)
+        return corio_future_result(f, result);
+    t = corio__task_running();
+    if (!t) {
+        /* Driven by hand: hand the future to the driver until it is done. */
+        if (!corio_coro_current())
+            return CORIO_ENOTCORO;
+        do {
+            rc = corio_await(f, NULL);
+            if (rc)
+                return rc;
+        } while (f->state == CORIO__FUT_PENDING);
+        return corio_future_result(f, result);
+    }
+    if (&t->fut == f)
+        return -EDEADLK;
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    corio_future_retain(f);
+    t->waiter.done = corio__waiter_wake_task;
+    corio__future_add_waiter(f, &t->waiter);
+    rc = corio__task_park(t, corio__detach_from_future, "future", f);
+    if (rc == -ECANCELED) /* as asyncio: the awaited future is cancelled */
+        corio_future_cancel(f);
+    else if (rc == 0 && corio__task_cancel_pending(t))
+        rc = -ECANCELED; /* cancelled after f was done, before we ran */
+    if (rc == 0)
+        rc = corio_future_result(f, result);
+    corio_future_release(f);
+    return rc;
+}

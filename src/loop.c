@@ -1,0 +1,544 @@
+/*
+ * loop.c: the event loop: ready queue, timers, callback handles, the
+ * cross-thread queue, one iteration, run/stop, and teardown.
+ *
+ * One iteration: wait in the poller (not at all if something is ready or a
+ * stop is pending; until the next timer otherwise), hand I/O events to
+ * io.c, move due timers to the ready queue, then run exactly the nodes
+ * that were queued at that point. Work queued while they run waits for
+ * the next iteration, so a task that yields in a loop cannot starve I/O.
+ *
+ * Deadlock: when nothing is ready, no timer is pending, no task waits on a
+ * descriptor or signal, no cross-thread work is announced and no
+ * cross-thread call is queued, yet tasks are alive, nothing can ever wake
+ * them: the loop reports what each waits on and returns -EDEADLK.
+ *
+ * Lifetime: the loop's memory outlives corio_loop_free while futures,
+ * tasks or handles made on it are still referenced; those only see
+ * `closing` set and stop scheduling anything.
+ */
+#include "loop_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAKE_TOKEN UINT64_MAX
+#define EVENTS_MAX 256
+#define HANDLE_FREE_MAX 4096
+
+enum { H_SCHEDULED, H_DONE };
+
+struct corio_handle {
+    corio__ready ready;
+    corio__timer timer;
+    corio_loop *loop;
+    corio_callback fn;
+    void *arg;
+    int refs;
+    unsigned char state;
+    corio_handle *next_free;
+};
+
+struct corio__tsq_node {
+    corio__ready ready;
+    corio__tsq_node *next;
+    corio_loop *loop;
+    corio_callback fn;
+    void *arg;
+};
+
+/* ---- clock -------------------------------------------------------------------- */
+
+int64_t corio__loop_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t corio__seconds_to_ns(double s)
+{
+    if (!(s > 0)) /* negative, zero or NaN */
+        return 0;
+    double ns = s * 1e9;
+    int64_t whole;
+    if (s >= 9.2e9)
+        return INT64_MAX;
+    whole = (int64_t)ns;
+    return (double)whole < ns ? whole + 1 : whole; /* round up: never early */
+}
+
+static int64_t deadline_after(int64_t delay_ns)
+{
+    int64_t now = corio__loop_now_ns();
+    return delay_ns > INT64_MAX - now ? INT64_MAX : now + delay_ns;
+}
+
+double corio_loop_time(const corio_loop *loop)
+{
+    (void)loop;
+    return (double)corio__loop_now_ns() / 1e9;
+}
+
+corio_loop *corio_loop_current(void)
+{
+    return (corio_loop *)corio__thread_self()->loop;
+}
+
+/* ---- ready queue --------------------------------------------------------------- */
+
+void corio__ready_push(corio_loop *loop, corio__ready *r)
+{
+    r->next = NULL;
+    if (loop->ready.tail)
+        loop->ready.tail->next = r;
+    else
+        loop->ready.head = r;
+    loop->ready.tail = r;
+    loop->ready.n++;
+}
+
+static corio__ready *ready_pop(corio_loop *loop)
+{
+    corio__ready *r = loop->ready.head;
+    if (r) {
+        loop->ready.head = r->next;
+        if (!loop->ready.head)
+            loop->ready.tail = NULL;
+        loop->ready.n--;
+    }
+    return r;
+}
+
+/* ---- timers --------------------------------------------------------------------- */
+
+int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline)
+{
+    tm->node.key = deadline;
+    return corio__heap_push(&loop->timers, &tm->node);
+}
+
+void corio__timer_stop(corio_loop *loop, corio__timer *tm)
+{
+    corio__heap_remove(&loop->timers, &tm->node);
+}
+
+/* ---- callback handles ------------------------------------------------------------- */
+
+static void handle_unref(corio_handle *h)
+{
+    corio_loop *loop = h->loop;
+    if (--h->refs > 0)
+        return;
+    if (!loop->closing && loop->handle_free_n < HANDLE_FREE_MAX) {
+        h->next_free = loop->handle_free;
+        loop->handle_free = h;
+        loop->handle_free_n++;
+    } else {
+        free(h);
+    }
+    corio__loop_unref(loop);
+}
+
+static void handle_run(corio__ready *r)
+{
+    corio_handle *h = (corio_handle *)r;
+    corio_loop *loop = h->loop;
+    if (h->state == H_SCHEDULED) {
+        h->state = H_DONE;
+        if (!loop->closing)
+            h->fn(h->arg);
+    }
+    handle_unref(h);
+}
+
+static void handle_timer_fire(corio__timer *tm)
+{
+    corio_handle *h =
+        (corio_handle *)((char *)tm - offsetof(corio_handle, timer));
+    corio__ready_push(h->loop, &h->ready);
+}
+
+static int handle_new(corio_loop *loop, corio_callback fn, void *arg,
+                      corio_handle **out)
+{
+    corio_handle *h = loop->handle_free;
+    if (h) {
+        loop->handle_free = h->next_free;
+        loop->handle_free_n--;
+    } else {
+        h = malloc(sizeof *h);
+        if (!h)
+            return -ENOMEM;
+    }
+    memset(h, 0, sizeof *h);
+    h->ready.run = handle_run;
+    h->timer.fire = handle_timer_fire;
+    corio__heap_node_init(&h->timer.node);
+    h->loop = loop;
+    h->fn = fn;
+    h->arg = arg;
+    h->refs = 1; /* the loop's, while scheduled */
+    h->state = H_SCHEDULED;
+    loop->refs++;
+    *out = h;
+    return 0;
+}
+
+int corio_loop_call_soon(corio_loop *loop, corio_callback fn, void *arg,
+                         corio_handle **out)
+{
+    corio_handle *h;
+    int rc;
+    if (!loop || !fn)
+        return -EINVAL;
+    if ((rc = handle_new(loop, fn, arg, &h)) != 0)
+        return rc;
+    corio__ready_push(loop, &h->ready);
+    if (out) {
+        h->refs++;
+        *out = h;
+    }
+    return 0;
+}
+
+static int call_at_ns(corio_loop *loop, int64_t deadline, corio_callback fn,
+                      void *arg, corio_handle **out)
+{
+    corio_handle *h;
+    int rc;
+    if (!loop || !fn)
+        return -EINVAL;
+    if ((rc = handle_new(loop, fn, arg, &h)) != 0)
+        return rc;
+    if ((rc = corio__timer_start(loop, &h->timer, deadline)) != 0) {
+        h->state = H_DONE;
+        handle_unref(h);
+        return rc;
+    }
+    if (out) {
+        h->refs++;
+        *out = h;
+    }
+    return 0;
+}
+
+int corio_loop_call_later(corio_loop *loop, double delay, corio_callback fn,
+                          void *arg, corio_handle **out)
+{
+    return call_at_ns(loop, deadline_after(corio__seconds_to_ns(delay)), fn,
+                      arg, out);
+}
+
+int corio_loop_call_at(corio_loop *loop, double when, corio_callback fn,
+                       void *arg, corio_handle **out)
+{
+    int64_t at = isnan(when) || when <= 0 ? 0 : corio__seconds_to_ns(when);
+    return call_at_ns(loop, at, fn, arg, out);
+}
+
+int corio_handle_cancel(corio_handle *h)
+{
+    if (!h || h->state != H_SCHEDULED)
+        return -EALREADY;
+    h->state = H_DONE;
+    if (corio__heap_node_queued(&h->timer.node)) {
+        corio__timer_stop(h->loop, &h->timer);
+        handle_unref(h); /* the loop's reference */
+    }
+    /* If it sits in the ready queue, handle_run skips it and drops the
+     * loop's reference there. */
+    return 0;
+}
+
+void corio_handle_release(corio_handle *h)
+{
+    if (h)
+        handle_unref(h);
+}
+
+/* ---- cross-thread calls --------------------------------------------------------- */
+
+static void tsq_run(corio__ready *r)
+{
+    corio__tsq_node *n = (corio__tsq_node *)r;
+    if (!n->loop->closing)
+        n->fn(n->arg);
+    free(n);
+}
+
+int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
+                                    void *arg)
+{
+    corio__tsq_node *n;
+    int rc = 0;
+    if (!loop || !fn)
+        return -EINVAL;
+    n = malloc(sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    n->ready.run = tsq_run;
+    n->next = NULL;
+    n->loop = loop;
+    n->fn = fn;
+    n->arg = arg;
+    pthread_mutex_lock(&loop->tsq_lock);
+    if (loop->tsq_closed) {
+        rc = -ESHUTDOWN;
+    } else {
+        if (loop->tsq_tail)
+            loop->tsq_tail->next = n;
+        else
+            loop->tsq_head = n;
+        loop->tsq_tail = n;
+        /* Under the lock, so the loop cannot close the eventfd meanwhile;
+         * one write until the loop drains it. */
+        if (atomic_exchange(&loop->wake_pending, 1) == 0) {
+            uint64_t one = 1;
+            ssize_t w;
+            do
+                w = write(loop->wake_fd, &one, sizeof one);
+            while (w < 0 && errno == EINTR);
+        }
+    }
+    pthread_mutex_unlock(&loop->tsq_lock);
+    if (rc)
+        free(n);
+    return rc;
+}
+
+/* Move cross-thread calls into the ready queue. */
+static void tsq_drain(corio_loop *loop)
+{
+    corio__tsq_node *n, *next;
+    uint64_t v;
+    ssize_t r;
+    do
+        r = read(loop->wake_fd, &v, sizeof v);
+    while (r < 0 && errno == EINTR);
+    pthread_mutex_lock(&loop->tsq_lock);
+    atomic_store(&loop->wake_pending, 0);
+    n = loop->tsq_head;
+    loop->tsq_head = loop->tsq_tail = NULL;
+    pthread_mutex_unlock(&loop->tsq_lock);
+    for (; n; n = next) {
+        next = n->next;
+        corio__ready_push(loop, &n->ready);
+    }
+}
+
+static int tsq_empty(corio_loop *loop)
+{
+    int empty;
+    pthread_mutex_lock(&loop->tsq_lock);
+    empty = loop->tsq_head == NULL;
+    pthread_mutex_unlock(&loop->tsq_lock);
+    return empty;
+}
+
+/* ---- one iteration ---------------------------------------------------------------- */
+
+static int nothing_can_happen(corio_loop *loop)
+{
+    return loop->ready.n == 0 && loop->timers.n == 0 &&
+           loop->io_waiting == 0 && loop->external == 0 && loop->ntasks > 0 &&
+           !atomic_load(&loop->wake_pending) && tsq_empty(loop);
+}
+
+static void run_timers(corio_loop *loop)
+{
+    int64_t now = corio__loop_now_ns();
+    corio__heap_node *top;
+    while ((top = corio__heap_top(&loop->timers)) && top->key <= now) {
+        corio__timer *tm = (corio__timer *)top;
+        corio__heap_pop(&loop->timers);
+        tm->fire(tm);
+    }
+}
+
+static int iterate(corio_loop *loop)
+{
+    corio__poll_event ev[EVENTS_MAX];
+    corio__heap_node *top;
+    int64_t timeout = -1;
+    size_t count;
+    int n, i;
+
+    if (loop->ready.n || loop->stopping) {
+        timeout = 0;
+    } else if ((top = corio__heap_top(&loop->timers)) != NULL) {
+        timeout = top->key - corio__loop_now_ns();
+        if (timeout < 0)
+            timeout = 0;
+    } else if (nothing_can_happen(loop)) {
+        corio__loop_report_waits(loop, "deadlock: nothing can wake");
+        return -EDEADLK;
+    }
+    n = loop->pops->wait(loop->poller, timeout, ev, EVENTS_MAX);
+    if (n < 0)
+        return n;
+    for (i = 0; i < n; i++) {
+        if (ev[i].token == WAKE_TOKEN)
+            tsq_drain(loop);
+        else if (loop->on_event)
+            loop->on_event(loop, &ev[i]);
+    }
+    if (loop->on_iteration)
+        loop->on_iteration(loop);
+    run_timers(loop);
+    for (count = loop->ready.n; count > 0; count--) {
+        corio__ready *r = ready_pop(loop);
+        r->run(r);
+    }
+    return 0;
+}
+
+int corio_loop_run(corio_loop *loop)
+{
+    corio__thread *th = corio__thread_self();
+    int rc;
+    if (!loop)
+        return -EINVAL;
+    if (loop->running || th->loop)
+        return CORIO_ERUNNING;
+    if (loop->closing)
+        return -ESHUTDOWN;
+    loop->running = 1;
+    th->loop = loop;
+    for (;;) {
+        rc = iterate(loop);
+        if (rc || loop->stopping)
+            break;
+        if (loop->stop_on && corio_future_done(loop->stop_on))
+            break;
+        if (loop->stop_when_idle && loop->ntasks == 0)
+            break;
+    }
+    loop->stopping = 0;
+    loop->running = 0;
+    th->loop = NULL;
+    return rc;
+}
+
+void corio_loop_stop(corio_loop *loop)
+{
+    if (loop)
+        loop->stopping = 1;
+}
+
+/* ---- creation and teardown ---------------------------------------------------------- */
+
+int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
+{
+    const corio__poller_ops *pops;
+    corio_loop *loop;
+    int rc;
+
+    if (!out)
+        return -EINVAL;
+    pops = corio__poll_find(opts ? opts->backend : NULL);
+    if (!pops)
+        return -EINVAL;
+    loop = calloc(1, sizeof *loop);
+    if (!loop)
+        return -ENOMEM;
+    loop->refs = 1;
+    loop->pops = pops;
+    loop->wake_fd = -1;
+    loop->next_task_id = 1;
+    corio__heap_init(&loop->timers);
+    if ((rc = pthread_mutex_init(&loop->tsq_lock, NULL)) != 0) {
+        free(loop);
+        return -rc;
+    }
+    if ((rc = pops->open(&loop->poller)) != 0)
+        goto fail;
+    loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->wake_fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if ((rc = pops->watch(loop->poller, loop->wake_fd, CORIO__POLL_IN,
+                          WAKE_TOKEN)) != 0)
+        goto fail;
+    *out = loop;
+    return 0;
+fail:
+    if (loop->wake_fd >= 0)
+        close(loop->wake_fd);
+    if (loop->poller)
+        pops->close(loop->poller);
+    pthread_mutex_destroy(&loop->tsq_lock);
+    free(loop);
+    return rc;
+}
+
+/* Run (in closing mode: no user callbacks) everything queued. */
+static void drain_ready(corio_loop *loop)
+{
+    corio__ready *r;
+    while ((r = ready_pop(loop)) != NULL)
+        r->run(r);
+}
+
+void corio__loop_unref(corio_loop *loop)
+{
+    if (--loop->refs == 0) {
+        pthread_mutex_destroy(&loop->tsq_lock);
+        free(loop);
+    }
+}
+
+int corio_loop_free(corio_loop *loop)
+{
+    corio__tsq_node *n, *next;
+    corio__heap_node *top;
+    corio_handle *h;
+    corio_future *f;
+
+    if (!loop)
+        return 0;
+    if (loop->running)
+        return CORIO_ERUNNING;
+    loop->closing = 1;
+    pthread_mutex_lock(&loop->tsq_lock);
+    loop->tsq_closed = 1;
+    n = loop->tsq_head;
+    loop->tsq_head = loop->tsq_tail = NULL;
+    pthread_mutex_unlock(&loop->tsq_lock);
+    for (; n; n = next) {
+        next = n->next;
+        free(n);
+    }
+    drain_ready(loop);
+    corio__tasks_fini(loop); /* closes abandoned tasks; cleanup runs */
+    drain_ready(loop);
+    while ((top = corio__heap_pop(&loop->timers)) != NULL) {
+        corio__timer *tm = (corio__timer *)top;
+        if (tm->fire == handle_timer_fire) /* task timers went with tasks */
+            handle_unref((corio_handle *)((char *)tm -
+                                          offsetof(corio_handle, timer)));
+    }
+    if (loop->io_fini)
+        loop->io_fini(loop);
+    loop->pops->unwatch(loop->poller, loop->wake_fd);
+    close(loop->wake_fd);
+    loop->pops->close(loop->poller);
+    corio__heap_fini(&loop->timers);
+    while ((h = loop->handle_free) != NULL) {
+        loop->handle_free = h->next_free;
+        free(h);
+    }
+    while ((f = loop->fut_free) != NULL) {
+        loop->fut_free = f->next_free;
+        free(f);
+    }
+    corio__loop_unref(loop);
+    return 0;
+}

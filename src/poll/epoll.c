@@ -1,0 +1,295 @@
+/*
+ * epoll.c: the edge-triggered epoll backend (contract in poll.h).
+ *
+ * Each fd is registered once, for EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, with
+ * the loop's token as its data; the kernel then reports each change of
+ * readiness once. The interest passed to watch() is not used: the loop
+ * keeps readiness bits of its own and only waits after EAGAIN.
+ *
+ * State. A table indexed by fd records whether we registered the fd and
+ * under which token, so a repeated watch() costs no syscall and unwatch()
+ * knows whether there is anything to remove. It grows by doubling to the
+ * largest fd seen (16 bytes per fd number, bounded by RLIMIT_NOFILE).
+ * Invariant: reg[fd].on is 1 exactly when our last successful epoll_ctl on
+ * fd was ADD or MOD (the kernel may have dropped it since, when the fd was
+ * closed: see below). The event buffer handed to the kernel grows to the
+ * largest `max` asked for and is kept; wait allocates nothing after that.
+ *
+ * Closed fds. epoll registers a pair (fd number, open file description),
+ * and forgets it only when the description's last descriptor is closed.
+ *   - Rule: the loop unwatches an fd before closing it. Then nothing can
+ *     arrive for it afterwards, dup'd copies or not.
+ *   - Closed without unwatch, no other descriptor: the kernel has dropped
+ *     the registration; a new fd with the same number gets a new token
+ *     from the loop, and watch() re-adds it (MOD fails with ENOENT, so ADD).
+ *   - Closed without unwatch while a dup or a fork keeps the description:
+ *     the stale registration stays in the kernel and cannot be removed
+ *     through the closed number (DEL gives EBADF). Edge-triggered, it
+ *     reports only changes (no busy loop), under the old token, which the
+ *     loop drops by its generation. unwatch() still returns 0.
+ *   - A number whose stale registration points at a description that is
+ *     then dup2'd back onto it: ADD fails with EEXIST, and MOD takes over.
+ *
+ * Timeouts. epoll_pwait2 (Linux 5.11) takes a timespec; when it is
+ * missing (ENOSYS, or EPERM from a seccomp filter) the poller notes it once
+ * and uses epoll_wait with the timeout rounded up to whole milliseconds.
+ * Either way a wait that comes back empty before its deadline (EINTR, or a
+ * kernel that woke early) waits again for what is left, measured against
+ * CLOCK_MONOTONIC, so the loop's timers are never early.
+ *
+ * Limits: regular files and directories cannot be watched (-EPERM, as
+ * epoll says); one poller per thread; timeouts beyond ~292 years are
+ * forever.
+ */
+#include "poll.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEV_MIN 64 /* kernel events buffer, at first */
+
+struct reg {
+    uint64_t token;
+    unsigned char on; /* registered by us (see the invariant above) */
+};
+
+struct corio__poller {
+    int epfd;
+    int pwait2;             /* 0 once epoll_pwait2 proved missing */
+    struct reg *reg;        /* indexed by fd */
+    size_t nreg;
+    struct epoll_event *kev; /* what the kernel fills */
+    int nkev;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int ep_open(corio__poller **out)
+{
+    corio__poller *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->kev = malloc(KEV_MIN * sizeof(*p->kev));
+    if (!p->kev) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->nkev = KEV_MIN;
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (p->epfd < 0) {
+        int err = -errno;
+        free(p->kev);
+        free(p);
+        return err;
+    }
+    p->pwait2 = 1;
+    *out = p;
+    return 0;
+}
+
+static void ep_close(corio__poller *p)
+{
+    if (!p)
+        return;
+    close(p->epfd);
+    free(p->reg);
+    free(p->kev);
+    free(p);
+}
+
+/* Make reg[fd] exist. 0 or -ENOMEM (table unchanged). */
+static int reg_reserve(corio__poller *p, int fd)
+{
+    size_t want = (size_t)fd + 1, n = p->nreg ? p->nreg : 64;
+    struct reg *r;
+    if (want <= p->nreg)
+        return 0;
+    while (n < want)
+        n *= 2; /* fd <= INT_MAX: cannot overflow size_t */
+    r = realloc(p->reg, n * sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    memset(r + p->nreg, 0, (n - p->nreg) * sizeof(*r));
+    p->reg = r;
+    p->nreg = n;
+    return 0;
+}
+
+static int ctl(corio__poller *p, int op, int fd, uint64_t token)
+{
+    struct epoll_event e;
+    memset(&e, 0, sizeof(e));
+    e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    e.data.u64 = token;
+    return epoll_ctl(p->epfd, op, fd, &e) < 0 ? -errno : 0;
+}
+
+/* Register fd under token, or move it to a new token. No syscall when fd
+ * is already ours under this token. 0, or -EBADF (fd not open), -EPERM
+ * (not pollable: a regular file, a directory), -ENOMEM, -ENOSPC (the
+ * user's epoll watch limit), -EINVAL (unknown bits in events). On failure
+ * the registration is as before, except that one the kernel turns out to
+ * have dropped is forgotten. */
+static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
+{
+    struct reg *r;
+    int err;
+    if (fd < 0)
+        return -EBADF;
+    if (events & ~(CORIO__POLL_IN | CORIO__POLL_OUT))
+        return -EINVAL;
+    if ((size_t)fd < p->nreg && p->reg[fd].on && p->reg[fd].token == token)
+        return 0;
+    err = reg_reserve(p, fd);
+    if (err)
+        return err;
+    r = &p->reg[fd];
+    if (r->on) {
+        /* A new token for the same number: normally after close and reuse
+         * without unwatch, when the kernel dropped the old entry. */
+        err = ctl(p, EPOLL_CTL_MOD, fd, token);
+        if (err == -ENOENT) {
+            r->on = 0;
+            err = ctl(p, EPOLL_CTL_ADD, fd, token);
+        }
+    } else {
+        err = ctl(p, EPOLL_CTL_ADD, fd, token);
+        if (err == -EEXIST) /* a stale entry for this very description */
+            err = ctl(p, EPOLL_CTL_MOD, fd, token);
+    }
+    if (err)
+        return err;
+    r->on = 1;
+    r->token = token;
+    return 0;
+}
+
+/* Forget fd: 0 when it was watched (even if it has been closed already and
+ * the kernel refuses the removal), -ENOENT when it was not. */
+static int ep_unwatch(corio__poller *p, int fd)
+{
+    struct epoll_event e; /* kernels before 2.6.9 want one even for DEL */
+    if (fd < 0 || (size_t)fd >= p->nreg || !p->reg[fd].on)
+        return -ENOENT;
+    p->reg[fd].on = 0;
+    memset(&e, 0, sizeof(e));
+    /* Errors mean the fd was closed (EBADF), or its entry already went
+     * with its description (ENOENT), or the number now names another,
+     * unpollable file (EPERM): nothing of ours is left to remove. */
+    (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, &e);
+    return 0;
+}
+
+static unsigned translate(uint32_t k)
+{
+    unsigned e = 0;
+    if (k & (EPOLLERR | EPOLLHUP))
+        e = CORIO__POLL_ERR | CORIO__POLL_IN | CORIO__POLL_OUT;
+    if (k & (EPOLLIN | EPOLLRDHUP | EPOLLPRI))
+        e |= CORIO__POLL_IN;
+    if (k & EPOLLOUT)
+        e |= CORIO__POLL_OUT;
+    return e;
+}
+
+/* One kernel wait: left_ns < 0 forever, else at most that long (rounded
+ * up to milliseconds without epoll_pwait2). Returns the count or -errno. */
+static int kernel_wait(corio__poller *p, int64_t left_ns, int max)
+{
+    int ms, r;
+#ifdef SYS_epoll_pwait2
+    if (p->pwait2) {
+        struct timespec ts, *tsp = NULL;
+        if (left_ns >= 0) {
+            ts.tv_sec = (time_t)(left_ns / 1000000000);
+            ts.tv_nsec = (long)(left_ns % 1000000000);
+            tsp = &ts;
+        }
+        r = (int)syscall(SYS_epoll_pwait2, p->epfd, p->kev, max, tsp, NULL,
+                         (size_t)(_NSIG / 8));
+        if (r >= 0)
+            return r;
+        if (errno != ENOSYS && errno != EPERM)
+            return -errno;
+        p->pwait2 = 0; /* fall through to epoll_wait, now and from now on */
+    }
+#endif
+    if (left_ns < 0)
+        ms = -1;
+    else if (left_ns > (int64_t)INT_MAX * 1000000)
+        ms = INT_MAX; /* the caller waits again for the rest */
+    else
+        ms = (int)((left_ns + 999999) / 1000000);
+    r = epoll_wait(p->epfd, p->kev, max, ms);
+    return r >= 0 ? r : -errno;
+}
+
+/* Wait for events (see poll.h). -EINVAL when max < 1. */
+static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
+                   int max)
+{
+    int64_t deadline = 0, left = timeout_ns < 0 ? -1 : timeout_ns;
+    int r, i, n = 0;
+    if (max < 1)
+        return -EINVAL;
+    if (max > p->nkev) {
+        /* Grow for next time; if memory is short, report fewer now. */
+        struct epoll_event *k = realloc(p->kev, (size_t)max * sizeof(*k));
+        if (k) {
+            p->kev = k;
+            p->nkev = max;
+        }
+    }
+    if (max > p->nkev)
+        max = p->nkev;
+    if (left > 0) {
+        int64_t now = now_ns();
+        deadline = left > INT64_MAX - now ? INT64_MAX : now + left;
+    }
+    for (;;) {
+        r = kernel_wait(p, left, max);
+        if (r < 0 && r != -EINTR)
+            return r;
+        for (i = 0; i < r; i++) {
+            unsigned e = translate(p->kev[i].events);
+            if (!e)
+                continue;
+            ev[n].token = p->kev[i].data.u64;
+            ev[n].events = e;
+            n++;
+        }
+        if (n > 0)
+            return n;
+        /* Interrupted, or back empty: done only if the time is up. */
+        if (left == 0 && r == 0)
+            return 0;
+        if (left > 0) {
+            int64_t now = now_ns();
+            if (now >= deadline)
+                return 0;
+            left = deadline - now;
+        }
+    }
+}
+
+const corio__poller_ops corio__poll_epoll = {
+    .name = "epoll",
+    .edge = 1,
+    .open = ep_open,
+    .close = ep_close,
+    .watch = ep_watch,
+    .unwatch = ep_unwatch,
+    .wait = ep_wait,
+};

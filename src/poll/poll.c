@@ -1,0 +1,253 @@
+/*
+ * poll.c: the level-triggered poll(2) backend (contract in poll.h); the
+ * portable reference the tests hold epoll to.
+ *
+ * State. A dense array of struct pollfd, handed to the kernel as it is,
+ * with the loop's token for each entry beside it, and an index from fd
+ * number to entry. unwatch() moves the last entry into the freed one, so
+ * both stay dense and every watch/unwatch is O(1); a wait is O(watched),
+ * as poll(2) itself is.
+ * Invariants, for 0 <= i < n:
+ *   - pfd[i].fd is the fd, or ~fd (negative: poll skips the entry) while
+ *     the interest is 0;
+ *   - slot[fd] == i + 1, and slot[fd] == 0 for an fd not watched.
+ *
+ * Interest. IN asks for POLLIN (and POLLRDHUP), OUT for POLLOUT; the loop
+ * updates it with every change. An fd with interest 0 stays registered but
+ * reports nothing, not even errors, so a closed one cannot spin the loop.
+ * Errors, hang-ups and POLLNVAL (an fd closed without unwatch) are
+ * reported as ERR|IN|OUT, again at every wait until the loop reacts.
+ *
+ * Fairness. When more entries are ready than the caller has room for,
+ * the next wait's scan starts after the last one reported, so every ready
+ * fd gets its turn.
+ *
+ * Timeouts: ppoll takes a timespec (nanoseconds); a wait that comes back
+ * empty early (EINTR) waits again for what is left, by CLOCK_MONOTONIC.
+ *
+ * Limits: any fd poll(2) accepts, regular files included (always ready);
+ * memory: 16 bytes per watched fd plus 4 per fd number.
+ */
+#include "poll.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0
+#endif
+
+struct corio__poller {
+    struct pollfd *pfd; /* dense: n in use, cap allocated */
+    uint64_t *token;    /* token[i] goes with pfd[i] */
+    size_t n, cap;
+    uint32_t *slot;     /* slot[fd]: entry + 1, or 0 */
+    size_t nslot;
+    size_t scan;        /* where the next wait starts looking */
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int pl_open(corio__poller **out)
+{
+    corio__poller *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    *out = p;
+    return 0;
+}
+
+static void pl_close(corio__poller *p)
+{
+    if (!p)
+        return;
+    free(p->pfd);
+    free(p->token);
+    free(p->slot);
+    free(p);
+}
+
+static short interest(unsigned events)
+{
+    short e = 0;
+    if (events & CORIO__POLL_IN)
+        e |= POLLIN | POLLRDHUP;
+    if (events & CORIO__POLL_OUT)
+        e |= POLLOUT;
+    return e;
+}
+
+/* Room for one more entry and for slot[fd]. 0 or -ENOMEM; what grew
+ * stays grown (harmless), nothing else changes. */
+static int reserve(corio__poller *p, int fd)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct pollfd *pfd = realloc(p->pfd, cap * sizeof(*pfd));
+        uint64_t *tok;
+        if (!pfd)
+            return -ENOMEM;
+        p->pfd = pfd;
+        tok = realloc(p->token, cap * sizeof(*tok));
+        if (!tok)
+            return -ENOMEM;
+        p->token = tok;
+        p->cap = cap;
+    }
+    if ((size_t)fd >= p->nslot) {
+        size_t n = p->nslot ? p->nslot : 64;
+        uint32_t *s;
+        while (n <= (size_t)fd)
+            n *= 2;
+        s = realloc(p->slot, n * sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        memset(s + p->nslot, 0, (n - p->nslot) * sizeof(*s));
+        p->slot = s;
+        p->nslot = n;
+    }
+    return 0;
+}
+
+/* Register fd, or update its interest and token. 0, -EBADF (fd < 0, or
+ * not open when first watched), -EINVAL (unknown bits), -ENOMEM. */
+static int pl_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
+{
+    size_t i;
+    int err;
+    if (fd < 0)
+        return -EBADF;
+    if (events & ~(CORIO__POLL_IN | CORIO__POLL_OUT))
+        return -EINVAL;
+    if ((size_t)fd < p->nslot && p->slot[fd]) {
+        i = p->slot[fd] - 1;
+    } else {
+        /* Refuse a closed fd now, as epoll would, rather than report
+         * POLLNVAL at every wait. */
+        if (fcntl(fd, F_GETFD) < 0)
+            return -errno;
+        err = reserve(p, fd);
+        if (err)
+            return err;
+        i = p->n++;
+        p->slot[fd] = (uint32_t)(i + 1);
+        p->pfd[i].revents = 0;
+    }
+    p->pfd[i].fd = events ? fd : ~fd;
+    p->pfd[i].events = interest(events);
+    p->token[i] = token;
+    return 0;
+}
+
+/* Forget fd: 0, or -ENOENT when it was not watched. No syscall. */
+static int pl_unwatch(corio__poller *p, int fd)
+{
+    size_t i, last;
+    if (fd < 0 || (size_t)fd >= p->nslot || !p->slot[fd])
+        return -ENOENT;
+    i = p->slot[fd] - 1;
+    last = --p->n;
+    p->slot[fd] = 0;
+    if (i != last) {
+        int moved = p->pfd[last].fd < 0 ? ~p->pfd[last].fd : p->pfd[last].fd;
+        p->pfd[i] = p->pfd[last];
+        p->token[i] = p->token[last];
+        p->slot[moved] = (uint32_t)(i + 1);
+    }
+    return 0;
+}
+
+static unsigned translate(short r)
+{
+    unsigned e = 0;
+    if (r & (POLLERR | POLLHUP | POLLNVAL))
+        e = CORIO__POLL_ERR | CORIO__POLL_IN | CORIO__POLL_OUT;
+    if (r & (POLLIN | POLLRDHUP | POLLPRI))
+        e |= CORIO__POLL_IN;
+    if (r & POLLOUT)
+        e |= CORIO__POLL_OUT;
+    return e;
+}
+
+/* Collect up to max of the `ready` entries poll marked, starting at the
+ * scan position. Returns how many were stored. */
+static int collect(corio__poller *p, int ready, corio__poll_event *ev,
+                   int max)
+{
+    size_t k, i = p->scan < p->n ? p->scan : 0;
+    int out = 0;
+    for (k = 0; k < p->n && ready > 0 && out < max; k++) {
+        unsigned e;
+        if (p->pfd[i].revents) {
+            ready--;
+            e = translate(p->pfd[i].revents);
+            if (e) {
+                ev[out].token = p->token[i];
+                ev[out].events = e;
+                out++;
+            }
+        }
+        if (++i == p->n)
+            i = 0;
+    }
+    p->scan = i;
+    return out;
+}
+
+/* Wait for events (see poll.h). -EINVAL when max < 1. */
+static int pl_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
+                   int max)
+{
+    int64_t deadline = 0, left = timeout_ns < 0 ? -1 : timeout_ns;
+    if (max < 1)
+        return -EINVAL;
+    if (left > 0) {
+        int64_t now = now_ns();
+        deadline = left > INT64_MAX - now ? INT64_MAX : now + left;
+    }
+    for (;;) {
+        struct timespec ts, *tsp = NULL;
+        int r;
+        if (left >= 0) {
+            ts.tv_sec = (time_t)(left / 1000000000);
+            ts.tv_nsec = (long)(left % 1000000000);
+            tsp = &ts;
+        }
+        r = ppoll(p->pfd, (nfds_t)p->n, tsp, NULL);
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        if (r > 0) {
+            int n = collect(p, r, ev, max);
+            if (n > 0)
+                return n;
+        }
+        /* Interrupted, or back empty: done only if the time is up. */
+        if (left == 0 && r >= 0)
+            return 0;
+        if (left > 0) {
+            int64_t now = now_ns();
+            if (now >= deadline)
+                return 0;
+            left = deadline - now;
+        }
+    }
+}
+
+const corio__poller_ops corio__poll_poll = {
+    .name = "poll",
+    .edge = 0,
+    .open = pl_open,
+    .close = pl_close,
+    .watch = pl_watch,
+    .unwatch = pl_unwatch,
+    .wait = pl_wait,
+};

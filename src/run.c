@@ -1,0 +1,130 @@
+/*
+ * run.c: corio_run, asyncio.run for C.
+ *
+ * Make a loop, run main as its main task until it is done, cancel what is
+ * left and run until those tasks end, free the loop, return main's
+ * outcome.
+ *
+ * SIGINT: while a corio_run owns it, SIGINT cancels the main task instead
+ * of killing the process. The handler only sets a flag and writes the
+ * loop's eventfd (both async-signal-safe); the loop sees the flag after
+ * its poller wakes and cancels main there. SIGINT is a process-wide
+ * resource, so one corio_run at a time owns it (the first; runs on other
+ * threads meanwhile leave SIGINT alone), through the one process-global
+ * pointer below. The previous disposition is restored on the way out.
+ */
+#include "loop_impl.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+static _Atomic(corio_loop *) sigint_owner;
+static volatile sig_atomic_t sigint_seen;
+
+struct run_state {
+    corio_task *main;
+};
+
+static void on_sigint(int signo)
+{
+    corio_loop *loop = atomic_load(&sigint_owner);
+    int saved = errno;
+    (void)signo;
+    sigint_seen = 1;
+    if (loop) {
+        uint64_t one = 1;
+        ssize_t w = write(loop->wake_fd, &one, sizeof one);
+        (void)w;
+    }
+    errno = saved;
+}
+
+static struct run_state *run_state_of(corio_loop *loop)
+{
+    return (struct run_state *)loop->run_state;
+}
+
+static void check_sigint(corio_loop *loop)
+{
+    struct run_state *rs = run_state_of(loop);
+    if (sigint_seen && atomic_load(&sigint_owner) == loop) {
+        sigint_seen = 0;
+        if (rs && rs->main)
+            corio_task_cancel(rs->main);
+    }
+}
+
+int corio_run(corio_coro_fn main, void *arg, void **result)
+{
+    corio_task_opts opts;
+    struct run_state rs = {NULL};
+    struct sigaction sa, old;
+    corio_loop *expected = NULL;
+    corio_loop *loop;
+    int owns_sigint = 0;
+    void *res = NULL;
+    int rc, outcome;
+
+    if (!main)
+        return -EINVAL;
+    if (corio_loop_current())
+        return CORIO_ERUNNING;
+    if ((rc = corio_loop_new(NULL, &loop)) != 0)
+        return rc;
+    memset(&opts, 0, sizeof opts);
+    opts.name = "main";
+    rc = corio_task_spawn_at(loop, main, arg, &opts, &rs.main, "corio_run",
+                             0);
+    if (rc) {
+        corio_loop_free(loop);
+        return rc;
+    }
+    loop->run_state = &rs;
+    loop->on_iteration = check_sigint;
+    if (atomic_compare_exchange_strong(&sigint_owner, &expected, loop)) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sigemptyset(&sa.sa_mask);
+        sigint_seen = 0;
+        if (sigaction(SIGINT, &sa, &old) == 0)
+            owns_sigint = 1;
+        else
+            atomic_store(&sigint_owner, NULL);
+    }
+
+    loop->stop_on = &rs.main->fut;
+    rc = corio_loop_run(loop);
+    loop->stop_on = NULL;
+    if (rc == 0) {
+        outcome = corio_task_result(rs.main, &res);
+    } else {
+        outcome = rc; /* -EDEADLK or a poller failure */
+        if (!corio_task_done(rs.main))
+            corio_future_result(&rs.main->fut, NULL); /* not unretrieved */
+    }
+
+    /* Cancel what is left and let it finish; level-triggered cancellation
+     * means its waits fail at once, so this ends unless a task ignores
+     * -ECANCELED and deadlocks (reported, then abandoned). */
+    if (loop->ntasks > 0) {
+        corio__loop_cancel_all(loop);
+        loop->stop_when_idle = 1;
+        corio_loop_run(loop);
+        loop->stop_when_idle = 0;
+    }
+
+    if (owns_sigint) {
+        sigaction(SIGINT, &old, NULL);
+        atomic_store(&sigint_owner, NULL);
+    }
+    loop->on_iteration = NULL;
+    loop->run_state = NULL;
+    corio_task_release(rs.main);
+    corio_loop_free(loop);
+    if (result)
+        *result = outcome == 0 ? res : NULL;
+    return outcome;
+}

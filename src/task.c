@@ -1,0 +1,490 @@
+/*
+ * task.c: tasks: a coroutine driven by the loop, and its future.
+ *
+ * Stepping. The loop resumes a task's coroutine from the ready queue. The
+ * coroutine comes back in one of three ways:
+ *   - CORIO_AWAITING with corio__parked: it parked itself (loop_impl.h) and
+ *     something will wake it;
+ *   - CORIO_AWAITING with a corio_future: it used the raw await protocol on
+ *     a future; the task waits for that future like corio_future_await;
+ *   - CORIO_YIELDED: a bare yield, which is asyncio's sleep(0): run again
+ *     in the next iteration;
+ *   - finished or failed: the task's future is completed.
+ *
+ * Cancellation (level-triggered, see task.h) needs no cooperation from the
+ * waited-on object: corio_task_cancel calls the parked task's detach
+ * function and wakes it with -ECANCELED; later parks see
+ * corio__task_cancel_pending and fail at once.
+ *
+ * Task objects are recycled per loop, so in steady state a spawn allocates
+ * nothing (its stack comes from the stack pool).
+ */
+#include "loop_impl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TASK_FREE_MAX 65536 /* recycled task objects a loop keeps */
+
+/* What a parked task hands the loop (its address is the token). */
+static const char parked_token;
+#define PARKED ((void *)&parked_token)
+
+static corio_task *task_of_ready(corio__ready *r)
+{
+    return (corio_task *)((char *)r - offsetof(corio_task, ready));
+}
+
+/* ---- references and freeing ------------------------------------------------------- */
+
+static void task_free(corio_task *t)
+{
+    corio_loop *loop = t->loop;
+    if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved)
+        corio__warn("task '%s' (spawned at %s:%d) failed with %s (%s)%s%s "
+                    "and nobody retrieved the error",
+                    t->name, t->file, t->line, corio_errname(t->fut.err),
+                    corio_strerror(t->fut.err), t->message ? ": " : "",
+                    t->message ? t->message : "");
+    corio__coro_fini(&t->coro);
+    free(t->message);
+    t->message = NULL;
+    t->fut.magic = 0;
+    if (!loop->closing && loop->task_free_n < TASK_FREE_MAX) {
+        t->fut.next_free = (corio_future *)loop->task_free;
+        loop->task_free = t;
+        loop->task_free_n++;
+    } else {
+        free(t);
+    }
+    corio__loop_unref(loop);
+}
+
+void corio__task_unref(corio_task *t)
+{
+    if (--t->fut.refs == 0)
+        task_free(t);
+}
+
+void corio_task_retain(corio_task *t)
+{
+    t->fut.refs++;
+}
+
+void corio_task_release(corio_task *t)
+{
+    if (t)
+        corio__task_unref(t);
+}
+
+/* ---- finishing ---------------------------------------------------------------- */
+
+static void task_finish(corio_task *t, int rc, void *result)
+{
+    corio_loop *loop = t->loop;
+    unsigned char state = rc == 0              ? CORIO__FUT_RESULT
+                          : rc == -ECANCELED ? CORIO__FUT_CANCELLED
+                                             : CORIO__FUT_ERROR;
+    if (t->all_prev)
+        t->all_prev->all_next = t->all_next;
+    else
+        loop->all = t->all_next;
+    if (t->all_next)
+        t->all_next->all_prev = t->all_prev;
+    t->all_next = t->all_prev = NULL;
+    loop->ntasks--;
+    corio__future_complete(&t->fut, state, rc, rc == 0 ? result : NULL);
+    corio__task_unref(t); /* the loop's reference */
+}
+
+/* ---- stepping ----------------------------------------------------------------- */
+
+static void task_step(corio__ready *r)
+{
+    corio_task *t = task_of_ready(r);
+    corio__thread *th = corio__thread_self();
+    void *prev = th->task;
+    void *out = NULL;
+    int rc;
+
+    t->queued = 0;
+    if (t->loop->closing)
+        return;
+    th->task = t;
+    if (t->coro.state == CORIO_CORO_CREATED && t->cancel_requests > 0) {
+        rc = corio_coro_throw(&t->coro, -ECANCELED, &out); /* never runs */
+    } else if (t->resume_how != CORIO__RESUME_NORMAL) {
+        int how = t->resume_how;
+        t->resume_how = CORIO__RESUME_NORMAL;
+        if (how == CORIO__RESUME_BADYIELD)
+            rc = corio_coro_throw(&t->coro, -EINVAL, &out);
+        else if (t->wake < 0)
+            rc = corio_coro_throw(&t->coro, t->wake, &out);
+        else
+            rc = corio_coro_resume(&t->coro, NULL, &out);
+    } else {
+        rc = corio_coro_resume(&t->coro, NULL, &out);
+    }
+    th->task = prev;
+
+    if (rc == CORIO_AWAITING) {
+        corio_future *f = out;
+        if (out == PARKED)
+            return;
+        if (f && f->magic == CORIO__FUTURE_MAGIC && f != &t->fut) {
+            /* The raw protocol: wait for the future, then resume. */
+            t->resume_how = CORIO__RESUME_RAW;
+            t->wake = 0;
+            if (f->state != CORIO__FUT_PENDING) {
+                t->queued = 1;
+                corio__ready_push(t->loop, &t->ready);
+                return;
+            }
+            corio_future_retain(f);
+            t->waiter.done = corio__waiter_wake_task;
+            corio__future_add_waiter(f, &t->waiter);
+            t->detach = corio__detach_from_future;
+            t->wait_what = "future (raw await)";
+            t->wait_obj = f;
+            return;
+        }
+        /* asyncio's "Task got bad yield": the await fails with -EINVAL. */
+        t->resume_how = CORIO__RESUME_BADYIELD;
+        t->queued = 1;
+        corio__ready_push(t->loop, &t->ready);
+        return;
+    }
+    if (rc == CORIO_YIELDED) { /* a bare yield: sleep(0) */
+        t->queued = 1;
+        corio__ready_push(t->loop, &t->ready);
+        return;
+    }
+    task_finish(t, rc, out);
+}
+
+/* ---- parking ------------------------------------------------------------------- */
+
+int corio__task_cancel_pending(const corio_task *t)
+{
+    return t->cancel_requests > 0;
+}
+
+int corio__task_park(corio_task *t, void (*detach)(corio_task *),
+                     const char *what, const void *obj)
+{
+    int rc;
+    t->detach = detach;
+    t->wait_what = what;
+    t->wait_obj = obj;
+    t->wake = 0;
+    rc = corio_await(PARKED, NULL);
+    if (rc) {
+        /* Thrown into or closed while parked (the loop is being freed):
+         * still linked to what it waited on. */
+        if (t->detach) {
+            void (*d)(corio_task *) = t->detach;
+            t->detach = NULL;
+            d(t);
+        }
+        return rc == CORIO_EEXIT ? -ECANCELED : rc;
+    }
+    return t->wake;
+}
+
+void corio__task_wake(corio_task *t, int err)
+{
+    if (t->resume_how == CORIO__RESUME_RAW && t->wait_obj)
+        corio_future_release((corio_future *)t->wait_obj); /* its ref */
+    t->detach = NULL;
+    t->wait_what = NULL;
+    t->wait_obj = NULL;
+    t->wake = err;
+    if (!t->queued && !t->loop->closing) {
+        t->queued = 1;
+        corio__ready_push(t->loop, &t->ready);
+    }
+}
+
+/* ---- spawning -------------------------------------------------------------------- */
+
+int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
+                        const corio_task_opts *opts, corio_task **out,
+                        const char *file, int line)
+{
+    static const corio_task_opts defaults;
+    corio_coro_opts co;
+    corio_task *t;
+    int rc;
+
+    if (!fn)
+        return -EINVAL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->flags & ~CORIO_CORO_LEAN)
+        return -EINVAL;
+    if (!loop && !(loop = corio_loop_current()))
+        return CORIO_ENOLOOP;
+    if (loop->closing)
+        return -ESHUTDOWN;
+    if ((t = loop->task_free) != NULL) {
+        loop->task_free = (corio_task *)t->fut.next_free;
+        loop->task_free_n--;
+    } else if ((t = malloc(sizeof *t)) == NULL) {
+        return -ENOMEM;
+    }
+    co.name = NULL;
+    co.stack_size = opts->stack_size;
+    co.flags = opts->flags;
+    rc = corio__coro_init(&t->coro, fn, arg, &co);
+    if (rc) {
+        free(t);
+        return rc;
+    }
+    corio__future_init(&t->fut, loop);
+    t->fut.is_task = 1;
+    t->ready.run = task_step;
+    t->timer.fire = NULL;
+    corio__heap_node_init(&t->timer.node);
+    t->loop = loop;
+    t->id = loop->next_task_id++;
+    if (opts->name) {
+        t->name = opts->name;
+    } else {
+        snprintf(t->autoname, sizeof t->autoname, "task-%llu",
+                 (unsigned long long)t->id);
+        t->name = t->autoname;
+    }
+    t->coro.name = t->name;
+    t->file = file ? file : "?";
+    t->line = line;
+    t->cancel_requests = 0;
+    t->wake = 0;
+    t->queued = 1;
+    t->resume_how = CORIO__RESUME_NORMAL;
+    t->detach = NULL;
+    t->wait_what = NULL;
+    t->wait_obj = NULL;
+    t->message = NULL;
+    t->all_prev = NULL;
+    t->all_next = loop->all;
+    if (loop->all)
+        loop->all->all_prev = t;
+    loop->all = t;
+    loop->ntasks++;
+    loop->refs++;
+    corio__ready_push(loop, &t->ready);
+    if (out) {
+        t->fut.refs++;
+        *out = t;
+    }
+    return 0;
+}
+
+/* ---- cancellation --------------------------------------------------------------- */
+
+int corio_task_cancel(corio_task *t)
+{
+    if (!t)
+        return -EINVAL;
+    if (t->fut.state != CORIO__FUT_PENDING)
+        return -EALREADY;
+    t->cancel_requests++;
+    if (t->detach) {
+        void (*d)(corio_task *) = t->detach;
+        t->detach = NULL;
+        d(t);
+        corio__task_wake(t, -ECANCELED);
+    }
+    return 0;
+}
+
+int corio_task_uncancel(corio_task *t)
+{
+    if (t->cancel_requests > 0)
+        t->cancel_requests--;
+    return t->cancel_requests;
+}
+
+int corio_task_cancelling(const corio_task *t)
+{
+    return t->cancel_requests;
+}
+
+/* ---- queries ---------------------------------------------------------------------- */
+
+int corio_task_join(corio_task *t, void **result)
+{
+    if (!t)
+        return -EINVAL;
+    if (!corio__task_running() && t->fut.state == CORIO__FUT_PENDING &&
+        !corio_coro_current())
+        return CORIO_ENOLOOP;
+    return corio_future_await(&t->fut, result);
+}
+
+int corio_task_result(corio_task *t, void **result)
+{
+    return corio_future_result(&t->fut, result);
+}
+
+int corio_task_done(const corio_task *t)
+{
+    return t->fut.state != CORIO__FUT_PENDING;
+}
+
+int corio_task_cancelled(const corio_task *t)
+{
+    return t->fut.state == CORIO__FUT_CANCELLED;
+}
+
+const char *corio_task_name(const corio_task *t)
+{
+    return t->name;
+}
+
+corio_future *corio_task_future(corio_task *t)
+{
+    return &t->fut;
+}
+
+const char *corio_task_message(const corio_task *t)
+{
+    return t->message;
+}
+
+corio_task *corio_task_current(void)
+{
+    return corio__task_running();
+}
+
+size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
+{
+    corio_task *t;
+    size_t n = 0;
+    if (!loop)
+        return 0;
+    for (t = loop->all; t; t = t->all_next) {
+        if (n < cap)
+            buf[n] = t;
+        n++;
+    }
+    return n;
+}
+
+int corio_fail(int err, const char *fmt, ...)
+{
+    corio_task *t = corio__task_running();
+    va_list ap;
+    char buf[256];
+    if (!t || !fmt)
+        return err;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    free(t->message);
+    t->message = strdup(buf); /* no memory: the error still stands */
+    return err;
+}
+
+/* ---- sleeping ------------------------------------------------------------------------ */
+
+static void sleep_fire(corio__timer *tm)
+{
+    corio_task *t = (corio_task *)((char *)tm - offsetof(corio_task, timer));
+    corio__task_wake(t, 0);
+}
+
+static void detach_from_timer(corio_task *t)
+{
+    corio__timer_stop(t->loop, &t->timer);
+}
+
+static void detach_from_ready(corio_task *t)
+{
+    (void)t; /* a sleep(0) is already queued; the cancel wake is a no-op */
+}
+
+int corio_sleep(double seconds)
+{
+    corio_task *t = corio__task_running();
+    int64_t ns, now;
+    int rc;
+
+    if (!t)
+        return CORIO_ENOLOOP;
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    ns = corio__seconds_to_ns(seconds);
+    if (ns == 0) {
+        t->queued = 1;
+        corio__ready_push(t->loop, &t->ready);
+        rc = corio__task_park(t, detach_from_ready, "sleep(0)", NULL);
+    } else {
+        now = corio__loop_now_ns();
+        t->timer.fire = sleep_fire;
+        rc = corio__timer_start(t->loop, &t->timer,
+                                ns > INT64_MAX - now ? INT64_MAX : now + ns);
+        if (rc)
+            return rc;
+        rc = corio__task_park(t, detach_from_timer, "sleep", NULL);
+    }
+    if (rc == 0 && corio__task_cancel_pending(t))
+        rc = -ECANCELED;
+    return rc;
+}
+
+/* ---- reports and teardown -------------------------------------------------------- */
+
+void corio__loop_report_waits(corio_loop *loop, const char *why)
+{
+    corio_task *t;
+    fprintf(stderr, "corio: %s; %zu task(s) alive:\n", why, loop->ntasks);
+    for (t = loop->all; t; t = t->all_next) {
+        fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
+                t->line);
+        if (t->wait_what)
+            fprintf(stderr, "waits on %s %p\n", t->wait_what, t->wait_obj);
+        else if (t->queued)
+            fprintf(stderr, "is ready to run\n");
+        else
+            fprintf(stderr, "is not waiting on anything corio knows\n");
+    }
+    fflush(stderr);
+}
+
+void corio__loop_cancel_all(corio_loop *loop)
+{
+    corio_task *t, *next;
+    for (t = loop->all; t; t = next) {
+        next = t->all_next;
+        corio_task_cancel(t);
+    }
+}
+
+void corio__tasks_fini(corio_loop *loop)
+{
+    corio__thread *th = corio__thread_self();
+    corio_task *t;
+    void *prev = th->task;
+
+    while ((t = loop->all) != NULL) {
+        t->cancel_requests++; /* every suspension in cleanup fails */
+        if (t->detach) {
+            void (*d)(corio_task *) = t->detach;
+            t->detach = NULL;
+            d(t);
+        }
+        th->task = t;
+        corio_coro_close(&t->coro); /* CREATED: just closed */
+        th->task = prev;
+        task_finish(t, -ECANCELED, NULL);
+    }
+    while ((t = loop->task_free) != NULL) {
+        loop->task_free = (corio_task *)t->fut.next_free;
+        free(t);
+    }
+    loop->task_free_n = 0;
+}
