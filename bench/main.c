@@ -7,6 +7,8 @@
  *                               CORIO_BENCH_QUICK=1); numbers meaningless
  *   corio_bench --samples N     timed samples per row (default 7, min 1)
  *   corio_bench --list          the suites, one a line
+ *   corio_bench --child JOB ... internal: a job some suite runs in a fresh
+ *                               process of its own (loopbench.h)
  *
  * Exit status 0, or 1 if a suite failed (a row whose setup or run returned
  * an error; rows that are merely unavailable here print "n/a" and pass).
@@ -14,11 +16,13 @@
  * it in suites.h, and list it in `suites` below.
  */
 #include "bench.h"
+#include "loopbench.h"
 #include "suites.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_SAMPLES 7
 #define QUICK_SAMPLES 3
@@ -26,8 +30,24 @@
 
 static const bench_suite *const suites[] = {
     &bench_suite_switch,
+    &bench_suite_spawn,
+    &bench_suite_sleepers,
+    &bench_suite_pingpong,
+    &bench_suite_timers,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
+
+/* Wall-clock figures assume the CPU is ours: say so when it is not. */
+static void warn_if_busy(void)
+{
+    double load;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (getloadavg(&load, 1) == 1 && ncpu > 0 && load > 0.5 * (double)ncpu)
+        printf("warning: load average %.1f on %ld CPUs: other processes "
+               "compete for the CPU,\nso wall-clock figures come out high "
+               "(the CPU ns columns less so)\n",
+               load, ncpu);
+}
 
 static void usage(FILE *f)
 {
@@ -50,6 +70,8 @@ int main(int argc, char **argv)
     int nchosen = 0, samples_given = 0;
     const char *env = getenv("CORIO_BENCH_QUICK");
 
+    if (argc >= 2 && strcmp(argv[1], "--child") == 0)
+        return lb_child_main(argc - 2, argv + 2);
     if (env && *env && strcmp(env, "0") != 0)
         opts.quick = 1;
     for (int i = 1; i < argc; i++) {
@@ -90,11 +112,15 @@ int main(int argc, char **argv)
         for (int k = 0; k < NSUITES && k < 16; k++)
             chosen[nchosen++] = suites[k];
 
-    if (opts.quick)
+    if (opts.quick) {
         printf("corio_bench --quick: smoke test, the numbers mean nothing\n\n");
-    else
-        printf("corio_bench: median of %d samples of ~%.1f s per row, rows "
-               "interleaved\n\n", opts.samples, opts.sample_sec);
+    } else {
+        printf("corio_bench: median of %d samples per row (~%.1f s each, or "
+               "the suite's\nfixed workload), rows interleaved\n",
+               opts.samples, opts.sample_sec);
+        warn_if_busy();
+        printf("\n");
+    }
 
     int failed = 0;
     for (int k = 0; k < nchosen; k++) {

@@ -7,6 +7,10 @@
 
 #include "bench.h"
 
-extern const bench_suite bench_suite_switch; /* bench_switch.c */
+extern const bench_suite bench_suite_switch;   /* bench_switch.c */
+extern const bench_suite bench_suite_spawn;    /* bench_spawn.c */
+extern const bench_suite bench_suite_sleepers; /* bench_sleepers.c */
+extern const bench_suite bench_suite_pingpong; /* bench_pingpong.c */
+extern const bench_suite bench_suite_timers;   /* bench_timers.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

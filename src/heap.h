@@ -10,7 +10,7 @@
  *
  * The array holds a copy of each node's key and sequence number beside the
  * pointer to the node, so sifting compares without touching the nodes
- * (with a million timers that halves the cache misses; see heap.c). So the
+ * (with a million timers that is what makes it fast; see heap.c). So the
  * key is read once, at push: to move a queued deadline, remove the node,
  * change its key, and push it again.
  *
@@ -26,7 +26,7 @@
 
 typedef struct corio__heap_node {
     int64_t key;  /* deadline, in the loop clock's nanoseconds */
-    uint64_t seq; /* insertion order, for FIFO ties */
+    uint64_t seq; /* insertion order, for FIFO ties: set by push */
     size_t index; /* position in the heap, or CORIO__HEAP_NONE */
 } corio__heap_node;
 

@@ -146,10 +146,17 @@ struct corio_loop {
     size_t external;              /* work other threads will complete */
     corio_future *stop_on;        /* corio_run: stop when this is done */
     void *run_state;              /* corio_run's bookkeeping */
+    /* Descriptor and signal layers (io.c, signal.c). on_event and io_fini
+     * are chained: each installer saves the previous hook, calls it for
+     * tokens that are not its own and at teardown, and hooks come off in
+     * reverse order. Tokens are (generation << 32) | fd; generation
+     * 0xFFFFFFFF is reserved for tokens that are not descriptors (the
+     * loop's wakeup, UINT64_MAX; signals, 0xFFFFFFFF00000000). */
     void *io;                     /* io.c's per-descriptor table */
+    void *sig;                    /* signal.c's signalfd and waiters */
     void (*io_fini)(corio_loop *loop);
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
-    void (*on_iteration)(corio_loop *loop);  /* signal delivery etc. */
+    void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
 };
 
 /* ---- internal calls ----------------------------------------------------------- */

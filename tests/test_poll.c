@@ -74,6 +74,12 @@ static void make_socketpair(int fds[2])
              0);
 }
 
+static void close2(const int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void put(int fd, const char *s)
 {
     CHECK_EQ(write(fd, s, strlen(s)), (ssize_t)strlen(s));
@@ -138,8 +144,7 @@ TEST(poll_pipe_readable_after_write)
         CHECK(ev[0].events & IN);
         CHECK(!(ev[0].events & ERR));
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
 }
 
@@ -159,8 +164,7 @@ TEST(poll_pipe_writable_initially)
         CHECK(ev[0].token == 9);
         CHECK_EQ(ev[0].events, OUT);
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
 }
 
@@ -184,8 +188,7 @@ TEST(poll_empty_not_readable)
         CHECK_EQ(ops->unwatch(p, fds[0]), 0);
         CHECK_EQ(wait_ev(ops, p, 0, ev, 8), 0);
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
 }
 
@@ -214,8 +217,7 @@ static void check_timeouts(const corio__poller_ops *ops)
         CHECK_INT(now_ns() - t0, >=, 20 * MS);
     }
     ops->close(p);
-    close(fds[0]);
-    close(fds[1]);
+    close2(fds);
 }
 
 TEST(poll_timeout_not_early)
@@ -250,9 +252,10 @@ static void no_pwait2_child(void *arg)
         fprintf(stderr, "skipped: no seccomp (%s)\n", strerror(errno));
         return;
     }
-    /* The filter works: the call the backend prefers now fails. */
+    /* The filter works: the call the backend prefers now fails. (Valgrind
+     * 3.19 does not know the call and fails it with ENOSYS itself.) */
     CHECK_EQ(syscall(SYS_epoll_pwait2, -1, NULL, 0, NULL, NULL, 0), -1);
-    CHECK_EQ(errno, err);
+    CHECK(errno == err || (corio_test_under_valgrind() && errno == ENOSYS));
     check_timeouts(ops);
     p = open_poller(ops);
     make_pipe(fds);
@@ -261,8 +264,7 @@ static void no_pwait2_child(void *arg)
     CHECK_EQ(wait_ev(ops, p, -1, ev, 4), 1);
     CHECK(ev[0].token == 5);
     ops->close(p);
-    close(fds[0]);
-    close(fds[1]);
+    close2(fds);
 #else
     (void)arg;
     fprintf(stderr, "skipped: no SYS_epoll_pwait2 in these headers\n");
@@ -366,8 +368,7 @@ TEST(poll_eintr_retried)
         CHECK_EQ(n, 1);
         CHECK(ev[0].token == 3 && (ev[0].events & IN));
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
     sigaction(SIGUSR1, &old, NULL);
 }
@@ -375,12 +376,9 @@ TEST(poll_eintr_retried)
 /* Tokens come back exactly as given, all 64 bits, one per fd. */
 TEST(poll_token_round_trip)
 {
-    static const uint64_t tokens[] = {0,
-                                      1,
-                                      UINT64_MAX,
-                                      0x8000000000000000ull,
-                                      0xdeadbeefcafef00dull,
-                                      0x00000001ffffffffull};
+    static const uint64_t tokens[] = {
+        0, 1, UINT64_MAX, 0x8000000000000000ull, 0xdeadbeefcafef00dull,
+        0x00000001ffffffffull};
     enum { T = sizeof tokens / sizeof tokens[0] };
     const corio__poller_ops *ops;
     EACH_BACKEND(ops)
@@ -398,10 +396,8 @@ TEST(poll_token_round_trip)
         for (i = 0; i < T; i++)
             CHECK_EQ(events_for(ev, n, tokens[i]), IN);
         ops->close(p);
-        for (i = 0; i < T; i++) {
-            close(fds[i][0]);
-            close(fds[i][1]);
-        }
+        for (i = 0; i < T; i++)
+            close2(fds[i]);
     }
 }
 
@@ -466,8 +462,7 @@ TEST(poll_socketpair_both_directions)
         CHECK(!(events_for(ev, n, 200) & IN));
         drain(s[0]);
         ops->close(p);
-        close(s[0]);
-        close(s[1]);
+        close2(s);
     }
 }
 
@@ -500,10 +495,8 @@ TEST(poll_unwatch_stops_events)
         CHECK_EQ(ops->unwatch(p, -1), -ENOENT);
         CHECK_EQ(ops->unwatch(p, 100000), -ENOENT);
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
-        close(other[0]);
-        close(other[1]);
+        close2(fds);
+        close2(other);
     }
 }
 
@@ -535,8 +528,7 @@ TEST(poll_edge_vs_level)
         drain(fds[0]);
         CHECK_EQ(wait_ev(ops, p, 0, ev, 4), 0);
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
 }
 
@@ -569,8 +561,7 @@ TEST(poll_fd_reuse_after_unwatch)
         CHECK_EQ(ops->watch(p, num, IN, 0x1001), 0);
         put(fds[1], "old");
         CHECK_EQ(ops->unwatch(p, num), 0);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
         w2 = pipe_at(num);
         CHECK_EQ(ops->watch(p, num, IN, 0x2002), 0);
         CHECK_EQ(wait_ev(ops, p, 20 * MS, ev, 4), 0);
@@ -599,8 +590,7 @@ TEST(poll_fd_reuse_without_unwatch)
         make_pipe(fds);
         num = fds[0];
         CHECK_EQ(ops->watch(p, num, IN, 0x1001), 0);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
         w2 = pipe_at(num);
         CHECK_EQ(ops->watch(p, num, IN, 0x2002), 0);
         put(w2, "new");
@@ -642,8 +632,7 @@ TEST(poll_stale_entry_readded)
         CHECK_EQ(ops->unwatch(p, fds[0]), 0);
         ops->close(p);
         close(d);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
 }
 
@@ -672,8 +661,7 @@ TEST(poll_token_change)
         CHECK_EQ(n, 1);
         CHECK(ev[0].token == 2 && ev[0].events == OUT);
         ops->close(p);
-        close(s[0]);
-        close(s[1]);
+        close2(s);
     }
 }
 
@@ -717,8 +705,7 @@ TEST(poll_interest)
         if (n)
             CHECK_EQ(ev[0].events, IN | OUT);
         ops->close(p);
-        close(s[0]);
-        close(s[1]);
+        close2(s);
     }
 }
 
@@ -867,10 +854,8 @@ TEST(poll_many_fds)
             drain(fds[i][0]);
         ops->close(p);
     }
-    for (i = 0; i < np; i++) {
-        close(fds[i][0]);
-        close(fds[i][1]);
-    }
+    for (i = 0; i < np; i++)
+        close2(fds[i]);
 }
 
 /* reliability.md case 18, by the rule: watch A, dup it to B, unwatch A,
@@ -973,8 +958,7 @@ TEST(poll_wait_forever_wakes)
         CHECK_INT(now_ns() - t0, >=, 25 * MS);
         pthread_join(th, NULL);
         ops->close(p);
-        close(fds[0]);
-        close(fds[1]);
+        close2(fds);
     }
 }
 

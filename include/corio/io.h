@@ -2,22 +2,29 @@
  * corio/io.h: waiting on file descriptors, non-blocking I/O calls, and
  * signals, for tasks.
  *
- * Every call here suspends only the calling task and must be made inside a
- * task (CORIO_ENOLOOP otherwise). The I/O calls try the operation first
+ * The calls that may suspend do so for the calling task only, and must be
+ * made inside a task (CORIO_ENOLOOP otherwise); corio_fd_nonblock and
+ * corio_close work anywhere. The I/O calls try the operation first
  * and wait for readiness only when it would block (EAGAIN), so a ready
  * descriptor costs no extra system call. Descriptors must be non-blocking
  * (corio_fd_nonblock); a blocking one would block the whole loop.
  *
- * One reader and one writer may wait on a descriptor at a time; a second
- * waiter in the same direction gets -EBUSY.
+ * One reader and one writer may wait on a descriptor at a time; while
+ * one waits, another task's call in the same direction gets -EBUSY (and
+ * reads or writes nothing).
  *
- * Closing: close a descriptor that tasks may be waiting on with
- * corio_close, never close(2): it wakes the waiters (their call returns
- * -EBADF), forgets the descriptor's registration, then closes it, so a new
- * descriptor that reuses the number never receives the old one's events.
+ * Closing: close every descriptor these calls have been used on with
+ * corio_close, never close(2), and while its loop runs (in a task or
+ * callback). It wakes the waiters (their call returns -EBADF), forgets the
+ * descriptor's registration, then closes it, so a new descriptor that
+ * reuses the number never receives the old one's events. A descriptor
+ * closed behind the loop's back leaves a stale registration: a new
+ * descriptor with the same number may then never be reported ready.
  *
- * Cancellation: a cancelled task's waiting call returns -ECANCELED; no
- * data is consumed or written by the call that returns it.
+ * Cancellation is level-triggered (task.h): while a cancel request stands,
+ * every call here returns -ECANCELED at once, even when the descriptor is
+ * ready. A call that returns -ECANCELED consumed and wrote nothing
+ * (corio_write_all: nothing beyond what it reports in *written).
  */
 #ifndef CORIO_IO_H
 #define CORIO_IO_H
@@ -36,7 +43,10 @@ CORIO_API int corio_fd_nonblock(int fd);
 
 /*
  * corio_wait_readable / corio_wait_writable: suspend the calling task until
- * fd is readable (or at end of file, or in error) / writable. Returns 0,
+ * fd is readable (or at end of file, or in error) / writable, for callers
+ * that do their own I/O (recvmsg, a library's read). Returns at once when
+ * fd is ready already (corio checks, so a readiness that the caller's own
+ * I/O used up is not reported again). Consumes nothing. Returns 0,
  * -ECANCELED, -EBADF (fd closed with corio_close meanwhile, or invalid),
  * -EBUSY (another task already waits in that direction), -EPERM (fd cannot
  * be polled, like a regular file under epoll), -ENOMEM, CORIO_ENOLOOP.
@@ -55,9 +65,12 @@ CORIO_API ssize_t corio_read(int fd, void *buf, size_t len);
 /*
  * corio_write: write up to len bytes from buf, waiting until the
  * descriptor takes some. Returns how many were written (at least 1 when
- * len > 0; a short count is normal) or a negative errno (read(2)'s
- * counterpart: write(2)'s errors, -EPIPE instead of SIGPIPE for sockets,
- * and those of corio_wait_writable). Suspends.
+ * len > 0; a short count is normal) or a negative errno: write(2)'s
+ * errors except EAGAIN/EINTR (retried), and those of corio_wait_writable.
+ * Sockets are written with send(MSG_NOSIGNAL), so a closed peer gives
+ * -EPIPE and no SIGPIPE; other descriptors with write(2), so a pipe whose
+ * reader is gone still raises SIGPIPE (ignore or block it to get -EPIPE).
+ * Suspends.
  */
 CORIO_API ssize_t corio_write(int fd, const void *buf, size_t len);
 
@@ -71,10 +84,13 @@ CORIO_API int corio_write_all(int fd, const void *buf, size_t len,
 
 /*
  * corio_accept: accept a connection on a listening non-blocking socket,
- * waiting for one. The new socket is non-blocking and close-on-exec.
- * addr/addrlen as accept4(2) (may be NULL). Returns the new descriptor or
- * a negative errno (accept4's, and those of corio_wait_readable).
- * Suspends.
+ * waiting for one. The new socket is non-blocking and close-on-exec; the
+ * caller owns it. addr/addrlen as accept4(2) (may be NULL). Returns the
+ * new descriptor or a negative errno: accept4's (a connection aborted
+ * while queued is skipped, not reported), and those of
+ * corio_wait_readable. On -EMFILE/-ENFILE the connection stays queued and
+ * the socket stays ready, so retrying at once fails again: free
+ * descriptors or wait first. Suspends.
  */
 CORIO_API int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 
@@ -82,7 +98,8 @@ CORIO_API int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
  * corio_connect: connect a non-blocking socket, waiting for the
  * connection to be established. Returns 0 or a negative errno (connect's,
  * the socket's SO_ERROR such as -ECONNREFUSED, and those of
- * corio_wait_writable). Suspends.
+ * corio_wait_writable). After -ECANCELED the attempt may still be in
+ * progress: close the socket. Suspends.
  */
 CORIO_API int corio_connect(int fd, const struct sockaddr *addr,
                             socklen_t addrlen);
@@ -90,8 +107,10 @@ CORIO_API int corio_connect(int fd, const struct sockaddr *addr,
 /*
  * corio_close: wake every task waiting on fd (they get -EBADF), drop fd's
  * registration with the loop running on this thread (if any), and close
- * it. Returns 0 or -errno from close(2). Never suspends. Safe for a
- * descriptor corio never saw, and outside a loop (then it is close(2)).
+ * it. Returns 0 or -errno from close(2) (an interrupted close counts as
+ * done: Linux has freed the descriptor, so it is never retried). Never
+ * suspends. Safe for a descriptor corio never saw, and outside a loop
+ * (then it is close(2)).
  */
 CORIO_API int corio_close(int fd);
 
@@ -104,9 +123,13 @@ CORIO_API int corio_close(int fd);
  * every other thread too (for instance with pthread_sigmask before
  * starting them), or another thread may take it.
  * Several tasks may wait for the same signal; one delivery wakes them all.
- * Returns 0, -ECANCELED, -EINVAL (bad signal number, or SIGKILL/SIGSTOP),
- * -ENOMEM, -EMFILE, CORIO_ENOLOOP. Independent of the SIGINT handling of
- * corio_run (waiting for SIGINT here takes it over while waiting).
+ * Returns 0, -ECANCELED, -EINVAL (bad signal number, SIGKILL/SIGSTOP, or
+ * one the C library keeps for itself), -ENOMEM, -EMFILE, CORIO_ENOLOOP.
+ * Free the loop on the thread that ran it: that thread's signal mask is
+ * restored then (signals it had blocked before stay blocked). One loop at
+ * a time should wait for a given signal. Waiting for SIGINT takes it from
+ * corio_run's handling, from the first wait until the loop is freed: it
+ * wakes the waiters instead of cancelling the main task.
  */
 CORIO_API int corio_signal_wait(int signo);
 

@@ -34,6 +34,11 @@
  * - FPCR is written only when the incoming value differs from the live one:
  *   msr fpcr can stall the pipeline, and most switches are between sides
  *   with the same FPCR.
+ * - The switch leaves with `br x30`, not `ret`: ret is predicted from the
+ *   return stack, which holds this side's caller, so it would mispredict on
+ *   every switch; br is predicted from branch history, which learns the
+ *   ping-pong. With BTI it must be `ret` (not checked by BTI), since the
+ *   other side's return site is no landing pad.
  * - A made context inherits the FPCR that was live in corio__ctx_make, as a
  *   new thread inherits its creator's.
  * - Branch protection, when the compiler enables it: with BTI every entry
@@ -70,12 +75,15 @@
 #define PAC_ENABLED 0
 #endif
 
+/* Leaving the switch: see "br x30" in the file comment. */
 #if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
 #define BTI_C hint #34              /* bti c */
 #define BTI_ENABLED 1
+#define BRANCH_TO_LR ret
 #else
 #define BTI_C
 #define BTI_ENABLED 0
+#define BRANCH_TO_LR br x30
 #endif
 
 #define FRAME_SIZE 176
@@ -222,7 +230,7 @@ corio__ctx_switch:
     AUTH_LR
     .cfi_window_save
 #endif
-    ret
+    BRANCH_TO_LR
 
     /* Out of line: taken only when the two sides' FPCR differ. */
 .Lload_fpcr:
@@ -234,8 +242,8 @@ corio__ctx_switch:
 
 /*
  * First switch into a made context returns here with sp == top,
- * x19 == entry, x0 == the switch's arg, x29 == 0. Reached by ret, which
- * BTI does not check, so no landing pad. Calls entry(arg); entry must not
+ * x19 == entry, x0 == the switch's arg, x29 == 0. Reached by br x30, or
+ * by ret when BTI is on, so it needs no landing pad. Calls entry(arg); entry must not
  * return, and if it does the process dies of SIGILL here.
  */
     .type ctx_trampoline, %function

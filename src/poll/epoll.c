@@ -31,21 +31,22 @@
  *     then dup2'd back onto it: ADD fails with EEXIST, and MOD takes over.
  *
  * Timeouts. epoll_pwait2 (Linux 5.11) takes a timespec; when it is
- * missing (ENOSYS, or EPERM from a seccomp filter) the poller notes it once
- * and uses epoll_wait with the timeout rounded up to whole milliseconds.
- * Either way a wait that comes back empty before its deadline (EINTR, or a
- * kernel that woke early) waits again for what is left, measured against
- * CLOCK_MONOTONIC, so the loop's timers are never early.
+ * missing (ENOSYS, or EPERM from a seccomp filter) the process notes it
+ * once and uses epoll_wait with the timeout rounded up to whole
+ * milliseconds. Either way a wait that comes back empty before its
+ * deadline (EINTR, or a kernel that woke early) waits again for what is
+ * left, measured against CLOCK_MONOTONIC, so the loop's timers are never
+ * early.
  *
- * Limits: regular files and directories cannot be watched (-EPERM, as
- * epoll says); one poller per thread; timeouts beyond ~292 years are
- * forever.
+ * Limits: regular files and directories cannot be watched (-EPERM: epoll
+ * cannot poll them); not thread-safe, a poller belongs to one loop.
  */
 #include "poll.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -60,9 +61,13 @@ struct reg {
     unsigned char on; /* registered by us (see the invariant above) */
 };
 
+/* Set once epoll_pwait2 proves missing; never cleared. The one piece of
+ * process-wide state here: a fact about the kernel, the same for every
+ * loop, so it is probed once per process, not once per loop. */
+static atomic_int no_pwait2;
+
 struct corio__poller {
     int epfd;
-    int pwait2;             /* 0 once epoll_pwait2 proved missing */
     struct reg *reg;        /* indexed by fd */
     size_t nreg;
     struct epoll_event *kev; /* what the kernel fills */
@@ -94,7 +99,6 @@ static int ep_open(corio__poller **out)
         free(p);
         return err;
     }
-    p->pwait2 = 1;
     *out = p;
     return 0;
 }
@@ -210,7 +214,7 @@ static int kernel_wait(corio__poller *p, int64_t left_ns, int max)
 {
     int ms, r;
 #ifdef SYS_epoll_pwait2
-    if (p->pwait2) {
+    if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
         struct timespec ts, *tsp = NULL;
         if (left_ns >= 0) {
             ts.tv_sec = (time_t)(left_ns / 1000000000);
@@ -223,7 +227,8 @@ static int kernel_wait(corio__poller *p, int64_t left_ns, int max)
             return r;
         if (errno != ENOSYS && errno != EPERM)
             return -errno;
-        p->pwait2 = 0; /* fall through to epoll_wait, now and from now on */
+        /* Fall back to epoll_wait, now and from now on. */
+        atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
     }
 #endif
     if (left_ns < 0)
@@ -273,7 +278,7 @@ static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
         if (n > 0)
             return n;
         /* Interrupted, or back empty: done only if the time is up. */
-        if (left == 0 && r == 0)
+        if (left == 0 && r >= 0)
             return 0;
         if (left > 0) {
             int64_t now = now_ns();

@@ -8,11 +8,21 @@
  * each:
  *   epoll.c  edge-triggered epoll: an fd is registered once, for in and out
  *            together, and each change of readiness is reported once; later
- *            watch() calls for the same fd change nothing (no syscall).
+ *            watch() calls for the same fd and token change nothing (no
+ *            syscall).
  *   poll.c   poll(2), level-triggered: the portable reference; the loop
  *            tells it the current interest with every change.
  * The loop keeps the readiness bits itself, so it treats both alike: it
  * clears a bit only when an operation fails with EAGAIN.
+ *
+ * The rule for closing: unwatch an fd before closing it. epoll registers
+ * the open file description, not the number; if a dup or a forked child
+ * keeps the description alive, a closed fd that was not unwatched goes on
+ * reporting under its old token, and nothing can remove it through the
+ * closed number (reliability.md, case 18). Against the rule, the backends
+ * still never spin: epoll reports such stale events once per change of
+ * readiness; poll reports a closed fd as ERR (POLLNVAL) at each wait until
+ * it is unwatched. Either way the old token tells the loop to drop them.
  *
  * Not thread-safe: a poller belongs to one loop.
  */
@@ -41,18 +51,27 @@ typedef struct corio__poller_ops {
     void (*close)(corio__poller *p);
     /* Watch fd for `events` (IN/OUT; 0 keeps it registered but quiet on a
      * level-triggered backend) with `token`. The first call registers the
-     * fd; later ones update interest and token. Errors: -EBADF, -EPERM (a
-     * regular file: not pollable with epoll), -ENOMEM, -ENOSPC. */
+     * fd; later ones update interest and token (epoll ignores the interest
+     * and makes no syscall while the token is unchanged, so the loop must
+     * give a new token when an fd number comes back for a new file).
+     * Errors: -EBADF (fd negative or not open), -EPERM (a regular file
+     * or directory: epoll cannot poll it; poll accepts it, always ready),
+     * -EINVAL (bits other than IN/OUT), -ENOMEM, -ENOSPC (epoll's
+     * per-user watch limit). */
     int (*watch)(corio__poller *p, int fd, unsigned events, uint64_t token);
-    /* Stop watching fd, before it is closed. Never fails for a watched fd;
-     * -ENOENT for one that is not watched. */
+    /* Stop watching fd, before it is closed (see the rule above); pending
+     * events of fd are not reported after this. Never fails for a watched
+     * fd, even one already closed; -ENOENT for one that is not watched. */
     int (*unwatch)(corio__poller *p, int fd);
-    /* Wait up to timeout_ns nanoseconds (-1: forever, 0: just look) and
-     * store at most max events. Returns how many, 0 on timeout, or a
-     * negative errno (-EINTR is retried inside, never returned). Never
-     * returns before the timeout unless there are events (so timers are
-     * never early); rounds sub-millisecond timeouts up where the kernel
-     * call only takes milliseconds. */
+    /* Wait up to timeout_ns nanoseconds (negative: forever, 0: just look)
+     * and store at most max events. Returns how many, 0 on timeout,
+     * -EINVAL when max < 1, or another negative errno (-EINTR is retried
+     * inside with the time left, never returned). Never returns before
+     * the timeout unless there are events (so timers are never early), by
+     * CLOCK_MONOTONIC; rounds sub-millisecond timeouts up where the kernel
+     * call only takes milliseconds. Allocates nothing once the largest max
+     * has been seen. When more fds are ready than max, the rest come in
+     * later waits. */
     int (*wait)(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
                 int max);
 } corio__poller_ops;

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""loop_bench.py: the asyncio rows of corio_bench's event-loop suites.
+
+Each subcommand runs one workload the way the C rows do and prints one line
+    result key=value ...
+that corio_bench parses (bench/loopbench.c, lb_field).
+
+    spawn NTASKS BATCH     create_task + gather per batch of BATCH trivial
+                           tasks, after one untimed batch; ns_per_task
+    sleepers N SECS        N tasks each awaiting asyncio.sleep(SECS) at
+                           once; peak RSS growth (VmHWM after - before) / N
+    pingpong N             two tasks handing control back and forth N times
+                           through a new future per hand-off; ns_per_handoff
+    timers N SPREAD SEED   N loop.call_later callbacks with delays uniform
+                           in [0, SPREAD) from splitmix64(SEED), the C rows'
+                           generator; CPU time (user + system, getrusage)
+                           from the first call_later to the last callback
+
+The default event loop of asyncio.run (no uvloop). Times: perf_counter_ns,
+with process_time_ns beside them (cpu_ns_per_...); the timers' CPU time:
+resource.getrusage(RUSAGE_SELF), as in C.
+"""
+import asyncio
+import resource
+import sys
+import time
+
+MASK = (1 << 64) - 1
+
+
+def splitmix64(state):
+    """Yield splitmix64 values from `state`, as lb_splitmix64 in C."""
+    while True:
+        state = (state + 0x9E3779B97F4A7C15) & MASK
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        yield z ^ (z >> 31)
+
+
+def status_bytes(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_ns():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return int((r.ru_utime + r.ru_stime) * 1e9)
+
+
+async def trivial():
+    return None
+
+
+async def spawn(ntasks, batch):
+    async def run(n):
+        while n > 0:
+            b = min(batch, n)
+            await asyncio.gather(*[asyncio.create_task(trivial())
+                                   for _ in range(b)])
+            n -= b
+
+    await run(batch)  # warm-up
+    c0 = time.process_time_ns()
+    t0 = time.perf_counter_ns()
+    await run(ntasks)
+    t1 = time.perf_counter_ns()
+    c1 = time.process_time_ns()
+    print(f"result ns_per_task={(t1 - t0) / ntasks:.1f} "
+          f"cpu_ns_per_task={(c1 - c0) / ntasks:.1f}")
+
+
+async def sleepers(n, secs):
+    state = {"asleep": 0, "done": 0}
+
+    async def sleeper():
+        state["asleep"] += 1
+        await asyncio.sleep(secs)
+        state["done"] += 1
+
+    before = status_bytes("VmHWM")
+    tasks = [asyncio.create_task(sleeper()) for _ in range(n)]
+    # Our own wake-up is queued behind every task's first step, so when
+    # this returns they are all asleep (unless the first ones woke already).
+    await asyncio.sleep(0)
+    at_once = state["asleep"] == n and state["done"] == 0
+    await asyncio.gather(*tasks)
+    after = status_bytes("VmHWM")
+    print(f"result bytes_per_task={(after - before) / n:.1f} "
+          f"hwm_before={before} hwm_after={after} all_at_once={int(at_once)}")
+
+
+async def pingpong(n):
+    loop = asyncio.get_running_loop()
+    slot = [loop.create_future(), loop.create_future()]
+    count = 0
+    STOP = 2
+
+    async def side(i):
+        nonlocal count
+        while True:
+            if await slot[i] == STOP:
+                return
+            if count >= n:
+                slot[1 - i].set_result(STOP)
+                return
+            slot[i] = loop.create_future()  # what we wait on next
+            count += 1
+            slot[1 - i].set_result(1)       # the hand-off
+
+    c0 = time.process_time_ns()
+    t0 = time.perf_counter_ns()
+    tasks = [asyncio.create_task(side(0)), asyncio.create_task(side(1))]
+    slot[0].set_result(1)
+    await asyncio.gather(*tasks)
+    t1 = time.perf_counter_ns()
+    c1 = time.process_time_ns()
+    print(f"result ns_per_handoff={(t1 - t0) / n:.1f} "
+          f"cpu_ns_per_handoff={(c1 - c0) / n:.1f}")
+
+
+async def timers(n, spread, seed):
+    loop = asyncio.get_running_loop()
+    rng = splitmix64(seed)
+    delays = [(next(rng) >> 11) * (1.0 / 9007199254740992.0) * spread
+              for _ in range(n)]
+    done = loop.create_future()
+    fired = 0
+
+    def cb():
+        nonlocal fired
+        fired += 1
+        if fired == n:
+            done.set_result(None)
+
+    c0 = cpu_ns()
+    w0 = time.perf_counter()
+    for d in delays:
+        loop.call_later(d, cb)
+    await done
+    c1 = cpu_ns()
+    w1 = time.perf_counter()
+    print(f"result cpu_ns_per_timer={(c1 - c0) / n:.1f} wall_s={w1 - w0:.3f}")
+
+
+def main(argv):
+    cmd, args = argv[1], argv[2:]
+    if cmd == "spawn":
+        asyncio.run(spawn(int(args[0]), int(args[1])))
+    elif cmd == "sleepers":
+        asyncio.run(sleepers(int(args[0]), float(args[1])))
+    elif cmd == "pingpong":
+        asyncio.run(pingpong(int(args[0])))
+    elif cmd == "timers":
+        asyncio.run(timers(int(args[0]), float(args[1]), int(args[2])))
+    else:
+        sys.exit(f"loop_bench.py: unknown subcommand {cmd}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

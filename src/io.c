@@ -1,0 +1,522 @@
+/*
+ * io.c: tasks waiting on file descriptors, and the non-blocking I/O calls
+ * built on that (contract in corio/io.h).
+ *
+ * Table. Each loop that has seen a descriptor keeps a table indexed by fd
+ * number (grown by doubling to the largest fd used; 24 bytes per number).
+ * An entry holds:
+ *   gen         bumped by corio_close; the poller token is (gen << 32) | fd,
+ *               so an event for a closed descriptor (same number, older
+ *               generation) is recognised and dropped;
+ *   registered  the poller watches fd under the current token;
+ *   ready       CORIO__POLL_IN/OUT as far as the loop knows: set by events,
+ *               cleared only when an operation fails with EAGAIN (or a
+ *               check finds it stale);
+ *   interest    what the poller was last told (level-triggered backend);
+ *   reader, writer  the task parked in each direction, or NULL.
+ * Generation 0xFFFFFFFF is never used here: tokens with that high half
+ * belong to other parts of the loop (signal.c, the wakeup eventfd) and are
+ * passed down the on_event chain.
+ *
+ * Readiness. Both backends are handled alike: try the call; on EAGAIN
+ * clear the bit and park. Edge-triggered epoll reports every later change,
+ * so a clear bit is never stale once fd is registered. With poll(2) the
+ * interest is the set of directions that have a waiter (never more, or a
+ * ready fd nobody waits for would wake every iteration), updated with
+ * every change. A bare corio_wait_* finds a set bit possibly stale (the
+ * caller does its own I/O, which we never see fail), so it checks it with
+ * a zero-timeout poll(2) before trusting it.
+ *
+ * Invariants:
+ *   - e->reader == t  <=>  t is parked on fd for reading (t->wait_obj is
+ *     the fd number, t->detach is detach_reader); same for writers;
+ *   - loop->io_waiting counts every parked reader and writer (and
+ *     signal.c's waiters): increment when parking, decrement on wake or
+ *     detach;
+ *   - registered == 0 implies interest == 0.
+ *
+ * Limits: one reader and one writer per descriptor; a descriptor closed
+ * with close(2) instead of corio_close (or while no loop runs on the
+ * thread and no task of the loop is running) leaves a stale entry, so a
+ * new descriptor with that number may never be watched (see io.h).
+ */
+#include "loop_impl.h"
+
+#include <corio/io.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define GEN_RESERVED 0xFFFFFFFFu
+#define IN CORIO__POLL_IN
+#define OUT CORIO__POLL_OUT
+
+struct fdent {
+    uint32_t gen;
+    unsigned char registered;
+    unsigned char ready;    /* IN / OUT */
+    unsigned char interest; /* IN / OUT, last given to the poller */
+    unsigned char notsock;  /* send() said ENOTSOCK: write() from now on */
+    corio_task *reader, *writer;
+};
+
+struct io {
+    struct fdent *ent;
+    size_t n;
+    /* The hooks that were installed before ours, called for tokens that
+     * are not ours and at teardown. */
+    int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
+    void (*next_fini)(corio_loop *loop);
+};
+
+/* ---- the table ------------------------------------------------------------ */
+
+static uint64_t token_of(const struct fdent *e, int fd)
+{
+    return ((uint64_t)e->gen << 32) | (uint32_t)fd;
+}
+
+static int io_on_event(corio_loop *loop, const corio__poll_event *ev);
+
+static void io_fini(corio_loop *loop)
+{
+    struct io *io = loop->io;
+    void (*next)(corio_loop *) = io->next_fini;
+    size_t i;
+    for (i = 0; i < io->n; i++) /* tasks were detached before teardown */
+        assert(!io->ent[i].reader && !io->ent[i].writer);
+    (void)i;
+    free(io->ent);
+    loop->on_event = io->next_on_event; /* hooks come off in LIFO order */
+    loop->io_fini = next;
+    free(io);
+    loop->io = NULL;
+    if (next)
+        next(loop);
+}
+
+/* The loop's I/O state, made (and the hooks installed) on first use.
+ * NULL when out of memory. */
+static struct io *io_of(corio_loop *loop)
+{
+    struct io *io = loop->io;
+    if (io)
+        return io;
+    io = calloc(1, sizeof *io);
+    if (!io)
+        return NULL;
+    io->next_on_event = loop->on_event;
+    io->next_fini = loop->io_fini;
+    loop->on_event = io_on_event;
+    loop->io_fini = io_fini;
+    loop->io = io;
+    return io;
+}
+
+/* The entry for fd, or NULL if the table does not reach it yet. */
+static struct fdent *ent_find(corio_loop *loop, int fd)
+{
+    struct io *io = loop->io;
+    if (!io || fd < 0 || (size_t)fd >= io->n)
+        return NULL;
+    return &io->ent[fd];
+}
+
+/* The entry for fd (fd >= 0), growing the table. 0 or -ENOMEM. The
+ * pointer is valid until the table next grows: never keep it across a
+ * park. */
+static int ent_get(corio_loop *loop, int fd, struct fdent **out)
+{
+    struct io *io = io_of(loop);
+    size_t n;
+    struct fdent *ent;
+    assert(fd >= 0);
+    if (!io)
+        return -ENOMEM;
+    if ((size_t)fd >= io->n) {
+        n = io->n ? io->n : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        ent = realloc(io->ent, n * sizeof *ent);
+        if (!ent)
+            return -ENOMEM;
+        memset(ent + io->n, 0, (n - io->n) * sizeof *ent);
+        io->ent = ent;
+        io->n = n;
+    }
+    *out = &io->ent[fd];
+    return 0;
+}
+
+/* Level-triggered backend: tell the poller which directions have a
+ * waiter now. The edge-triggered one watches both all the time. */
+static void sync_interest(corio_loop *loop, int fd, struct fdent *e)
+{
+    unsigned want;
+    if (loop->pops->edge || !e->registered)
+        return;
+    want = (e->reader ? IN : 0) | (e->writer ? OUT : 0);
+    if (want != e->interest &&
+        loop->pops->watch(loop->poller, fd, want, token_of(e, fd)) == 0)
+        e->interest = (unsigned char)want;
+}
+
+/* Take the waiter out of *slot and make it runnable with err. */
+static void wake_slot(corio_loop *loop, corio_task **slot, int err)
+{
+    corio_task *t = *slot;
+    *slot = NULL;
+    assert(loop->io_waiting > 0);
+    loop->io_waiting--;
+    corio__task_wake(t, err);
+}
+
+static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
+{
+    struct io *io = loop->io;
+    uint32_t gen = (uint32_t)(ev->token >> 32);
+    int fd = (int)(uint32_t)ev->token;
+    unsigned bits;
+    struct fdent *e;
+
+    if (gen == GEN_RESERVED)
+        return io->next_on_event ? io->next_on_event(loop, ev) : 0;
+    e = ent_find(loop, fd);
+    if (!e || !e->registered || e->gen != gen)
+        return 0; /* a closed descriptor's leftover: drop it */
+    bits = ev->events & (IN | OUT);
+    if (ev->events & CORIO__POLL_ERR)
+        bits = IN | OUT; /* both sides must go and see the error */
+    e->ready |= (unsigned char)bits;
+    if ((bits & IN) && e->reader)
+        wake_slot(loop, &e->reader, 0);
+    if ((bits & OUT) && e->writer)
+        wake_slot(loop, &e->writer, 0);
+    sync_interest(loop, fd, e);
+    return 0;
+}
+
+/* ---- parking ------------------------------------------------------------------ */
+
+static void detach_dir(corio_task *t, unsigned dir)
+{
+    corio_loop *loop = t->loop;
+    int fd = (int)(intptr_t)t->wait_obj;
+    struct fdent *e = ent_find(loop, fd);
+    corio_task **slot;
+    assert(e);
+    slot = dir == IN ? &e->reader : &e->writer;
+    assert(*slot == t);
+    *slot = NULL;
+    assert(loop->io_waiting > 0);
+    loop->io_waiting--;
+    sync_interest(loop, fd, e);
+}
+
+static void detach_reader(corio_task *t)
+{
+    detach_dir(t, IN);
+}
+
+static void detach_writer(corio_task *t)
+{
+    detach_dir(t, OUT);
+}
+
+/* Is fd ready in direction dir right now? 1 yes (or in error: the caller's
+ * next call reports it), 0 no, -EBADF not open. */
+static int probe(int fd, unsigned dir)
+{
+    struct pollfd p;
+    int r;
+    p.fd = fd;
+    p.events = dir == IN ? POLLIN : POLLOUT;
+    p.revents = 0;
+    do
+        r = poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    if (r == 0)
+        return 0;
+    return (p.revents & POLLNVAL) ? -EBADF : 1;
+}
+
+/*
+ * Park the running task t until fd is ready in direction dir (IN or OUT).
+ * would_block: the caller's operation just failed with EAGAIN, so the
+ * direction is known not ready; otherwise a set readiness bit is checked
+ * and, if true, returned at once. Returns 0 (ready: try again), or
+ * -ECANCELED, -EBADF (invalid, or closed with corio_close meanwhile),
+ * -EBUSY, -EPERM, -ENOMEM, -ENOSPC.
+ */
+static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
+{
+    corio_loop *loop = t->loop;
+    struct fdent *e;
+    corio_task **slot;
+    uint32_t gen;
+    int rc;
+
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    if (fd < 0)
+        return -EBADF;
+    if ((rc = ent_get(loop, fd, &e)) != 0)
+        return rc;
+    slot = dir == IN ? &e->reader : &e->writer;
+    if (*slot)
+        return -EBUSY;
+    if (!would_block && (e->ready & dir)) {
+        rc = probe(fd, dir);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+    }
+    e->ready &= (unsigned char)~dir;
+    if (!e->registered) {
+        unsigned want = loop->pops->edge ? IN | OUT : dir;
+        rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
+        if (rc)
+            return rc;
+        e->registered = 1;
+        e->interest = (unsigned char)want;
+    }
+    *slot = t;
+    loop->io_waiting++;
+    sync_interest(loop, fd, e);
+    gen = e->gen;
+    rc = corio__task_park(t, dir == IN ? detach_reader : detach_writer,
+                          dir == IN ? "fd (readable)" : "fd (writable)",
+                          (void *)(intptr_t)fd);
+    if (rc)
+        return rc;
+    /* Woken by readiness; but a task that ran before us may have closed
+     * fd (and a new one may have its number). */
+    e = ent_find(loop, fd);
+    if (!e || e->gen != gen)
+        return -EBADF;
+    return corio__task_cancel_pending(t) ? -ECANCELED : 0;
+}
+
+/* The running task, for a call that may suspend; NULL outside a task. */
+static corio_task *caller(void)
+{
+    return corio__task_running();
+}
+
+/* -EBUSY when another task already waits on fd in direction dir, so a
+ * second reader cannot take data from under the first. */
+static int busy(corio_task *t, int fd, unsigned dir)
+{
+    struct fdent *e = ent_find(t->loop, fd);
+    if (!e)
+        return 0;
+    return (dir == IN ? e->reader : e->writer) ? -EBUSY : 0;
+}
+
+static int is_again(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* ---- the public calls ---------------------------------------------------------- */
+
+int corio_fd_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
+int corio_wait_readable(int fd)
+{
+    corio_task *t = caller();
+    if (!t)
+        return CORIO_ENOLOOP;
+    return fd_wait(t, fd, IN, 0);
+}
+
+int corio_wait_writable(int fd)
+{
+    corio_task *t = caller();
+    if (!t)
+        return CORIO_ENOLOOP;
+    return fd_wait(t, fd, OUT, 0);
+}
+
+ssize_t corio_read(int fd, void *buf, size_t len)
+{
+    corio_task *t = caller();
+    ssize_t n;
+    int rc;
+    if (!t)
+        return CORIO_ENOLOOP;
+    for (;;) {
+        if (corio__task_cancel_pending(t))
+            return -ECANCELED;
+        if ((rc = busy(t, fd, IN)) != 0)
+            return rc;
+        n = read(fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (!is_again(errno))
+            return -errno;
+        if ((rc = fd_wait(t, fd, IN, 1)) != 0)
+            return rc;
+    }
+}
+
+/* One write attempt: send() with MSG_NOSIGNAL on sockets (-EPIPE, no
+ * SIGPIPE), write() on anything else (remembered per fd). */
+static ssize_t write_once(corio_loop *loop, int fd, const void *buf,
+                          size_t len)
+{
+    struct fdent *e = ent_find(loop, fd);
+    ssize_t n;
+    if (!e || !e->notsock) {
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0 || errno != ENOTSOCK)
+            return n < 0 ? -errno : n;
+        if (ent_get(loop, fd, &e) == 0)
+            e->notsock = 1; /* no memory: just ask send() again next time */
+    }
+    n = write(fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t corio_write(int fd, const void *buf, size_t len)
+{
+    corio_task *t = caller();
+    ssize_t n;
+    int rc;
+    if (!t)
+        return CORIO_ENOLOOP;
+    for (;;) {
+        if (corio__task_cancel_pending(t))
+            return -ECANCELED;
+        if ((rc = busy(t, fd, OUT)) != 0)
+            return rc;
+        n = write_once(t->loop, fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (n == -EINTR)
+            continue;
+        if (!is_again((int)-n))
+            return n;
+        if ((rc = fd_wait(t, fd, OUT, 1)) != 0)
+            return rc;
+    }
+}
+
+int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
+{
+    const char *p = buf;
+    size_t done = 0;
+    int rc = 0;
+    if (!caller()) {
+        rc = CORIO_ENOLOOP;
+        len = 0;
+    }
+    while (done < len) {
+        ssize_t n = corio_write(fd, p + done, len - done);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (written)
+        *written = done;
+    return rc;
+}
+
+int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    corio_task *t = caller();
+    socklen_t len0 = addrlen ? *addrlen : 0;
+    int s, rc;
+    if (!t)
+        return CORIO_ENOLOOP;
+    for (;;) {
+        if (corio__task_cancel_pending(t))
+            return -ECANCELED;
+        if ((rc = busy(t, fd, IN)) != 0)
+            return rc;
+        if (addrlen)
+            *addrlen = len0;
+        s = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (s >= 0)
+            return s;
+        /* ECONNABORTED: that client gave up while queued; take the next. */
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (!is_again(errno))
+            return -errno;
+        if ((rc = fd_wait(t, fd, IN, 1)) != 0)
+            return rc;
+    }
+}
+
+int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    corio_task *t = caller();
+    socklen_t elen = sizeof(int);
+    int err = 0, rc;
+    if (!t)
+        return CORIO_ENOLOOP;
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    if ((rc = busy(t, fd, OUT)) != 0)
+        return rc;
+    if (connect(fd, addr, addrlen) == 0)
+        return 0;
+    /* EINTR: the connection still proceeds in the background, as with
+     * EINPROGRESS; calling connect again would only say EALREADY. */
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -errno;
+    if ((rc = fd_wait(t, fd, OUT, 1)) != 0)
+        return rc;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+        return -errno;
+    return -err;
+}
+
+int corio_close(int fd)
+{
+    corio_loop *loop = corio_loop_current();
+    corio_task *t = corio__task_running();
+    struct fdent *e;
+    /* A task's cleanup while its loop is being freed still finds it. */
+    if (!loop && t)
+        loop = t->loop;
+    if (loop && (e = ent_find(loop, fd)) != NULL) {
+        if (e->reader)
+            wake_slot(loop, &e->reader, -EBADF);
+        if (e->writer)
+            wake_slot(loop, &e->writer, -EBADF);
+        if (e->registered)
+            loop->pops->unwatch(loop->poller, fd);
+        e->registered = 0;
+        e->ready = 0;
+        e->interest = 0;
+        e->notsock = 0;
+        if (++e->gen == GEN_RESERVED)
+            e->gen = 0;
+    }
+    /* Linux frees the descriptor even when close is interrupted, so
+     * EINTR (and POSIX's EINPROGRESS) are success; never retry. */
+    if (close(fd) < 0 && errno != EINTR && errno != EINPROGRESS)
+        return -errno;
+    return 0;
+}

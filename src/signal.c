@@ -1,0 +1,261 @@
+/*
+ * signal.c: tasks waiting for POSIX signals (corio_signal_wait, io.h).
+ *
+ * Each loop that waits for a signal gets one signalfd (non-blocking,
+ * close-on-exec), watched by the poller under SIG_TOKEN. Its mask grows as
+ * tasks wait for new signals: each is first blocked in the calling thread
+ * (so it stays pending instead of running its disposition), then added to
+ * the signalfd. When the signalfd is readable the loop reads it dry (dry,
+ * because epoll is edge-triggered) and, for each signal read, wakes every
+ * task waiting for that signal, or, if none waits, marks it pending: the
+ * next wait for it returns at once. Like the kernel's own pending set,
+ * that remembers one delivery per signal, not a count.
+ *
+ * Waiters. A task waiting for signo is linked into list[signo] through
+ * its corio__waiter node (free while it is not waiting on a future: a
+ * task waits on one thing at a time); t->wait_obj holds signo. Each one
+ * counts in loop->io_waiting, so the deadlock detector knows a signal may
+ * still come.
+ *
+ * Teardown (chained into the loop's io_fini): read and discard what is
+ * still pending, close the signalfd, and unblock the signals this loop
+ * blocked (those that were already blocked stay blocked).
+ *
+ * Limits: the signal mask is per thread: wait, and free the loop, on the
+ * thread the loop runs on; other threads must block the signals too or
+ * may receive them instead (io.h). Two loops waiting for the same signal
+ * at once each see only the deliveries they read first. A signal that
+ * arrives between teardown's last read and the unblocking meets its old
+ * disposition.
+ */
+#include "loop_impl.h"
+
+#include <corio/io.h>
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* Generation 0xFFFFFFFF is never an io.c token, and the low half keeps it
+ * apart from the loop's wakeup token (UINT64_MAX). */
+#define SIG_TOKEN 0xFFFFFFFF00000000ull
+
+_Static_assert(_NSIG <= 65, "the pending set is one 64-bit word");
+
+struct sig {
+    int fd;                /* the signalfd */
+    sigset_t mask;         /* what the signalfd receives */
+    sigset_t blocked;      /* what we blocked (and unblock at teardown) */
+    uint64_t pending;      /* bit signo-1: delivered while nobody waited */
+    corio__waiter *head[_NSIG], *tail[_NSIG];
+    int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
+    void (*next_fini)(corio_loop *loop);
+};
+
+static corio_task *task_of_waiter(corio__waiter *w)
+{
+    return (corio_task *)((char *)w - offsetof(corio_task, waiter));
+}
+
+static void unlink_waiter(struct sig *st, int signo, corio__waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        st->head[signo] = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        st->tail[signo] = w->prev;
+    w->next = w->prev = NULL;
+}
+
+/* signo arrived: wake everyone waiting for it, or remember it. */
+static void deliver(corio_loop *loop, struct sig *st, int signo)
+{
+    corio__waiter *w;
+    if (signo <= 0 || signo >= _NSIG)
+        return;
+    if (!st->head[signo]) {
+        st->pending |= UINT64_C(1) << (signo - 1);
+        return;
+    }
+    while ((w = st->head[signo]) != NULL) {
+        unlink_waiter(st, signo, w);
+        assert(loop->io_waiting > 0);
+        loop->io_waiting--;
+        corio__task_wake(task_of_waiter(w), 0);
+    }
+}
+
+/* Read the signalfd until it is empty; deliver what it held, or drop it
+ * when loop is NULL (teardown). */
+static void drain(corio_loop *loop, struct sig *st)
+{
+    struct signalfd_siginfo si[8];
+    ssize_t n;
+    size_t i;
+    for (;;) {
+        n = read(st->fd, si, sizeof si);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* EAGAIN: empty */
+        for (i = 0; loop && i < (size_t)n / sizeof si[0]; i++)
+            deliver(loop, st, (int)si[i].ssi_signo);
+    }
+}
+
+static int sig_on_event(corio_loop *loop, const corio__poll_event *ev)
+{
+    struct sig *st = loop->sig;
+    if (ev->token != SIG_TOKEN)
+        return st->next_on_event ? st->next_on_event(loop, ev) : 0;
+    drain(loop, st);
+    return 0;
+}
+
+static void sig_fini(corio_loop *loop)
+{
+    struct sig *st = loop->sig;
+    void (*next)(corio_loop *) = st->next_fini;
+    int i;
+    for (i = 1; i < _NSIG; i++) /* tasks were detached before teardown */
+        assert(!st->head[i]);
+    (void)i;
+    drain(NULL, st);
+    loop->pops->unwatch(loop->poller, st->fd);
+    close(st->fd);
+    pthread_sigmask(SIG_UNBLOCK, &st->blocked, NULL);
+    loop->on_event = st->next_on_event; /* hooks come off in LIFO order */
+    loop->io_fini = next;
+    free(st);
+    loop->sig = NULL;
+    if (next)
+        next(loop);
+}
+
+/* The loop's signal state, made on first use. 0, -ENOMEM, -EMFILE,
+ * -ENFILE, or the poller's error. */
+static int sig_of(corio_loop *loop, struct sig **out)
+{
+    struct sig *st = loop->sig;
+    int rc;
+    if (st) {
+        *out = st;
+        return 0;
+    }
+    st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    sigemptyset(&st->mask);
+    sigemptyset(&st->blocked);
+    st->fd = signalfd(-1, &st->mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (st->fd < 0) {
+        rc = -errno;
+        free(st);
+        return rc;
+    }
+    rc = loop->pops->watch(loop->poller, st->fd, CORIO__POLL_IN, SIG_TOKEN);
+    if (rc) {
+        close(st->fd);
+        free(st);
+        return rc;
+    }
+    st->next_on_event = loop->on_event;
+    st->next_fini = loop->io_fini;
+    loop->on_event = sig_on_event;
+    loop->io_fini = sig_fini;
+    loop->sig = st;
+    *out = st;
+    return 0;
+}
+
+/* Make the signalfd receive signo: block it here, then extend the mask.
+ * In that order, so no delivery in between meets the old disposition.
+ * 0 or a negative errno (nothing changed). */
+static int sig_add(corio_loop *loop, struct sig *st, int signo)
+{
+    sigset_t one, old, mask;
+    int rc;
+    if (sigismember(&st->mask, signo))
+        return 0;
+    sigemptyset(&one);
+    sigaddset(&one, signo);
+    if ((rc = pthread_sigmask(SIG_BLOCK, &one, &old)) != 0)
+        return -rc;
+    mask = st->mask;
+    sigaddset(&mask, signo);
+    if (signalfd(st->fd, &mask, 0) < 0) {
+        rc = -errno;
+        if (!sigismember(&old, signo))
+            pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+        return rc;
+    }
+    st->mask = mask;
+    if (!sigismember(&old, signo))
+        sigaddset(&st->blocked, signo);
+    /* It may be pending already (the caller had blocked it): take it now,
+     * so the wait that follows returns without a trip through the loop. */
+    drain(loop, st);
+    return 0;
+}
+
+static void detach_signal(corio_task *t)
+{
+    corio_loop *loop = t->loop;
+    struct sig *st = loop->sig;
+    int signo = (int)(intptr_t)t->wait_obj;
+    assert(st && signo > 0 && signo < _NSIG);
+    unlink_waiter(st, signo, &t->waiter);
+    assert(loop->io_waiting > 0);
+    loop->io_waiting--;
+}
+
+int corio_signal_wait(int signo)
+{
+    corio_task *t = corio__task_running();
+    corio_loop *loop;
+    struct sig *st = NULL;
+    sigset_t probe;
+    uint64_t bit;
+    int rc;
+
+    if (!t)
+        return CORIO_ENOLOOP;
+    /* sigaddset also refuses the C library's internal signals. */
+    sigemptyset(&probe);
+    if (signo <= 0 || signo >= _NSIG || signo == SIGKILL ||
+        signo == SIGSTOP || sigaddset(&probe, signo) != 0)
+        return -EINVAL;
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    loop = t->loop;
+    if ((rc = sig_of(loop, &st)) != 0)
+        return rc;
+    if ((rc = sig_add(loop, st, signo)) != 0)
+        return rc;
+    bit = UINT64_C(1) << (signo - 1);
+    if (st->pending & bit) {
+        st->pending &= ~bit;
+        return 0;
+    }
+    t->waiter.done = NULL;
+    t->waiter.next = NULL;
+    t->waiter.prev = st->tail[signo];
+    if (st->tail[signo])
+        st->tail[signo]->next = &t->waiter;
+    else
+        st->head[signo] = &t->waiter;
+    st->tail[signo] = &t->waiter;
+    loop->io_waiting++;
+    rc = corio__task_park(t, detach_signal, "signal",
+                          (void *)(intptr_t)signo);
+    if (rc)
+        return rc;
+    return corio__task_cancel_pending(t) ? -ECANCELED : 0;
+}
