@@ -335,6 +335,10 @@ int bench_uv_sleepers_child(size_t n, double secs)
     vmas = lb_map_count();
     uv_run(&loop, UV_RUN_DEFAULT);
     after = lb_status_bytes("VmHWM");
+    for (size_t i = 0; i < n; i++)
+        uv_close((uv_handle_t *)&t[i], NULL);
+    loop_close(&loop);
+    free(t);
     if (s.fired != n) {
         fprintf(stderr, "libuv sleepers: %zu of %zu fired\n", s.fired, n);
         return 1;

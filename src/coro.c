@@ -29,6 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef CORIO_HAVE_VALGRIND
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -260,6 +266,10 @@ static int lean_enter(corio_coro *co)
 #if CORIO_ASAN
         __asan_unpoison_memory_region(dst, co->save_len);
 #endif
+        /* Memcheck saw this part of the shared stack die when an earlier
+         * occupant's stack pointer rose past it; make it addressable so
+         * the copy brings the saved frames' definedness back with it. */
+        VALGRIND_MAKE_MEM_UNDEFINED(dst, co->save_len);
         memcpy(dst, co->save, co->save_len);
     }
     return 0;
@@ -334,6 +344,12 @@ static void release(corio_coro *co)
         co->fiber.tsan = NULL;
     }
 #endif
+}
+
+void corio__coro_release_stack(corio_coro *co)
+{
+    if (co->state == CORIO_CORO_CLOSED)
+        release(co);
 }
 
 /* ---- resume -------------------------------------------------------------- */

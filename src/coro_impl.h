@@ -78,6 +78,9 @@ struct corio_coro {
  * one). Same checks and errors as corio_coro_new. */
 int corio__coro_init(struct corio_coro *co, corio_coro_fn fn, void *arg,
                      const corio_coro_opts *opts);
+/* corio__coro_release_stack: give back the stack of a CLOSED coroutine
+ * early (before fini), from a stack other than its own. */
+void corio__coro_release_stack(struct corio_coro *co);
 /* corio__coro_fini: what corio_coro_free does, without freeing co itself. */
 int corio__coro_fini(struct corio_coro *co);
 

@@ -2,9 +2,9 @@
  * loop.c: the event loop: ready queue, timers, callback handles, the
  * cross-thread queue, one iteration, run/stop, and teardown.
  *
- * One iteration: wait in the poller (not at all if something is ready or a
- * stop is pending; until the next timer otherwise), hand I/O events to
- * io.c, move due timers to the ready queue, then run exactly the nodes
+ * One iteration: wait in the poller (skipped while work is ready, except
+ * every POLL_EVERY iterations, then with a zero timeout; until the next
+ * timer otherwise), hand I/O events to io.c, move due timers to the ready queue, then run exactly the nodes
  * that were queued at that point. Work queued while they run waits for
  * the next iteration, so a task that yields in a loop cannot starve I/O.
  *
@@ -30,6 +30,7 @@
 
 #define WAKE_TOKEN UINT64_MAX
 #define EVENTS_MAX 256
+#define POLL_EVERY 61 /* iterations with ready work between polls (Tokio's) */
 #define HANDLE_FREE_MAX 4096
 
 enum { H_SCHEDULED, H_DONE };
@@ -353,8 +354,11 @@ static int nothing_can_happen(corio_loop *loop)
 
 static void run_timers(corio_loop *loop)
 {
-    int64_t now = corio__loop_now_ns();
+    int64_t now;
     corio__heap_node *top;
+    if (loop->timers.n == 0)
+        return; /* no clock read when nothing is pending */
+    now = corio__loop_now_ns();
     while ((top = corio__heap_top(&loop->timers)) && top->key <= now) {
         corio__timer *tm = (corio__timer *)top;
         corio__heap_pop(&loop->timers);
@@ -368,10 +372,14 @@ static int iterate(corio_loop *loop)
     corio__heap_node *top;
     int64_t timeout = -1;
     size_t count;
-    int n, i;
+    int n = 0, i, poll = 1;
 
     if (loop->ready.n || loop->stopping) {
+        /* Work is ready: look at the poller only every POLL_EVERY
+         * iterations (without waiting), so a task that keeps yielding
+         * cannot starve I/O and ready work costs no system call. */
         timeout = 0;
+        poll = ++loop->since_poll >= POLL_EVERY || loop->stopping;
     } else if ((top = corio__heap_top(&loop->timers)) != NULL) {
         timeout = top->key - corio__loop_now_ns();
         if (timeout < 0)
@@ -380,9 +388,12 @@ static int iterate(corio_loop *loop)
         corio__loop_report_waits(loop, "deadlock: nothing can wake");
         return -EDEADLK;
     }
-    n = loop->pops->wait(loop->poller, timeout, ev, EVENTS_MAX);
-    if (n < 0)
-        return n;
+    if (poll) {
+        loop->since_poll = 0;
+        n = loop->pops->wait(loop->poller, timeout, ev, EVENTS_MAX);
+        if (n < 0)
+            return n;
+    }
     for (i = 0; i < n; i++) {
         if (ev[i].token == WAKE_TOKEN)
             tsq_drain(loop);

@@ -131,6 +131,7 @@ struct corio_loop {
     int tsq_closed;
     int running;
     int stopping;
+    unsigned since_poll;          /* iterations since the last poll */
     int closing;                  /* corio_loop_free in progress */
     corio_task *all;              /* live tasks */
     size_t ntasks;

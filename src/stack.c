@@ -40,12 +40,14 @@
  *
  * Tools. Valgrind: every stack is registered (VALGRIND_STACK_REGISTER) when
  * carved and stays registered for the life of the process, since it is
- * never unmapped. Under Valgrind, memcheck is also told that arenas are
- * off limits (NOACCESS) except for stacks in use (UNDEFINED from get to
- * put) and canaries: a use after put is reported, and the leak checker
- * neither scans gigabytes of free stacks (which took minutes) nor takes
- * their stale pointers for roots. ASan: a put unpoisons the stack, which
- * may hold stale redzones of a coroutine that never returned.
+ * never unmapped. Memcheck is told that guards, uncarved slots and trimmed
+ * stacks are NOACCESS: its leak checker then skips them (scanning
+ * gigabytes of untouched arena took minutes), and a use of a trimmed stack
+ * after its put is reported. Warm free stacks stay addressable (marking
+ * every get and put costs ~20 us each there and fragments Valgrind's own
+ * mappings), so their stale words still count as leak-check roots.
+ * ASan: a put unpoisons the stack, which may hold stale redzones of a
+ * coroutine that never returned.
  *
  * Limits: 1 GiB per stack; arenas and their descriptors are never freed;
  * after fork, the caches of the parent's other threads stay stranded.
@@ -115,6 +117,10 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define CANARY_WORDS 4                       /* just below lo */
 #define CANARY_SEED ((uintptr_t)0x7e3cb1a9c0de5a17ull)
 #define VG_GRANULE ((size_t)64 * 1024)       /* memcheck's secondary map */
+/* Memcheck repaints a range inside one granule byte by byte (~20 us for
+ * 64 KiB) but swaps whole granules when the range runs past one; so a
+ * stack is marked with one word of the next guard's bottom. */
+#define VG_PAD sizeof(void *)
 
 enum { ST_FREE = 0, ST_USED = 1 };
 
@@ -157,7 +163,7 @@ static struct {
     struct tcache *live;
     size_t retired_gets, retired_puts; /* from exited threads */
     size_t arenas, vmas, budget, by_guard[4];
-    int budget_set, pte_dead, mprotect_dead;
+    int budget_set, pte_dead, pte_checked, mprotect_dead;
     int valgrind;               /* running under Valgrind */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -216,8 +222,8 @@ static void pool_init(void)
     pool.valgrind = RUNNING_ON_VALGRIND != 0;
 #endif
     /* Under Valgrind, stacks of 64 KiB and up start and end on memcheck's
-     * 64 KiB shadow granule, so marking them costs a pointer swap instead
-     * of ~20 us and a 16 KiB shadow map each. */
+     * 64 KiB shadow granule, so marking them swaps whole shadow maps
+     * (see VG_PAD). */
     pool.align = pool.valgrind && pool.page < VG_GRANULE ? VG_GRANULE
                                                           : pool.page;
     pool.guard = GUARD_MIN < pool.align ? pool.align : GUARD_MIN;
@@ -225,9 +231,9 @@ static void pool_init(void)
     for (c = 0; c < NCLASS_MAX && (pool.page << c) <= CORIO__STACK_MAX; c++) {
         size_t bytes = pool.page << c, n;
         n = TCACHE_BYTES / bytes;
-        pool.cls[c].tcache_cap = n < 64 ? 64 : n > 65536 ? 65536 : n;
+        pool.cls[c].tcache_cap = n < 2 ? 2 : n > 65536 ? 65536 : n;
         n = WARM_BYTES / bytes;
-        pool.cls[c].warm_cap = n < 16 ? 16 : n > 4096 ? 4096 : n;
+        pool.cls[c].warm_cap = n < 1 ? 1 : n > 4096 ? 4096 : n;
         pool.cls[c].next_arena = ARENA_FIRST;
     }
     pool.nclasses = c;
@@ -357,6 +363,20 @@ static int budget_allows(size_t more)
     return pool.vmas + more <= pool.budget;
 }
 
+/* Does the guard page at g really refuse access? Checked once: emulators
+ * such as qemu-user accept MADV_GUARD_INSTALL and do nothing. The kernel
+ * reading a path from a guard page fails with EFAULT. (Valgrind passes the
+ * advice to the kernel, and would flag the probe as a bad read.) */
+static int pte_guard_works(const char *g)
+{
+    int saved = errno, ok;
+    if (pool.valgrind)
+        return 1;
+    ok = access(g, F_OK) != 0 && errno == EFAULT;
+    errno = saved;
+    return ok;
+}
+
 /* Protect the guard below a fresh slot; returns the mode it got. Never
  * fails: the weakest mode needs no system call. Called under pool.mu. */
 static int guard_setup(corio__stack *st)
@@ -364,10 +384,15 @@ static int guard_setup(corio__stack *st)
     int want = atomic_load_explicit(&force_guard, memory_order_relaxed);
     char *g = (char *)st->lo - pool.guard;
     if (want <= CORIO__GUARD_PTE && !pool.pte_dead) {
-        if (madvise(g, pool.guard, MADV_GUARD_INSTALL) == 0)
-            return CORIO__GUARD_PTE;
-        if (errno == EINVAL)
+        if (madvise(g, pool.guard, MADV_GUARD_INSTALL) == 0) {
+            if (pool.pte_checked || pte_guard_works(g)) {
+                pool.pte_checked = 1;
+                return CORIO__GUARD_PTE;
+            }
+            pool.pte_dead = 1; /* the advice was accepted and ignored */
+        } else if (errno == EINVAL) {
             pool.pte_dead = 1; /* kernel without guard pages */
+        }
     }
     if (want <= CORIO__GUARD_MPROTECT && !pool.mprotect_dead &&
         budget_allows(2)) {
@@ -407,7 +432,7 @@ static struct corio__arena *arena_new(unsigned c)
         if (m != MAP_FAILED) {
             size_t shift = (pool.align - (uintptr_t)m % pool.align) %
                            pool.align;
-            VG_MARK(NOACCESS, m, shift + body); /* until carved and got */
+            VG_MARK(NOACCESS, m, shift + body); /* until carved */
             m += shift;
 #ifdef MADV_NOHUGEPAGE
             /* A touched byte must cost a page, not 2 MiB. */
@@ -430,14 +455,13 @@ static struct corio__arena *arena_new(unsigned c)
             atomic_store_explicit(&arena_list, a, memory_order_release);
             pool.arenas++;
             pool.vmas++;
-            if (want < ARENA_MAX)
-                pool.cls[c].next_arena = want * 2;
+            pool.cls[c].next_arena =
+                n * slot < ARENA_MAX / 2 ? n * slot * 2 : ARENA_MAX;
             return a;
         }
         if (n == 1)
             return NULL;
         n /= 2; /* RLIMIT_AS or a fragmented address space */
-        pool.cls[c].next_arena = n * slot;
     }
 }
 
@@ -460,6 +484,7 @@ static int carve(unsigned c, corio__stack **out)
     st->size = pool.page << c;
     st->arena = a;
     st->cls = (unsigned char)c;
+    VG_MARK(DEFINED, st->lo, st->size + VG_PAD); /* as mmap left it */
     st->guard = (unsigned char)guard_setup(st);
 #ifdef CORIO_HAVE_VALGRIND
     st->valgrind_id = VALGRIND_STACK_REGISTER(st->lo, (char *)st->lo +
@@ -523,6 +548,7 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
         if (st->trimmed)
             continue;
         st->trimmed = 1;
+        VG_MARK(NOACCESS, lo, st->size + VG_PAD); /* until got again */
         if (st->guard != CORIO__GUARD_PTE) {
             trim_range(lo, hi);
             continue;
@@ -602,7 +628,8 @@ int corio__stack_get(size_t size, corio__stack **out)
         return rc;
     }
     assert(st->state == ST_FREE && st->cls == c);
-    VG_MARK(UNDEFINED, st->lo, st->size);
+    if (st->trimmed)
+        VG_MARK(DEFINED, st->lo, st->size + VG_PAD); /* zeros */
     st->state = ST_USED;
     st->next = NULL;
     st->trimmed = 0;
@@ -623,7 +650,6 @@ void corio__stack_put(corio__stack *st)
 #if STACK_ASAN
     __asan_unpoison_memory_region(st->lo, st->size);
 #endif
-    VG_MARK(NOACCESS, st->lo, st->size);
     st->state = ST_FREE;
     st->name = NULL;
     if (!t->registered && tcache_register(t) != 0) {

@@ -37,8 +37,9 @@
  * - The switch leaves with `br x30`, not `ret`: ret is predicted from the
  *   return stack, which holds this side's caller, so it would mispredict on
  *   every switch; br is predicted from branch history, which learns the
- *   ping-pong. With BTI it must be `ret` (not checked by BTI), since the
- *   other side's return site is no landing pad.
+ *   ping-pong (measured on x86-64, where the same choice saves 60%; not yet
+ *   on AArch64 hardware). With BTI it must be `ret` (not checked by BTI),
+ *   since the other side's return site is no landing pad.
  * - A made context inherits the FPCR that was live in corio__ctx_make, as a
  *   new thread inherits its creator's.
  * - Branch protection, when the compiler enables it: with BTI every entry
@@ -241,10 +242,10 @@ corio__ctx_switch:
     .size corio__ctx_switch, .-corio__ctx_switch
 
 /*
- * First switch into a made context returns here with sp == top,
- * x19 == entry, x0 == the switch's arg, x29 == 0. Reached by br x30, or
- * by ret when BTI is on, so it needs no landing pad. Calls entry(arg); entry must not
- * return, and if it does the process dies of SIGILL here.
+ * First switch into a made context arrives here with sp == top,
+ * x19 == entry, x0 == the switch's arg, x29 == 0. Reached by br x30, or by
+ * ret when BTI is on, so it needs no landing pad. Calls entry(arg); entry
+ * must not return, and if it does the process dies of SIGILL here.
  */
     .type ctx_trampoline, %function
     .p2align 4
