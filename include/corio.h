@@ -8,6 +8,8 @@
  *   corio/future.h  futures
  *   corio/task.h    tasks, sleep, cancellation, corio_run
  *   corio/io.h      descriptors, non-blocking I/O, signals
+ *   corio/scope.h   cancel scopes: timeouts, move-on, shields
+ *   corio/group.h   task groups (TaskGroup, nurseries)
  */
 #ifndef CORIO_H
 #define CORIO_H
@@ -18,5 +20,7 @@
 #include "corio/future.h"
 #include "corio/task.h"
 #include "corio/io.h"
+#include "corio/scope.h"
+#include "corio/group.h"
 
 #endif /* CORIO_H */

@@ -3,7 +3,6 @@
  * errno values. Pure tables; thread-safe.
  */
 #include <corio/error.h>
-#include <corio/task.h>
 
 #include <errno.h>
 #include <string.h>
@@ -27,6 +26,8 @@ static const struct corio_err_name own[] = {
     {CORIO_EWRONGTHREAD, "CORIO_EWRONGTHREAD",
      "object belongs to another thread"},
     {CORIO_ENOLOOP, "CORIO_ENOLOOP", "no running loop"},
+    {CORIO_ESCOPE, "CORIO_ESCOPE",
+     "cancel scope closed out of order or by another task"},
 };
 
 #define E(x) {-x, #x, NULL}

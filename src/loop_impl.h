@@ -97,6 +97,9 @@ struct corio_task {
     int line;
     uint64_t id;
     int cancel_requests;    /* asyncio's _num_cancels_requested */
+    struct corio_scope *scope; /* innermost open cancel scope, or NULL */
+    struct corio_group *group; /* the group it was spawned into, or NULL */
+    int stopping_groups;    /* groups it parents that were asked to stop */
     int wake;               /* what the pending park returns */
     unsigned char queued;   /* in the ready queue */
     unsigned char resume_how; /* CORIO__RESUME_* for its next step */
@@ -172,8 +175,23 @@ static inline corio_task *corio__task_running(void)
     return (corio_task *)corio__thread_self()->task;
 }
 
-/* 1 if a park by t would return -ECANCELED at once. */
+/* 1 if a park by t would return -ECANCELED at once: the innermost
+ * cancelled scope comes before any shield, or (no shield on the way) the
+ * task has cancel requests. */
 int corio__task_cancel_pending(const corio_task *t);
+/* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
+void corio__task_deliver_cancel(corio_task *t);
+/* Group scopes (scope.c, for group.c): a scope of kind CORIO__SCOPE_GROUP
+ * behaves like a plain scope whose close converts nothing. push opens one
+ * on the running task t; pop closes s if it is t's innermost scope (0) or
+ * reports CORIO_ESCOPE; pop does not withdraw the cancel request a
+ * cancelled scope added (the group's wait decides, as asyncio does). */
+#define CORIO__SCOPE_GROUP 3
+int corio__scope_push(corio_task *t, int kind, struct corio_scope **out);
+int corio__scope_pop(corio_task *t, struct corio_scope *s);
+void corio__scope_cancel(struct corio_scope *s);
+/* Free the scopes a finished task left open (scope.c), with a warning. */
+void corio__scopes_abandon(corio_task *t);
 
 /* Park the running task t (see above). Suspends. */
 int corio__task_park(corio_task *t, void (*detach)(corio_task *),

@@ -96,6 +96,8 @@ static void task_finish(corio_task *t, int rc, void *result)
         t->all_next->all_prev = t->all_prev;
     t->all_next = t->all_prev = NULL;
     loop->ntasks--;
+    if (t->scope)
+        corio__scopes_abandon(t);
     /* Its stack will never run again: give it back now, so the next spawn
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
@@ -170,9 +172,14 @@ static void task_step(corio__ready *r)
 
 /* ---- parking ------------------------------------------------------------------- */
 
-int corio__task_cancel_pending(const corio_task *t)
+void corio__task_deliver_cancel(corio_task *t)
 {
-    return t->cancel_requests > 0;
+    if (t->detach && corio__task_cancel_pending(t)) {
+        void (*d)(corio_task *) = t->detach;
+        t->detach = NULL;
+        d(t);
+        corio__task_wake(t, -ECANCELED);
+    }
 }
 
 int corio__task_park(corio_task *t, void (*detach)(corio_task *),
@@ -274,6 +281,9 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     t->file = file ? file : "?";
     t->line = line;
     t->cancel_requests = 0;
+    t->scope = NULL;
+    t->group = NULL;
+    t->stopping_groups = 0;
     t->wake = 0;
     t->queued = 1;
     t->resume_how = CORIO__RESUME_NORMAL;
@@ -305,12 +315,7 @@ int corio_task_cancel(corio_task *t)
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
     t->cancel_requests++;
-    if (t->detach) {
-        void (*d)(corio_task *) = t->detach;
-        t->detach = NULL;
-        d(t);
-        corio__task_wake(t, -ECANCELED);
-    }
+    corio__task_deliver_cancel(t); /* unless a shield keeps it out */
     return 0;
 }
 

@@ -44,10 +44,6 @@ extern "C" {
 
 typedef struct corio_task corio_task;
 
-/* The call needs a running loop on this thread and there is none (asyncio:
- * "no running event loop"). */
-#define CORIO_ENOLOOP (CORIO_EBASE - 9)
-
 typedef struct corio_task_opts {
     /* Shown in reports and dumps; borrowed (must outlive the task; a string
      * literal is typical). NULL: "task-N", N counting from 1 per loop. */
