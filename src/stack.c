@@ -40,12 +40,14 @@
  *
  * Tools. Valgrind: every stack is registered (VALGRIND_STACK_REGISTER) when
  * carved and stays registered for the life of the process, since it is
- * never unmapped. Memcheck is told that guards, uncarved slots and trimmed
- * stacks are NOACCESS: its leak checker then skips them (scanning
- * gigabytes of untouched arena took minutes), and a use of a trimmed stack
- * after its put is reported. Warm free stacks stay addressable (marking
- * every get and put costs ~20 us each there and fragments Valgrind's own
- * mappings), so their stale words still count as leak-check roots.
+ * never unmapped. Memcheck is told that guards and uncarved slots are
+ * NOACCESS, so its leak checker skips them (probing guard pages made it
+ * take minutes). Under Valgrind guards are 64 KiB and arenas 64 KiB
+ * aligned so these marks swap memcheck's shadow maps whole. Free stacks
+ * are not repainted at put (each repaint costs ~20 us, and freeing
+ * shadow maps over and over exhausts Valgrind's segment table): the leak
+ * checker scans them (~0.15 s per 1,000 stacks of 64 KiB at exit) and
+ * their stale words count as roots.
  * ASan: a put unpoisons the stack, which may hold stale redzones of a
  * coroutine that never returned.
  *
@@ -117,9 +119,9 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define CANARY_WORDS 4                       /* just below lo */
 #define CANARY_SEED ((uintptr_t)0x7e3cb1a9c0de5a17ull)
 #define VG_GRANULE ((size_t)64 * 1024)       /* memcheck's secondary map */
-/* Memcheck repaints a range inside one granule byte by byte (~20 us for
- * 64 KiB) but swaps whole granules when the range runs past one; so a
- * stack is marked with one word of the next guard's bottom. */
+/* Memcheck repaints a range inside one granule byte by byte (~20 us and a
+ * shadow map for 64 KiB) but swaps whole granules when the range runs past
+ * one; so a carved stack is marked with one word of the next guard. */
 #define VG_PAD sizeof(void *)
 
 enum { ST_FREE = 0, ST_USED = 1 };
@@ -548,7 +550,6 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
         if (st->trimmed)
             continue;
         st->trimmed = 1;
-        VG_MARK(NOACCESS, lo, st->size + VG_PAD); /* until got again */
         if (st->guard != CORIO__GUARD_PTE) {
             trim_range(lo, hi);
             continue;
@@ -628,8 +629,6 @@ int corio__stack_get(size_t size, corio__stack **out)
         return rc;
     }
     assert(st->state == ST_FREE && st->cls == c);
-    if (st->trimmed)
-        VG_MARK(DEFINED, st->lo, st->size + VG_PAD); /* zeros */
     st->state = ST_USED;
     st->next = NULL;
     st->trimmed = 0;

@@ -3,6 +3,7 @@
  * shields, rescheduling, asyncio's counters, misuse.
  */
 #include "test.h"
+#include "run_body.h"
 
 #include <corio.h>
 #include <errno.h>
@@ -13,26 +14,6 @@
 #define IP(x) ((void *)(intptr_t)(x))
 #define PI(p) ((intptr_t)(p))
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef int (*body_fn)(void);
-
-static int run_body(void *arg, void **result)
-{
-    body_fn fn = (body_fn)(uintptr_t)arg;
-    (void)result;
-    return fn();
-}
-
-static int run(body_fn fn)
-{
-    return corio_run(run_body, (void *)(uintptr_t)fn, NULL);
-}
 
 /* ---- fail and move-on ------------------------------------------------------ */
 

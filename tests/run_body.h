@@ -1,0 +1,34 @@
+/*
+ * run_body.h: for loop tests whose whole body is one function: run(fn)
+ * runs int fn(void) as the main task of corio_run and returns its outcome;
+ * now_s() is CLOCK_MONOTONIC in seconds.
+ */
+#ifndef CORIO_TEST_RUN_BODY_H
+#define CORIO_TEST_RUN_BODY_H
+
+#include <corio.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef int (*body_fn)(void);
+
+static inline double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline int run_body_(void *arg, void **result)
+{
+    body_fn fn = (body_fn)(uintptr_t)arg;
+    (void)result;
+    return fn();
+}
+
+static inline int run(body_fn fn)
+{
+    return corio_run(run_body_, (void *)(uintptr_t)fn, NULL);
+}
+
+#endif /* CORIO_TEST_RUN_BODY_H */
