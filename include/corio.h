@@ -22,5 +22,6 @@
 #include "corio/io.h"
 #include "corio/scope.h"
 #include "corio/group.h"
+#include "corio/combine.h"
 
 #endif /* CORIO_H */

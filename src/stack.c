@@ -188,7 +188,7 @@ static inline void drop(atomic_size_t *c, size_t d)
                           memory_order_relaxed);
 }
 
-/* ---- set-up ---------------------------------------------------------- */
+/* ---- set-up ------------------------------------------------------------- */
 
 static void tcache_dtor(void *arg)
 {
@@ -577,7 +577,8 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
 }
 
 /* Get a stack of class c when the thread cache has none: a batch from the
- * pool (the rest go to the cache), or a new one. */
+ * pool (the rest go to the cache), or a new one. Carving makes its system
+ * calls under the lock; only growth pays for that. */
 static int get_slow(struct tcache *t, unsigned c, corio__stack **out)
 {
     corio__stack *got = NULL;
@@ -770,7 +771,7 @@ void corio__stack_thread_fini(void)
     pthread_setspecific(tcache_key, NULL);
 }
 
-/* ---- faults --------------------------------------------------------------- */
+/* ---- faults ------------------------------------------------------------- */
 
 /* The stack whose guard holds addr, or NULL. Async-signal-safe: reads only
  * what carve() published. */
@@ -791,7 +792,8 @@ static const corio__stack *guard_owner(const void *addr)
         if (off - i * a->slot >= pool.guard)
             return NULL; /* in the stack itself: not an overflow */
         st = &a->descs[i];
-        if (st->guard == CORIO__GUARD_PTE || st->guard == CORIO__GUARD_MPROTECT)
+        if (st->guard == CORIO__GUARD_PTE ||
+            st->guard == CORIO__GUARD_MPROTECT)
             return st;
         return NULL;
     }
@@ -894,7 +896,7 @@ _Noreturn void corio__stack_overflow_report(const corio__stack *st,
     abort();
 }
 
-/* ---- stats and test hooks ------------------------------------------------- */
+/* ---- stats and test hooks ----------------------------------------------- */
 
 void corio__stack_stats_get(corio__stack_stats *out)
 {

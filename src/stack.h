@@ -27,7 +27,10 @@
  * An overflow into a guard page is caught by a SIGSEGV handler running on an
  * alternate signal stack; it prints the coroutine's name, the stack bounds
  * and the faulting address, then aborts. Faults elsewhere go to the handler
- * that was installed before corio's (or the default action).
+ * that was installed before corio's (or the default action). Every thread
+ * that runs coroutines must call corio__stack_thread_init first: without
+ * an alternate stack the handler itself would overflow, and the kernel
+ * kills the process with a bare SIGSEGV.
  *
  * Out of memory or out of mappings is -ENOMEM to the caller, never an abort.
  */

@@ -66,7 +66,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- sizes and the pool ----------------------------------------------------- */
+/* ---- sizes and the pool ------------------------------------------------- */
 
 TEST(stack_get_put_round_trip)
 {
@@ -346,7 +346,7 @@ TEST(stack_thread_keeps_own_altstack)
     CHECK_EQ(stats().in_use, base);
 }
 
-/* ---- overflow detection ---------------------------------------------------- */
+/* ---- overflow detection ------------------------------------------------- */
 
 /* The report names the stack and the fault; ASan, if it kept SIGSEGV for
  * itself, prints its own. Returns 1 if corio's report was seen. */
@@ -418,7 +418,7 @@ static void poke_guard(int mode, const char *name)
     offsets[1] = -(long)corio__stack_guard_size(); /* bottom of the guard */
     for (i = 0; i < 2; i++) {
         struct poke p = {mode, offsets[i], name};
-        char *err = NULL, expect[64];
+        char *err = NULL, expect[128];
         int status = corio_test_fork(poke_child, &p, &err);
         if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_EXIT) {
             printf("      skipped: guard mode %d unavailable here\n", mode);
@@ -427,11 +427,11 @@ static void poke_guard(int mode, const char *name)
         }
         if (check_overflow_death(status, err, name)) {
             const char *l = strstr(err, "lo=");
-            void *lo = NULL;
+            void *lo = NULL, *hi = NULL;
             check_fault_in_guard(err);
-            CHECK(l && sscanf(l + 3, "%p", &lo) == 1);
-            snprintf(expect, sizeof expect, "fault at %p",
-                     (void *)((char *)lo + offsets[i]));
+            CHECK(l && sscanf(l, "lo=%p hi=%p", &lo, &hi) == 2);
+            snprintf(expect, sizeof expect, "(stack %p-%p, fault at %p)\n",
+                     lo, hi, (void *)((char *)lo + offsets[i]));
             CHECK_STR_HAS(err, expect);
         }
         free(err);
@@ -497,7 +497,7 @@ TEST(stack_guard_canary)
     free(err);
 }
 
-/* ---- real recursion on a corio stack (ucontext drives it) ----------------- */
+/* ---- real recursion on a corio stack (ucontext drives it) --------------- */
 
 static volatile int sink;
 static ucontext_t rec_main, rec_co;
@@ -568,7 +568,7 @@ TEST(stack_overflow_by_recursion_is_reported)
     }
 }
 
-/* ---- faults that are not ours ------------------------------------------------- */
+/* ---- faults that are not ours ------------------------------------------- */
 
 static void wild_child(void *arg)
 {
@@ -664,7 +664,7 @@ TEST(stack_fault_chains_to_previous_handler)
     free(err);
 }
 
-/* ---- mapping budget ------------------------------------------------------------ */
+/* ---- mapping budget ----------------------------------------------------- */
 
 TEST(stack_vma_budget_falls_back_to_canary)
 {
@@ -684,7 +684,8 @@ TEST(stack_vma_budget_falls_back_to_canary)
         CHECK_EQ(corio__stack_check(sts[i]), 0);
     }
     s1 = stats();
-    mp = s1.by_guard[CORIO__GUARD_MPROTECT] - s0.by_guard[CORIO__GUARD_MPROTECT];
+    mp = s1.by_guard[CORIO__GUARD_MPROTECT] -
+         s0.by_guard[CORIO__GUARD_MPROTECT];
     can = s1.by_guard[CORIO__GUARD_CANARY] - s0.by_guard[CORIO__GUARD_CANARY];
     CHECK_INT(mp, >=, 1);
     CHECK_INT(mp, <=, 10); /* 20 VMAs: an arena and 2 per guard */
@@ -799,7 +800,7 @@ TEST(stack_kernel_map_limit_is_survived)
     free(sts);
 }
 
-/* ---- scale ---------------------------------------------------------------- */
+/* ---- scale -------------------------------------------------------------- */
 
 TEST(stack_one_million_at_once)
 {
@@ -929,7 +930,7 @@ TEST(stack_trim_keeps_canaries)
     }
 }
 
-/* ---- out of memory ---------------------------------------------------------- */
+/* ---- out of memory ------------------------------------------------------ */
 
 static void enomem_child(void *arg)
 {

@@ -1,0 +1,623 @@
+/*
+ * combine.c: asyncio's combinators: gather, wait, as_completed, wait_for,
+ * shield.
+ *
+ * gather, wait and as_completed share one structure, a `multi`: a single
+ * allocation holding a watch per future. A watch is an internal waiter
+ * (loop_impl.h) linked into its future's waiter list while the future is
+ * pending; the future's completion calls watch_done synchronously, which
+ * records the outcome and wakes the task parked on the multi when the
+ * combinator's condition holds. Nothing is on the task's stack, so lean
+ * tasks are safe, and registering n watches cannot fail half-way.
+ *
+ * Invariants:
+ *   - m->nlinked counts watches still linked into their futures;
+ *   - every watch holds a reference on its future from multi_new until
+ *     multi_free, or for an orphaned gather (owned == 0) until the watch's
+ *     future is done; an orphaned multi is freed by its last watch;
+ *   - m->task is set only while that task is parked on m; whoever wakes it
+ *     (watch_done, the timer, the task's detach) clears it first.
+ *
+ * wait_for is a cancel scope (scope.c) around a park on the future, then,
+ * if the park was cut short, a cancel of the future and an uncancellable
+ * wait for it (Python 3.11's _cancel_and_wait). shield links two futures
+ * with a small heap node watching both.
+ */
+#include "loop_impl.h"
+
+#include <corio/combine.h>
+#include <corio/scope.h>
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+enum { KIND_GATHER, KIND_WAIT, KIND_ITER };
+
+typedef struct corio_as_completed multi;
+typedef struct watch watch;
+
+struct watch {
+    corio__waiter w;   /* its node in f's waiter list, while linked */
+    multi *m;
+    corio_future *f;
+    watch *next_done;  /* as_completed: done, not yet handed out */
+    void *result;      /* gather: f's outcome, read when it completed */
+    int err;
+    unsigned char linked;
+};
+
+struct corio_as_completed {
+    corio__timer timer;    /* the timeout (wait, as_completed) */
+    corio_loop *loop;
+    corio_task *task;      /* parked on this multi, or NULL */
+    size_t n, ndone, nlinked;
+    int first_err;         /* gather: the first failure; wait: a failure */
+    unsigned char kind;
+    unsigned char mode;    /* gather flags, or the wait mode */
+    unsigned char owned;   /* the call or iterator still uses it */
+    unsigned char timed_out;
+    unsigned char freed;   /* as_completed_free while a task waited */
+    watch *q_head, *q_tail; /* as_completed's queue */
+    size_t nout;           /* as_completed: handed out */
+    watch w[];
+};
+
+static watch *watch_of(corio__waiter *w)
+{
+    return (watch *)((char *)w - offsetof(watch, w));
+}
+
+/* Check every entry: a live future of `loop` (or of none), and not the
+ * running task's own. */
+static int check_futures(corio_future *const *futs, size_t n,
+                         const corio_loop *loop, const corio_task *self)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const corio_future *f = futs[i];
+        if (!f || f->magic != CORIO__FUTURE_MAGIC ||
+            (f->loop && f->loop != loop))
+            return -EINVAL;
+        if (self && f == &self->fut)
+            return -EDEADLK;
+    }
+    return 0;
+}
+
+/* ---- the shared watcher ---------------------------------------------------------- */
+
+static void wake(multi *m)
+{
+    corio_task *t = m->task;
+    if (t) {
+        m->task = NULL;
+        corio__task_wake(t, 0);
+    }
+}
+
+static void detach_multi(corio_task *t)
+{
+    ((multi *)t->wait_obj)->task = NULL;
+}
+
+static int park_on(multi *m, corio_task *t, const char *what)
+{
+    int rc;
+    m->task = t;
+    rc = corio__task_park(t, detach_multi, what, m);
+    assert(m->task == NULL);
+    return rc;
+}
+
+/* w's future is done: what it means for each combinator. */
+static void record_done(multi *m, watch *w)
+{
+    corio_future *f = w->f;
+    switch (m->kind) {
+    case KIND_GATHER:
+        w->err = corio_future_result(f, &w->result); /* marks retrieved */
+        m->ndone++;
+        if (!(m->mode & CORIO_GATHER_COLLECT) && w->err && !m->first_err) {
+            m->first_err = w->err;
+            wake(m);
+        }
+        if (m->ndone == m->n)
+            wake(m);
+        break;
+    case KIND_WAIT:
+        m->ndone++;
+        if (f->state == CORIO__FUT_ERROR)
+            m->first_err = f->err;
+        if (m->mode == CORIO_WAIT_FIRST_COMPLETED || m->ndone == m->n ||
+            (m->mode == CORIO_WAIT_FIRST_EXCEPTION && m->first_err))
+            wake(m);
+        break;
+    default: /* KIND_ITER */
+        m->ndone++;
+        w->next_done = NULL;
+        if (m->q_tail)
+            m->q_tail->next_done = w;
+        else
+            m->q_head = w;
+        m->q_tail = w;
+        wake(m);
+        break;
+    }
+}
+
+static void watch_done(corio__waiter *wt, corio_future *f)
+{
+    watch *w = watch_of(wt);
+    multi *m = w->m;
+    (void)f;
+    w->linked = 0;
+    m->nlinked--;
+    record_done(m, w);
+    if (!m->owned) { /* an orphaned gather: only retrieval was left */
+        corio_future_release(w->f);
+        if (m->nlinked == 0)
+            free(m);
+    }
+}
+
+static void unlink_watch(multi *m, watch *w)
+{
+    if (w->linked) {
+        corio__future_remove_waiter(w->f, &w->w);
+        w->linked = 0;
+        m->nlinked--;
+    }
+}
+
+static void timer_fire(corio__timer *tm)
+{
+    multi *m = (multi *)((char *)tm - offsetof(multi, timer));
+    size_t i;
+    m->timed_out = 1;
+    if (m->kind == KIND_ITER) /* what completes later is not handed out */
+        for (i = 0; i < m->n; i++)
+            unlink_watch(m, &m->w[i]);
+    wake(m);
+}
+
+/* Arm the timeout: `timeout` seconds from now; INFINITY (or anything too
+ * far to matter) arms nothing. */
+static int arm_timeout(multi *m, double timeout)
+{
+    int64_t ns = corio__seconds_to_ns(timeout), now;
+    if (ns == INT64_MAX)
+        return 0;
+    now = corio__loop_now_ns();
+    return corio__timer_start(m->loop, &m->timer,
+                              ns > INT64_MAX - now ? INT64_MAX : now + ns);
+}
+
+/* A multi watching futs[0..n); futures already done are recorded at once
+ * (in array order). NULL when out of memory. */
+static multi *multi_new(int kind, int mode, corio_future *const *futs,
+                        size_t n, corio_loop *loop)
+{
+    multi *m;
+    size_t i;
+    if (n > (SIZE_MAX - sizeof *m) / sizeof(watch))
+        return NULL;
+    m = malloc(sizeof *m + n * sizeof(watch));
+    if (!m)
+        return NULL;
+    m->timer.fire = timer_fire;
+    corio__heap_node_init(&m->timer.node);
+    m->loop = loop;
+    m->task = NULL;
+    m->n = n;
+    m->ndone = m->nlinked = 0;
+    m->first_err = 0;
+    m->kind = (unsigned char)kind;
+    m->mode = (unsigned char)mode;
+    m->owned = 1;
+    m->timed_out = m->freed = 0;
+    m->q_head = m->q_tail = NULL;
+    m->nout = 0;
+    for (i = 0; i < n; i++) {
+        watch *w = &m->w[i];
+        w->m = m;
+        w->f = futs[i];
+        w->w.done = watch_done;
+        w->next_done = NULL;
+        w->result = NULL;
+        w->err = 0;
+        corio_future_retain(w->f);
+        if (w->f->state == CORIO__FUT_PENDING) {
+            w->linked = 1;
+            m->nlinked++;
+            corio__future_add_waiter(w->f, &w->w);
+        } else {
+            w->linked = 0;
+            record_done(m, w);
+        }
+    }
+    return m;
+}
+
+/* Stop watching, drop every reference, free. */
+static void multi_free(multi *m)
+{
+    size_t i;
+    assert(m->owned && !m->task);
+    corio__timer_stop(m->loop, &m->timer);
+    for (i = 0; i < m->n; i++) {
+        unlink_watch(m, &m->w[i]);
+        corio_future_release(m->w[i].f);
+    }
+    free(m);
+}
+
+/* gather returned early: watches still linked stay, to mark their futures'
+ * outcomes retrieved; the last one frees m. */
+static void multi_orphan(multi *m)
+{
+    size_t i;
+    assert(m->owned && !m->task);
+    m->owned = 0;
+    for (i = 0; i < m->n; i++)
+        if (!m->w[i].linked)
+            corio_future_release(m->w[i].f);
+    if (m->nlinked == 0)
+        free(m);
+}
+
+/* ---- gather ---------------------------------------------------------------------- */
+
+/* Every future is done: the outcome without waiting. */
+static int gather_done(corio_future *const *futs, size_t n, int collect,
+                       void **results, int *errors)
+{
+    size_t i;
+    int first = 0;
+    for (i = 0; i < n; i++) {
+        int rc = corio_future_result(futs[i], NULL); /* marks retrieved */
+        if (rc && !first)
+            first = rc;
+    }
+    if (first && !collect)
+        return first;
+    for (i = 0; i < n; i++) {
+        void *r = NULL;
+        int rc = corio_future_result(futs[i], &r);
+        if (results)
+            results[i] = r;
+        if (collect)
+            errors[i] = rc;
+    }
+    return 0;
+}
+
+int corio_gather(corio_future *const *futs, size_t n, unsigned flags,
+                 void **results, int *errors)
+{
+    corio_task *t = corio__task_running();
+    int collect = (flags & CORIO_GATHER_COLLECT) != 0;
+    size_t i, pending = 0;
+    multi *m;
+    int rc;
+
+    if ((!futs && n > 0) || (flags & ~CORIO_GATHER_COLLECT) ||
+        (collect && !errors))
+        return -EINVAL;
+    if (!t)
+        return CORIO_ENOLOOP;
+    if ((rc = check_futures(futs, n, t->loop, t)) != 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        pending += futs[i]->state == CORIO__FUT_PENDING;
+    if (pending == 0)
+        return gather_done(futs, n, collect, results, errors);
+    if (!(m = multi_new(KIND_GATHER, (int)flags, futs, n, t->loop)))
+        return -ENOMEM;
+
+    for (;;) {
+        if (!collect && m->first_err) { /* as soon as one fails */
+            rc = m->first_err;
+            multi_orphan(m);
+            return rc;
+        }
+        if (m->ndone == n)
+            break;
+        if (corio__task_cancel_pending(t) ||
+            park_on(m, t, "gather") != 0)
+            goto cancelled;
+    }
+    for (i = 0; i < n; i++) {
+        watch *w = &m->w[i];
+        if (results)
+            results[i] = w->err ? NULL : w->result;
+        if (collect)
+            errors[i] = w->err;
+    }
+    multi_free(m);
+    return 0;
+
+cancelled:
+    /* asyncio cancels the children; corio also waits for them, so none
+     * runs on after gather returns. Completions may unlink other watches
+     * (a cancelled plain future completes at once): test each entry. */
+    for (i = 0; i < n; i++)
+        if (m->w[i].linked)
+            corio_future_cancel(m->w[i].f);
+    while (m->ndone < n && !t->loop->closing)
+        park_on(m, t, "gather (cancelling)");
+    multi_free(m);
+    return -ECANCELED;
+}
+
+/* ---- wait ---------------------------------------------------------------------- */
+
+static int wait_holds(int mode, size_t ndone, size_t n, int failed)
+{
+    return ndone == n || (mode == CORIO_WAIT_FIRST_COMPLETED && ndone > 0) ||
+           (mode == CORIO_WAIT_FIRST_EXCEPTION && failed);
+}
+
+int corio_wait(corio_future *const *futs, size_t n, int mode, double timeout,
+               size_t *ndone)
+{
+    corio_task *t = corio__task_running();
+    size_t i, done = 0;
+    int failed = 0, rc;
+    multi *m;
+
+    if (!futs || n == 0 || mode < CORIO_WAIT_FIRST_COMPLETED ||
+        mode > CORIO_WAIT_ALL_COMPLETED || isnan(timeout))
+        return -EINVAL;
+    if (!t)
+        return CORIO_ENOLOOP;
+    if ((rc = check_futures(futs, n, t->loop, t)) != 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        done += futs[i]->state != CORIO__FUT_PENDING;
+        failed |= futs[i]->state == CORIO__FUT_ERROR;
+    }
+    if (wait_holds(mode, done, n, failed) || !(timeout > 0)) {
+        if (ndone)
+            *ndone = done;
+        return 0;
+    }
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    if (!(m = multi_new(KIND_WAIT, mode, futs, n, t->loop)))
+        return -ENOMEM;
+    if ((rc = arm_timeout(m, timeout)) != 0) {
+        multi_free(m);
+        return rc;
+    }
+    /* Woken only once the condition holds or the timeout passed. */
+    rc = park_on(m, t, "wait");
+    done = m->ndone;
+    multi_free(m);
+    if (rc)
+        return rc;
+    if (ndone)
+        *ndone = done;
+    return 0;
+}
+
+/* ---- as_completed ---------------------------------------------------------------- */
+
+int corio_as_completed_new(corio_future *const *futs, size_t n,
+                           double timeout, corio_as_completed **out)
+{
+    corio_loop *loop = corio_loop_current();
+    multi *m;
+    int rc;
+
+    if (!out || (!futs && n > 0) || isnan(timeout))
+        return -EINVAL;
+    if (!loop)
+        return CORIO_ENOLOOP;
+    if ((rc = check_futures(futs, n, loop, NULL)) != 0)
+        return rc;
+    if (!(m = multi_new(KIND_ITER, 0, futs, n, loop)))
+        return -ENOMEM;
+    if (m->nlinked > 0) {
+        if (!(timeout > 0))
+            timer_fire(&m->timer); /* those done now are still handed out */
+        else if ((rc = arm_timeout(m, timeout)) != 0) {
+            multi_free(m);
+            return rc;
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+int corio_as_completed_next(corio_as_completed *m, corio_future **f)
+{
+    corio_task *t = corio__task_running();
+    int rc;
+
+    if (!m || !f)
+        return -EINVAL;
+    if (!t)
+        return CORIO_ENOLOOP;
+    if (m->task)
+        return -EBUSY;
+    for (;;) {
+        watch *w = m->q_head;
+        if (w) {
+            m->q_head = w->next_done;
+            if (!m->q_head)
+                m->q_tail = NULL;
+            m->nout++;
+            *f = w->f;
+            return 0;
+        }
+        if (m->nout == m->n)
+            return 1;
+        if (m->timed_out)
+            return -ETIMEDOUT;
+        if (corio__task_cancel_pending(t))
+            return -ECANCELED;
+        rc = park_on(m, t, "as_completed");
+        if (m->freed) {
+            free(m);
+            return -ESHUTDOWN;
+        }
+        if (rc)
+            return rc;
+    }
+}
+
+void corio_as_completed_free(corio_as_completed *m)
+{
+    corio_task *t;
+    size_t i;
+    if (!m)
+        return;
+    t = m->task;
+    m->task = NULL;
+    corio__timer_stop(m->loop, &m->timer);
+    for (i = 0; i < m->n; i++) {
+        unlink_watch(m, &m->w[i]);
+        corio_future_release(m->w[i].f);
+    }
+    if (t) { /* misuse: a task waits in next; it frees m when it runs */
+        m->freed = 1;
+        corio__task_wake(t, 0);
+        return;
+    }
+    free(m);
+}
+
+/* ---- wait_for ---------------------------------------------------------------------- */
+
+/* Park t until f is done or a cancel reaches t. */
+static int park_on_future(corio_task *t, corio_future *f, const char *what)
+{
+    t->waiter.done = corio__waiter_wake_task;
+    corio__future_add_waiter(f, &t->waiter);
+    return corio__task_park(t, corio__detach_from_future, what, f);
+}
+
+int corio_wait_for(corio_future *f, double timeout, void **result)
+{
+    corio_task *t = corio__task_running();
+    corio_scope *sc = NULL;
+    void *res = NULL;
+    int rc, interrupted = 0;
+
+    if (!f || f->magic != CORIO__FUTURE_MAGIC || isnan(timeout))
+        return -EINVAL;
+    if (!t)
+        return CORIO_ENOLOOP;
+    if (f->loop && f->loop != t->loop)
+        return -EINVAL;
+    if (f == &t->fut)
+        return -EDEADLK;
+    if (f->state == CORIO__FUT_PENDING) {
+        if (timeout != INFINITY && (rc = corio_timeout(timeout, &sc)) != 0)
+            return rc;
+        corio_future_retain(f);
+        if (!corio__task_cancel_pending(t))
+            park_on_future(t, f, "wait_for");
+        if (f->state == CORIO__FUT_PENDING) {
+            /* Our deadline or an outside cancel: cancel f and wait until
+             * it is really done, whatever else is cancelled meanwhile. */
+            interrupted = 1;
+            corio_future_cancel(f);
+            while (f->state == CORIO__FUT_PENDING && !t->loop->closing)
+                park_on_future(t, f, "wait_for (cancelling)");
+        }
+        rc = f->state == CORIO__FUT_PENDING ? -ECANCELED
+                                            : corio_future_result(f, &res);
+        corio_future_release(f);
+        if (interrupted) {
+            /* Closing converts -ECANCELED only if our deadline alone
+             * caused it; -ECANCELED back means a cancel from outside. */
+            int why = sc ? corio_scope_close(sc, -ECANCELED) : -ECANCELED;
+            if (why != -ETIMEDOUT)
+                return why;
+            if (rc == -ECANCELED)
+                rc = -ETIMEDOUT;
+        } else if (sc) {
+            corio_scope_close(sc, 0); /* done in time */
+        }
+    } else {
+        rc = corio_future_result(f, &res);
+    }
+    if (rc == 0 && result)
+        *result = res;
+    return rc;
+}
+
+/* ---- shield ------------------------------------------------------------------------ */
+
+typedef struct shield_link {
+    corio__waiter on_inner; /* in inner's waiters while both are pending */
+    corio__waiter on_outer; /* in outer's */
+    corio_future *inner, *outer;
+} shield_link;
+
+static void link_free(shield_link *l)
+{
+    corio_future_release(l->inner);
+    corio_future_release(l->outer);
+    free(l);
+}
+
+/* inner is done: pass its outcome on to outer. */
+static void shield_inner_done(corio__waiter *w, corio_future *inner)
+{
+    shield_link *l = (shield_link *)((char *)w -
+                                     offsetof(shield_link, on_inner));
+    void *res = NULL;
+    int rc;
+    corio__future_remove_waiter(l->outer, &l->on_outer);
+    rc = corio_future_result(inner, &res); /* marks retrieved */
+    if (rc)
+        corio_future_set_error(l->outer, rc); /* -ECANCELED: cancelled */
+    else
+        corio_future_set_result(l->outer, res);
+    link_free(l);
+}
+
+/* outer is done first (cancelled, usually): inner runs on, unwatched. */
+static void shield_outer_done(corio__waiter *w, corio_future *outer)
+{
+    shield_link *l = (shield_link *)((char *)w -
+                                     offsetof(shield_link, on_outer));
+    (void)outer;
+    corio__future_remove_waiter(l->inner, &l->on_inner);
+    link_free(l);
+}
+
+int corio_future_shield(corio_future *f, corio_future **outer)
+{
+    shield_link *l;
+    corio_future *o;
+    int rc;
+
+    if (!f || !outer || f->magic != CORIO__FUTURE_MAGIC)
+        return -EINVAL;
+    if (f->state != CORIO__FUT_PENDING) { /* asyncio returns f itself */
+        corio_future_retain(f);
+        *outer = f;
+        return 0;
+    }
+    if (!(l = malloc(sizeof *l)))
+        return -ENOMEM;
+    if ((rc = corio_future_new(f->loop, &o)) != 0) {
+        free(l);
+        return rc;
+    }
+    l->inner = f;
+    l->outer = o;
+    corio_future_retain(f);
+    corio_future_retain(o);
+    l->on_inner.done = shield_inner_done;
+    l->on_outer.done = shield_outer_done;
+    corio__future_add_waiter(f, &l->on_inner);
+    corio__future_add_waiter(o, &l->on_outer);
+    *outer = o;
+    return 0;
+}

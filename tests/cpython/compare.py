@@ -1,0 +1,214 @@
+"""compare.py: run one scenario as asyncio and as corio, compare traces.
+
+    compare.py [--print-diff] SCENARIO.py -- [EMULATOR...] C_BINARY
+
+Both programs print event traces (see evtrace.py). They must be equal line
+for line, except that ticks may differ by TOLERANCE. A scenario where corio
+deliberately differs from asyncio has SCENARIO.expected-diff beside it:
+
+    # Why corio differs here (comment lines start with '#').
+    #! python < 3.11.3     (optional: the difference exists only when every
+    #                       such condition on the running Python holds)
+    - [  2] worker: cleanup slept      (a line only asyncio prints)
+    + [  0] worker: cleanup: ECANCELED (a line only corio prints)
+
+Then the difference between the two traces (computed by difflib on the
+events without their ticks: first the '-' lines of each changed hunk, then
+its '+' lines) must be exactly the one written there. With no such file, or
+when its conditions do not hold, the traces must be equal.
+
+Ticks depend on the machine's load, so a run that differs only in ticks is
+tried again, up to RETRIES times; a run whose events differ fails at once.
+Any output on stderr, or a non-zero exit, fails the scenario too.
+
+--print-diff prints the difference in expected-diff form (to write such a
+file after checking that the difference is the intended one).
+"""
+import difflib
+import os
+import re
+import subprocess
+import sys
+
+TOLERANCE = 1  # ticks
+RETRIES = 2
+LINE = re.compile(r"^\[\s*(\d+)\] (.*)$")
+COND = re.compile(r"^#!\s*python\s*(<|<=|>|>=|==|!=)\s*(\d+(?:\.\d+)*)\s*$")
+
+
+def parse(text):
+    """Lines as (tick or None, event text)."""
+    out = []
+    for line in text.splitlines():
+        m = LINE.match(line)
+        out.append((int(m.group(1)), m.group(2)) if m else (None, line))
+    return out
+
+
+def show(line):
+    tick, text = line
+    return text if tick is None else f"[{tick:3d}] {text}"
+
+
+def ticks_close(a, b):
+    if a is None or b is None:
+        return a == b
+    return abs(a - b) <= TOLERANCE
+
+
+def version_holds(op, ver):
+    want = tuple(int(x) for x in ver.split("."))
+    have = sys.version_info[:len(want)]
+    return {"<": have < want, "<=": have <= want, ">": have > want,
+            ">=": have >= want, "==": have == want, "!=": have != want}[op]
+
+
+def load_expected(path):
+    """(applies, lines, why-not) from an expected-diff file."""
+    lines, applies, why = [], True, ""
+    with open(path) as f:
+        for raw in f:
+            raw = raw.rstrip("\n")
+            m = COND.match(raw)
+            if m:
+                if not version_holds(m.group(1), m.group(2)):
+                    applies = False
+                    why = raw[2:].strip()
+                continue
+            if raw.startswith("#") or not raw.strip():
+                continue
+            if raw[:2] not in ("- ", "+ "):
+                sys.exit(f"{path}: a line must start with '- ', '+ ' or '#': {raw!r}")
+            (tick, text), = parse(raw[2:])
+            lines.append((raw[0], tick, text))
+    return applies, lines, why
+
+
+def difference(py, c):
+    """The '-'/'+' lines between two traces, and tick mismatches in the
+    lines they share."""
+    sm = difflib.SequenceMatcher(None, [t for _, t in py], [t for _, t in c],
+                                 autojunk=False)
+    diff, slow = [], []
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            for a, b in zip(py[i1:i2], c[j1:j2]):
+                if not ticks_close(a[0], b[0]):
+                    slow.append((a, b))
+            continue
+        diff += [("-",) + l for l in py[i1:i2]]
+        diff += [("+",) + l for l in c[j1:j2]]
+    return diff, slow
+
+
+def check(diff, expected):
+    """None if diff matches expected (ticks within tolerance), else why
+    not; 'ticks' when only ticks disagree."""
+    if len(diff) != len(expected) or any(
+            d[0] != e[0] or d[2] != e[2] for d, e in zip(diff, expected)):
+        return "events"
+    if any(not ticks_close(d[1], e[1]) for d, e in zip(diff, expected)):
+        return "ticks"
+    return None
+
+
+def run(cmd, env=None):
+    mult = float(os.environ.get("CORIO_TEST_TIMEOUT_MULTIPLIER", "1") or 1)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                           timeout=30 * mult)
+    except subprocess.TimeoutExpired as e:
+        return None, f"timed out: {' '.join(cmd)}\n{e.stdout or ''}{e.stderr or ''}"
+    problem = ""
+    if p.returncode != 0:
+        problem = f"exit status {p.returncode}: {' '.join(cmd)}\n"
+    if p.stderr:
+        problem += f"stderr of {' '.join(cmd)}:\n{p.stderr}"
+    return p.stdout, problem
+
+
+def side_by_side(py, c):
+    width = max([len(show(l)) for l in py] + [20])
+    out = [f"{'asyncio (' + sys.version.split()[0] + ')':<{width}} | corio"]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+            None, [t for _, t in py], [t for _, t in c],
+            autojunk=False).get_opcodes():
+        a, b = py[i1:i2], c[j1:j2]
+        for k in range(max(len(a), len(b))):
+            left = show(a[k]) if k < len(a) else ""
+            right = show(b[k]) if k < len(b) else ""
+            mark = "|" if tag == "equal" else "*"
+            if tag == "equal" and not ticks_close(a[k][0], b[k][0]):
+                mark = "~"
+            out.append(f"{left:<{width}} {mark} {right}")
+    return "\n".join(out)
+
+
+def main(argv):
+    print_diff = False
+    if argv and argv[0] == "--print-diff":
+        print_diff = True
+        argv = argv[1:]
+    if len(argv) < 3 or argv[1] != "--":
+        sys.exit(__doc__)
+    script, ccmd = argv[0], argv[2:]
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=here, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONASYNCIODEBUG", None)
+    exp_path = os.path.splitext(script)[0] + ".expected-diff"
+    expected, applies, why = [], False, ""
+    if os.path.exists(exp_path):
+        applies, expected, why = load_expected(exp_path)
+        if not applies:
+            expected = []
+    name = os.path.splitext(os.path.basename(script))[0]
+
+    for attempt in range(RETRIES + 1):
+        pyout, pyprob = run([sys.executable, script], env)
+        cout, cprob = run(ccmd)
+        if pyprob or cprob:
+            print(f"{name}: FAILED to run\n{pyprob}{cprob}")
+            if pyout is not None and cout is not None:
+                print(side_by_side(parse(pyout), parse(cout)))
+            return 1
+        py, c = parse(pyout), parse(cout)
+        diff, slow = difference(py, c)
+        if print_diff:
+            for sign, tick, text in diff:
+                print(f"{sign} {show((tick, text))}")
+            return 0
+        verdict = check(diff, expected)
+        if verdict is None and slow:
+            verdict = "ticks"
+        if verdict is None:
+            print(side_by_side(py, c))
+            if os.path.exists(exp_path):
+                print(f"{name}: traces differ as {os.path.basename(exp_path)} says"
+                      if applies else
+                      f"{name}: {os.path.basename(exp_path)} does not apply "
+                      f"({why} is false here): traces equal")
+            print(f"{name}: OK")
+            return 0
+        if verdict == "ticks" and attempt < RETRIES:
+            print(f"{name}: ticks differ beyond {TOLERANCE} (attempt {attempt + 1}), again")
+            continue
+        break
+
+    print(side_by_side(py, c))
+    print("('*': events differ, '~': ticks differ by more than "
+          f"{TOLERANCE})\n")
+    if os.path.exists(exp_path) and not applies:
+        print(f"{os.path.basename(exp_path)} does not apply here ({why} is false)")
+    if expected:
+        print(f"expected difference ({os.path.basename(exp_path)}):")
+        for sign, tick, text in expected:
+            print(f"  {sign} {show((tick, text))}")
+    print("actual difference:")
+    for sign, tick, text in diff:
+        print(f"  {sign} {show((tick, text))}")
+    print(f"{name}: FAILED ({'ticks' if verdict == 'ticks' else 'events'} differ)")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,108 @@
+"""evtrace.py: the Python half of corio's CPython comparison suite.
+
+Each scenario in scenarios/ exists twice, NAME.py (asyncio) and NAME.c
+(corio), and both print the same event trace through this module and its C
+twin evtrace.h. A line is
+
+    [  3] worker: cancelled
+
+that is, ticks since the run began, who, and what happened. A tick is 10 ms
+of the monotonic clock, rounded down: timers are never early, so a sleep of
+20 ms shows up as tick 2 (or 3 on a loaded machine; compare.py allows one
+tick either way). Lines without a tick ("== case 2") are section headers.
+
+Errors are named like errno values so that both sides print the same word:
+CancelledError is ECANCELED, TimeoutError is ETIMEDOUT, and a scenario that
+fails raises Fail("EIO", "message"), the twin of
+`return corio_fail(-EIO, "message")`.
+
+Run one by hand: PYTHONPATH=tests/cpython python3 tests/cpython/scenarios/NAME.py
+"""
+import asyncio
+import sys
+import time
+
+TICK = 0.010
+_t0 = time.monotonic()
+
+
+def ticks():
+    """Whole ticks since the current run began."""
+    return int((time.monotonic() - _t0) / TICK)
+
+
+def ev(who, what):
+    """Print one timed event."""
+    print(f"[{ticks():3d}] {who}: {what}", flush=True)
+
+
+def note(text):
+    """Print an untimed line (a section header)."""
+    print(text, flush=True)
+
+
+class Fail(Exception):
+    """A failure with an errno name: `raise Fail("EIO", "disk gone")`."""
+
+    def __init__(self, code, msg=""):
+        super().__init__(code, msg)
+        self.code = code
+        self.msg = msg
+
+
+def errname(exc):
+    """The errno name corio would report for exc."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "ECANCELED"
+    if isinstance(exc, TimeoutError):
+        return "ETIMEDOUT"
+    if isinstance(exc, Fail):
+        return exc.code
+    raise exc  # not part of the vocabulary: let it show
+
+
+def outcome(exc):
+    """'error NAME' for an exception, as evtrace.h's outcome()."""
+    return f"error {errname(exc)}"
+
+
+def group_errors(who, eg):
+    """Print a TaskGroup's ExceptionGroup as corio's group error list."""
+    ev(who, f"group failed: {len(eg.exceptions)} error(s)")
+    for i, e in enumerate(eg.exceptions):
+        msg = e.msg if isinstance(e, Fail) else ""
+        ev(who, f"  error[{i}] {errname(e)} {msg}".rstrip())
+
+
+def section(title):
+    """Print an untimed header '== title' and restart the clock, so that
+    the cases of one scenario keep their own ticks."""
+    global _t0
+    note(f"== {title}")
+    _t0 = time.monotonic()
+
+
+def cancelling():
+    """The running task's cancelling() count."""
+    return asyncio.current_task().cancelling()
+
+
+def run(main, *args):
+    """asyncio.run(main(*args)) with the clock restarted; print its outcome."""
+    async def wrapper():
+        global _t0
+        _t0 = time.monotonic()
+        return await main(*args)
+
+    try:
+        res = asyncio.run(wrapper())
+    except (asyncio.CancelledError, TimeoutError, Fail) as exc:
+        note(f"run: {outcome(exc)}")
+        return None
+    note("run: ok" if not res else f"run: ok {res}")  # None and 0 alike
+    return res
+
+
+def case_index(default=None):
+    """The optional case argument of a parameterized scenario."""
+    return int(sys.argv[1]) if len(sys.argv) > 1 else default
