@@ -8,7 +8,10 @@
  * pending; the future's completion calls watch_done synchronously, which
  * records the outcome and wakes the task parked on the multi when the
  * combinator's condition holds. Nothing is on the task's stack, so lean
- * tasks are safe, and registering n watches cannot fail half-way.
+ * tasks are safe, and registering n watches cannot fail half-way. (A
+ * watch reacts inside the completion, as a task parked on the future
+ * does, rather than through the ready queue as asyncio's done callbacks
+ * do, so the waiting task may resume a loop pass earlier than in asyncio.)
  *
  * Invariants:
  *   - m->nlinked counts watches still linked into their futures;
@@ -17,6 +20,11 @@
  *     future is done; an orphaned multi is freed by its last watch;
  *   - m->task is set only while that task is parked on m; whoever wakes it
  *     (watch_done, the timer, the task's detach) clears it first.
+ *
+ * Limit: an orphaned gather watching a plain future that is never
+ * completed keeps that future and the multi alive (asyncio's callback
+ * keeps its gather alive the same way). Tasks always complete, at the
+ * latest when their loop is freed.
  *
  * wait_for is a cancel scope (scope.c) around a park on the future, then,
  * if the park was cut short, a cancel of the future and an uncancellable

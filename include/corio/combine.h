@@ -9,9 +9,10 @@
  * each entry is counted and reported on its own.
  *
  * Rules shared by the suspending calls here, as for corio_future_await:
- *   - a call whose answer is already known (every future done, the
- *     condition already met, a timeout <= 0) returns it without
- *     suspending, and then does not look at the caller's cancellation;
+ *   - a call whose answer is already known (every future done, wait's
+ *     condition already met or its timeout <= 0, a done future queued in
+ *     as_completed) returns it without suspending, and then does not
+ *     look at the caller's cancellation;
  *   - otherwise the caller is suspended, and a cancel of the caller
  *     (corio_task_cancel, an enclosing scope) ends the wait with
  *     -ECANCELED, level-triggered (see task.h), with what each call
@@ -21,9 +22,10 @@
  *   - outside a task: CORIO_ENOLOOP; on any error the out-parameters are
  *     untouched and nothing stays registered on the futures (gather's
  *     early error, below, is the one documented exception).
- * Memory: each call allocates once, in proportion to n, and frees it
- * before returning (gather may keep it a little longer, see below).
- * Nothing lives on the caller's stack, so lean tasks may use every call.
+ * Memory: gather, wait and as_completed allocate once, in proportion to
+ * n (gather and wait nothing when they need not wait); wait_for and
+ * shield a small fixed amount. Nothing lives on the caller's stack, so lean tasks may use
+ * every call; the arrays passed in are read only while the caller runs.
  */
 #ifndef CORIO_COMBINE_H
 #define CORIO_COMBINE_H
@@ -178,9 +180,11 @@ CORIO_API void corio_as_completed_free(corio_as_completed *it);
  *   - a timeout and an outside cancel together: -ECANCELED (the outside
  *     cancel wins, as with corio_timeout).
  *
- * The timeout is a cancel scope (corio_timeout), so corio_task_cancelling
- * gives Python's numbers inside and is unchanged after the call.
- * timeout <= 0 with f pending cancels f at once and waits for it;
+ * The timeout is a cancel scope (corio_timeout): its expiry adds a cancel
+ * request to the caller, withdrawn before the call returns (as Python
+ * 3.12's wait_for, built on asyncio.timeout), so corio_task_cancelling
+ * is the same after the call as before unless a cancel came from
+ * outside. timeout <= 0 with f pending cancels f at once and waits for it;
  * INFINITY means no timeout. result may be NULL; it is written only when
  * 0 is returned.
  *

@@ -88,10 +88,12 @@ CORIO_API int corio_future_remove_done_callback(corio_future *f,
  * suspending. Suspends the calling task (or hands f to a hand-driven
  * coroutine's driver, see above).
  *
- * Cancellation: if the calling task is cancelled (before or while
- * waiting), returns -ECANCELED, and f itself is cancelled, as asyncio
- * cancels the future a cancelled task awaits. Outside any coroutine:
- * CORIO_ENOTCORO. result may be NULL.
+ * Cancellation: a task already cancelled when it calls this gets
+ * -ECANCELED at once and f is left alone (asyncio throws the pending
+ * CancelledError before the await happens). A task cancelled while it
+ * waits gets -ECANCELED and f itself is cancelled, as asyncio cancels the
+ * future a cancelled task awaits. Outside any coroutine: CORIO_ENOTCORO.
+ * result may be NULL.
  */
 CORIO_API int corio_future_await(corio_future *f, void **result);
 

@@ -14,7 +14,8 @@ tick either way). Lines without a tick ("== case 2") are section headers.
 Errors are named like errno values so that both sides print the same word:
 CancelledError is ECANCELED, TimeoutError is ETIMEDOUT, and a scenario that
 fails raises Fail("EIO", "message"), the twin of
-`return corio_fail(-EIO, "message")`.
+`return corio_fail(-EIO, "message")`. A TaskGroup's ExceptionGroup is named
+after its first exception, which is what corio_group_wait returns.
 
 Run one by hand: PYTHONPATH=tests/cpython python3 tests/cpython/scenarios/NAME.py
 """
@@ -58,6 +59,8 @@ def errname(exc):
         return "ETIMEDOUT"
     if isinstance(exc, Fail):
         return exc.code
+    if isinstance(exc, BaseExceptionGroup):
+        return errname(exc.exceptions[0])  # corio_group_wait's return
     raise exc  # not part of the vocabulary: let it show
 
 

@@ -36,11 +36,13 @@ static int group_child(void *arg, void **result)
 static void complete(void *arg)
 {
     corio_future_set_result(arg, INT2PTR(3)); /* -EALREADY if cancelled */
+    corio_future_release(arg);                /* the timer's reference */
 }
 
 static int steps(void)
 {
     corio_future *fut;
+    corio_handle *h;
     corio_task *t;
     corio_scope *sc;
     corio_group *g;
@@ -56,11 +58,14 @@ static int steps(void)
     if ((rc = corio_future_new(NULL, &fut)) != 0)
         return rc;
     corio_future_retain(fut); /* the timer's reference */
-    corio_loop_call_later(corio_loop_current(), 0.01, complete, fut, NULL);
+    corio_loop_call_later(corio_loop_current(), 0.01, complete, fut, &h);
     point(3, "future");
     rc = corio_future_await(fut, &res);
     if (rc == 0)
         ev("worker", "future: ok %d", PTR2INT(res));
+    if (corio_handle_cancel(h) == 0) /* it will not run: drop its ref */
+        corio_future_release(fut);
+    corio_handle_release(h);
     corio_future_release(fut);
     if (rc)
         return rc;

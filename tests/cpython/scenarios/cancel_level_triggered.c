@@ -35,7 +35,7 @@ static int scenario(void *arg, void **result)
     for (i = 0; i < 2; i++) {
         corio_task *t;
         void *res;
-        section(ws[i].name);
+        section("%s", ws[i].name);
         if ((rc = corio_spawn(worker, &ws[i], NULL, &t)) != 0)
             return rc;
         corio_sleep(0.01);
