@@ -143,7 +143,12 @@ static void task_step(corio__ready *r)
             /* The raw protocol: wait for the future, then resume. */
             t->resume_how = CORIO__RESUME_RAW;
             t->wake = 0;
-            if (f->state != CORIO__FUT_PENDING) {
+            if (f->state != CORIO__FUT_PENDING ||
+                corio__task_cancel_pending(t)) {
+                /* Done already, or cancelled: no wait (level-triggered:
+                 * a cancelled task's await fails at once). */
+                if (f->state == CORIO__FUT_PENDING)
+                    t->wake = -ECANCELED;
                 t->queued = 1;
                 corio__ready_push(t->loop, &t->ready);
                 return;

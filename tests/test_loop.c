@@ -673,6 +673,26 @@ TEST(future_raw_await_inside_task)
     CHECK_EQ(PI(r), 42);
 }
 
+static int raw_await_when_cancelled(void *arg, void **result)
+{
+    corio_future *f;
+    int rc;
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_future_new(NULL, &f), 0);
+    CHECK_EQ(corio_task_cancel(corio_task_current()), 0);
+    rc = corio_await(f, NULL); /* never completed: must not hang */
+    CHECK_EQ(rc, -ECANCELED);
+    CHECK(!corio_future_done(f)); /* left alone */
+    corio_future_release(f);
+    return rc;
+}
+
+TEST(future_raw_await_fails_at_once_when_cancelled)
+{
+    CHECK_EQ(corio_run(raw_await_when_cancelled, NULL, NULL), -ECANCELED);
+}
+
 static int bad_yield(void *arg, void **result)
 {
     static long not_a_future[8] = {1, 2, 3};
