@@ -23,5 +23,6 @@
 #include "corio/scope.h"
 #include "corio/group.h"
 #include "corio/combine.h"
+#include "corio/sync.h"
 
 #endif /* CORIO_H */

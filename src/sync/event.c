@@ -1,0 +1,84 @@
+/*
+ * event.c: asyncio.Event (corio/sync.h).
+ *
+ * set wakes every waiter, marking each granted, so a waiter returns 0
+ * even if the event is cleared again before it runs (asyncio's waiter
+ * futures behave the same). A granted waiter cancelled before it runs
+ * returns -ECANCELED: nothing is taken from the event, so nothing is
+ * passed on.
+ */
+#include "sync_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct corio_event {
+    corio__waitq q; /* empty while set */
+    int set;
+};
+
+int corio_event_new(corio_event **out)
+{
+    corio_event *ev;
+    if (!out)
+        return -EINVAL;
+    ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return -ENOMEM;
+    *out = ev;
+    return 0;
+}
+
+int corio_event_free(corio_event *ev)
+{
+    if (!ev)
+        return 0;
+    if (ev->q.n)
+        return -EBUSY;
+    free(ev);
+    return 0;
+}
+
+int corio_event_set(corio_event *ev)
+{
+    if (!ev)
+        return -EINVAL;
+    if (!corio__waitq_loop_ok(&ev->q, NULL))
+        return CORIO_EWRONGTHREAD;
+    ev->set = 1;
+    while (corio__waitq_wake_first(&ev->q, 0))
+        ;
+    return 0;
+}
+
+void corio_event_clear(corio_event *ev)
+{
+    if (ev)
+        ev->set = 0;
+}
+
+int corio_event_is_set(const corio_event *ev)
+{
+    return ev && ev->set;
+}
+
+int corio_event_wait(corio_event *ev)
+{
+    corio_task *t = corio__task_running();
+    int rc, granted;
+
+    if (!ev)
+        return -EINVAL;
+    if (ev->set)
+        return 0;
+    if (!t)
+        return CORIO_ENOLOOP;
+    if (!corio__waitq_loop_ok(&ev->q, t))
+        return CORIO_EWRONGTHREAD;
+    if (corio__task_cancel_pending(t))
+        return -ECANCELED;
+    rc = corio__waitq_park(&ev->q, t, "event", &granted);
+    if (granted && rc == 0 && corio__task_cancel_pending(t))
+        rc = -ECANCELED;
+    return rc;
+}
