@@ -24,5 +24,6 @@
 #include "corio/group.h"
 #include "corio/combine.h"
 #include "corio/sync.h"
+#include "corio/queue.h"
 
 #endif /* CORIO_H */

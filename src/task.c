@@ -196,17 +196,23 @@ int corio__task_park(corio_task *t, void (*detach)(corio_task *),
     t->wait_obj = obj;
     t->wake = 0;
     rc = corio_await(PARKED, NULL);
-    if (rc) {
-        /* Thrown into or closed while parked (the loop is being freed):
-         * still linked to what it waited on. */
-        if (t->detach) {
-            void (*d)(corio_task *) = t->detach;
-            t->detach = NULL;
-            d(t);
-        }
-        return rc == CORIO_EEXIT ? -ECANCELED : rc;
+    if (rc == 0) {
+        /* Running again, so no longer parked, however it was resumed (a
+         * sleep(0) comes back from the ready queue without a wake): a
+         * stale detach would let a later cancel queue a running task. */
+        t->detach = NULL;
+        t->wait_what = NULL;
+        t->wait_obj = NULL;
+        return t->wake;
     }
-    return t->wake;
+    /* Thrown into or closed while parked (the loop is being freed): still
+     * linked to what it waited on. */
+    if (t->detach) {
+        void (*d)(corio_task *) = t->detach;
+        t->detach = NULL;
+        d(t);
+    }
+    return rc == CORIO_EEXIT ? -ECANCELED : rc;
 }
 
 void corio__task_wake(corio_task *t, int err)
@@ -442,8 +448,10 @@ int corio_sleep(double seconds)
         return -ECANCELED;
     ns = corio__seconds_to_ns(seconds);
     if (ns == 0) {
-        t->queued = 1;
-        corio__ready_push(t->loop, &t->ready);
+        if (!t->queued) {
+            t->queued = 1;
+            corio__ready_push(t->loop, &t->ready);
+        }
         rc = corio__task_park(t, detach_from_ready, "sleep(0)", NULL);
     } else {
         now = corio__loop_now_ns();

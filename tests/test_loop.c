@@ -693,6 +693,29 @@ TEST(future_raw_await_fails_at_once_when_cancelled)
     CHECK_EQ(corio_run(raw_await_when_cancelled, NULL, NULL), -ECANCELED);
 }
 
+/* sleep(0) resumes from the ready queue without a wake; a cancel that
+ * arrives later while the task runs must not queue it a second time. */
+static int sleep0_then_cancel(void *arg, void **result)
+{
+    corio_task *me = corio_task_current();
+    int i;
+    (void)arg;
+    (void)result;
+    for (i = 0; i < 3; i++) {
+        CHECK_EQ(corio_sleep(0), 0);
+        CHECK_EQ(corio_task_cancel(me), 0); /* while running */
+        CHECK_EQ(corio_sleep(0), -ECANCELED);
+        CHECK_EQ(corio_task_uncancel(me), 0);
+        CHECK_EQ(corio_sleep(0.001), 0); /* woken once, by its timer */
+    }
+    return 0;
+}
+
+TEST(task_cancel_while_running_after_sleep_zero)
+{
+    CHECK_EQ(corio_run(sleep0_then_cancel, NULL, NULL), 0);
+}
+
 static int bad_yield(void *arg, void **result)
 {
     static long not_a_future[8] = {1, 2, 3};

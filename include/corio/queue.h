@@ -1,0 +1,156 @@
+/*
+ * corio/queue.h: queues between tasks (asyncio.Queue, LifoQueue,
+ * PriorityQueue, with 3.13's shutdown).
+ *
+ * Items are `void *`, borrowed: the queue never looks at them or frees
+ * them. A FIFO queue hands them out in put order, a LIFO queue newest
+ * first, a PRIORITY queue lowest `prio` first (given to
+ * corio_queue_put_prio; plain put uses 0), equal priorities in put order.
+ *
+ * Waiting is FIFO-fair: getters are served in the order they began to
+ * wait, and so are putters. A put that finds a getter waiting hands the
+ * item straight to it; a get from a full queue moves the first waiting
+ * putter's item into the freed slot. So a waiting getter implies an empty
+ * queue and a waiting putter a full one, and nobody can overtake.
+ *
+ * Cancellation never loses or duplicates an item. The rule: a wait that
+ * was satisfied has happened. A getter woken with an item returns it with
+ * 0 even if it is cancelled before it runs again (level-triggered cancel
+ * shows at its next suspension); a putter whose item was moved into the
+ * queue returns 0. A wait cancelled before it was satisfied took nothing:
+ * get returns -ECANCELED and no item, put returns -ECANCELED and its item
+ * is not in the queue. Like every corio suspending call, get, put and
+ * join return -ECANCELED at once while a cancel stands, even when they
+ * could finish without waiting (asyncio's get on a non-empty queue would
+ * not notice the cancel); the _try_ calls never look at cancellation.
+ *
+ * Shutdown (asyncio 3.13): after corio_queue_shutdown, put and try_put
+ * return -ESHUTDOWN; get and try_get still return what is queued and
+ * -ESHUTDOWN once the queue is empty. Waiting putters are woken with
+ * -ESHUTDOWN (their items are not put), and so are waiting getters (they
+ * can only wait on an empty queue). The immediate form also drops what is
+ * queued, counting each dropped item as done for join.
+ *
+ * Threads and loops: a queue belongs to the loop of the first task that
+ * calls get, put or join on it, and is used on that loop's thread only
+ * (no locking). The _try_ calls and the queries work outside a task too,
+ * e.g. to fill a queue before corio_run.
+ *
+ * Memory: items live in a ring buffer (FIFO, LIFO) or a binary heap
+ * (PRIORITY) that doubles when full, up to maxsize; wait records are
+ * recycled per queue. In steady state put and get allocate nothing.
+ */
+#ifndef CORIO_QUEUE_H
+#define CORIO_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_queue corio_queue;
+
+enum corio_queue_kind {
+    CORIO_QUEUE_FIFO,     /* asyncio.Queue */
+    CORIO_QUEUE_LIFO,     /* asyncio.LifoQueue */
+    CORIO_QUEUE_PRIORITY  /* asyncio.PriorityQueue, by int64_t priority */
+};
+
+/*
+ * corio_queue_new: a queue of `kind` holding at most maxsize items (0:
+ * unbounded). Does not suspend. Returns 0 with *out set, -EINVAL (unknown
+ * kind, out NULL), -ENOMEM. Free it with corio_queue_free.
+ */
+CORIO_API int corio_queue_new(int kind, size_t maxsize, corio_queue **out);
+
+/*
+ * corio_queue_free: free q. Items still queued are dropped (not freed:
+ * they are the caller's). Returns 0, or -EBUSY while a task waits on q
+ * (or was woken by it and has not run yet): q is left untouched. NULL: 0.
+ */
+CORIO_API int corio_queue_free(corio_queue *q);
+
+/*
+ * corio_queue_put: add item, waiting while the queue is full. Suspends
+ * the calling task. Returns 0 (item is in the queue, or handed to a
+ * getter), -ECANCELED (cancelled before or while waiting: the item was
+ * not put), -ESHUTDOWN (shut down before or while waiting: not put),
+ * -ENOMEM (not put), CORIO_ENOLOOP outside a task, CORIO_EWRONGTHREAD (a
+ * task of another loop), -EINVAL (q NULL). Each successful put counts one
+ * unfinished item for join.
+ */
+CORIO_API int corio_queue_put(corio_queue *q, void *item);
+/* corio_queue_put_prio: the same with a priority (lower comes out
+ * first). On FIFO and LIFO queues the priority is ignored. */
+CORIO_API int corio_queue_put_prio(corio_queue *q, int64_t prio, void *item);
+
+/*
+ * corio_queue_try_put, _try_put_prio: add item without suspending.
+ * Returns 0, -EAGAIN (full, or putters already wait), -ESHUTDOWN,
+ * -ENOMEM, CORIO_EWRONGTHREAD (tasks of another loop wait on q),
+ * -EINVAL (q NULL); on error the item was not put.
+ */
+CORIO_API int corio_queue_try_put(corio_queue *q, void *item);
+CORIO_API int corio_queue_try_put_prio(corio_queue *q, int64_t prio,
+                                       void *item);
+
+/*
+ * corio_queue_get: take the next item, waiting while the queue is empty.
+ * Suspends the calling task. Returns 0 with *item set; -ECANCELED
+ * (cancelled before or while waiting: no item was taken); -ESHUTDOWN (the
+ * queue is shut down and empty); -ENOMEM; CORIO_ENOLOOP;
+ * CORIO_EWRONGTHREAD; -EINVAL (q or item NULL). On error *item is
+ * untouched.
+ */
+CORIO_API int corio_queue_get(corio_queue *q, void **item);
+
+/* corio_queue_try_get: take the next item without suspending. 0 with
+ * *item set, -EAGAIN (empty), -ESHUTDOWN (shut down and empty),
+ * CORIO_EWRONGTHREAD (tasks of another loop wait on q), -EINVAL. */
+CORIO_API int corio_queue_try_get(corio_queue *q, void **item);
+
+/* Queries (asyncio's qsize, empty, full, maxsize). full is 0 for an
+ * unbounded queue. */
+CORIO_API size_t corio_queue_size(const corio_queue *q);
+CORIO_API int corio_queue_empty(const corio_queue *q);
+CORIO_API int corio_queue_full(const corio_queue *q);
+CORIO_API size_t corio_queue_maxsize(const corio_queue *q);
+
+/*
+ * corio_queue_task_done: mark one item taken by get as processed. Does not
+ * suspend. When no unfinished item remains, every task in join wakes.
+ * Returns 0, CORIO_EWRONGTHREAD (tasks of another loop wait on q), or
+ * -EINVAL when called more times than items were put (or q is NULL).
+ */
+CORIO_API int corio_queue_task_done(corio_queue *q);
+
+/*
+ * corio_queue_join: wait until every item put has been marked done.
+ * Suspends the calling task (returns at once if none is unfinished).
+ * Returns 0, -ECANCELED (cancelled before or while waiting), -ENOMEM,
+ * CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. Shutdown does not end a
+ * join by itself; the immediate form does when it drops the last
+ * unfinished items.
+ */
+CORIO_API int corio_queue_join(corio_queue *q);
+
+/*
+ * corio_queue_shutdown: shut q down (see above); immediate != 0 also drops
+ * the queued items. Wakes the waiters concerned. Does not suspend.
+ * Idempotent (a later immediate call still drops what is queued).
+ * Returns 0, CORIO_EWRONGTHREAD (tasks of another loop wait on q), or
+ * -EINVAL (q NULL).
+ */
+CORIO_API int corio_queue_shutdown(corio_queue *q, int immediate);
+
+/* 1 once corio_queue_shutdown was called. */
+CORIO_API int corio_queue_is_shutdown(const corio_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_QUEUE_H */
