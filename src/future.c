@@ -271,6 +271,14 @@ void corio__waiter_wake_task(corio__waiter *w, corio_future *f)
     corio__task_wake(t, 0);
 }
 
+int corio__forward_cancel_to_future(corio_task *t)
+{
+    corio_future *f = (corio_future *)t->wait_obj;
+    /* A plain future completes as cancelled here and wakes t at once; a
+     * task's future asks that task to cancel, and t waits for its end. */
+    return f->state == CORIO__FUT_PENDING && corio_future_cancel(f) == 0;
+}
+
 void corio__detach_from_future(corio_task *t)
 {
     corio__future_remove_waiter((corio_future *)t->wait_obj, &t->waiter);
@@ -304,11 +312,13 @@ int corio_future_await(corio_future *f, void **result)
     corio_future_retain(f);
     t->waiter.done = corio__waiter_wake_task;
     corio__future_add_waiter(f, &t->waiter);
-    rc = corio__task_park(t, corio__detach_from_future, "future", f);
-    if (rc == -ECANCELED) /* as asyncio: the awaited future is cancelled */
+    rc = corio__task_park_forward(t, corio__detach_from_future,
+                                  corio__forward_cancel_to_future, "future",
+                                  f);
+    if (rc == -ECANCELED) /* not forwarded (f could not be cancelled) */
         corio_future_cancel(f);
     else if (rc == 0 && corio__task_cancel_pending(t))
-        rc = -ECANCELED; /* cancelled after f was done, before we ran */
+        rc = -ECANCELED; /* the cancel reached us while we waited on f */
     if (rc == 0)
         rc = corio_future_result(f, result);
     corio_future_release(f);

@@ -104,6 +104,11 @@ struct corio_task {
     unsigned char queued;   /* in the ready queue */
     unsigned char resume_how; /* CORIO__RESUME_* for its next step */
     void (*detach)(corio_task *t); /* set while parked */
+    /* Set while parked on a future by corio_future_await: a cancel is
+     * passed on to that future (asyncio's Task.cancel cancels its
+     * _fut_waiter) and, when it takes, the task stays parked until the
+     * future completes. Returns 1 if it took. */
+    int (*forward)(corio_task *t);
     const char *wait_what;  /* what it is parked on, for reports */
     const void *wait_obj;
     char *message;          /* corio_fail */
@@ -196,6 +201,12 @@ void corio__scopes_abandon(corio_task *t);
 /* Park the running task t (see above). Suspends. */
 int corio__task_park(corio_task *t, void (*detach)(corio_task *),
                      const char *what, const void *obj);
+/* corio__task_park with a cancel forwarder (see corio_task.forward). */
+int corio__task_park_forward(corio_task *t, void (*detach)(corio_task *),
+                             int (*forward)(corio_task *), const char *what,
+                             const void *obj);
+/* The forwarder for a task parked on the future t->wait_obj (future.c). */
+int corio__forward_cancel_to_future(corio_task *t);
 /* Make a parked task runnable; its park returns err. */
 void corio__task_wake(corio_task *t, int err);
 

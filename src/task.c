@@ -157,6 +157,7 @@ static void task_step(corio__ready *r)
             t->waiter.done = corio__waiter_wake_task;
             corio__future_add_waiter(f, &t->waiter);
             t->detach = corio__detach_from_future;
+            t->forward = corio__forward_cancel_to_future;
             t->wait_what = "future (raw await)";
             t->wait_obj = f;
             return;
@@ -179,19 +180,32 @@ static void task_step(corio__ready *r)
 
 void corio__task_deliver_cancel(corio_task *t)
 {
-    if (t->detach && corio__task_cancel_pending(t)) {
-        void (*d)(corio_task *) = t->detach;
-        t->detach = NULL;
-        d(t);
-        corio__task_wake(t, -ECANCELED);
-    }
+    void (*d)(corio_task *);
+    if (!t->detach || !corio__task_cancel_pending(t))
+        return;
+    if (t->forward && t->forward(t))
+        return; /* passed on to what it awaits, which will wake it */
+    if (!t->detach)
+        return; /* the forwarder's attempt woke it already */
+    d = t->detach;
+    t->detach = NULL;
+    d(t);
+    corio__task_wake(t, -ECANCELED);
 }
 
 int corio__task_park(corio_task *t, void (*detach)(corio_task *),
                      const char *what, const void *obj)
 {
+    return corio__task_park_forward(t, detach, NULL, what, obj);
+}
+
+int corio__task_park_forward(corio_task *t, void (*detach)(corio_task *),
+                             int (*forward)(corio_task *), const char *what,
+                             const void *obj)
+{
     int rc;
     t->detach = detach;
+    t->forward = forward;
     t->wait_what = what;
     t->wait_obj = obj;
     t->wake = 0;
@@ -201,10 +215,12 @@ int corio__task_park(corio_task *t, void (*detach)(corio_task *),
          * sleep(0) comes back from the ready queue without a wake): a
          * stale detach would let a later cancel queue a running task. */
         t->detach = NULL;
+        t->forward = NULL;
         t->wait_what = NULL;
         t->wait_obj = NULL;
         return t->wake;
     }
+    t->forward = NULL;
     /* Thrown into or closed while parked (the loop is being freed): still
      * linked to what it waited on. */
     if (t->detach) {
@@ -220,6 +236,7 @@ void corio__task_wake(corio_task *t, int err)
     if (t->resume_how == CORIO__RESUME_RAW && t->wait_obj)
         corio_future_release((corio_future *)t->wait_obj); /* its ref */
     t->detach = NULL;
+    t->forward = NULL;
     t->wait_what = NULL;
     t->wait_obj = NULL;
     t->wake = err;
@@ -299,6 +316,7 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     t->queued = 1;
     t->resume_how = CORIO__RESUME_NORMAL;
     t->detach = NULL;
+    t->forward = NULL;
     t->wait_what = NULL;
     t->wait_obj = NULL;
     t->message = NULL;
@@ -503,6 +521,7 @@ void corio__tasks_fini(corio_loop *loop)
 
     while ((t = loop->all) != NULL) {
         t->cancel_requests++; /* every suspension in cleanup fails */
+        t->forward = NULL;
         if (t->detach) {
             void (*d)(corio_task *) = t->detach;
             t->detach = NULL;

@@ -90,10 +90,12 @@ CORIO_API int corio_future_remove_done_callback(corio_future *f,
  *
  * Cancellation: a task already cancelled when it calls this gets
  * -ECANCELED at once and f is left alone (asyncio throws the pending
- * CancelledError before the await happens). A task cancelled while it
- * waits gets -ECANCELED and f itself is cancelled, as asyncio cancels the
- * future a cancelled task awaits. Outside any coroutine: CORIO_ENOTCORO.
- * result may be NULL.
+ * CancelledError before the await happens). A cancel that reaches a
+ * task while it waits is passed on to f at once, as asyncio's Task.cancel
+ * cancels the future its task awaits: a plain future is cancelled then and
+ * there; a task's future asks that task to cancel, and the wait goes on
+ * until that task has ended. Either way the call then returns -ECANCELED.
+ * Outside any coroutine: CORIO_ENOTCORO. result may be NULL.
  */
 CORIO_API int corio_future_await(corio_future *f, void **result);
 

@@ -84,8 +84,11 @@ CORIO_API void corio_task_release(corio_task *t);
  * corio_task_join: wait for t to finish (asyncio's `await task`) and return
  * its outcome: 0 with *result set, its error, or -ECANCELED if it was
  * cancelled. Suspends the calling task. If the caller is cancelled while
- * waiting, returns -ECANCELED and cancels t, as asyncio does. A task
- * cannot join itself (-EDEADLK). Outside a task: CORIO_ENOLOOP.
+ * waiting, the cancel is passed on to t (as asyncio's Task.cancel passes
+ * it to the task it awaits) and the join goes on until t has ended; it
+ * then returns -ECANCELED, since the caller's own request still stands,
+ * even if t refused the cancel. A task cannot join itself (-EDEADLK).
+ * Outside a task: CORIO_ENOLOOP.
  */
 CORIO_API int corio_task_join(corio_task *t, void **result);
 

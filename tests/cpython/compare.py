@@ -3,8 +3,10 @@
     compare.py [--print-diff] SCENARIO.py -- [EMULATOR...] C_BINARY
 
 Both programs print event traces (see evtrace.py). They must be equal line
-for line, except that ticks may differ by TOLERANCE. A scenario where corio
-deliberately differs from asyncio has SCENARIO.expected-diff beside it:
+for line, except that ticks may differ by TOLERANCE (one tick, plus one
+for every five ticks into the run). A scenario where corio differs from
+asyncio on purpose (or through a reported bug, or on some Python
+versions) has SCENARIO.expected-diff beside it:
 
     # Why corio differs here (comment lines start with '#').
     #! python < 3.11.3     (optional: the difference exists only when every
@@ -13,19 +15,23 @@ deliberately differs from asyncio has SCENARIO.expected-diff beside it:
     #                       here until fixed; the test says so when it runs)
     - [  2] worker: cleanup slept      (a line only asyncio prints)
     + [  0] worker: cleanup: ECANCELED (a line only corio prints)
-    ~ [  4] main: done                 (a line both print, corio at tick 4,
-                                        more than TOLERANCE from asyncio)
+    ~ [  4] main: done                 (a line both print, corio at tick 4
+                                        whatever asyncio's tick)
 
 Then the difference between the two traces must be exactly the one written
 there: difflib's opcodes on the events without their ticks, each run of
 changed lines as its '-' lines then its '+' lines, in trace order
-(--print-diff prints it in that form). With no such file, or when its conditions do not
-hold, the traces must be equal. Once corio no longer differs, the test
-fails until the file is removed.
+(--print-diff prints it in that form). With no such file, or when its
+conditions do not hold, the traces must be equal. Once corio no longer
+differs, the test fails until the file is removed.
 
-Ticks depend on the machine's load, so a run that differs only in ticks is
-tried again, up to RETRIES times; a run whose events differ fails at once.
-Any output on stderr, or a non-zero exit, fails the scenario too.
+Ticks depend on the machine's load, and so, on a badly overloaded machine,
+can the order of two timers a few ticks apart (the process stalls between
+creating them, or both fire in one iteration). So a scenario whose traces
+differ is run again, up to RETRIES times, and passes if any run agrees; a
+real difference fails every time. Scenarios keep racing events at least
+two ticks apart, or order them causally, so that retries stay rare. Any
+output on stderr, or a non-zero exit, fails the scenario at once.
 
 --print-diff prints the difference in expected-diff form (to write such a
 file after checking that the difference is the intended one).
@@ -43,8 +49,8 @@ import os
 import re
 import subprocess
 
-TOLERANCE = 1  # ticks
-RETRIES = 2
+TOLERANCE = 1  # ticks (see ticks_close)
+RETRIES = 3
 LINE = re.compile(r"^\[\s*(\d+)\] (.*)$")
 COND = re.compile(r"^#!\s*python\s*(<|<=|>|>=|==|!=)\s*(\d+(?:\.\d+)*)\s*$")
 
@@ -64,9 +70,12 @@ def show(line):
 
 
 def ticks_close(a, b):
+    """Ticks agree within TOLERANCE, plus one for every 5 ticks of the
+    later one: lateness adds up along a chain of sleeps on a loaded
+    machine."""
     if a is None or b is None:
         return a == b
-    return abs(a - b) <= TOLERANCE
+    return abs(a - b) <= TOLERANCE + max(a, b) // 5
 
 
 def version_holds(op, ver):
@@ -101,11 +110,14 @@ def load_expected(path):
     return applies, lines, why, bug
 
 
-def difference(py, c):
+def difference(py, c, moved=()):
     """The difference between two traces: ('-', tick, text) for a line
     only asyncio printed, ('+', tick, text) for one only corio printed,
     ('~', corio's tick, text) for a line both printed at ticks further
-    apart than TOLERANCE."""
+    apart than the tolerance, and always for the lines listed in `moved`
+    (the '~' lines of an expected difference, in order: their ticks are
+    compared with the expected ones, not with asyncio's)."""
+    moved = list(moved)
     sm = difflib.SequenceMatcher(None, [t for _, t in py], [t for _, t in c],
                                  autojunk=False)
     diff, minus, plus = [], [], []
@@ -113,8 +125,12 @@ def difference(py, c):
         if tag == "equal":
             diff += minus + plus
             minus, plus = [], []
-            diff += [("~", b[0], b[1]) for a, b in zip(py[i1:i2], c[j1:j2])
-                     if not ticks_close(a[0], b[0])]
+            for a, b in zip(py[i1:i2], c[j1:j2]):
+                if moved and moved[0] == b[1]:
+                    moved.pop(0)
+                    diff.append(("~", b[0], b[1]))
+                elif not ticks_close(a[0], b[0]):
+                    diff.append(("~", b[0], b[1]))
             continue
         minus += [("-",) + l for l in py[i1:i2]]
         plus += [("+",) + l for l in c[j1:j2]]
@@ -194,7 +210,7 @@ def main(argv):
                 print(side_by_side(parse(pyout), parse(cout)))
             return 1
         py, c = parse(pyout), parse(cout)
-        diff = difference(py, c)
+        diff = difference(py, c, [t for s, _, t in expected if s == "~"])
         if print_diff:
             for sign, tick, text in diff:
                 print(f"{sign} {show((tick, text))}")
@@ -212,14 +228,16 @@ def main(argv):
                       "(reported, not yet fixed); see its comment")
             print(f"{name}: OK")
             return 0
-        if verdict == "ticks" and attempt < RETRIES:
-            print(f"{name}: ticks differ beyond {TOLERANCE} (attempt {attempt + 1}), again")
+        if attempt < RETRIES:
+            print(f"{name}: {verdict} differ (attempt {attempt + 1}); trying "
+                  "again, in case the machine's load moved a timer:")
+            for sign, tick, text in diff:
+                print(f"  {sign} {show((tick, text))}")
             continue
         break
 
     print(side_by_side(py, c))
-    print("('*': events differ, '~': ticks differ by more than "
-          f"{TOLERANCE})\n")
+    print("('*': events differ, '~': ticks differ beyond the tolerance)\n")
     if os.path.exists(exp_path) and not applies:
         print(f"{os.path.basename(exp_path)} does not apply here ({why} is false)")
     if expected:

@@ -10,8 +10,8 @@
  * that is, ticks since the run began, who, and what happened. A tick is
  * 10 ms of CLOCK_MONOTONIC (the loop's clock), rounded down: timers are
  * never early, so a sleep of 20 ms shows as tick 2 (or 3 on a loaded
- * machine; compare.py allows one tick either way). Lines without a tick
- * ("== case 2") are section headers.
+ * machine; compare.py allows a tick or so either way). Lines without a
+ * tick ("== case 2", "run: ok") are section headers and outcomes.
  *
  * Errors print as errno names (corio_errname): the Python side maps
  * CancelledError to ECANCELED, TimeoutError to ETIMEDOUT and its
@@ -150,13 +150,6 @@ static int trace_run(corio_coro_fn fn, void *arg)
     else
         note("run: ok");
     return rc;
-}
-
-/* The optional case argument of a parameterized scenario. */
-static int case_index(int argc, char **argv, int dflt) __attribute__((unused));
-static int case_index(int argc, char **argv, int dflt)
-{
-    return argc > 1 ? atoi(argv[1]) : dflt;
 }
 
 /* Python's spelling of a truth value, for flags printed in traces. */

@@ -8,8 +8,9 @@ twin evtrace.h. A line is
 
 that is, ticks since the run began, who, and what happened. A tick is 10 ms
 of the monotonic clock, rounded down: timers are never early, so a sleep of
-20 ms shows up as tick 2 (or 3 on a loaded machine; compare.py allows one
-tick either way). Lines without a tick ("== case 2") are section headers.
+20 ms shows up as tick 2 (or 3 on a loaded machine; compare.py allows a
+tick or so either way). Lines without a tick ("== case 2", "run: ok") are
+section headers and outcomes.
 
 Errors are named like errno values so that both sides print the same word:
 CancelledError is ECANCELED, TimeoutError is ETIMEDOUT, and a scenario that
@@ -20,7 +21,6 @@ after its first exception, which is what corio_group_wait returns.
 Run one by hand: PYTHONPATH=tests/cpython python3 tests/cpython/scenarios/NAME.py
 """
 import asyncio
-import sys
 import time
 
 TICK = 0.010
@@ -104,8 +104,3 @@ def run(main, *args):
         return None
     note("run: ok" if not res else f"run: ok {res}")  # None and 0 alike
     return res
-
-
-def case_index(default=None):
-    """The optional case argument of a parameterized scenario."""
-    return int(sys.argv[1]) if len(sys.argv) > 1 else default

@@ -1,7 +1,7 @@
-/* as_completed: children a (30 ms), b (fails at 10 ms), c (20 ms) are
- * taken in the order they complete: b (its error), c, a. With a 25 ms
+/* as_completed: children a (80 ms), b (fails at 20 ms), c (40 ms) are
+ * taken in the order they complete: b (its error), c, a. With a 60 ms
  * timeout, b and c come out and the next take returns -ETIMEDOUT at tick
- * 2; a is not cancelled by it (the caller cancels it). */
+ * 6; a is not cancelled by it (the caller cancels it). */
 #include "evtrace.h"
 #include <corio/combine.h>
 #include <math.h>
@@ -25,7 +25,7 @@ static int child(void *arg, void **result)
 static int scenario(void *arg, void **result)
 {
     double timeout = *(double *)arg;
-    struct child cs[3] = {{"a", 30, 0}, {"b", 10, 1}, {"c", 20, 0}};
+    struct child cs[3] = {{"a", 80, 0}, {"b", 20, 1}, {"c", 40, 0}};
     corio_task *t[3];
     corio_future *f[3], *done;
     corio_as_completed *it;
@@ -60,10 +60,10 @@ static int scenario(void *arg, void **result)
 
 int main(void)
 {
-    double none = INFINITY, quarter = 0.025;
+    double none = INFINITY, sixty = 0.06;
     section("no timeout");
     trace_run(scenario, &none);
-    section("timeout 25 ms");
-    trace_run(scenario, &quarter);
+    section("timeout 60 ms");
+    trace_run(scenario, &sixty);
     return 0;
 }

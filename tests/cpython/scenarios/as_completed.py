@@ -1,7 +1,7 @@
-"""as_completed: children a (30 ms), b (fails at 10 ms), c (20 ms) are
+"""as_completed: children a (80 ms), b (fails at 20 ms), c (40 ms) are
 taken in the order they complete: b (its error), c, a, each at its tick.
-With a 25 ms timeout, b and c come out and the next take raises
-ETIMEDOUT at tick 2; a is not cancelled by it (the caller cancels it)."""
+With a 60 ms timeout, b and c come out and the next take raises
+ETIMEDOUT at tick 6; a is not cancelled by it (the caller cancels it)."""
 import asyncio
 from evtrace import ev, run, section, Fail, errname
 
@@ -18,9 +18,9 @@ async def child(name, ms, fail=False):
 
 
 async def main(timeout):
-    ts = [asyncio.create_task(child("a", 30)),
-          asyncio.create_task(child("b", 10, fail=True)),
-          asyncio.create_task(child("c", 20))]
+    ts = [asyncio.create_task(child("a", 80)),
+          asyncio.create_task(child("b", 20, fail=True)),
+          asyncio.create_task(child("c", 40))]
     try:
         for f in asyncio.as_completed(ts, timeout=timeout):
             try:
@@ -36,5 +36,5 @@ async def main(timeout):
 
 section("no timeout")
 run(main, None)
-section("timeout 25 ms")
-run(main, 0.025)
+section("timeout 60 ms")
+run(main, 0.06)

@@ -13,11 +13,11 @@ static int scenario(void *arg, void **result)
 {
     corio_loop *loop = corio_loop_current();
     corio_handle *h, *h2;
-    corio_loop_call_later(loop, 0.03, say, "late-30", NULL);
-    corio_loop_call_later(loop, 0.01, say, "early-10", NULL);
-    corio_loop_call_later(loop, 0.01, say, "early-10-second", NULL);
-    corio_loop_call_at(loop, corio_loop_time(loop) + 0.02, say, "at-20", NULL);
-    corio_loop_call_later(loop, 0.015, say, "cancelled-15", &h);
+    corio_loop_call_later(loop, 0.06, say, "late-60", NULL);
+    corio_loop_call_later(loop, 0.02, say, "early-20", NULL);
+    corio_loop_call_later(loop, 0.02, say, "early-20-second", NULL);
+    corio_loop_call_at(loop, corio_loop_time(loop) + 0.04, say, "at-40", NULL);
+    corio_loop_call_later(loop, 0.03, say, "cancelled-30", &h);
     corio_loop_call_soon(loop, say, "soon-a", NULL);
     corio_loop_call_soon(loop, say, "soon-b", NULL);
     corio_loop_call_soon(loop, say, "soon-cancelled", &h2);
@@ -28,8 +28,8 @@ static int scenario(void *arg, void **result)
     ev("main", "scheduled");
     corio_sleep(0);
     ev("main", "after sleep(0)");
-    corio_sleep(0.04);
-    ev("main", "after 40 ms");
+    corio_sleep(0.08);
+    ev("main", "after 80 ms");
     return 0;
 }
 

@@ -9,11 +9,11 @@ from evtrace import ev, run
 async def main():
     loop = asyncio.get_running_loop()
     say = lambda who: ev(who, "ran")
-    loop.call_later(0.03, say, "late-30")
-    loop.call_later(0.01, say, "early-10")
-    loop.call_later(0.01, say, "early-10-second")
-    loop.call_at(loop.time() + 0.02, say, "at-20")
-    h = loop.call_later(0.015, say, "cancelled-15")
+    loop.call_later(0.06, say, "late-60")
+    loop.call_later(0.02, say, "early-20")
+    loop.call_later(0.02, say, "early-20-second")
+    loop.call_at(loop.time() + 0.04, say, "at-40")
+    h = loop.call_later(0.03, say, "cancelled-30")
     loop.call_soon(say, "soon-a")
     loop.call_soon(say, "soon-b")
     h2 = loop.call_soon(say, "soon-cancelled")
@@ -22,8 +22,8 @@ async def main():
     ev("main", "scheduled")
     await asyncio.sleep(0)
     ev("main", "after sleep(0)")
-    await asyncio.sleep(0.04)
-    ev("main", "after 40 ms")
+    await asyncio.sleep(0.08)
+    ev("main", "after 80 ms")
 
 
 run(main)

@@ -28,7 +28,7 @@ static int helper(void *arg, void **result)
 
 static int group_child(void *arg, void **result)
 {
-    int rc = corio_sleep(0.02);
+    int rc = corio_sleep(0.05);
     ev("child", rc == 0 ? "done" : "cancelled");
     return rc;
 }

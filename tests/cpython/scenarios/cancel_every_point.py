@@ -28,7 +28,7 @@ async def helper():
 
 async def group_child():
     try:
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
         ev("child", "done")
     except asyncio.CancelledError:
         ev("child", "cancelled")

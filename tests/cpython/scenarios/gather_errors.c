@@ -38,7 +38,7 @@ static void cancel(void *t)
 static int scenario(void *arg, void **result)
 {
     int collect = PTR2INT(arg);
-    struct child cs[3] = {{"a", 30, 0}, {"b", 10, 1}, {"c", collect ? 50 : 20, 0}};
+    struct child cs[3] = {{"a", 60, 0}, {"b", 20, 1}, {"c", collect ? 100 : 40, 0}};
     corio_task *t[3];
     corio_future *f[3];
     void *res[3] = {0};
@@ -52,14 +52,14 @@ static int scenario(void *arg, void **result)
     if (!collect) {
         rc = corio_gather(f, 3, 0, res, NULL);
         ev("main", "gather: error %s", errname(rc));
-        corio_sleep(0.03);
+        corio_sleep(0.06);
         for (i = 0; i < 3; i++) {
             errs[i] = corio_task_result(t[i], &res[i]);
             show(s[i], sizeof s[i], errs[i], res[i]);
         }
-        ev("main", "after 30 ms: %s, %s, %s", s[0], s[1], s[2]);
+        ev("main", "after 60 ms: %s, %s, %s", s[0], s[1], s[2]);
     } else {
-        corio_loop_call_later(corio_loop_current(), 0.015, cancel, t[2], NULL);
+        corio_loop_call_later(corio_loop_current(), 0.04, cancel, t[2], NULL);
         rc = corio_gather(f, 3, CORIO_GATHER_COLLECT, res, errs);
         for (i = 0; i < 3; i++)
             show(s[i], sizeof s[i], errs[i], res[i]);

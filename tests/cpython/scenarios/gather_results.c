@@ -1,5 +1,5 @@
-/* gather_results: corio_gather of three tasks (30, 10, 20 ms) returns at
- * tick 3, when the last is done, with the results in argument order, not
+/* gather_results: corio_gather of three tasks (60, 20, 40 ms) returns at
+ * tick 6, when the last is done, with the results in argument order, not
  * completion order. A gather of nothing returns at once. */
 #include "evtrace.h"
 #include <corio/combine.h>
@@ -17,7 +17,7 @@ static int child(void *arg, void **result)
 static int scenario(void *arg, void **result)
 {
     static const char *names[3] = {"a", "b", "c"};
-    static const int ms[3] = {30, 10, 20};
+    static const int ms[3] = {60, 20, 40};
     corio_task *t[3];
     corio_future *f[3];
     void *res[3];

@@ -1,5 +1,5 @@
 /* group_cancel_during_cleanup: the task running a group is cancelled from
- * outside (tick 3) while a child is in cleanup; see the .py twin for the
+ * outside (tick 4) while a child is in cleanup; see the .py twin for the
  * two cases. slow's cleanup runs under a shield (it was cancelled before
  * it began: level-triggered); tidy's does not. */
 #include "evtrace.h"
@@ -15,9 +15,9 @@ static int slow(void *arg, void **result)
     corio_scope *sh;
     int rc = corio_sleep(1);
     if (rc == -ECANCELED) {
-        ev("slow", "cancelled, 40 ms of cleanup");
+        ev("slow", "cancelled, 60 ms of cleanup");
         corio_shield(&sh);
-        corio_sleep(0.04);
+        corio_sleep(0.06);
         corio_scope_close(sh, 0);
         ev("slow", "cleanup done");
     }
@@ -29,8 +29,8 @@ static int tidy(void *arg, void **result)
     int rc = corio_sleep(0.01);
     if (rc)
         return rc;
-    ev("tidy", "work done, 40 ms of cleanup");
-    if ((rc = corio_sleep(0.04)) == 0)
+    ev("tidy", "work done, 60 ms of cleanup");
+    if ((rc = corio_sleep(0.06)) == 0)
         ev("tidy", "cleanup done");
     else
         ev("tidy", "cleanup: error %s", errname(rc));
@@ -69,7 +69,7 @@ static int scenario(void *arg, void **result)
     int rc;
     if ((rc = corio_spawn(parent, arg, NULL, &p)) != 0)
         return rc;
-    corio_sleep(0.03);
+    corio_sleep(0.04);
     ev("main", "cancel parent");
     corio_task_cancel(p);
     rc = corio_task_join(p, NULL);

@@ -1,4 +1,4 @@
-/* group_child_fails: one child fails (tick 2): the group cancels its
+/* group_child_fails: one child fails (tick 4): the group cancels its
  * running sibling and the body (both see -ECANCELED, cleanup runs), keeps
  * the finished sibling's result, and corio_group_wait returns the failure
  * with the list of errors. The group's own cancel of the parent is
@@ -8,7 +8,7 @@
 
 static int ok(void *arg, void **result)
 {
-    int rc = corio_sleep(0.01);
+    int rc = corio_sleep(0.02);
     if (rc)
         return rc;
     ev("ok", "done");
@@ -18,7 +18,7 @@ static int ok(void *arg, void **result)
 
 static int bad(void *arg, void **result)
 {
-    int rc = corio_sleep(0.02);
+    int rc = corio_sleep(0.04);
     if (rc)
         return rc;
     ev("bad", "failing with EIO");

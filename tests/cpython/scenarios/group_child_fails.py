@@ -1,4 +1,4 @@
-"""group_child_fails: one child fails (tick 2): the group cancels its
+"""group_child_fails: one child fails (tick 4): the group cancels its
 running sibling and the body (both see ECANCELED, cleanup runs), keeps
 the finished sibling's result, and raises the failure (corio: returns
 it, with the list of errors). The group's own cancel of the parent is
@@ -9,13 +9,13 @@ from evtrace import ev, run, Fail, errname, cancelling, group_errors
 
 
 async def ok():
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.02)
     ev("ok", "done")
     return 1
 
 
 async def bad():
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.04)
     ev("bad", "failing with EIO")
     raise Fail("EIO", "bad broke")
 

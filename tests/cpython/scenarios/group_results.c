@@ -1,5 +1,5 @@
-/* group_results: a group with three children (30, 10, 20 ms) and a body
- * that sleeps 20 ms: corio_group_wait waits for the last child (tick 3),
+/* group_results: a group with three children (60, 20, 40 ms) and a body
+ * that sleeps 40 ms: corio_group_wait waits for the last child (tick 6),
  * never less; results are read from the task handles afterwards. */
 #include "evtrace.h"
 
@@ -18,7 +18,7 @@ static int child(void *arg, void **result)
 static int scenario(void *arg, void **result)
 {
     static const char *names[3] = {"a", "b", "c"};
-    static const int ms[3] = {30, 10, 20};
+    static const int ms[3] = {60, 20, 40};
     corio_group *g;
     corio_task *t[3];
     void *r[3];
@@ -29,8 +29,8 @@ static int scenario(void *arg, void **result)
         corio_task_opts o = {.name = names[i]};
         corio_group_spawn(g, child, INT2PTR(ms[i]), &o, &t[i]);
     }
-    ev("body", "spawned 3, sleeping 20 ms");
-    rc = corio_sleep(0.02);
+    ev("body", "spawned 3, sleeping 40 ms");
+    rc = corio_sleep(0.04);
     ev("body", "done, waiting for the children");
     rc = corio_group_wait(g, rc);
     corio_group_free(g);

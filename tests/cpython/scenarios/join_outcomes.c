@@ -5,14 +5,14 @@
 
 static int good(void *arg, void **result)
 {
-    int rc = corio_sleep(0.01);
+    int rc = corio_sleep(0.02);
     *result = INT2PTR(5);
     return rc;
 }
 
 static int bad(void *arg, void **result)
 {
-    int rc = corio_sleep(0.02);
+    int rc = corio_sleep(0.04);
     return rc ? rc : corio_fail(-EIO, "disk gone");
 }
 
@@ -33,7 +33,7 @@ static int scenario(void *arg, void **result)
         if ((rc = corio_spawn(fns[i], NULL, &o, &t[i])) != 0)
             return rc;
     }
-    corio_sleep(0.03);
+    corio_sleep(0.06);
     ev("main", "cancel slow: %s", TF(corio_task_cancel(t[2]) == 0));
     for (i = 0; i < 3; i++) {
         rc = corio_task_join(t[i], &res);

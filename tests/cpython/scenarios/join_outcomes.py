@@ -6,12 +6,12 @@ from evtrace import ev, run, Fail, errname
 
 
 async def good():
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.02)
     return 5
 
 
 async def bad():
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.04)
     raise Fail("EIO", "disk gone")
 
 
@@ -22,7 +22,7 @@ async def slow():
 async def main():
     tasks = [asyncio.create_task(f(), name=f.__name__)
              for f in (good, bad, slow)]
-    await asyncio.sleep(0.03)
+    await asyncio.sleep(0.06)
     ev("main", f"cancel slow: {tasks[2].cancel()}")
     for t in tasks:
         try:

@@ -26,12 +26,12 @@ static int scenario(void *arg, void **result)
     int rc;
 
     section("slow step");
-    corio_move_on_after(0.02, &sc);
+    corio_move_on_after(0.04, &sc);
     if (corio_scope_close(sc, step("slow", 100)) == 0)
         ev("main", "moved on, cancelling=%d", cancelling());
 
     section("quick step");
-    corio_move_on_after(0.02, &sc);
+    corio_move_on_after(0.04, &sc);
     if (corio_scope_close(sc, step("quick", 10)) == 0)
         ev("main", "moved on, cancelling=%d", cancelling());
 

@@ -19,7 +19,7 @@ async def step(name, ms):
 async def main():
     section("slow step")
     try:
-        async with asyncio.timeout(0.02):
+        async with asyncio.timeout(0.04):
             await step("slow", 100)
     except TimeoutError:
         pass
@@ -27,7 +27,7 @@ async def main():
 
     section("quick step")
     try:
-        async with asyncio.timeout(0.02):
+        async with asyncio.timeout(0.04):
             await step("quick", 10)
     except TimeoutError:
         pass

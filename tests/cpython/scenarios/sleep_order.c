@@ -1,4 +1,4 @@
-/* sleep_order: three tasks sleep 30, 10 and 20 ms; they wake in deadline
+/* sleep_order: three tasks sleep 60, 20 and 40 ms; they wake in deadline
  * order, each at its tick, and joining them gives their results in the
  * order joined. */
 #include "evtrace.h"
@@ -19,7 +19,7 @@ static int sleeper(void *arg, void **result)
 
 static int scenario(void *arg, void **result)
 {
-    static struct sleeper s[3] = {{"a", 30}, {"b", 10}, {"c", 20}};
+    static struct sleeper s[3] = {{"a", 60}, {"b", 20}, {"c", 40}};
     corio_task *t[3];
     void *res;
     int i, rc;

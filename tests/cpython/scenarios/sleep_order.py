@@ -1,4 +1,4 @@
-"""sleep_order: three tasks sleep 30, 10 and 20 ms; they wake in deadline
+"""sleep_order: three tasks sleep 60, 20 and 40 ms; they wake in deadline
 order, each at its tick, and joining them gives their results in the order
 joined."""
 import asyncio
@@ -14,7 +14,7 @@ async def sleeper(name, ms):
 
 async def main():
     tasks = [asyncio.create_task(sleeper(n, ms), name=n)
-             for n, ms in (("a", 30), ("b", 10), ("c", 20))]
+             for n, ms in (("a", 60), ("b", 20), ("c", 40))]
     ev("main", "spawned 3")
     for t in tasks:
         ev("main", f"joined {t.get_name()}: ok {await t}")

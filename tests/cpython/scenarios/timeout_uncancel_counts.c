@@ -22,6 +22,7 @@ static int scenario(void *arg, void **result)
     corio_scope *sc;
     int i, rc, expired;
 
+    section("three caught timeouts");
     ev("main", "start: cancelling=%d", cancelling());
     for (i = 0; i < 3; i++) {
         corio_timeout(0.01, &sc);
@@ -29,6 +30,7 @@ static int scenario(void *arg, void **result)
             ev("main", "timeout %d caught, cancelling=%d", i, cancelling());
     }
 
+    section("body swallows the timeout's cancel");
     corio_timeout(0.01, &sc);
     if (corio_sleep(1) == -ECANCELED)
         ev("body", "swallowed the timeout's cancel, cancelling=%d",
@@ -38,6 +40,7 @@ static int scenario(void *arg, void **result)
         ev("main", "no error, expired=%s, cancelling=%d", TF(expired),
            cancelling());
 
+    section("outside cancel inside a timeout");
     corio_spawn(cancel_later, me, NULL, &c);
     corio_timeout(0.05, &sc);
     rc = corio_scope_close(sc, corio_sleep(1));
@@ -49,6 +52,7 @@ static int scenario(void *arg, void **result)
     corio_task_join(c, NULL);
     corio_task_release(c);
 
+    section("timeout after uncancel");
     corio_timeout(0.01, &sc);
     if (corio_scope_close(sc, corio_sleep(1)) == -ETIMEDOUT)
         ev("main", "timeout after uncancel caught, cancelling=%d",

@@ -5,7 +5,7 @@ cancel from outside while inside a timeout passes through it unconverted
 with the count at 1, and after uncancel() the next timeout works as
 before."""
 import asyncio
-from evtrace import ev, run, errname, cancelling
+from evtrace import ev, run, section, errname, cancelling
 
 
 async def cancel_later(task, secs):
@@ -16,6 +16,7 @@ async def cancel_later(task, secs):
 
 async def main():
     me = asyncio.current_task()
+    section("three caught timeouts")
     ev("main", f"start: cancelling={cancelling()}")
     for i in range(3):
         try:
@@ -24,6 +25,7 @@ async def main():
         except TimeoutError:
             ev("main", f"timeout {i} caught, cancelling={cancelling()}")
 
+    section("body swallows the timeout's cancel")
     async with asyncio.timeout(0.01) as cm:
         try:
             await asyncio.sleep(1)
@@ -31,6 +33,7 @@ async def main():
             ev("body", f"swallowed the timeout's cancel, cancelling={cancelling()}")
     ev("main", f"no error, expired={cm.expired()}, cancelling={cancelling()}")
 
+    section("outside cancel inside a timeout")
     c = asyncio.create_task(cancel_later(me, 0.01))
     try:
         async with asyncio.timeout(0.05):
@@ -41,6 +44,7 @@ async def main():
         ev("main", f"uncancel -> {me.uncancel()}")
     await c
 
+    section("timeout after uncancel")
     try:
         async with asyncio.timeout(0.01):
             await asyncio.sleep(1)

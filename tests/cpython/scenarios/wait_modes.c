@@ -27,7 +27,7 @@ struct mode { const char *title; int mode; double timeout; };
 static int scenario(void *arg, void **result)
 {
     const struct mode *m = arg;
-    struct child cs[3] = {{"a", 10, 0}, {"b", 20, 1}, {"c", 40, 0}};
+    struct child cs[3] = {{"a", 10, 0}, {"b", 40, 1}, {"c", 80, 0}};
     corio_task *t[3];
     corio_future *f[3];
     char done[16] = "", pending[16] = "";
@@ -73,7 +73,7 @@ int main(void)
         {"FIRST_COMPLETED", CORIO_WAIT_FIRST_COMPLETED, INFINITY},
         {"FIRST_EXCEPTION", CORIO_WAIT_FIRST_EXCEPTION, INFINITY},
         {"ALL_COMPLETED", CORIO_WAIT_ALL_COMPLETED, INFINITY},
-        {"ALL_COMPLETED, timeout 15 ms", CORIO_WAIT_ALL_COMPLETED, 0.015}};
+        {"ALL_COMPLETED, timeout 25 ms", CORIO_WAIT_ALL_COMPLETED, 0.025}};
     int i;
     for (i = 0; i < 4; i++) {
         section("%s", modes[i].title);

@@ -1,8 +1,8 @@
 """wait_modes: asyncio.wait with each return_when, over the same three
-children: a (done at 10 ms), b (fails at 20 ms), c (done at 40 ms).
-FIRST_COMPLETED returns at tick 1 with a done; FIRST_EXCEPTION at tick 2
-with a and b; ALL_COMPLETED at tick 4 with all three; ALL_COMPLETED with a
-15 ms timeout returns at tick 1 with a done and b, c pending. wait never
+children: a (done at 10 ms), b (fails at 40 ms), c (done at 80 ms).
+FIRST_COMPLETED returns at tick 1 with a done; FIRST_EXCEPTION at tick 4
+with a and b; ALL_COMPLETED at tick 8 with all three; ALL_COMPLETED with a
+25 ms timeout returns at tick 2 with a done and b, c pending. wait never
 raises and never cancels: the pending children are cancelled afterwards
 by the caller (in name order)."""
 import asyncio
@@ -11,7 +11,7 @@ from evtrace import ev, run, section, Fail, errname
 MODES = [("FIRST_COMPLETED", asyncio.FIRST_COMPLETED, None),
          ("FIRST_EXCEPTION", asyncio.FIRST_EXCEPTION, None),
          ("ALL_COMPLETED", asyncio.ALL_COMPLETED, None),
-         ("ALL_COMPLETED, timeout 15 ms", asyncio.ALL_COMPLETED, 0.015)]
+         ("ALL_COMPLETED, timeout 25 ms", asyncio.ALL_COMPLETED, 0.025)]
 
 
 async def child(name, ms, fail):
@@ -27,7 +27,7 @@ async def child(name, ms, fail):
 
 async def main(mode, timeout):
     ts = {n: asyncio.create_task(child(n, ms, f), name=n)
-          for n, ms, f in (("a", 10, False), ("b", 20, True), ("c", 40, False))}
+          for n, ms, f in (("a", 10, False), ("b", 40, True), ("c", 80, False))}
     done, pending = await asyncio.wait(ts.values(), timeout=timeout,
                                        return_when=mode)
     names = lambda s: " ".join(sorted(t.get_name() for t in s)) or "-"
