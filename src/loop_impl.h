@@ -97,6 +97,9 @@ struct corio_task {
     int line;
     uint64_t id;
     int cancel_requests;    /* asyncio's _num_cancels_requested */
+    unsigned char cancel_seen; /* a suspension reported the cancellation
+                                  since the last request (asyncio's
+                                  _must_cancel, inverted) */
     struct corio_scope *scope; /* innermost open cancel scope, or NULL */
     struct corio_group *group; /* the group it was spawned into, or NULL */
     int stopping_groups;    /* groups it parents that were asked to stop */

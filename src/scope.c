@@ -40,13 +40,22 @@ struct corio_scope {
 int corio__task_cancel_pending(const corio_task *t)
 {
     const corio_scope *s;
+    int pending = t->cancel_requests > 0;
     for (s = t->scope; s; s = s->parent) {
-        if (s->cancelled)
-            return 1;
-        if (s->kind == CORIO_SCOPE_SHIELD)
-            return 0;
+        if (s->cancelled) {
+            pending = 1;
+            break;
+        }
+        if (s->kind == CORIO_SCOPE_SHIELD) {
+            pending = 0;
+            break;
+        }
     }
-    return t->cancel_requests > 0;
+    /* The answer goes to a suspension that will report -ECANCELED (or to
+     * a cancel that wakes such a suspension): the request has been seen. */
+    if (pending)
+        ((corio_task *)t)->cancel_seen = 1;
+    return pending;
 }
 
 static void scope_cancel(corio_scope *s)

@@ -85,7 +85,13 @@ void corio_task_release(corio_task *t)
 static void task_finish(corio_task *t, int rc, void *result)
 {
     corio_loop *loop = t->loop;
-    unsigned char state = rc == 0              ? CORIO__FUT_RESULT
+    unsigned char state;
+    /* A cancel request no suspension ever reported, standing when the body
+     * returns normally, ends the task cancelled (asyncio's _must_cancel:
+     * a task that cancels itself and returns without suspending). */
+    if (rc == 0 && t->cancel_requests > 0 && !t->cancel_seen)
+        rc = -ECANCELED;
+    state = rc == 0              ? CORIO__FUT_RESULT
                           : rc == -ECANCELED ? CORIO__FUT_CANCELLED
                                              : CORIO__FUT_ERROR;
     if (t->all_prev)
@@ -309,6 +315,7 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     t->file = file ? file : "?";
     t->line = line;
     t->cancel_requests = 0;
+    t->cancel_seen = 0;
     t->scope = NULL;
     t->group = NULL;
     t->stopping_groups = 0;
@@ -344,6 +351,7 @@ int corio_task_cancel(corio_task *t)
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
     t->cancel_requests++;
+    t->cancel_seen = 0;
     corio__task_deliver_cancel(t); /* unless a shield keeps it out */
     return 0;
 }

@@ -14,7 +14,10 @@
  * withdraws one, corio_task_cancelling counts them; suspensions work again
  * once the count is back to 0 (how timeouts absorb their own cancel). A
  * task cancelled before it started never runs its body. A body that
- * returns -ECANCELED ends the task as cancelled.
+ * returns -ECANCELED ends the task as cancelled; so does a body that
+ * returns normally while a cancel request stands that no suspension ever
+ * reported (asyncio's rule for a task that cancels itself and returns
+ * without awaiting again).
  *
  * The await protocol inside a task: a bare corio_yield is asyncio's
  * sleep(0) (the task runs again in the next iteration), and
