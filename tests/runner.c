@@ -31,6 +31,8 @@ struct test_case {
     corio_test_fn fn;
 };
 
+static unsigned timeout_s(void);
+
 static struct test_case cases[1024];
 static int ncases;
 static uint64_t rand_state;
@@ -132,6 +134,9 @@ int corio_test_fork(void (*fn)(void *), void *arg, char **err_out)
         close(pipefd[0]);
         dup2(pipefd[1], 2);
         close(pipefd[1]);
+        /* Alarms are not inherited: give the child the test's timeout too,
+         * so a hung child can never outlive its test as an orphan. */
+        alarm(timeout_s());
         fn(arg);
         fflush(stdout);
         fflush(stderr);
