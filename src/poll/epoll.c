@@ -42,6 +42,7 @@
  * cannot poll them); not thread-safe, a poller belongs to one loop.
  */
 #include "poll.h"
+#include "wait_clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -73,13 +74,6 @@ struct corio__poller {
     struct epoll_event *kev; /* what the kernel fills */
     int nkev;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int ep_open(corio__poller **out)
 {
@@ -245,7 +239,7 @@ static int kernel_wait(corio__poller *p, int64_t left_ns, int max)
 static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
                    int max)
 {
-    int64_t deadline = 0, left = timeout_ns < 0 ? -1 : timeout_ns;
+    corio__wait_clock clock;
     int r, i, n = 0;
     if (max < 1)
         return -EINVAL;
@@ -259,12 +253,9 @@ static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
     }
     if (max > p->nkev)
         max = p->nkev;
-    if (left > 0) {
-        int64_t now = now_ns();
-        deadline = left > INT64_MAX - now ? INT64_MAX : now + left;
-    }
+    corio__wait_clock_start(&clock, timeout_ns);
     for (;;) {
-        r = kernel_wait(p, left, max);
+        r = kernel_wait(p, clock.left, max);
         if (r < 0 && r != -EINTR)
             return r;
         for (i = 0; i < r; i++) {
@@ -278,14 +269,8 @@ static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
         if (n > 0)
             return n;
         /* Interrupted, or back empty: done only if the time is up. */
-        if (left == 0 && r >= 0)
+        if (corio__wait_clock_done(&clock, r))
             return 0;
-        if (left > 0) {
-            int64_t now = now_ns();
-            if (now >= deadline)
-                return 0;
-            left = deadline - now;
-        }
     }
 }
 

@@ -29,6 +29,7 @@
  * memory: 16 bytes per watched fd plus 4 per fd number.
  */
 #include "poll.h"
+#include "wait_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,13 +50,6 @@ struct corio__poller {
     size_t nslot;
     size_t scan;        /* where the next wait starts looking */
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int pl_open(corio__poller **out)
 {
@@ -207,19 +201,16 @@ static int collect(corio__poller *p, int ready, corio__poll_event *ev,
 static int pl_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
                    int max)
 {
-    int64_t deadline = 0, left = timeout_ns < 0 ? -1 : timeout_ns;
+    corio__wait_clock clock;
     if (max < 1)
         return -EINVAL;
-    if (left > 0) {
-        int64_t now = now_ns();
-        deadline = left > INT64_MAX - now ? INT64_MAX : now + left;
-    }
+    corio__wait_clock_start(&clock, timeout_ns);
     for (;;) {
         struct timespec ts, *tsp = NULL;
         int r;
-        if (left >= 0) {
-            ts.tv_sec = (time_t)(left / 1000000000);
-            ts.tv_nsec = (long)(left % 1000000000);
+        if (clock.left >= 0) {
+            ts.tv_sec = (time_t)(clock.left / 1000000000);
+            ts.tv_nsec = (long)(clock.left % 1000000000);
             tsp = &ts;
         }
         r = ppoll(p->pfd, (nfds_t)p->n, tsp, NULL);
@@ -231,14 +222,8 @@ static int pl_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
                 return n;
         }
         /* Interrupted, or back empty: done only if the time is up. */
-        if (left == 0 && r >= 0)
+        if (corio__wait_clock_done(&clock, r))
             return 0;
-        if (left > 0) {
-            int64_t now = now_ns();
-            if (now >= deadline)
-                return 0;
-            left = deadline - now;
-        }
     }
 }
 
