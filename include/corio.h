@@ -10,6 +10,7 @@
  *   corio/io.h      descriptors, non-blocking I/O, signals
  *   corio/scope.h   cancel scopes: timeouts, move-on, shields
  *   corio/group.h   task groups (TaskGroup, nurseries)
+ *   corio/ctxvar.h  task-local context variables (contextvars)
  */
 #ifndef CORIO_H
 #define CORIO_H
@@ -25,5 +26,6 @@
 #include "corio/combine.h"
 #include "corio/sync.h"
 #include "corio/queue.h"
+#include "corio/ctxvar.h"
 
 #endif /* CORIO_H */

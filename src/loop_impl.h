@@ -115,6 +115,7 @@ struct corio_task {
     const char *wait_what;  /* what it is parked on, for reports */
     const void *wait_obj;
     char *message;          /* corio_fail */
+    struct corio__ctx_map *ctxvars; /* its context (ctxvar.c), NULL: empty */
     char autoname[24];
 };
 

@@ -20,6 +20,7 @@
  * nothing (its stack comes from the stack pool).
  */
 #include "loop_impl.h"
+#include "corio/ctxvar.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -52,6 +53,8 @@ static void task_free(corio_task *t)
     corio__coro_fini(&t->coro);
     free(t->message);
     t->message = NULL;
+    corio__ctx_map_release(t->ctxvars);
+    t->ctxvars = NULL;
     t->fut.magic = 0;
     if (!loop->closing && loop->task_free_n < TASK_FREE_MAX) {
         t->fut.next_free = (corio_future *)loop->task_free;
@@ -327,6 +330,10 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     t->wait_what = NULL;
     t->wait_obj = NULL;
     t->message = NULL;
+    /* asyncio copies the spawner's context; sharing it is O(1) (ctxvar.c
+     * copies on write). Outside a task: the empty context. */
+    t->ctxvars = corio__ctx_map_retain(
+        corio__task_running() ? corio__task_running()->ctxvars : NULL);
     t->all_prev = NULL;
     t->all_next = loop->all;
     if (loop->all)

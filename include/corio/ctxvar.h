@@ -1,0 +1,144 @@
+/*
+ * corio/ctxvar.h: task-local context variables (Python's contextvars).
+ *
+ * A corio_ctxvar is a key; each task holds a context, a map from variables
+ * to values. corio_ctxvar_get reads the running task's value (or the
+ * variable's default), corio_ctxvar_set changes it in the running task's
+ * context only. A spawned task starts with a copy of its spawner's context
+ * (asyncio's create_task copies the current context); changes in the child
+ * never reach the parent, and the parent's later changes never reach the
+ * child.
+ *
+ * Cost. A context is an immutable sorted array shared by reference count:
+ * a spawn copies it in O(1) (one increment, no allocation). get is a
+ * binary search, O(log n) in the number of variables set in that context.
+ * set is O(n): it copies the array when the context is shared with another
+ * task (copy-on-write), else it updates it in place (O(log n) for a
+ * variable already set, O(n) to insert one).
+ *
+ * Values are borrowed pointers: corio never frees them; keep them alive
+ * for as long as a context may hold them.
+ *
+ * Threads. Variables are process-wide objects and may be used on any
+ * thread. Contexts belong to the thread whose loop runs their tasks; their
+ * reference counts are plain ints, so a context (corio_ctx included) must
+ * never be handed to another thread.
+ *
+ * Outside a task (no loop, or a plain loop callback) there is no context:
+ * get returns the default, set and corio_ctx_run return CORIO_ENOLOOP.
+ */
+#ifndef CORIO_CTXVAR_H
+#define CORIO_CTXVAR_H
+
+#include <stddef.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_ctxvar corio_ctxvar;
+typedef struct corio_ctxvar_token corio_ctxvar_token;
+typedef struct corio_ctx corio_ctx;
+
+/*
+ * corio_ctxvar_new: a variable named `name` (borrowed: it must outlive the
+ * variable; a literal is typical) whose default is default_value (NULL is
+ * a valid default). corio_ctxvar_new_nodefault: a variable without a
+ * default; corio_ctxvar_get reports -ENOENT where it is not set (Python's
+ * LookupError). Returns 0 or -EINVAL (name or out NULL), -ENOMEM. The
+ * caller owns *out.
+ *
+ * Variables are meant to live as long as the process, like Python's
+ * module-level ContextVar objects. Does not suspend.
+ */
+CORIO_API int corio_ctxvar_new(const char *name, void *default_value,
+                               corio_ctxvar **out);
+CORIO_API int corio_ctxvar_new_nodefault(const char *name,
+                                         corio_ctxvar **out);
+
+/*
+ * corio_ctxvar_free: free a variable (NULL is ignored). Contexts that
+ * still hold a value for it keep a dead entry until they die, which no
+ * later variable can ever match; tokens for it can still be freed, but
+ * must not be reset.
+ */
+CORIO_API void corio_ctxvar_free(corio_ctxvar *var);
+
+CORIO_API const char *corio_ctxvar_name(const corio_ctxvar *var);
+
+/*
+ * corio_ctxvar_get: *value gets the running task's value for var, else
+ * var's default. Returns 0, or -ENOENT (no value and no default: *value
+ * untouched), -EINVAL (var or value NULL). Outside a task: the default.
+ * Does not suspend.
+ */
+CORIO_API int corio_ctxvar_get(const corio_ctxvar *var, void **value);
+
+/*
+ * corio_ctxvar_set: set var to value in the running task's context. If tok
+ * is not NULL, *tok gets a token that corio_ctxvar_reset uses to restore
+ * what was there before; the caller frees it with corio_ctxvar_token_free.
+ * Returns 0, -EINVAL (var NULL), -ENOMEM, CORIO_ENOLOOP (outside a task).
+ * On error nothing changed and *tok is untouched. Does not suspend.
+ */
+CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
+                               corio_ctxvar_token **tok);
+
+/*
+ * corio_ctxvar_reset: restore var to its value (or unset state) before
+ * the set that made tok. Returns 0; -EINVAL if tok was already used
+ * (Python's RuntimeError) or was made in another context: another task,
+ * or inside or outside a corio_ctx_run that is not the current one
+ * (Python's ValueError); CORIO_ENOLOOP outside a task. The token stays
+ * the caller's. Does not suspend.
+ */
+CORIO_API int corio_ctxvar_reset(corio_ctxvar_token *tok);
+
+/* corio_ctxvar_token_free: free a token, used or not (NULL is ignored).
+ * A token must not outlive the loop it was made on. */
+CORIO_API void corio_ctxvar_token_free(corio_ctxvar_token *tok);
+
+/*
+ * Context objects (Python's contextvars.Context).
+ *
+ * corio_ctx_copy: *out gets a snapshot of the running task's context
+ * (copy_context()); outside a task, an empty context. O(1). Returns 0,
+ * -EINVAL (out NULL), -ENOMEM. Release it with corio_ctx_release.
+ */
+CORIO_API int corio_ctx_copy(corio_ctx **out);
+CORIO_API void corio_ctx_retain(corio_ctx *ctx);
+CORIO_API void corio_ctx_release(corio_ctx *ctx);
+
+/*
+ * corio_ctx_run: run fn(arg) with ctx as the running task's context
+ * (Context.run) and return what fn returns. Values set inside stay in
+ * ctx; the task's own context is back when fn returns. fn may suspend
+ * (corio_ctx_run suspends if fn does); tasks spawned inside copy ctx.
+ * Errors, fn not called: -EINVAL (ctx or fn NULL), -EBUSY (ctx is
+ * already entered, by this or another task: Python's RuntimeError),
+ * CORIO_ENOLOOP (outside a task).
+ */
+CORIO_API int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg);
+
+/* corio_ctx_get: ctx's value for var, without entering it (Context[var]
+ * with the default as fallback); returns as corio_ctxvar_get. */
+CORIO_API int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var,
+                            void **value);
+/* corio_ctx_size: how many variables are set in ctx (len(Context)). */
+CORIO_API size_t corio_ctx_size(const corio_ctx *ctx);
+
+/* ---- internals, for task.c and tests -------------------------------------------- */
+
+struct corio__ctx_map;
+/* Add a reference to m (NULL, the empty context, is returned as is). */
+CORIO_API struct corio__ctx_map *corio__ctx_map_retain(struct corio__ctx_map *m);
+CORIO_API void corio__ctx_map_release(struct corio__ctx_map *m);
+/* m's reference count (0 for NULL). */
+CORIO_API int corio__ctx_map_refs(const struct corio__ctx_map *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_CTXVAR_H */
