@@ -26,6 +26,7 @@
 #include "corio/combine.h"
 #include "corio/sync.h"
 #include "corio/queue.h"
+#include "corio/topic.h"
 #include "corio/ctxvar.h"
 
 #endif /* CORIO_H */

@@ -105,17 +105,39 @@ TEST(group_first_failure_cancels_siblings_and_body)
     CHECK_EQ(run(one_fails), 0);
 }
 
+struct gate_kid {
+    corio_future *gate;
+    int fail;
+};
+
+/* Waits for the gate, then fails: kids behind one gate wake in the same
+ * iteration, so they fail "at once", before the group reacts to either. */
+static int gated_kid(void *arg, void **result)
+{
+    struct gate_kid *k = arg;
+    int rc = corio_future_await(k->gate, NULL);
+    (void)result;
+    return rc ? rc : k->fail;
+}
+
 static int two_fail_at_once(void)
 {
-    struct kid k[2] = {{0.01, -EIO, 1, 0, 0}, {0.01, -EPIPE, 1, 0, 0}};
+    corio_future *gate;
+    struct gate_kid k[2];
     corio_task_opts oa = {0}, ob = {0};
     corio_group *g;
     int rc;
+    CHECK_EQ(corio_future_new(NULL, &gate), 0);
+    k[0].gate = k[1].gate = gate;
+    k[0].fail = -EIO;
+    k[1].fail = -EPIPE;
     oa.name = "a";
     ob.name = "b";
     CHECK_EQ(corio_group_open(&g), 0);
-    CHECK_EQ(corio_group_spawn(g, kid_run, &k[0], &oa, NULL), 0);
-    CHECK_EQ(corio_group_spawn(g, kid_run, &k[1], &ob, NULL), 0);
+    CHECK_EQ(corio_group_spawn(g, gated_kid, &k[0], &oa, NULL), 0);
+    CHECK_EQ(corio_group_spawn(g, gated_kid, &k[1], &ob, NULL), 0);
+    CHECK_EQ(corio_sleep(0.001), 0); /* both are waiting at the gate */
+    CHECK_EQ(corio_future_set_result(gate, NULL), 0);
     rc = corio_group_wait(g, 0);
     CHECK_EQ(rc, -EIO); /* the first to finish */
     CHECK_EQ(corio_group_error_count(g), 2); /* both kept */
@@ -123,6 +145,7 @@ static int two_fail_at_once(void)
     CHECK_EQ(corio_group_error(g, 1)->code, -EPIPE);
     CHECK_EQ(strcmp(corio_group_error(g, 1)->task_name, "b"), 0);
     corio_group_free(g);
+    corio_future_release(gate);
     return 0;
 }
 

@@ -1,0 +1,163 @@
+/*
+ * corio/topic.h: publish/subscribe topics between tasks (a broadcast
+ * channel; asyncio has none, this is the usual "one asyncio.Queue per
+ * subscriber" pattern done once, with a choice of overflow policy).
+ *
+ *     corio_topic *t;  corio_topic_sub *s;  void *item;  size_t missed;
+ *     corio_topic_new(&t);
+ *     corio_topic_subscribe(t, 64, CORIO_TOPIC_LAG, &s);
+ *     ...                                    // publisher task:
+ *     corio_topic_publish(t, item, NULL);    // ... corio_topic_close(t);
+ *     ...                                    // subscriber task:
+ *     while ((rc = corio_topic_next(s, &item, &missed)) == 0)
+ *         use(item, missed);
+ *     corio_topic_unsubscribe(s);            // rc: CORIO_TOPIC_END, ...
+ *
+ * Items are `void *`, borrowed: the topic never looks at them or frees
+ * them; the same pointer goes to every subscriber.
+ *
+ * Who gets what. A subscriber gets every item whose publish takes its
+ * turn (see below) after the subscriber joined and before it left, in
+ * publish order, each through its own bounded buffer of `capacity` items.
+ * When that buffer is full, its policy decides:
+ *   CORIO_TOPIC_BLOCK        the publisher waits until this subscriber
+ *                            takes an item (or leaves);
+ *   CORIO_TOPIC_DROP_OLDEST  the oldest buffered item is dropped;
+ *   CORIO_TOPIC_DROP_NEWEST  the item being published is dropped (for
+ *                            this subscriber);
+ *   CORIO_TOPIC_LAG          as DROP_OLDEST, and the next corio_topic_next
+ *                            reports how many items were dropped since the
+ *                            previous one (tokio's broadcast "Lagged").
+ *
+ * Publishers take turns: one publish at a time delivers, in the order the
+ * publishes began (FIFO-fair), so every subscriber sees one order. A
+ * publish delivers at once to every subscriber that does not block, and
+ * then waits for room in each full BLOCK subscriber; whoever makes room
+ * (a next on that subscriber, its unsubscribe) does the transfer, so the
+ * item is never in flight on a task's stack.
+ *
+ * Cancellation never duplicates an item, and never loses one silently.
+ * A next woken with an item returns it with 0 even if cancelled before
+ * it ran; a next cancelled while waiting took nothing. A publish reports
+ * through *delivered exactly how many subscribers took the item into
+ * their buffer, whatever it returns: cancelled (or the topic closed)
+ * while waiting for its turn, nobody got it (0); cancelled while waiting
+ * for BLOCK subscribers, the ones it reached keep it and the rest never
+ * see it (no gap is reported to them). Like every corio suspending call,
+ * next and publish return -ECANCELED at once while a cancel stands.
+ *
+ * Closing: corio_topic_close ends the topic. Publishes return -ESHUTDOWN
+ * (waiting ones are woken with it); each subscriber still drains its
+ * buffer, then next returns CORIO_TOPIC_END.
+ *
+ * Threads and loops: a topic belongs to the loop of the first task that
+ * waits on it and is used on that loop's thread only (no locking).
+ * subscribe, unsubscribe, close and the queries work outside a task too.
+ *
+ * Memory: one ring per subscriber, allocated at subscribe; publisher wait
+ * records are recycled per topic. Steady state allocates nothing.
+ * Limits: a publish costs O(subscribers).
+ */
+#ifndef CORIO_TOPIC_H
+#define CORIO_TOPIC_H
+
+#include <stddef.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_topic corio_topic;
+typedef struct corio_topic_sub corio_topic_sub;
+
+enum corio_topic_policy {
+    CORIO_TOPIC_BLOCK,
+    CORIO_TOPIC_DROP_OLDEST,
+    CORIO_TOPIC_DROP_NEWEST,
+    CORIO_TOPIC_LAG
+};
+
+/* corio_topic_next's "closed and drained" (as as_completed's 1). */
+#define CORIO_TOPIC_END 1
+
+/*
+ * corio_topic_new: a topic with no subscribers. Does not suspend.
+ * Returns 0 with *out set, -EINVAL (out NULL), -ENOMEM.
+ */
+CORIO_API int corio_topic_new(corio_topic **out);
+
+/*
+ * corio_topic_free: free t. Returns 0, or -EBUSY while subscribers remain
+ * or a publisher waits on t (or was woken and has not run yet): t is left
+ * untouched. NULL: 0.
+ */
+CORIO_API int corio_topic_free(corio_topic *t);
+
+/*
+ * corio_topic_subscribe: join t with a buffer of `capacity` items (>= 1)
+ * and an overflow policy. Does not suspend. The subscriber gets the items
+ * of publishes that take their turn from now on (not the one delivering
+ * now, if any). Returns 0 with *out set (owned by the caller until
+ * corio_topic_unsubscribe), -EINVAL (t or out NULL, capacity 0, unknown
+ * policy), -ESHUTDOWN (t is closed), CORIO_EWRONGTHREAD, -ENOMEM.
+ */
+CORIO_API int corio_topic_subscribe(corio_topic *t, size_t capacity,
+                                    int policy, corio_topic_sub **out);
+
+/*
+ * corio_topic_unsubscribe: leave the topic and free s; its buffered items
+ * are dropped (not freed). Does not suspend. If the publish delivering now
+ * waits for room in s, it no longer does (and may complete). Returns 0,
+ * -EBUSY (a task waits in next on s, or was woken and has not run yet: s
+ * is untouched), CORIO_EWRONGTHREAD, -EINVAL (s NULL).
+ */
+CORIO_API int corio_topic_unsubscribe(corio_topic_sub *s);
+
+/*
+ * corio_topic_publish: give item to every subscriber. Suspends the calling
+ * task while another publish is delivering, or while a BLOCK subscriber is
+ * full (see above). Returns 0 (every subscriber got it, or dropped it by
+ * its policy); -ECANCELED (cancelled before or while waiting); -ESHUTDOWN
+ * (t closed before or while waiting); -ENOMEM (nobody got it);
+ * CORIO_ENOLOOP (not in a task); CORIO_EWRONGTHREAD; -EINVAL (t NULL).
+ * If delivered is not NULL, *delivered is always set: how many
+ * subscribers took the item into their buffer (DROP_NEWEST subscribers
+ * that dropped it do not count).
+ */
+CORIO_API int corio_topic_publish(corio_topic *t, void *item,
+                                  size_t *delivered);
+
+/*
+ * corio_topic_next: take s's oldest buffered item, waiting while the
+ * buffer is empty. Suspends the calling task. Returns 0 with *item set
+ * and, if missed is not NULL, *missed set: for a LAG subscriber the
+ * number of items dropped since the previous item it took, else 0;
+ * CORIO_TOPIC_END (the topic is closed and s's buffer is empty);
+ * -ECANCELED (cancelled before or while waiting: nothing taken);
+ * -EBUSY (another task waits in next on s); CORIO_ENOLOOP;
+ * CORIO_EWRONGTHREAD; -EINVAL (s or item NULL). On error *item and
+ * *missed are untouched.
+ */
+CORIO_API int corio_topic_next(corio_topic_sub *s, void **item,
+                               size_t *missed);
+
+/*
+ * corio_topic_close: close t (see above). Does not suspend. Wakes waiting
+ * publishers (-ESHUTDOWN) and subscribers with empty buffers
+ * (CORIO_TOPIC_END). Idempotent. Returns 0, CORIO_EWRONGTHREAD, -EINVAL.
+ */
+CORIO_API int corio_topic_close(corio_topic *t);
+
+/* Queries: closed yet; the number of subscribers; items buffered in s;
+ * items s has dropped in all (any drop policy). NULL gives 0. */
+CORIO_API int corio_topic_is_closed(const corio_topic *t);
+CORIO_API size_t corio_topic_subscribers(const corio_topic *t);
+CORIO_API size_t corio_topic_sub_size(const corio_topic_sub *s);
+CORIO_API size_t corio_topic_sub_dropped(const corio_topic_sub *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_TOPIC_H */
