@@ -4,14 +4,16 @@
  * A resume pushes the coroutine onto the calling thread's resume chain: the
  * caller (a coroutine, or the thread's own stack) becomes NORMAL and the
  * callee RUNNING; corio_yield / corio_await / the end of the body pop it
- * again. Every switch goes through switch_to(), which also tells the
- * sanitizers (fiber.h) and checks the canary of stacks that have no guard.
+ * again. The side that leaves a switch does the bookkeeping of both
+ * sides, so in a normal build the switch is a tail call (SWITCH_RETURN);
+ * every switch also tells the sanitizers (fiber.h) and checks the canary
+ * of stacks that have no guard.
  *
  * Thread safety: a coroutine object is used by one thread at a time; the
  * only shared state is the stack pool (stack.c). After a coroutine comes
  * back from a switch it may be on another thread, so code after a switch
- * never reuses a thread pointer computed before it: it reads co->on, which
- * the resumer sets.
+ * never reuses a thread pointer computed before it (finish() reads co->on,
+ * which the resumer sets).
  *
  * Lean coroutines (CORIO_CORO_LEAN) run on one of a few stacks shared per
  * thread. The frames of a suspended lean coroutine stay on its shared stack
@@ -502,9 +504,7 @@ int corio_coro_close(corio_coro *co)
     default:
         return CORIO_ERUNNING;
     }
-    co->flags |= CORIO__F_CLOSING;
     rc = enter(co, NULL, CORIO_EEXIT);
-    co->flags &= (unsigned char)~CORIO__F_CLOSING;
     if (rc == CORIO_YIELDED || rc == CORIO_AWAITING)
         return CORIO_EIGNORED;
     if (co->state != CORIO_CORO_CLOSED) /* could not run (lean misuse) */

@@ -47,7 +47,6 @@ typedef struct corio__thread {
 
 enum {
     CORIO__F_LEAN = 0x1,      /* runs on a shared stack */
-    CORIO__F_CLOSING = 0x2,   /* close() in progress */
     CORIO__F_DISMISSED = 0x4, /* closed before start: no "never resumed" */
     CORIO__F_OWNED = 0x8      /* corio_coro_new allocated it */
 };

@@ -315,7 +315,7 @@ int corio_future_await(corio_future *f, void **result)
     rc = corio__task_park_forward(t, corio__detach_from_future,
                                   corio__forward_cancel_to_future, "future",
                                   f);
-    if (rc == -ECANCELED) /* not forwarded (f could not be cancelled) */
+    if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
         corio_future_cancel(f);
     else if (rc == 0 && corio__task_cancel_pending(t))
         rc = -ECANCELED; /* the cancel reached us while we waited on f */

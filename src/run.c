@@ -102,8 +102,6 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         outcome = corio_task_result(rs.main, &res);
     } else {
         outcome = rc; /* -EDEADLK or a poller failure */
-        if (!corio_task_done(rs.main))
-            corio_future_result(&rs.main->fut, NULL); /* not unretrieved */
     }
 
     /* Cancel what is left and let it finish; level-triggered cancellation
@@ -115,6 +113,11 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         corio_loop_run(loop);
         loop->stop_when_idle = 0;
     }
+
+    /* corio_run has reported the outcome; what main did afterwards (while
+     * being cancelled after a deadlock) is not "never retrieved". */
+    if (corio_task_done(rs.main))
+        corio_task_result(rs.main, NULL);
 
     if (owns_sigint) {
         sigaction(SIGINT, &old, NULL);

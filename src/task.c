@@ -194,8 +194,6 @@ void corio__task_deliver_cancel(corio_task *t)
         return;
     if (t->forward && t->forward(t))
         return; /* passed on to what it awaits, which will wake it */
-    if (!t->detach)
-        return; /* the forwarder's attempt woke it already */
     d = t->detach;
     t->detach = NULL;
     d(t);
