@@ -34,6 +34,7 @@ static const bench_suite *const suites[] = {
     &bench_suite_sleepers,
     &bench_suite_pingpong,
     &bench_suite_timers,
+    &bench_suite_topic,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

@@ -12,5 +12,6 @@ extern const bench_suite bench_suite_spawn;    /* bench_spawn.c */
 extern const bench_suite bench_suite_sleepers; /* bench_sleepers.c */
 extern const bench_suite bench_suite_pingpong; /* bench_pingpong.c */
 extern const bench_suite bench_suite_timers;   /* bench_timers.c */
+extern const bench_suite bench_suite_topic;    /* bench_topic.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

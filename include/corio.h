@@ -10,7 +10,12 @@
  *   corio/io.h      descriptors, non-blocking I/O, signals
  *   corio/scope.h   cancel scopes: timeouts, move-on, shields
  *   corio/group.h   task groups (TaskGroup, nurseries)
+ *   corio/combine.h gather, wait, as_completed, wait_for, shield
+ *   corio/sync.h    locks, events, conditions, semaphores, barriers
+ *   corio/queue.h   queues (FIFO, LIFO, priority)
+ *   corio/topic.h   publish/subscribe topics
  *   corio/ctxvar.h  task-local context variables (contextvars)
+ *   corio/agen.h    async generators and async iteration
  */
 #ifndef CORIO_H
 #define CORIO_H
@@ -28,5 +33,6 @@
 #include "corio/queue.h"
 #include "corio/topic.h"
 #include "corio/ctxvar.h"
+#include "corio/agen.h"
 
 #endif /* CORIO_H */

@@ -28,6 +28,8 @@ static const struct corio_err_name own[] = {
     {CORIO_ENOLOOP, "CORIO_ENOLOOP", "no running loop"},
     {CORIO_ESCOPE, "CORIO_ESCOPE",
      "cancel scope closed out of order or by another task"},
+    {CORIO_EYIELDSCOPE, "CORIO_EYIELDSCOPE",
+     "async generator yielded inside a scope it opened"},
 };
 
 #define E(x) {-x, #x, NULL}

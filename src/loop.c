@@ -530,6 +530,8 @@ int corio_loop_free(corio_loop *loop)
     drain_ready(loop);
     corio__tasks_fini(loop); /* closes abandoned tasks; cleanup runs */
     drain_ready(loop);
+    corio__agens_fini(loop); /* after the tasks that may be driving them */
+    drain_ready(loop);
     while ((top = corio__heap_pop(&loop->timers)) != NULL) {
         corio__timer *tm = (corio__timer *)top;
         if (tm->fire == handle_timer_fire) /* task timers went with tasks */

@@ -146,6 +146,7 @@ struct corio_loop {
     unsigned since_poll;          /* iterations since the last poll */
     int closing;                  /* corio_loop_free in progress */
     corio_task *all;              /* live tasks */
+    struct corio_agen *agens;     /* async generators iterated here (agen.c) */
     size_t ntasks;
     uint64_t next_task_id;
     corio_task *task_free;        /* recycled task objects */
@@ -239,5 +240,11 @@ void corio__waiter_wake_task(corio__waiter *w, corio_future *f);
 void corio__detach_from_future(corio_task *t);
 /* Free every task and recycled object of a loop being freed (task.c). */
 void corio__tasks_fini(corio_loop *loop);
+/* Async generators of a loop (agen.c). shutdown starts a task closing
+ * each unfinished one not in use and returns how many it started
+ * (corio_run's shutdown_asyncgens); fini, at corio_loop_free after the
+ * tasks are gone, closes the rest at once and detaches them. */
+size_t corio__agens_shutdown(corio_loop *loop);
+void corio__agens_fini(corio_loop *loop);
 
 #endif /* CORIO_LOOP_IMPL_H */

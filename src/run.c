@@ -113,6 +113,13 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         corio_loop_run(loop);
         loop->stop_when_idle = 0;
     }
+    /* Then close the async generators left unfinished, each in a task of
+     * its own (asyncio.run's shutdown_asyncgens). */
+    if (corio__agens_shutdown(loop) > 0) {
+        loop->stop_when_idle = 1;
+        corio_loop_run(loop);
+        loop->stop_when_idle = 0;
+    }
 
     /* corio_run has reported the outcome; what main did afterwards (while
      * being cancelled after a deadlock) is not "never retrieved". */

@@ -15,6 +15,11 @@ that corio_bench parses (bench/loopbench.c, lb_field).
                            in [0, SPREAD) from splitmix64(SEED), the C rows'
                            generator; CPU time (user + system, getrusage)
                            from the first call_later to the last callback
+    topic NSUBS N CAP      pub/sub by hand: one asyncio.Queue(CAP) per
+                           subscriber task; the publisher awaits q.put of
+                           items 1..N on each queue in turn, then an end
+                           mark; every subscriber must get 1..N in order;
+                           ns_per_item (per item published)
 
 The default event loop of asyncio.run (no uvloop). Times: perf_counter_ns,
 with process_time_ns beside them (cpu_ns_per_...); the timers' CPU time:
@@ -146,6 +151,35 @@ async def timers(n, spread, seed):
     print(f"result cpu_ns_per_timer={(c1 - c0) / n:.1f} wall_s={w1 - w0:.3f}")
 
 
+async def topic(nsubs, n, cap):
+    queues = [asyncio.Queue(cap) for _ in range(nsubs)]
+    end = object()
+
+    async def subscriber(q):
+        expect = 1
+        while (item := await q.get()) is not end:
+            if item != expect:
+                sys.exit(f"topic: got {item}, expected {expect}")
+            expect += 1
+        return expect - 1
+
+    c0 = time.process_time_ns()
+    t0 = time.perf_counter_ns()
+    tasks = [asyncio.create_task(subscriber(q)) for q in queues]
+    for i in range(1, n + 1):
+        for q in queues:
+            await q.put(i)
+    for q in queues:
+        await q.put(end)
+    counts = await asyncio.gather(*tasks)
+    t1 = time.perf_counter_ns()
+    c1 = time.process_time_ns()
+    if counts != [n] * nsubs:
+        sys.exit(f"topic: subscribers got {set(counts)} items, not {n}")
+    print(f"result ns_per_item={(t1 - t0) / n:.1f} "
+          f"cpu_ns_per_item={(c1 - c0) / n:.1f}")
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "spawn":
@@ -156,6 +190,8 @@ def main(argv):
         asyncio.run(pingpong(int(args[0])))
     elif cmd == "timers":
         asyncio.run(timers(int(args[0]), float(args[1]), int(args[2])))
+    elif cmd == "topic":
+        asyncio.run(topic(int(args[0]), int(args[1]), int(args[2])))
     else:
         sys.exit(f"loop_bench.py: unknown subcommand {cmd}")
 

@@ -56,6 +56,9 @@ extern "C" {
 /* A cancel scope or group was closed out of order or by another task
  * (Trio's "cancel scope stack corrupted"). */
 #define CORIO_ESCOPE (CORIO_EBASE - 10)
+/* An async generator yielded while a cancel scope or task group it opened
+ * itself was still open (PEP 789); the item was not delivered. */
+#define CORIO_EYIELDSCOPE (CORIO_EBASE - 11)
 
 /*
  * corio_strerror: a short English description of `code`, for corio's own
