@@ -35,6 +35,7 @@ static const bench_suite *const suites[] = {
     &bench_suite_pingpong,
     &bench_suite_timers,
     &bench_suite_topic,
+    &bench_suite_agen,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

@@ -13,5 +13,6 @@ extern const bench_suite bench_suite_sleepers; /* bench_sleepers.c */
 extern const bench_suite bench_suite_pingpong; /* bench_pingpong.c */
 extern const bench_suite bench_suite_timers;   /* bench_timers.c */
 extern const bench_suite bench_suite_topic;    /* bench_topic.c */
+extern const bench_suite bench_suite_agen;     /* bench_agen.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

@@ -20,6 +20,9 @@ that corio_bench parses (bench/loopbench.c, lb_field).
                            items 1..N on each queue in turn, then an end
                            mark; every subscriber must get 1..N in order;
                            ns_per_item (per item published)
+    agen MODE N            async for over an async generator yielding 1..N
+                           (MODE plain: only yields; sleep0: awaits
+                           asyncio.sleep(0) before each); ns_per_item
 
 The default event loop of asyncio.run (no uvloop). Times: perf_counter_ns,
 with process_time_ns beside them (cpu_ns_per_...); the timers' CPU time:
@@ -180,6 +183,31 @@ async def topic(nsubs, n, cap):
           f"cpu_ns_per_item={(c1 - c0) / n:.1f}")
 
 
+async def agen(mode, n):
+    async def numbers():
+        for i in range(1, n + 1):
+            yield i
+
+    async def numbers_sleep0():
+        for i in range(1, n + 1):
+            await asyncio.sleep(0)
+            yield i
+
+    gen = numbers() if mode == "plain" else numbers_sleep0()
+    c0 = time.process_time_ns()
+    t0 = time.perf_counter_ns()
+    total = count = 0
+    async for x in gen:
+        total += x
+        count += 1
+    t1 = time.perf_counter_ns()
+    c1 = time.process_time_ns()
+    if count != n or total != n * (n + 1) // 2:
+        sys.exit(f"agen: got {count} items summing to {total}")
+    print(f"result ns_per_item={(t1 - t0) / n:.1f} "
+          f"cpu_ns_per_item={(c1 - c0) / n:.1f}")
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "spawn":
@@ -192,6 +220,8 @@ def main(argv):
         asyncio.run(timers(int(args[0]), float(args[1]), int(args[2])))
     elif cmd == "topic":
         asyncio.run(topic(int(args[0]), int(args[1]), int(args[2])))
+    elif cmd == "agen":
+        asyncio.run(agen(args[0], int(args[1])))
     else:
         sys.exit(f"loop_bench.py: unknown subcommand {cmd}")
 
