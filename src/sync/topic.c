@@ -13,7 +13,18 @@
  * (next) stores the active item there; whoever drops owed to 0 (next,
  * unsubscribe) completes the active publish and starts the following ones
  * (start_next) before any of those tasks runs again. A publish that finds
- * the list empty delivers in its own call and waits only if owed > 0.
+ * the list empty delivers in its own call with no record, and takes one
+ * only if owed > 0; it makes sure of a spare record first, so a publish
+ * that has delivered cannot then fail for memory.
+ *
+ * Drops. Every item a publish hands to a subscriber (counted in its
+ * `delivered`) leaves that subscriber exactly once: through next, or
+ * through the subscriber's drop callback (evicted, refused by
+ * DROP_NEWEST, or left in the ring at unsubscribe). `calling` counts
+ * callbacks running; while it is set every call that changes the topic
+ * returns -EBUSY, since a callback can run in the middle of a delivery
+ * walk. A callback cancelling a waiting publisher would re-enter that
+ * walk through detach: the header forbids it, an assert catches it.
  *
  * Subscribers waiting. At most one task waits in next per subscriber; its
  * wait state lives in the subscriber (heap). A delivery into an empty
@@ -29,7 +40,8 @@
  * the item.
  *
  * Invariants:
- *   - owed > 0  =>  the publisher list's head is active;
+ *   - owed > 0  =>  the publisher list's head is active (outside the
+ *     deliver of a publish that found the list empty);
  *   - s->pending  =>  s is BLOCK and full, and counted in owed;
  *   - s->wt set and state WAITING  =>  s's buffer is empty and the topic
  *     is open;
@@ -58,16 +70,19 @@ struct pwait {
     unsigned char active;
 };
 
-struct corio_topic_sub {
-    corio_topic_sub *next, *prev;
-    corio_topic *topic;
+struct corio_topic_sub {       /* what a delivery reads comes first */
+    corio_topic_sub *next;
     void **ring;
     size_t cap, n, head;
-    size_t dropped, missed;     /* in all; since the last next */
     int policy;
     unsigned char pending;      /* owed the active publish's item */
     unsigned char wstate;       /* W_*, while wt is set */
     corio_task *wt;             /* the task in next, or NULL */
+    size_t dropped, missed;     /* in all; since the last next */
+    corio_topic_drop_fn drop_fn;
+    void *drop_arg;
+    corio_topic_sub *prev;
+    corio_topic *topic;
 };
 
 struct corio_topic {
@@ -78,43 +93,80 @@ struct corio_topic {
     size_t owed;
     size_t inuse;
     corio_loop *loop;
+    unsigned calling;           /* drop callbacks running */
     int closed;
 };
 
 /* ---- rings -------------------------------------------------------------------- */
 
+/* Indexes wrap by compare-and-subtract: head < cap and n <= cap, so one
+ * subtraction is enough (a `%` here was a 64-bit division per item). */
 static void ring_push(corio_topic_sub *s, void *item)
 {
-    assert(s->n < s->cap);
-    s->ring[(s->head + s->n) % s->cap] = item;
+    size_t i = s->head + s->n;
+    assert(s->n < s->cap && s->head < s->cap);
+    if (i >= s->cap)
+        i -= s->cap;
+    s->ring[i] = item;
     s->n++;
 }
 
 static void *ring_take(corio_topic_sub *s)
 {
     void *item;
-    assert(s->n > 0);
+    assert(s->n > 0 && s->head < s->cap);
     item = s->ring[s->head];
-    s->head = (s->head + 1) % s->cap;
+    if (++s->head == s->cap)
+        s->head = 0;
     s->n--;
     return item;
 }
 
+/* A full ring: item replaces the oldest, which is returned. */
+static void *ring_evict_push(corio_topic_sub *s, void *item)
+{
+    void *old;
+    assert(s->n == s->cap && s->head < s->cap);
+    old = s->ring[s->head];
+    s->ring[s->head] = item; /* (head + n) % cap is head */
+    if (++s->head == s->cap)
+        s->head = 0;
+    return old;
+}
+
+/* item leaves s other than through next. s is consistent before the call. */
+static void drop(corio_topic *tp, corio_topic_sub *s, void *item)
+{
+    corio_topic_drop_fn fn = s->drop_fn;
+    if (fn) {
+        tp->calling++;
+        fn(item, s->drop_arg);
+        tp->calling--;
+    }
+}
+
 /* ---- publisher records --------------------------------------------------------- */
+
+/* Make sure the pool holds a record, so rec_get cannot fail. */
+static int rec_reserve(corio_topic *tp)
+{
+    struct pwait *w;
+    if (tp->pool)
+        return 0;
+    if (!(w = calloc(1, sizeof *w)))
+        return -ENOMEM;
+    w->topic = tp;
+    w->all_next = tp->all;
+    tp->all = w;
+    tp->pool = w;
+    return 0;
+}
 
 static struct pwait *rec_get(corio_topic *tp)
 {
     struct pwait *w = tp->pool;
-    if (w) {
-        tp->pool = w->next;
-    } else {
-        w = calloc(1, sizeof *w);
-        if (!w)
-            return NULL;
-        w->topic = tp;
-        w->all_next = tp->all;
-        tp->all = w;
-    }
+    assert(w);
+    tp->pool = w->next;
     w->next = w->prev = NULL;
     w->delivered = 0;
     w->active = 0;
@@ -168,18 +220,20 @@ static void clear_pending(corio_topic *tp)
     tp->owed = 0;
 }
 
-/* Give w's item to every subscriber now; returns how many BLOCK
- * subscribers are full and now owed it (marked pending). */
-static size_t deliver(corio_topic *tp, struct pwait *w)
+/* Give item to every subscriber now, adding to *delivered the ones it
+ * reached (DROP_NEWEST refusals included: they hand it to their drop
+ * callback at once); returns how many BLOCK subscribers are full and now
+ * owed it (marked pending). */
+static size_t deliver(corio_topic *tp, void *item, size_t *delivered)
 {
     corio_topic_sub *s;
-    size_t owed = 0;
+    size_t owed = 0, reached = 0;
     assert(tp->owed == 0);
     for (s = tp->subs_head; s; s = s->next) {
         assert(!s->pending);
         if (s->n < s->cap) {
-            ring_push(s, w->item);
-            w->delivered++;
+            ring_push(s, item);
+            reached++;
             if (s->wt && s->wstate == W_WAITING) {
                 s->wstate = W_SATISFIED;
                 corio__task_wake(s->wt, 0);
@@ -189,14 +243,17 @@ static size_t deliver(corio_topic *tp, struct pwait *w)
             owed++;
         } else if (s->policy == CORIO_TOPIC_DROP_NEWEST) {
             s->dropped++;
+            reached++;
+            drop(tp, s, item);
         } else {
-            (void)ring_take(s);
-            ring_push(s, w->item);
+            void *old = ring_evict_push(s, item);
             s->dropped++;
             s->missed++;
-            w->delivered++;
+            reached++;
+            drop(tp, s, old);
         }
     }
+    *delivered += reached;
     tp->owed = owed;
     return owed;
 }
@@ -208,7 +265,7 @@ static void start_next(corio_topic *tp)
     while ((w = tp->pub_head) != NULL && !tp->closed) {
         assert(!w->active && w->state == W_WAITING);
         w->active = 1;
-        if (deliver(tp, w) > 0)
+        if (deliver(tp, w->item, &w->delivered) > 0)
             return;
         pub_unlink(tp, w);
         w->state = W_SATISFIED;
@@ -257,6 +314,7 @@ static void abandon(struct pwait *w)
 {
     corio_topic *tp = w->topic;
     int was_active = w->active;
+    assert(!tp->calling); /* a drop callback may not cancel a publisher */
     pub_unlink(tp, w);
     w->state = W_CANCELLED;
     if (was_active) {
@@ -283,18 +341,22 @@ static void detach_sub(corio_task *t)
 
 static int check_thread(const corio_topic *tp)
 {
+    if (tp->calling)
+        return -EBUSY;
     if (tp->inuse && corio_loop_current() != tp->loop)
         return CORIO_EWRONGTHREAD;
     return 0;
 }
 
-static int enter(corio_topic *tp, corio_task **tp_out)
+static inline int enter(corio_topic *tp, corio_task **tp_out)
 {
     corio_task *t = corio__task_running();
     if (!t)
         return CORIO_ENOLOOP;
     if (tp->inuse && tp->loop != t->loop)
         return CORIO_EWRONGTHREAD;
+    if (tp->calling)
+        return -EBUSY;
     if (corio__task_cancel_pending(t))
         return -ECANCELED;
     *tp_out = t;
@@ -319,7 +381,7 @@ int corio_topic_free(corio_topic *tp)
     struct pwait *w, *next;
     if (!tp)
         return 0;
-    if (tp->nsubs || tp->inuse)
+    if (tp->nsubs || tp->inuse || tp->calling)
         return -EBUSY;
     for (w = tp->all; w; w = next) {
         next = w->all_next;
@@ -383,8 +445,20 @@ int corio_topic_unsubscribe(corio_topic_sub *s)
     tp->nsubs--;
     if (s->pending)
         settle_pending(tp, s); /* s is off the list: finish_active skips it */
+    while (s->n > 0) /* the topic is settled: only s's ring is left */
+        drop(tp, s, ring_take(s));
     free(s->ring);
     free(s);
+    return 0;
+}
+
+int corio_topic_sub_on_drop(corio_topic_sub *s, corio_topic_drop_fn fn,
+                            void *arg)
+{
+    if (!s)
+        return -EINVAL;
+    s->drop_fn = fn;
+    s->drop_arg = fn ? arg : NULL;
     return 0;
 }
 
@@ -392,6 +466,7 @@ int corio_topic_publish(corio_topic *tp, void *item, size_t *delivered)
 {
     corio_task *t = NULL;
     struct pwait *w;
+    size_t now = 0;
     int rc;
     if (delivered)
         *delivered = 0;
@@ -401,22 +476,26 @@ int corio_topic_publish(corio_topic *tp, void *item, size_t *delivered)
         return rc;
     if (tp->closed)
         return -ESHUTDOWN;
-    if (!(w = rec_get(tp)))
-        return -ENOMEM;
+    if ((rc = rec_reserve(tp)) != 0)
+        return rc;
     tp->loop = t->loop;
+    if (!tp->pub_head) {
+        /* Our turn now: deliver from here; a record only if we must wait
+         * (nothing runs in between: callbacks cannot enter the topic). */
+        if (deliver(tp, item, &now) == 0) {
+            if (delivered)
+                *delivered = now;
+            return 0;
+        }
+        w = rec_get(tp);
+        w->active = 1;
+        w->delivered = now;
+    } else {
+        w = rec_get(tp);
+    }
     w->t = t;
     w->item = item;
     pub_link(tp, w);
-    if (tp->pub_head == w) {
-        w->active = 1;
-        if (deliver(tp, w) == 0) {
-            pub_unlink(tp, w);
-            if (delivered)
-                *delivered = w->delivered;
-            rec_put(tp, w);
-            return 0;
-        }
-    }
     for (;;) {
         rc = corio__task_park(t, detach_pub, "topic publish", w);
         if (w->state != W_WAITING)
