@@ -148,7 +148,9 @@ CORIO_API int corio_sleep(double seconds);
 /*
  * corio_run: asyncio.run for C. Makes a loop, runs main(arg, &result) as
  * its main task until it finishes, then cancels every task still alive and
- * waits for them, frees the loop and returns main's outcome: 0 with
+ * waits for them, closes the async generators left unfinished (each in a
+ * task, as asyncio.run's shutdown_asyncgens; see agen.h), frees the loop
+ * and returns main's outcome: 0 with
  * *result set, its error, or -ECANCELED. While it runs, SIGINT cancels the
  * main task (its cleanup runs) instead of killing the process; the
  * previous SIGINT disposition is restored afterwards. If nothing can ever
