@@ -274,6 +274,19 @@ static void tsq_run(corio__ready *r)
     free(n);
 }
 
+/* Wake the loop from any thread; tsq_lock held, so the loop cannot close
+ * the eventfd meanwhile. One write until the loop drains it. */
+static void wake_locked(corio_loop *loop)
+{
+    if (atomic_exchange(&loop->wake_pending, 1) == 0) {
+        uint64_t one = 1;
+        ssize_t w;
+        do
+            w = write(loop->wake_fd, &one, sizeof one);
+        while (w < 0 && errno == EINTR);
+    }
+}
+
 int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
                                     void *arg)
 {
@@ -298,20 +311,41 @@ int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
         else
             loop->tsq_head = n;
         loop->tsq_tail = n;
-        /* Under the lock, so the loop cannot close the eventfd meanwhile;
-         * one write until the loop drains it. */
-        if (atomic_exchange(&loop->wake_pending, 1) == 0) {
-            uint64_t one = 1;
-            ssize_t w;
-            do
-                w = write(loop->wake_fd, &one, sizeof one);
-            while (w < 0 && errno == EINTR);
-        }
+        wake_locked(loop);
     }
     pthread_mutex_unlock(&loop->tsq_lock);
     if (rc)
         free(n);
     return rc;
+}
+
+int corio_loop_hold(corio_loop *loop)
+{
+    if (!loop)
+        return -EINVAL;
+    atomic_fetch_add(&loop->external, 1);
+    return 0;
+}
+
+int corio_loop_unhold(corio_loop *loop)
+{
+    size_t n;
+    if (!loop)
+        return -EINVAL;
+    n = atomic_load(&loop->external);
+    do {
+        if (n == 0)
+            return -EINVAL;
+    } while (!atomic_compare_exchange_weak(&loop->external, &n, n - 1));
+    if (n == 1) {
+        /* The last hold: a loop asleep only because of it must wake and
+         * look again (it may now be deadlocked). */
+        pthread_mutex_lock(&loop->tsq_lock);
+        if (!loop->tsq_closed)
+            wake_locked(loop);
+        pthread_mutex_unlock(&loop->tsq_lock);
+    }
+    return 0;
 }
 
 /* Move cross-thread calls into the ready queue. */
@@ -348,7 +382,7 @@ static int tsq_empty(corio_loop *loop)
 static int nothing_can_happen(corio_loop *loop)
 {
     return loop->ready.n == 0 && loop->timers.n == 0 &&
-           loop->io_waiting == 0 && loop->external == 0 && loop->ntasks > 0 &&
+           loop->io_waiting == 0 && atomic_load(&loop->external) == 0 && loop->ntasks > 0 &&
            !atomic_load(&loop->wake_pending) && tsq_empty(loop);
 }
 
@@ -385,7 +419,9 @@ static int iterate(corio_loop *loop)
         if (timeout < 0)
             timeout = 0;
     } else if (nothing_can_happen(loop)) {
-        corio__loop_report_waits(loop, "deadlock: nothing can wake");
+        corio__loop_report_waits(loop, "deadlock: nothing can wake (work "
+                                       "another thread will deliver needs "
+                                       "corio_loop_hold)");
         return -EDEADLK;
     }
     if (poll) {

@@ -157,7 +157,7 @@ struct corio_loop {
     size_t handle_free_n;
     int stop_when_idle;           /* corio_run's shutdown: stop at 0 tasks */
     size_t io_waiting;            /* tasks parked on descriptors */
-    size_t external;              /* work other threads will complete */
+    atomic_size_t external;       /* holds: corio_loop_hold (any thread) */
     corio_future *stop_on;        /* corio_run: stop when this is done */
     void *run_state;              /* corio_run's bookkeeping */
     /* Descriptor and signal layers (io.c, signal.c). on_event and io_fini

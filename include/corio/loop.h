@@ -8,7 +8,8 @@
  * runs in the next iteration, as in asyncio). Tasks (task.h) and callbacks
  * share that queue.
  *
- * Only corio_loop_call_soon_threadsafe may be called from another thread.
+ * Only corio_loop_call_soon_threadsafe, corio_loop_hold and
+ * corio_loop_unhold may be called from another thread.
  * Everything else is for the loop's own thread.
  *
  * Time is the loop's monotonic clock (CLOCK_MONOTONIC), in seconds as a
@@ -102,6 +103,23 @@ CORIO_API int corio_loop_call_at(corio_loop *loop, double when,
  */
 CORIO_API int corio_loop_call_soon_threadsafe(corio_loop *loop,
                                               corio_callback fn, void *arg);
+
+/*
+ * corio_loop_hold / corio_loop_unhold: from any thread, tell the loop
+ * that work done elsewhere (another thread, a library callback) will
+ * reach it later through corio_loop_call_soon_threadsafe. While at least
+ * one hold stands, a loop with nothing else to do waits for that work
+ * instead of reporting a deadlock (-EDEADLK) about the tasks waiting for
+ * it (libuv's uv_ref, for outside work). Take the hold before handing the
+ * work out; release it after the work's call_soon_threadsafe (or in the
+ * callback). Releasing the last hold wakes the loop so it looks again.
+ * Holds do not keep corio_run from finishing once main is done. The loop
+ * must outlive the calls; holds left at corio_loop_free are ignored.
+ * Never suspend. Return 0, or -EINVAL (loop NULL; unhold with no hold
+ * standing).
+ */
+CORIO_API int corio_loop_hold(corio_loop *loop);
+CORIO_API int corio_loop_unhold(corio_loop *loop);
 
 /*
  * corio_handle_cancel: stop a scheduled callback from running. Returns 0
