@@ -39,6 +39,7 @@ struct corio_agen {
     unsigned char busy;
     unsigned char pending;        /* a finalizer task is yet to start */
     unsigned char orphan;
+    unsigned char at_exit;        /* its finalizer is corio_run's */
     unsigned char sync;           /* closing with nobody to serve waits */
 };
 
@@ -70,11 +71,28 @@ static void unlink_from_loop(corio_agen *g)
     g->home = NULL;
 }
 
+static void close_now(corio_agen *g);
+
+/* Free g. One still suspended (it ignored a close) gets one more close
+ * with no driver; if it ignores that too, its frames are dropped without
+ * running again. Never corio__coro_fini's own close: that resumes g raw,
+ * and a wait in g's cleanup would park whatever task is running (the
+ * finalizer, say) with nobody to undo it: its timer or wakeup would later
+ * reach a task that went on, or ended. */
 static void destroy(corio_agen *g)
 {
     unlink_from_loop(g);
     if (g->coro.state == CORIO_CORO_CREATED)
         g->coro.flags |= CORIO__F_DISMISSED; /* never iterated: no warning */
+    if (g->coro.state == CORIO_CORO_SUSPENDED) {
+        close_now(g);
+        if (g->coro.state == CORIO_CORO_SUSPENDED) {
+            corio__warn("async generator '%s' ignored its close again; its "
+                        "frames are discarded without cleanup",
+                        g->coro.name);
+            g->coro.state = CORIO_CORO_CLOSED; /* fini drops the stack */
+        }
+    }
     corio__coro_fini(&g->coro);
     free(g);
 }
@@ -133,10 +151,12 @@ static int check(const corio_agen *g)
 {
     if (!g)
         return -EINVAL;
-    if (g->busy)
-        return CORIO_ERUNNING;
+    /* The thread first: another thread must not read `busy`, which the
+     * owner changes unsynchronized (home is set before g can be shared). */
     if (g->home && g->home != corio__thread_self())
         return CORIO_EWRONGTHREAD;
+    if (g->busy)
+        return CORIO_ERUNNING;
     return 0;
 }
 
@@ -245,12 +265,20 @@ static void report_close(corio_agen *g, int rc)
                     g->coro.name, corio_strerror(rc));
 }
 
-/* Close g with no driver: its waits fail at once with CORIO_ENOLOOP. */
+/* Close g with no driver: its waits fail at once with CORIO_ENOLOOP. The
+ * running task, if any, is hidden meanwhile, so that g's waits do not
+ * park it at all: a park undone by the thrown error still leaves some
+ * waits behind (a sleep(0) has queued the task already). */
 static void close_now(corio_agen *g)
 {
+    corio__thread *th = corio__thread_self();
+    void *task = th->task;
+
     g->busy = 0;
     g->sync = 1;
+    th->task = NULL;
     report_close(g, corio_agen_close(g));
+    th->task = task;
     g->sync = 0;
 }
 
@@ -258,11 +286,16 @@ static void close_now(corio_agen *g)
 static int finalize(void *arg, void **result)
 {
     corio_agen *g = arg;
+    corio_loop *loop = corio_loop_current();
+    int at_exit = g->at_exit;
     (void)result;
-    g->busy = g->pending = 0; /* held for this task since the spawn */
+    g->busy = g->pending = g->at_exit = 0; /* held for us since the spawn */
     report_close(g, corio_agen_close(g));
     if (g->orphan)
         destroy(g);
+    /* corio_run's shutdown waits for these, not for what they started. */
+    if (at_exit && loop && --loop->agens_closing == 0)
+        corio_loop_stop(loop);
     return 0;
 }
 
@@ -364,11 +397,14 @@ size_t corio__agens_shutdown(corio_loop *loop)
                                          before it ran: try again */
         if (!closable(g))
             continue;
-        if (spawn_finalizer(g, loop, NULL) == 0)
+        if (spawn_finalizer(g, loop, NULL) == 0) {
+            g->at_exit = 1;
             n++;
-        else
+        } else {
             close_now(g);
+        }
     }
+    loop->agens_closing = n;
     return n;
 }
 

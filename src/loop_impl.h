@@ -147,6 +147,7 @@ struct corio_loop {
     int closing;                  /* corio_loop_free in progress */
     corio_task *all;              /* live tasks */
     struct corio_agen *agens;     /* async generators iterated here (agen.c) */
+    size_t agens_closing;         /* corio_run's closing tasks not yet done */
     size_t ntasks;
     uint64_t next_task_id;
     corio_task *task_free;        /* recycled task objects */
@@ -242,8 +243,9 @@ void corio__detach_from_future(corio_task *t);
 void corio__tasks_fini(corio_loop *loop);
 /* Async generators of a loop (agen.c). shutdown starts a task closing
  * each unfinished one not in use and returns how many it started
- * (corio_run's shutdown_asyncgens); fini, at corio_loop_free after the
- * tasks are gone, closes the rest at once and detaches them. */
+ * (corio_run's shutdown_asyncgens); the last of them to finish stops the
+ * loop. fini, at corio_loop_free after the tasks are gone, closes the
+ * rest at once and detaches them. */
 size_t corio__agens_shutdown(corio_loop *loop);
 void corio__agens_fini(corio_loop *loop);
 

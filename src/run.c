@@ -114,11 +114,21 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         loop->stop_when_idle = 0;
     }
     /* Then close the async generators left unfinished, each in a task of
-     * its own (asyncio.run's shutdown_asyncgens). */
+     * its own (asyncio.run's shutdown_asyncgens), until those tasks are
+     * done (the last one stops the loop; idle also ends it, should one be
+     * cancelled before it runs). Tasks their cleanup started are then
+     * cancelled like the leftovers (asyncio.run drops them unrun). */
     if (corio__agens_shutdown(loop) > 0) {
         loop->stop_when_idle = 1;
         corio_loop_run(loop);
         loop->stop_when_idle = 0;
+        loop->agens_closing = 0;
+        if (loop->ntasks > 0) {
+            corio__loop_cancel_all(loop);
+            loop->stop_when_idle = 1;
+            corio_loop_run(loop);
+            loop->stop_when_idle = 0;
+        }
     }
 
     /* corio_run has reported the outcome; what main did afterwards (while

@@ -145,7 +145,10 @@ CORIO_API int corio_agen_close(corio_agen *g);
 /*
  * corio_agen_free: release g. A suspended generator is reported and
  * closed first (see Finalization): in a task on a running loop, the close
- * runs in a new task that frees g afterwards. Never suspends. NULL is a
+ * runs in a new task that frees g afterwards. One that ignores that close
+ * (yields again) is closed once more at once, its waits failing with
+ * CORIO_ENOLOOP, and if it yields yet again its frames are dropped without
+ * running (reported). Never suspends. NULL is a
  * no-op. Returns 0, or CORIO_ERUNNING (an operation on g is under way;
  * nothing is freed) or CORIO_EWRONGTHREAD.
  */
