@@ -142,6 +142,10 @@ static int drive(corio_agen *g, void *value, int err, void **out)
     if (rc != CORIO_YIELDED) {
         *out = NULL;
         corio__coro_release_stack(&g->coro);
+        if (t && t->scope != entry) /* C lets a body leave one open */
+            corio__warn("async generator '%s' ended with a cancel scope or "
+                        "task group of its own still open; task '%s' now "
+                        "runs inside it", g->coro.name, t->name);
     }
     return rc;
 }

@@ -1395,3 +1395,34 @@ TEST(agen_edge_lean_hand_driven_other_thread)
     CHECK_EQ(s.last_rc, CORIO_EEXIT);
     CHECK_EQ(corio_agen_free(g), 0);
 }
+
+/* ---- a generator that ends with its own scope still open -------------------- */
+
+static int leaky_scope_gen(void *arg, void **result)
+{
+    corio_scope *sc;
+    (void)arg;
+    (void)result;
+    return corio_timeout(100.0, &sc); /* never closed: a bug in the body */
+}
+
+static int leaky_scope_body(void)
+{
+    corio_coro_opts o = {.name = "leaky"};
+    corio_agen *g;
+    CHECK_EQ(corio_agen_new(leaky_scope_gen, NULL, &o, &g), 0);
+    CHECK_EQ(corio_agen_next(g, NULL), CORIO_AGEN_END);
+    corio_agen_free(g);
+    return 0; /* the task ends inside the leaked scope */
+}
+
+TEST(agen_edge_ends_with_scope_open)
+{
+    char *err;
+    corio_test_stderr_begin();
+    CHECK_EQ(run(leaky_scope_body), 0);
+    err = corio_test_stderr_end();
+    CHECK_STR_HAS(err, "async generator 'leaky' ended with a cancel scope");
+    CHECK_STR_HAS(err, "task 'main' ended with a cancel scope still open");
+    free(err);
+}

@@ -58,6 +58,9 @@
  * not delivered, and the generator should close its scope and return. A
  * scope opened by the consumer around next is fine (the generator's waits
  * run inside it, as in Python).
+ * A generator that returns with a scope or group of its own still open
+ * (possible in C, not in Python) is reported on stderr; the scope stays
+ * on the consumer's task.
  *
  * Finalization. A generator that has not run to its end should be closed
  * with corio_agen_close, which runs its cleanup and may wait (Python's
