@@ -120,8 +120,11 @@ static int concurrent(void)
     printf("  gathered [%s, %s] in %.2f s\n", (char *)r1, (char *)r2, took);
     CHECK(r1 && strcmp(r1, "slow") == 0);
     CHECK(r2 && strcmp(r2, "fast") == 0);
+    /* Together, not one after the other: fast started before slow ended
+     * (the trace shows it; a time limit would fail on a loaded machine),
+     * and no sooner than the longer sleep. */
     CHECK(strcmp(trace, "start slow;start fast;end fast;end slow;") == 0);
-    CHECK(took >= 0.2 && took < 0.29); /* together, not one after the other */
+    CHECK(took >= 0.2);
     return 0;
 }
 

@@ -84,12 +84,17 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
     }
     loop->run_state = &rs;
     loop->on_iteration = check_sigint;
+    /* Only over the default disposition, as asyncio.run: a program
+     * started with SIGINT ignored (nohup, `&`) or with a handler of its
+     * own keeps it. */
     if (atomic_compare_exchange_strong(&sigint_owner, &expected, loop)) {
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_sigint;
         sigemptyset(&sa.sa_mask);
         sigint_seen = 0;
-        if (sigaction(SIGINT, &sa, &old) == 0)
+        if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+            !(old.sa_flags & SA_SIGINFO) &&
+            sigaction(SIGINT, &sa, &old) == 0)
             owns_sigint = 1;
         else
             atomic_store(&sigint_owner, NULL);

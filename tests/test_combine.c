@@ -751,11 +751,13 @@ static int as_completed_timeout(void)
     corio_as_completed *it;
     double t0 = now_s();
     spawn_kids(k, 3, t, f);
-    CHECK_EQ(corio_as_completed_new(f, 3, 0.05, &it), 0);
+    /* What completes after the timeout is not handed out: the timeout is
+     * long enough for the gates below to beat it on a loaded machine. */
+    CHECK_EQ(corio_as_completed_new(f, 3, 0.2, &it), 0);
     open_gate(g[0]); /* two done before the timeout */
     open_gate(g[1]);
     release_gates(g, 2);
-    CHECK_EQ(corio_sleep(0.08), 0);
+    CHECK_EQ(corio_sleep(0.25), 0); /* and then it passes */
     CHECK_EQ(corio_as_completed_next(it, &got), 0);
     CHECK_PTR(got, f[1]);
     CHECK_EQ(corio_as_completed_next(it, &got), 0);
@@ -1211,7 +1213,10 @@ static int shield_unretrieved(void)
     CHECK_EQ(corio_future_shield(f, &o), 0);
     CHECK_EQ(corio_future_cancel(o), 0);
     corio_future_release(o);
-    CHECK_EQ(corio_sleep(0.03), 0);
+    /* Let the kid fail, without reading its outcome (no join): a fixed
+     * sleep would race its 10 ms one on a loaded machine. */
+    for (int i = 0; i < 500 && !k.done; i++)
+        CHECK_EQ(corio_sleep(0.01), 0);
     CHECK(k.done);
     corio_task_release(t);
     return 0;

@@ -152,8 +152,10 @@ CORIO_API int corio_sleep(double seconds);
  * task, as asyncio.run's shutdown_asyncgens; see agen.h), frees the loop
  * and returns main's outcome: 0 with
  * *result set, its error, or -ECANCELED. While it runs, SIGINT cancels the
- * main task (its cleanup runs) instead of killing the process; the
- * previous SIGINT disposition is restored afterwards. If nothing can ever
+ * main task (its cleanup runs) instead of killing the process, provided
+ * SIGINT had its default disposition (ignored or handled by the program,
+ * it is left alone, as asyncio.run does); the disposition is restored
+ * afterwards. If nothing can ever
  * run again while main waits, returns -EDEADLK after printing what each
  * task waits on. CORIO_ERUNNING if a loop already runs on this thread,
  * -ENOMEM, or the loop's errors. result may be NULL.

@@ -1,6 +1,6 @@
-/* group_in_timeout: a group inside a 20 ms timeout scope. The deadline
+/* group_in_timeout: a group inside a 40 ms timeout scope. The deadline
  * cancels the body; the group cancels its child, waits for its cleanup
- * (10 ms, under a shield, to tick 3) and returns -ECANCELED, which the
+ * (10 ms, under a shield, to tick 5) and returns -ECANCELED, which the
  * scope turns into -ETIMEDOUT. cancelling is 1 while the group unwinds
  * and 0 after. */
 #include "evtrace.h"
@@ -23,7 +23,7 @@ static int scenario(void *arg, void **result)
     corio_scope *sc;
     corio_group *g;
     int rc;
-    if ((rc = corio_timeout(0.02, &sc)) != 0)
+    if ((rc = corio_timeout(0.04, &sc)) != 0)
         return rc;
     if ((rc = corio_group_open(&g)) == 0) {
         corio_group_spawn(g, child, NULL, NULL, NULL);

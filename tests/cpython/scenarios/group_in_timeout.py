@@ -1,8 +1,10 @@
-"""group_in_timeout: a TaskGroup inside asyncio.timeout(20 ms). The
+"""group_in_timeout: a TaskGroup inside asyncio.timeout(40 ms). The
 deadline cancels the body; the group cancels its children, waits for
-their cleanup (10 ms, to tick 3) and raises ECANCELED, which the timeout
+their cleanup (10 ms, to tick 5) and raises ECANCELED, which the timeout
 turns into ETIMEDOUT. cancelling() is 1 while the group unwinds and 0
-after."""
+after. (40 ms, not 20: were the process to stall for the whole timeout
+while corio opens it, corio would find it expired and cancel at once, see
+timeout_zero, and the child would be cancelled before it ever ran.)"""
 import asyncio
 from evtrace import ev, run, errname, cancelling
 
@@ -18,7 +20,7 @@ async def child():
 
 async def main():
     try:
-        async with asyncio.timeout(0.02):
+        async with asyncio.timeout(0.04):
             try:
                 async with asyncio.TaskGroup() as g:
                     g.create_task(child())
