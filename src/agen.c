@@ -90,7 +90,7 @@ static void destroy(corio_agen *g)
             corio__warn("async generator '%s' ignored its close again; its "
                         "frames are discarded without cleanup",
                         g->coro.name);
-            g->coro.state = CORIO_CORO_CLOSED; /* fini drops the stack */
+            corio__coro_discard(&g->coro);
         }
     }
     corio__coro_fini(&g->coro);

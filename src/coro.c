@@ -354,6 +354,12 @@ void corio__coro_release_stack(corio_coro *co)
         release(co);
 }
 
+void corio__coro_discard(corio_coro *co)
+{
+    co->state = CORIO_CORO_CLOSED;
+    release(co);
+}
+
 /* ---- resume -------------------------------------------------------------- */
 
 /* Give a CREATED coroutine its stack and first frame, or bring a lean one's
@@ -614,7 +620,7 @@ int corio__coro_fini(corio_coro *co)
             corio__warn("coroutine '%s' could not be closed (%s); its frames "
                         "are discarded without cleanup",
                         name_of(co), corio_strerror(rc));
-            release(co);
+            corio__coro_discard(co);
         }
         break;
     default:

@@ -80,6 +80,10 @@ int corio__coro_init(struct corio_coro *co, corio_coro_fn fn, void *arg,
 /* corio__coro_release_stack: give back the stack of a CLOSED coroutine
  * early (before fini), from a stack other than its own. */
 void corio__coro_release_stack(struct corio_coro *co);
+/* corio__coro_discard: drop the frames of a SUSPENDED coroutine without
+ * running it again (no cleanup runs); it becomes CLOSED and its stack goes
+ * back. For owners that already tried to close it their own way. */
+void corio__coro_discard(struct corio_coro *co);
 /* corio__coro_fini: what corio_coro_free does, without freeing co itself. */
 int corio__coro_fini(struct corio_coro *co);
 
