@@ -382,8 +382,9 @@ static int tsq_empty(corio_loop *loop)
 static int nothing_can_happen(corio_loop *loop)
 {
     return loop->ready.n == 0 && loop->timers.n == 0 &&
-           loop->io_waiting == 0 && atomic_load(&loop->external) == 0 && loop->ntasks > 0 &&
-           !atomic_load(&loop->wake_pending) && tsq_empty(loop);
+           loop->io_waiting == 0 && atomic_load(&loop->external) == 0 &&
+           loop->ntasks > 0 && !atomic_load(&loop->wake_pending) &&
+           tsq_empty(loop);
 }
 
 static void run_timers(corio_loop *loop)

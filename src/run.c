@@ -57,6 +57,25 @@ static void check_sigint(corio_loop *loop)
     }
 }
 
+/* Run the loop until it stops or has no task left. */
+static void run_until_idle(corio_loop *loop)
+{
+    loop->stop_when_idle = 1;
+    corio_loop_run(loop);
+    loop->stop_when_idle = 0;
+}
+
+/* Cancel what is left and let it finish; level-triggered cancellation
+ * means its waits fail at once, so this ends unless a task ignores
+ * -ECANCELED and deadlocks (reported, then abandoned). */
+static void cancel_leftovers(corio_loop *loop)
+{
+    if (loop->ntasks == 0)
+        return;
+    corio__loop_cancel_all(loop);
+    run_until_idle(loop);
+}
+
 int corio_run(corio_coro_fn main, void *arg, void **result)
 {
     corio_task_opts opts;
@@ -109,31 +128,16 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         outcome = rc; /* -EDEADLK or a poller failure */
     }
 
-    /* Cancel what is left and let it finish; level-triggered cancellation
-     * means its waits fail at once, so this ends unless a task ignores
-     * -ECANCELED and deadlocks (reported, then abandoned). */
-    if (loop->ntasks > 0) {
-        corio__loop_cancel_all(loop);
-        loop->stop_when_idle = 1;
-        corio_loop_run(loop);
-        loop->stop_when_idle = 0;
-    }
+    cancel_leftovers(loop);
     /* Then close the async generators left unfinished, each in a task of
      * its own (asyncio.run's shutdown_asyncgens), until those tasks are
      * done (the last one stops the loop; idle also ends it, should one be
      * cancelled before it runs). Tasks their cleanup started are then
      * cancelled like the leftovers (asyncio.run drops them unrun). */
     if (corio__agens_shutdown(loop) > 0) {
-        loop->stop_when_idle = 1;
-        corio_loop_run(loop);
-        loop->stop_when_idle = 0;
+        run_until_idle(loop);
         loop->agens_closing = 0;
-        if (loop->ntasks > 0) {
-            corio__loop_cancel_all(loop);
-            loop->stop_when_idle = 1;
-            corio_loop_run(loop);
-            loop->stop_when_idle = 0;
-        }
+        cancel_leftovers(loop);
     }
 
     /* corio_run has reported the outcome; what main did afterwards (while
