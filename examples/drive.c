@@ -46,18 +46,6 @@ static int failures;
         }                                                                    \
     } while (0)
 
-static const char *state_name(corio_state s)
-{
-    switch (s) {
-    case CORIO_CORO_CREATED: return "CREATED";
-    case CORIO_CORO_RUNNING: return "RUNNING";
-    case CORIO_CORO_SUSPENDED: return "SUSPENDED";
-    case CORIO_CORO_NORMAL: return "NORMAL";
-    case CORIO_CORO_CLOSED: return "CLOSED";
-    }
-    return "?";
-}
-
 static const char *status_name(int rc)
 {
     switch (rc) {
@@ -79,7 +67,7 @@ static int example(void *arg, void **result)
         /* Asking for our own state from inside always answers RUNNING. */
         me = corio_coro_state(corio_coro_current());
         printf("  example: step %d, my state is %s; yielding\n", step,
-               state_name(me));
+               corio_state_name(me));
         CHECK(me == CORIO_CORO_RUNNING);
         rc = corio_yield(NULL, NULL); /* like `await asyncio.sleep(0)` */
         if (rc < 0)
@@ -103,7 +91,7 @@ static int drive(corio_coro *co, void **result)
     /* Python's loop ends on StopIteration; ours ends on a status <= 0. */
     while ((rc = corio_coro_resume(co, NULL, &out)) > 0)
         printf("drive: got %s, coroutine is %s; resuming\n", status_name(rc),
-               state_name(corio_coro_state(co)));
+               corio_state_name(corio_coro_state(co)));
     if (rc == CORIO_FINISHED)
         *result = out;
     return rc;
@@ -124,7 +112,7 @@ int main(void)
         return 1;
     }
     printf("made '%s'; state %s (nothing has run yet)\n", corio_coro_name(co),
-           state_name(corio_coro_state(co)));
+           corio_state_name(corio_coro_state(co)));
     CHECK(corio_coro_state(co) == CORIO_CORO_CREATED);
 
     /* A value can only be sent once the body waits in corio_yield. */
@@ -132,7 +120,7 @@ int main(void)
     printf("send(42) before it started: %s (%s)\n", corio_errname(rc),
            corio_strerror(rc));
     printf("  state still %s: the refused call changed nothing\n",
-           state_name(corio_coro_state(co)));
+           corio_state_name(corio_coro_state(co)));
     CHECK(rc == CORIO_ENOTSTARTED);
     CHECK(corio_coro_state(co) == CORIO_CORO_CREATED);
 
@@ -143,7 +131,7 @@ int main(void)
         printf("drive failed: %s\n", corio_strerror(rc));
     } else {
         printf("drive returned %d; coroutine is %s\n", (int)(intptr_t)result,
-               state_name(corio_coro_state(co)));
+               corio_state_name(corio_coro_state(co)));
         CHECK((intptr_t)result == 1);
     }
     CHECK(corio_coro_state(co) == CORIO_CORO_CLOSED);

@@ -67,18 +67,6 @@ static int failures;
         }                                                                    \
     } while (0)
 
-static const char *state_name(corio_state s)
-{
-    switch (s) {
-    case CORIO_CORO_CREATED: return "CREATED";
-    case CORIO_CORO_RUNNING: return "RUNNING";
-    case CORIO_CORO_SUSPENDED: return "SUSPENDED";
-    case CORIO_CORO_NORMAL: return "NORMAL";
-    case CORIO_CORO_CLOSED: return "CLOSED";
-    }
-    return "?";
-}
-
 /* A status or error code, by name. */
 static const char *rc_name(int rc)
 {
@@ -144,7 +132,7 @@ static void demo_resilient(void)
     CHECK(rc == CORIO_YIELDED && (intptr_t)out == 2);
     rc = corio_coro_next(co, &out);
     printf("last next returned %s, result %d; state %s\n", rc_name(rc),
-           (int)(intptr_t)out, state_name(corio_coro_state(co)));
+           (int)(intptr_t)out, corio_state_name(corio_coro_state(co)));
     CHECK(rc == CORIO_FINISHED && (intptr_t)out == 1);
     CHECK(corio_coro_error(co) == 0);
     corio_coro_free(co);
@@ -178,7 +166,7 @@ static void demo_fragile(void)
     CHECK(rc == CORIO_YIELDED && out != NULL && strcmp(out, "ready") == 0);
     rc = corio_coro_throw(co, -ECONNRESET, &out);
     printf("throw returned %s (%s); state %s, corio_coro_error %s\n",
-           rc_name(rc), corio_strerror(rc), state_name(corio_coro_state(co)),
+           rc_name(rc), corio_strerror(rc), corio_state_name(corio_coro_state(co)),
            corio_errname(corio_coro_error(co)));
     CHECK(rc == -ECONNRESET && out == NULL);
     CHECK(corio_coro_state(co) == CORIO_CORO_CLOSED);
@@ -225,7 +213,7 @@ static void demo_holder(void)
     CHECK(rc == CORIO_YIELDED);
     rc = corio_coro_close(co);
     printf("close returned %d; state %s\n", rc,
-           state_name(corio_coro_state(co)));
+           corio_state_name(corio_coro_state(co)));
     CHECK(rc == 0);
     CHECK(corio_coro_state(co) == CORIO_CORO_CLOSED);
     /* Closing twice is harmless, as in Python. */
@@ -265,12 +253,12 @@ static void demo_stubborn(void)
     CHECK(rc == CORIO_YIELDED);
     rc = corio_coro_close(co);
     printf("close returned %s (%s); state %s\n", rc_name(rc),
-           corio_strerror(rc), state_name(corio_coro_state(co)));
+           corio_strerror(rc), corio_state_name(corio_coro_state(co)));
     CHECK(rc == CORIO_EIGNORED);
     CHECK(corio_coro_state(co) == CORIO_CORO_SUSPENDED);
     rc = corio_coro_close(co);
     printf("second close returned %d; state %s\n", rc,
-           state_name(corio_coro_state(co)));
+           corio_state_name(corio_coro_state(co)));
     CHECK(rc == 0);
     CHECK(corio_coro_state(co) == CORIO_CORO_CLOSED);
     corio_coro_free(co);
@@ -297,7 +285,7 @@ static void demo_unstarted(void)
     printf("\nnever: throw(-ECANCELED) before the first resume\n");
     rc = corio_coro_throw(co, -ECANCELED, &out);
     printf("throw returned %s; state %s; body ran: %s\n", rc_name(rc),
-           state_name(corio_coro_state(co)), body_ran ? "yes" : "no");
+           corio_state_name(corio_coro_state(co)), body_ran ? "yes" : "no");
     CHECK(rc == -ECANCELED);
     CHECK(corio_coro_state(co) == CORIO_CORO_CLOSED);
     CHECK(!body_ran);
