@@ -362,7 +362,7 @@ int corio_agen_shutdown(void)
 
     if (!t)
         return CORIO_ENOLOOP;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     for (g = t->loop->agens; g; g = g->next)
         n += closable(g);

@@ -190,16 +190,15 @@ static void timer_fire(corio__timer *tm)
     wake(m);
 }
 
-/* Arm the timeout: `timeout` seconds from now; INFINITY (or anything too
- * far to matter) arms nothing. */
+/* Arm the timeout: `timeout` seconds from now (the caller rejected NaN);
+ * INFINITY (or anything too far to matter) arms nothing. */
 static int arm_timeout(multi *m, double timeout)
 {
-    int64_t ns = corio__seconds_to_ns(timeout), now;
-    if (ns == INT64_MAX)
-        return 0;
-    now = corio__loop_now_ns();
-    return corio__timer_start(m->loop, &m->timer,
-                              ns > INT64_MAX - now ? INT64_MAX : now + ns);
+    int64_t at;
+    int rc = corio__deadline_in(timeout, &at);
+    if (rc || at == CORIO__NO_DEADLINE)
+        return rc;
+    return corio__timer_start(m->loop, &m->timer, at);
 }
 
 /* A multi watching futs[0..n); futures already done are recorded at once
@@ -332,7 +331,7 @@ int corio_gather(corio_future *const *futs, size_t n, unsigned flags,
         }
         if (m->ndone == n)
             break;
-        if (corio__task_cancel_pending(t) ||
+        if (corio__task_cancel_report(t) ||
             park_on(m, t, "gather") != 0)
             goto cancelled;
     }
@@ -391,7 +390,7 @@ int corio_wait(corio_future *const *futs, size_t n, int mode, double timeout,
             *ndone = done;
         return 0;
     }
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (!(m = multi_new(KIND_WAIT, mode, futs, n, t->loop)))
         return -ENOMEM;
@@ -464,7 +463,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
             return 1;
         if (m->timed_out)
             return -ETIMEDOUT;
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         rc = park_on(m, t, "as_completed");
         if (m->freed) {
@@ -526,7 +525,7 @@ int corio_wait_for(corio_future *f, double timeout, void **result)
         if (timeout != INFINITY && (rc = corio_timeout(timeout, &sc)) != 0)
             return rc;
         corio_future_retain(f);
-        if (!corio__task_cancel_pending(t))
+        if (!corio__task_cancel_report(t))
             park_on_future(t, f, "wait_for");
         if (f->state == CORIO__FUT_PENDING) {
             /* Our deadline or an outside cancel: cancel f and wait until

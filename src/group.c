@@ -24,6 +24,7 @@
 
 #include <corio/group.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,8 +270,8 @@ static void stop_timer_fire(corio__timer *tm)
 
 int corio_group_stop(corio_group *g, double grace)
 {
-    int64_t ns;
-    if (!g)
+    int64_t at;
+    if (!g || isnan(grace))
         return -EINVAL;
     if (g->finished || g->stopping)
         return 0;
@@ -278,10 +279,11 @@ int corio_group_stop(corio_group *g, double grace)
         corio_group_cancel(g);
         return 0;
     }
-    ns = corio__seconds_to_ns(grace);
+    corio__deadline_in(grace, &at);
     g->stop_timer.fire = stop_timer_fire;
-    if (corio__timer_start(g->loop, &g->stop_timer,
-                           corio__loop_now_ns() + ns) != 0)
+    /* No deadline: the children are asked to stop, never cancelled. */
+    if (at != CORIO__NO_DEADLINE &&
+        corio__timer_start(g->loop, &g->stop_timer, at) != 0)
         return -ENOMEM;
     g->stopping = 1;
     g->parent->stopping_groups++;

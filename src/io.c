@@ -264,7 +264,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     uint32_t gen;
     int rc;
 
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (fd < 0)
         return -EBADF;
@@ -301,7 +301,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     e = ent_find(loop, fd);
     if (!e || e->gen != gen)
         return -EBADF;
-    return corio__task_cancel_pending(t) ? -ECANCELED : 0;
+    return corio__task_cancel_report(t) ? -ECANCELED : 0;
 }
 
 /* The running task, for a call that may suspend; NULL outside a task. */
@@ -361,7 +361,7 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -403,7 +403,7 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         if ((rc = busy(t, fd, OUT)) != 0)
             return rc;
@@ -449,7 +449,7 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -475,7 +475,7 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     int err = 0, rc;
     if (!t)
         return CORIO_ENOLOOP;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     if ((rc = busy(t, fd, OUT)) != 0)
         return rc;

@@ -63,22 +63,41 @@ int64_t corio__loop_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int64_t corio__seconds_to_ns(double s)
+/* s seconds as nanoseconds, rounded up (never early), saturating at
+ * INT64_MAX; s must be > 0 and not NaN. */
+static int64_t seconds_to_ns(double s)
 {
-    if (!(s > 0)) /* negative, zero or NaN */
-        return 0;
     double ns = s * 1e9;
     int64_t whole;
-    if (s >= 9.2e9)
+    if (ns >= 9.2e18)
         return INT64_MAX;
     whole = (int64_t)ns;
-    return (double)whole < ns ? whole + 1 : whole; /* round up: never early */
+    return (double)whole < ns ? whole + 1 : whole;
 }
 
-static int64_t deadline_after(int64_t delay_ns)
+int corio__deadline_in(double seconds, int64_t *deadline)
 {
-    int64_t now = corio__loop_now_ns();
-    return delay_ns > INT64_MAX - now ? INT64_MAX : now + delay_ns;
+    int64_t now, ns;
+    if (isnan(seconds))
+        return -EINVAL;
+    if (seconds == INFINITY) {
+        *deadline = CORIO__NO_DEADLINE;
+        return 0;
+    }
+    now = corio__loop_now_ns();
+    ns = seconds > 0 ? seconds_to_ns(seconds) : 0;
+    *deadline = ns > INT64_MAX - now ? CORIO__NO_DEADLINE : now + ns;
+    return 0;
+}
+
+int corio__deadline_at(double when, int64_t *deadline)
+{
+    if (isnan(when))
+        return -EINVAL;
+    *deadline = when == INFINITY ? CORIO__NO_DEADLINE
+                : when > 0       ? seconds_to_ns(when)
+                                 : 0;
+    return 0;
 }
 
 double corio_loop_time(const corio_loop *loop)
@@ -233,15 +252,17 @@ static int call_at_ns(corio_loop *loop, int64_t deadline, corio_callback fn,
 int corio_loop_call_later(corio_loop *loop, double delay, corio_callback fn,
                           void *arg, corio_handle **out)
 {
-    return call_at_ns(loop, deadline_after(corio__seconds_to_ns(delay)), fn,
-                      arg, out);
+    int64_t at;
+    int rc = corio__deadline_in(delay, &at);
+    return rc ? rc : call_at_ns(loop, at, fn, arg, out);
 }
 
 int corio_loop_call_at(corio_loop *loop, double when, corio_callback fn,
                        void *arg, corio_handle **out)
 {
-    int64_t at = isnan(when) || when <= 0 ? 0 : corio__seconds_to_ns(when);
-    return call_at_ns(loop, at, fn, arg, out);
+    int64_t at;
+    int rc = corio__deadline_at(when, &at);
+    return rc ? rc : call_at_ns(loop, at, fn, arg, out);
 }
 
 int corio_handle_cancel(corio_handle *h)

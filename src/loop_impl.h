@@ -6,7 +6,7 @@
  * callback). Nodes live in their owners, so queueing allocates nothing.
  *
  * Parking. Every blocking primitive (futures, sleep, I/O, and later locks
- * and queues) waits the same way: it checks corio__task_cancel_pending,
+ * and queues) waits the same way: it checks corio__task_cancel_report,
  * links the task into whatever it waits on, and calls corio__task_park
  * with a `detach` function that unlinks it again. Whoever satisfies the
  * wait calls corio__task_wake(t, 0); a cancel calls detach and then
@@ -188,8 +188,13 @@ static inline corio_task *corio__task_running(void)
 
 /* 1 if a park by t would return -ECANCELED at once: the innermost
  * cancelled scope comes before any shield, or (no shield on the way) the
- * task has cancel requests. */
+ * task has cancel requests. A pure question: it changes nothing. */
 int corio__task_cancel_pending(const corio_task *t);
+/* corio__task_cancel_pending, for a caller that turns a 1 into -ECANCELED
+ * for t's body: it also notes that a suspension reported the request, so a
+ * body that then returns normally ends with its result, not cancelled
+ * (asyncio's _must_cancel is cleared by the CancelledError it throws). */
+int corio__task_cancel_report(corio_task *t);
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
 void corio__task_deliver_cancel(corio_task *t);
 /* Group scopes (scope.c, for group.c): a scope of kind CORIO__SCOPE_GROUP
@@ -220,7 +225,20 @@ void corio__task_wake(corio_task *t, int err);
 int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline);
 void corio__timer_stop(corio_loop *loop, corio__timer *tm);
 int64_t corio__loop_now_ns(void);
-int64_t corio__seconds_to_ns(double s);
+
+/* Deadlines. Every duration or point in time that enters the library goes
+ * through one of these two, so all agree: the result is an absolute loop
+ * time in nanoseconds (the clock of corio__loop_now_ns), rounded up so a
+ * wait never ends early, saturating at CORIO__NO_DEADLINE. +INFINITY means
+ * no deadline (CORIO__NO_DEADLINE); a duration <= 0, or a point in time at
+ * or before 0, means now (as in asyncio); NaN is -EINVAL and *deadline is
+ * left alone. A finite value too large to represent also saturates to
+ * CORIO__NO_DEADLINE (292 years). */
+#define CORIO__NO_DEADLINE INT64_MAX
+/* `seconds` from now. */
+int corio__deadline_in(double seconds, int64_t *deadline);
+/* The loop clock (corio_loop_time) reaching `when`. */
+int corio__deadline_at(double when, int64_t *deadline);
 
 /* Cancel every live task of the loop (corio_run's shutdown). */
 void corio__loop_cancel_all(corio_loop *loop);

@@ -40,22 +40,21 @@ struct corio_scope {
 int corio__task_cancel_pending(const corio_task *t)
 {
     const corio_scope *s;
-    int pending = t->cancel_requests > 0;
     for (s = t->scope; s; s = s->parent) {
-        if (s->cancelled) {
-            pending = 1;
-            break;
-        }
-        if (s->kind == CORIO_SCOPE_SHIELD) {
-            pending = 0;
-            break;
-        }
+        if (s->cancelled)
+            return 1;
+        if (s->kind == CORIO_SCOPE_SHIELD)
+            return 0;
     }
-    /* The answer goes to a suspension that will report -ECANCELED (or to
-     * a cancel that wakes such a suspension): the request has been seen. */
-    if (pending)
-        ((corio_task *)t)->cancel_seen = 1;
-    return pending;
+    return t->cancel_requests > 0;
+}
+
+int corio__task_cancel_report(corio_task *t)
+{
+    if (!corio__task_cancel_pending(t))
+        return 0;
+    t->cancel_seen = 1;
+    return 1;
 }
 
 static void scope_cancel(corio_scope *s)
@@ -75,15 +74,6 @@ static void scope_fire(corio__timer *tm)
     scope_cancel((corio_scope *)tm); /* the timer is the first member */
 }
 
-static int64_t deadline_ns(double when)
-{
-    if (when == INFINITY)
-        return INT64_MAX;
-    if (when <= 0)
-        return 0;
-    return corio__seconds_to_ns(when);
-}
-
 static int arm(corio_scope *s)
 {
     if (s->deadline == INT64_MAX)
@@ -95,7 +85,7 @@ static int arm(corio_scope *s)
     return corio__timer_start(s->task->loop, &s->timer, s->deadline);
 }
 
-static int scope_push(corio_task *t, int kind, double deadline,
+static int scope_push(corio_task *t, int kind, int64_t deadline,
                       corio_scope **out)
 {
     corio_scope *s = malloc(sizeof *s);
@@ -107,7 +97,7 @@ static int scope_push(corio_task *t, int kind, double deadline,
     s->task = t;
     s->kind = (unsigned char)kind;
     s->cancelled = 0;
-    s->deadline = deadline_ns(deadline);
+    s->deadline = deadline;
     s->entry_cancelling = t->cancel_requests;
     s->parent = t->scope;
     t->scope = s;
@@ -120,20 +110,27 @@ static int scope_push(corio_task *t, int kind, double deadline,
     return 0;
 }
 
-int corio_scope_open(int kind, double deadline, corio_scope **out)
+/* Open a scope of `kind` on the running task, due at `at` (loop ns). */
+static int scope_open_ns(int kind, int64_t at, corio_scope **out)
 {
     corio_task *t = corio__task_running();
-    if (!out || isnan(deadline) || kind < CORIO_SCOPE_FAIL ||
-        kind > CORIO_SCOPE_SHIELD)
-        return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
-    return scope_push(t, kind, deadline, out);
+    return scope_push(t, kind, at, out);
+}
+
+int corio_scope_open(int kind, double deadline, corio_scope **out)
+{
+    int64_t at;
+    if (!out || kind < CORIO_SCOPE_FAIL || kind > CORIO_SCOPE_SHIELD ||
+        corio__deadline_at(deadline, &at) != 0)
+        return -EINVAL;
+    return scope_open_ns(kind, at, out);
 }
 
 int corio__scope_push(corio_task *t, int kind, corio_scope **out)
 {
-    return scope_push(t, kind, INFINITY, out);
+    return scope_push(t, kind, CORIO__NO_DEADLINE, out);
 }
 
 int corio__scope_pop(corio_task *t, corio_scope *s)
@@ -151,11 +148,18 @@ void corio__scope_cancel(corio_scope *s)
     scope_cancel(s);
 }
 
+/* A scope of `kind` due `seconds` from now. */
+static int scope_open_in(int kind, double seconds, corio_scope **out)
+{
+    int64_t at;
+    if (!out || corio__deadline_in(seconds, &at) != 0)
+        return -EINVAL;
+    return scope_open_ns(kind, at, out);
+}
+
 int corio_timeout(double seconds, corio_scope **out)
 {
-    return corio_scope_open(CORIO_SCOPE_FAIL,
-                            corio_loop_time(NULL) + (seconds > 0 ? seconds : 0),
-                            out);
+    return scope_open_in(CORIO_SCOPE_FAIL, seconds, out);
 }
 
 int corio_timeout_at(double deadline, corio_scope **out)
@@ -165,9 +169,7 @@ int corio_timeout_at(double deadline, corio_scope **out)
 
 int corio_move_on_after(double seconds, corio_scope **out)
 {
-    return corio_scope_open(CORIO_SCOPE_MOVE_ON,
-                            corio_loop_time(NULL) + (seconds > 0 ? seconds : 0),
-                            out);
+    return scope_open_in(CORIO_SCOPE_MOVE_ON, seconds, out);
 }
 
 int corio_shield(corio_scope **out)
@@ -202,18 +204,19 @@ void corio_scope_cancel(corio_scope *s)
 
 int corio_scope_reschedule(corio_scope *s, double deadline)
 {
-    if (!s || isnan(deadline))
+    int64_t at;
+    if (!s || corio__deadline_at(deadline, &at) != 0)
         return -EINVAL;
     if (s->cancelled)
         return 0;
     corio__timer_stop(s->task->loop, &s->timer);
-    s->deadline = deadline_ns(deadline);
+    s->deadline = at;
     return arm(s);
 }
 
 double corio_scope_deadline(const corio_scope *s)
 {
-    return s->deadline == INT64_MAX ? INFINITY : (double)s->deadline / 1e9;
+    return s->deadline == CORIO__NO_DEADLINE ? INFINITY : (double)s->deadline / 1e9;
 }
 
 int corio_scope_cancelled(const corio_scope *s)

@@ -232,7 +232,7 @@ int corio_signal_wait(int signo)
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL ||
         signo == SIGSTOP || sigaddset(&probe, signo) != 0)
         return -EINVAL;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     loop = t->loop;
     if ((rc = sig_of(loop, &st)) != 0)
@@ -257,5 +257,5 @@ int corio_signal_wait(int signo)
                           (void *)(intptr_t)signo);
     if (rc)
         return rc;
-    return corio__task_cancel_pending(t) ? -ECANCELED : 0;
+    return corio__task_cancel_report(t) ? -ECANCELED : 0;
 }

@@ -14,7 +14,7 @@
  * Cancellation (level-triggered, see task.h) needs no cooperation from the
  * waited-on object: corio_task_cancel calls the parked task's detach
  * function and wakes it with -ECANCELED; later parks see
- * corio__task_cancel_pending and fail at once.
+ * corio__task_cancel_report and fail at once.
  *
  * Task objects are recycled per loop, so in steady state a spawn allocates
  * nothing (its stack comes from the stack pool).
@@ -23,6 +23,7 @@
 #include "corio/ctxvar.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,7 @@ static void task_step(corio__ready *r)
             t->resume_how = CORIO__RESUME_RAW;
             t->wake = 0;
             if (f->state != CORIO__FUT_PENDING ||
-                corio__task_cancel_pending(t)) {
+                corio__task_cancel_report(t)) {
                 /* Done already, or cancelled: no wait (level-triggered:
                  * a cancelled task's await fails at once). */
                 if (f->state == CORIO__FUT_PENDING)
@@ -190,10 +191,14 @@ static void task_step(corio__ready *r)
 void corio__task_deliver_cancel(corio_task *t)
 {
     void (*d)(corio_task *);
+    /* Only a question here: if the cancel is passed on, the task's wait
+     * ends however the awaited future ends, and that decides what it
+     * reports; the wake below reports it (corio__task_park). */
     if (!t->detach || !corio__task_cancel_pending(t))
         return;
     if (t->forward && t->forward(t))
         return; /* passed on to what it awaits, which will wake it */
+    t->cancel_seen = 1;
     d = t->detach;
     t->detach = NULL;
     d(t);
@@ -470,30 +475,31 @@ static void detach_from_ready(corio_task *t)
 int corio_sleep(double seconds)
 {
     corio_task *t = corio__task_running();
-    int64_t ns, now;
+    int64_t at;
     int rc;
 
+    if (isnan(seconds))
+        return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
-    ns = corio__seconds_to_ns(seconds);
-    if (ns == 0) {
+    if (!(seconds > 0)) {
         if (!t->queued) {
             t->queued = 1;
             corio__ready_push(t->loop, &t->ready);
         }
         rc = corio__task_park(t, detach_from_ready, "sleep(0)", NULL);
     } else {
-        now = corio__loop_now_ns();
+        /* INFINITY keeps a timer too (at the end of time): a task that
+         * sleeps forever waits for a cancel, not a deadlock report. */
+        corio__deadline_in(seconds, &at);
         t->timer.fire = sleep_fire;
-        rc = corio__timer_start(t->loop, &t->timer,
-                                ns > INT64_MAX - now ? INT64_MAX : now + ns);
-        if (rc)
+        if ((rc = corio__timer_start(t->loop, &t->timer, at)) != 0)
             return rc;
         rc = corio__task_park(t, detach_from_timer, "sleep", NULL);
     }
-    if (rc == 0 && corio__task_cancel_pending(t))
+    if (rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;
 }

@@ -100,7 +100,8 @@ CORIO_API void corio_group_cancel(corio_group *g);
  * corio_stop_requested() becomes 1 for them and the parent, their
  * suspending calls keep working, and when the grace period ends (or at
  * once, if grace <= 0) the group is cancelled as by corio_group_cancel.
- * Returns 0 or -ENOMEM. Never suspends.
+ * grace INFINITY asks without ever cancelling. Returns 0, -EINVAL (g NULL,
+ * grace NaN: nothing changes), -ENOMEM. Never suspends.
  */
 CORIO_API int corio_group_stop(corio_group *g, double grace);
 

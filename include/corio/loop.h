@@ -85,8 +85,10 @@ CORIO_API int corio_loop_call_soon(corio_loop *loop, corio_callback fn,
 /*
  * corio_loop_call_later / corio_loop_call_at: run fn(arg) once `delay`
  * seconds have passed / once the loop clock reaches `when`. Never early;
- * calls due at the same time run in the order they were made. A negative or
- * NaN delay counts as 0. Returns as corio_loop_call_soon.
+ * calls due at the same time run in the order they were made. A negative
+ * delay (or a time already past) counts as now; INFINITY (or a value too
+ * large to represent) never comes due, until cancelled. Returns as
+ * corio_loop_call_soon, and -EINVAL for a NaN delay or time.
  */
 CORIO_API int corio_loop_call_later(corio_loop *loop, double delay,
                                     corio_callback fn, void *arg,

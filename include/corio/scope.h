@@ -61,7 +61,9 @@ enum corio_scope_kind {
  */
 CORIO_API int corio_scope_open(int kind, double deadline, corio_scope **out);
 
-/* Shorthands: relative timeouts and a shield. */
+/* Shorthands: relative timeouts (`seconds` from now; <= 0 is due now,
+ * INFINITY or a value too large to represent is no deadline, NaN is
+ * -EINVAL) and a shield. Return as corio_scope_open. */
 CORIO_API int corio_timeout(double seconds, corio_scope **out);
 CORIO_API int corio_timeout_at(double deadline, corio_scope **out);
 CORIO_API int corio_move_on_after(double seconds, corio_scope **out);

@@ -44,8 +44,9 @@ typedef struct corio_lock corio_lock;
 
 /* corio_lock_new: an unlocked lock. 0 with *out set, -EINVAL, -ENOMEM. */
 CORIO_API int corio_lock_new(corio_lock **out);
-/* corio_lock_free: 0, or -EBUSY (held, or tasks wait on it: nothing is
- * freed). NULL is a no-op returning 0. */
+/* corio_lock_free: 0, or -EBUSY (held by a task that has not ended, or
+ * tasks wait on it: nothing is freed). A lock whose owner ended without
+ * releasing it can be freed. NULL is a no-op returning 0. */
 CORIO_API int corio_lock_free(corio_lock *lk);
 
 /*
@@ -64,7 +65,10 @@ CORIO_API int corio_lock_try_acquire(corio_lock *lk);
 CORIO_API int corio_lock_release(corio_lock *lk);
 /* 1 if held (asyncio's locked()), else 0. */
 CORIO_API int corio_lock_locked(const corio_lock *lk);
-/* The task holding the lock (borrowed), or NULL. */
+/* The task holding the lock, or NULL. Borrowed, but always a valid object
+ * while the lock holds it: the lock keeps a reference on its owner, so a
+ * task that ended holding the lock is still reported (and its object is
+ * never reused for a new task, which therefore never inherits the lock). */
 CORIO_API corio_task *corio_lock_owner(const corio_lock *lk);
 
 /* ---- Event ----------------------------------------------------------------- */

@@ -140,8 +140,10 @@ CORIO_API int corio_fail(int err, const char *fmt, ...)
 /*
  * corio_sleep: suspend the calling task for `seconds` (never less).
  * corio_sleep(0) yields to the loop once: every other ready task runs
- * before this one continues (asyncio.sleep(0)). Returns 0, -ECANCELED
- * (cancelled before or while sleeping), CORIO_ENOLOOP outside a task.
+ * before this one continues (asyncio.sleep(0)); so does a negative time.
+ * INFINITY sleeps until cancelled. Returns 0, -ECANCELED (cancelled before
+ * or while sleeping), -EINVAL (seconds is NaN), CORIO_ENOLOOP outside a
+ * task.
  */
 CORIO_API int corio_sleep(double seconds);
 

@@ -66,10 +66,10 @@ int corio_barrier_wait(corio_barrier *b)
         assert(idx == b->parties - 1);
         return idx;
     }
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&b->q, t, "barrier", &granted);
-    if (granted && rc >= 0 && corio__task_cancel_pending(t))
+    if (granted && rc >= 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;
 }

@@ -75,10 +75,10 @@ int corio_event_wait(corio_event *ev)
         return CORIO_ENOLOOP;
     if (!corio__waitq_loop_ok(&ev->q, t))
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&ev->q, t, "event", &granted);
-    if (granted && rc == 0 && corio__task_cancel_pending(t))
+    if (granted && rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;
 }

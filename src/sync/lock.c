@@ -6,8 +6,12 @@
  * woken owner that cannot use the lock (cancelled before it ran, or its
  * loop is being freed) passes it on at once.
  *
- * Limit: the owner is a borrowed pointer; a task that ends holding the
- * lock leaves it held (as in asyncio) and nobody can release it.
+ * The lock holds a reference on its owner task (set_owner), so the owner
+ * cannot be freed or its object recycled for a new task while it holds the
+ * lock: a new task never inherits a lock a finished one held, and
+ * corio_lock_owner's answer is always a live object. A task that ends
+ * holding the lock leaves it held (as in asyncio: nobody can release it);
+ * corio_lock_free of such a lock drops the reference and frees it.
  */
 #include "sync_impl.h"
 
@@ -27,20 +31,33 @@ int corio_lock_new(corio_lock **out)
     return 0;
 }
 
+/* Make t (NULL: nobody) the owner, moving the lock's task reference. */
+static void set_owner(corio_lock *lk, corio_task *t)
+{
+    corio_task *old = lk->owner;
+    if (t)
+        corio_task_retain(t);
+    lk->owner = t;
+    if (old)
+        corio__task_unref(old);
+}
+
 int corio_lock_free(corio_lock *lk)
 {
     if (!lk)
         return 0;
-    if (lk->owner || lk->q.n)
+    if (lk->q.n || (lk->owner && !corio_task_done(lk->owner)))
         return -EBUSY;
+    set_owner(lk, NULL); /* an owner that ended holding it */
     free(lk);
     return 0;
 }
 
 void corio__lock_pass(corio_lock *lk)
 {
-    lk->owner = corio__waitq_first(&lk->q);
-    if (lk->owner)
+    corio_task *next = corio__waitq_first(&lk->q);
+    set_owner(lk, next);
+    if (next)
         corio__waitq_wake_first(&lk->q, 0);
 }
 
@@ -57,18 +74,18 @@ int corio_lock_acquire(corio_lock *lk)
         return -EDEADLK;
     if (!lk->owner) {
         assert(lk->q.n == 0);
-        lk->owner = t;
+        set_owner(lk, t);
         return 0;
     }
     if (!corio__waitq_loop_ok(&lk->q, t) || lk->owner->loop != t->loop)
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&lk->q, t, "lock", &granted);
     if (!granted)
         return rc;
     assert(lk->owner == t);
-    if (rc == 0 && !corio__task_cancel_pending(t))
+    if (rc == 0 && !corio__task_cancel_report(t))
         return 0;
     corio__lock_pass(lk); /* handed over, but cancelled before it ran */
     return rc ? rc : -ECANCELED;
@@ -78,7 +95,7 @@ int corio__lock_take_uncancellable(corio_lock *lk, corio_task *t)
 {
     int rc, granted;
     if (!lk->owner) {
-        lk->owner = t;
+        set_owner(lk, t);
         return 0;
     }
     rc = corio__waitq_park_uncancellable(&lk->q, t, "lock (condition)",
@@ -103,7 +120,7 @@ int corio_lock_try_acquire(corio_lock *lk)
         return -EDEADLK;
     if (lk->owner)
         return -EBUSY;
-    lk->owner = t;
+    set_owner(lk, t);
     return 0;
 }
 

@@ -271,7 +271,7 @@ static int wait_on(corio_queue *q, corio_task *t, struct qwait *w, int which)
          * us (a stray ready entry; see the report on corio_sleep(0)'s
          * stale t->detach). Defensive: keep waiting unless there is an
          * error or a cancel to report. */
-        if (rc == 0 && !corio__task_cancel_pending(t))
+        if (rc == 0 && !corio__task_cancel_report(t))
             continue;
         unlink_rec(q, w);
         w->state = W_CANCELLED;
@@ -303,7 +303,7 @@ static int enter(corio_queue *q, corio_task **tp)
     if (q->inuse && q->loop != t->loop)
         return CORIO_EWRONGTHREAD;
     q->loop = t->loop;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     *tp = t;
     return 0;

@@ -357,7 +357,7 @@ static inline int enter(corio_topic *tp, corio_task **tp_out)
         return CORIO_EWRONGTHREAD;
     if (tp->calling)
         return -EBUSY;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     *tp_out = t;
     return 0;
@@ -502,7 +502,7 @@ int corio_topic_publish(corio_topic *tp, void *item, size_t *delivered)
             break;
         /* Resumed still linked: nobody woke or detached us (a stray
          * ready entry). Keep waiting unless there is something to report. */
-        if (rc == 0 && !corio__task_cancel_pending(t))
+        if (rc == 0 && !corio__task_cancel_report(t))
             continue;
         abandon(w);
         break;
@@ -542,7 +542,7 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
             rc = corio__task_park(t, detach_sub, "topic next", s);
             if (s->wstate != W_WAITING)
                 break;
-            if (rc == 0 && !corio__task_cancel_pending(t))
+            if (rc == 0 && !corio__task_cancel_report(t))
                 continue;
             s->wstate = W_CANCELLED;
             break;
