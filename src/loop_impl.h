@@ -30,9 +30,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "coro_impl.h"
-#include "heap.h"
-#include "poll/poll.h"
+#include "core/coro_impl.h"
+#include "loop/heap.h"
+#include "loop/poll/poll.h"
 
 /* ---- ready queue ---------------------------------------------------------- */
 

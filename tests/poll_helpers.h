@@ -6,7 +6,7 @@
 #ifndef CORIO_TEST_POLL_HELPERS_H
 #define CORIO_TEST_POLL_HELPERS_H
 
-#include "poll/poll.h"
+#include "loop/poll/poll.h"
 #include "test.h"
 
 #include <errno.h>

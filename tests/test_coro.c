@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/wait.h>
 
-#include "coro_impl.h"
+#include "core/coro_impl.h"
 
 #define IP(x) ((void *)(intptr_t)(x))
 #define PI(p) ((intptr_t)(p))

@@ -22,7 +22,7 @@
  */
 #include "test.h"
 
-#include "ctx/ctx.h"
+#include "core/ctx/ctx.h"
 
 #include <elf.h>
 #include <execinfo.h>

@@ -7,7 +7,7 @@
  * the array's bookkeeping (every queued node's index names its slot) as
  * well as what comes out.
  */
-#include "heap.h"
+#include "loop/heap.h"
 #include "test.h"
 
 #include <errno.h>

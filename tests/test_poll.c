@@ -10,7 +10,7 @@
  * use in poll_helpers.h.
  */
 
-#include "poll/poll.h"
+#include "loop/poll/poll.h"
 #include "test.h"
 #include "poll_helpers.h"
 

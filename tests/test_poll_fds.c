@@ -8,7 +8,7 @@
  * loose, so a loaded machine or Valgrind cannot fail them.
  */
 
-#include "poll/poll.h"
+#include "loop/poll/poll.h"
 #include "test.h"
 #include "poll_helpers.h"
 

@@ -18,7 +18,7 @@
  * Sanitizers must be told about the switches by the caller, as for the
  * assembly versions.
  */
-#include "ctx/ctx.h"
+#include "ctx.h"
 
 #include <assert.h>
 #include <stdint.h>
