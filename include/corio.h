@@ -20,7 +20,8 @@
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
  *     value) or a negative errno / CORIO_E* code; its comment lists every
- *     error it can return.
+ *     error it can return. A call suspends only where its comment says so
+ *     (queries, constructors, _free/_release/_retain never do).
  *   - NULL: a call that returns int (or ssize_t) returns -EINVAL when an
  *     object or a required pointer is NULL (pointers documented as "may be
  *     NULL" are optional); _free, _release and _retain of NULL do nothing
