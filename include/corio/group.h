@@ -15,11 +15,12 @@
  *
  * Failure: the first child that fails (an error other than -ECANCELED)
  * cancels its siblings and the parent's code between open and wait (its
- * suspending calls return -ECANCELED). corio_group_wait then returns that
- * first child's error, and every failure is kept, with its code, message
- * (corio_fail), task name and spawn site: C's ExceptionGroup. An error the
- * parent's own code passes to wait (other than -ECANCELED) also cancels
- * the children and is kept as an error of the group.
+ * calls that would have to wait return -ECANCELED). corio_group_wait then
+ * returns that first child's error, and every failure is kept, with its
+ * code, message (corio_fail), task name and spawn site: C's
+ * ExceptionGroup. An error the parent's own code passes to wait (other
+ * than -ECANCELED) also cancels the children and is kept as an error of
+ * the group.
  *
  * Cancellation: if the parent is cancelled from outside (corio_task_cancel,
  * an enclosing scope's deadline), the children are cancelled, waited for,

@@ -4,8 +4,9 @@
  * A scope is a region of a task's code, opened and closed in LIFO order by
  * that task (Python's `async with asyncio.timeout(...)`, Trio's
  * CancelScope). Cancelling a scope (by hand, or when its deadline passes)
- * cancels the suspending calls made inside it, and only those: they return
- * -ECANCELED, level-triggered, until the code leaves the scope. Scopes
+ * cancels the calls made inside it, and only those, by the rule of task.h
+ * (level-triggered): a call waiting now, and every call that would have
+ * to wait until the code leaves the scope, fails with -ECANCELED. Scopes
  * nest; the effective deadline is the earliest one in force. A shield
  * scope stops cancellation from outside it (an enclosing scope or
  * corio_task_cancel) from reaching the calls inside it, so cleanup can
@@ -81,9 +82,10 @@ CORIO_API int corio_shield(corio_scope **out);
 CORIO_API int corio_scope_close(corio_scope *s, int rc);
 
 /*
- * corio_scope_cancel: cancel the scope by hand. Suspending calls inside it
- * fail with -ECANCELED from now on; a call waiting now is woken. Closing
- * it converts like an expired deadline. Idempotent. Never suspends.
+ * corio_scope_cancel: cancel the scope by hand. Calls inside it that would
+ * have to wait fail with -ECANCELED from now on; a call waiting now is
+ * woken with it. Closing it converts like an expired deadline.
+ * Idempotent. Never suspends.
  */
 CORIO_API void corio_scope_cancel(corio_scope *s);
 
