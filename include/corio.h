@@ -16,6 +16,22 @@
  *   corio/topic.h   publish/subscribe topics
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
+ *
+ * Conventions for every public function (docs/design.md, "Conventions"):
+ *   - Errors: a fallible call returns 0 (or a documented non-negative
+ *     value) or a negative errno / CORIO_E* code; its comment lists every
+ *     error it can return. A call suspends only where its comment says so
+ *     (queries, constructors, _free/_release/_retain never do).
+ *   - NULL: a call that returns int (or ssize_t) returns -EINVAL when an
+ *     object or a required pointer is NULL (pointers documented as "may be
+ *     NULL" are optional); _free, _release and _retain of NULL do nothing
+ *     (an int _free returns 0); a query never crashes on NULL and gives 0,
+ *     NULL, "", CORIO_CORO_CLOSED or INFINITY as its comment says. A
+ *     comment mentions NULL only where a call departs from this.
+ *   - Cancellation: every call that would have to wait fails with
+ *     -ECANCELED at once while a cancel stands (task.h); a call that need
+ *     not wait succeeds, and the cancel is delivered at the next real
+ *     wait. A call that behaves otherwise says so in its comment.
  */
 #ifndef CORIO_H
 #define CORIO_H

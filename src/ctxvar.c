@@ -264,7 +264,7 @@ void corio_ctxvar_free(corio_ctxvar *var)
 
 const char *corio_ctxvar_name(const corio_ctxvar *var)
 {
-    return var->name;
+    return var ? var->name : "";
 }
 
 int corio_ctxvar_get(const corio_ctxvar *var, void **value)
@@ -357,6 +357,8 @@ int corio_ctx_copy(corio_ctx **out)
 
 void corio_ctx_retain(corio_ctx *ctx)
 {
+    if (!ctx)
+        return;
     assert(ctx->refs > 0);
     ctx->refs++;
 }

@@ -66,7 +66,8 @@ int corio_future_new(corio_loop *loop, corio_future **out)
 
 void corio_future_retain(corio_future *f)
 {
-    f->refs++;
+    if (f)
+        f->refs++;
 }
 
 static void future_free(corio_future *f)
@@ -175,12 +176,12 @@ int corio_future_cancel(corio_future *f)
 
 int corio_future_done(const corio_future *f)
 {
-    return f->state != CORIO__FUT_PENDING;
+    return f && f->state != CORIO__FUT_PENDING;
 }
 
 int corio_future_cancelled(const corio_future *f)
 {
-    return f->state == CORIO__FUT_CANCELLED;
+    return f && f->state == CORIO__FUT_CANCELLED;
 }
 
 int corio_future_result(corio_future *f, void **result)
@@ -248,8 +249,8 @@ int corio_future_remove_done_callback(corio_future *f,
 {
     corio__waiter *w, *next;
     int removed = 0;
-    if (!f)
-        return 0;
+    if (!f || !fn)
+        return -EINVAL;
     for (w = f->wait_head; w; w = next) {
         next = w->next;
         if (w->done == cb_done && ((cb_node *)w)->fn == fn &&

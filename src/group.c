@@ -222,7 +222,9 @@ int corio_group_wait(corio_group *g, int rc)
     corio_task *t = corio__task_running();
     int propagate_cancel, woke;
 
-    if (!g || !t || t != g->parent || g->exiting ||
+    if (!g)
+        return -EINVAL;
+    if (!t || t != g->parent || g->exiting ||
         corio__scope_pop(t, g->scope) != 0)
         return CORIO_ESCOPE;
     g->scope = NULL;
@@ -300,13 +302,13 @@ int corio_stop_requested(void)
 
 size_t corio_group_error_count(const corio_group *g)
 {
-    return g->nerr;
+    return g ? g->nerr : 0;
 }
 
 const corio_group_error_info *corio_group_error(const corio_group *g,
                                                 size_t i)
 {
-    return i < g->nerr ? &g->errors[i] : NULL;
+    return g && i < g->nerr ? &g->errors[i] : NULL;
 }
 
 void corio_group_free(corio_group *g)

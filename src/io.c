@@ -358,6 +358,8 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     corio_task *t = caller();
     ssize_t n;
     int rc;
+    if (!buf && len > 0)
+        return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
@@ -400,6 +402,8 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     corio_task *t = caller();
     ssize_t n;
     int rc;
+    if (!buf && len > 0)
+        return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
@@ -424,7 +428,10 @@ int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
     const char *p = buf;
     size_t done = 0;
     int rc = 0;
-    if (!caller()) {
+    if (!buf && len > 0) {
+        rc = -EINVAL;
+        len = 0;
+    } else if (!caller()) {
         rc = CORIO_ENOLOOP;
         len = 0;
     }
@@ -446,6 +453,8 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     corio_task *t = caller();
     socklen_t len0 = addrlen ? *addrlen : 0;
     int s, rc;
+    if (addr && !addrlen)
+        return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
@@ -473,6 +482,8 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     corio_task *t = caller();
     socklen_t elen = sizeof(int);
     int err = 0, rc;
+    if (!addr)
+        return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
     if (corio__task_cancel_report(t))

@@ -267,7 +267,9 @@ int corio_loop_call_at(corio_loop *loop, double when, corio_callback fn,
 
 int corio_handle_cancel(corio_handle *h)
 {
-    if (!h || h->state != H_SCHEDULED)
+    if (!h)
+        return -EINVAL;
+    if (h->state != H_SCHEDULED)
         return -EALREADY;
     h->state = H_DONE;
     if (corio__heap_node_queued(&h->timer.node)) {

@@ -182,7 +182,9 @@ int corio_scope_close(corio_scope *s, int rc)
     corio_task *t = corio__task_running();
     int cancelled, kind, entry;
 
-    if (!s || !t || t->scope != s)
+    if (!s)
+        return -EINVAL;
+    if (!t || t->scope != s)
         return CORIO_ESCOPE;
     cancelled = s->cancelled;
     kind = s->kind;
@@ -216,12 +218,14 @@ int corio_scope_reschedule(corio_scope *s, double deadline)
 
 double corio_scope_deadline(const corio_scope *s)
 {
-    return s->deadline == CORIO__NO_DEADLINE ? INFINITY : (double)s->deadline / 1e9;
+    if (!s || s->deadline == CORIO__NO_DEADLINE)
+        return INFINITY;
+    return (double)s->deadline / 1e9;
 }
 
 int corio_scope_cancelled(const corio_scope *s)
 {
-    return s->cancelled;
+    return s && s->cancelled;
 }
 
 double corio_current_deadline(void)

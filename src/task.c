@@ -75,7 +75,8 @@ void corio__task_unref(corio_task *t)
 
 void corio_task_retain(corio_task *t)
 {
-    t->fut.refs++;
+    if (t)
+        t->fut.refs++;
 }
 
 void corio_task_release(corio_task *t)
@@ -368,6 +369,8 @@ int corio_task_cancel(corio_task *t)
 
 int corio_task_uncancel(corio_task *t)
 {
+    if (!t)
+        return -EINVAL;
     if (t->cancel_requests > 0)
         t->cancel_requests--;
     return t->cancel_requests;
@@ -375,7 +378,7 @@ int corio_task_uncancel(corio_task *t)
 
 int corio_task_cancelling(const corio_task *t)
 {
-    return t->cancel_requests;
+    return t ? t->cancel_requests : 0;
 }
 
 /* ---- queries ---------------------------------------------------------------------- */
@@ -392,32 +395,34 @@ int corio_task_join(corio_task *t, void **result)
 
 int corio_task_result(corio_task *t, void **result)
 {
+    if (!t)
+        return -EINVAL;
     return corio_future_result(&t->fut, result);
 }
 
 int corio_task_done(const corio_task *t)
 {
-    return t->fut.state != CORIO__FUT_PENDING;
+    return t && t->fut.state != CORIO__FUT_PENDING;
 }
 
 int corio_task_cancelled(const corio_task *t)
 {
-    return t->fut.state == CORIO__FUT_CANCELLED;
+    return t && t->fut.state == CORIO__FUT_CANCELLED;
 }
 
 const char *corio_task_name(const corio_task *t)
 {
-    return t->name;
+    return t ? t->name : "";
 }
 
 corio_future *corio_task_future(corio_task *t)
 {
-    return &t->fut;
+    return t ? &t->fut : NULL;
 }
 
 const char *corio_task_message(const corio_task *t)
 {
-    return t->message;
+    return t ? t->message : NULL;
 }
 
 corio_task *corio_task_current(void)
@@ -431,6 +436,8 @@ size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
     size_t n = 0;
     if (!loop)
         return 0;
+    if (!buf)
+        cap = 0;
     for (t = loop->all; t; t = t->all_next) {
         if (n < cap)
             buf[n] = t;

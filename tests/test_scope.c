@@ -310,7 +310,7 @@ static int out_of_order(void)
     CHECK_EQ(corio_scope_close(a, 0), CORIO_ESCOPE); /* b is innermost */
     CHECK_EQ(corio_scope_close(b, 0), 0);
     CHECK_EQ(corio_scope_close(a, 0), 0);
-    CHECK_EQ(corio_scope_close(NULL, 0), CORIO_ESCOPE);
+    CHECK_EQ(corio_scope_close(NULL, 0), -EINVAL);
     CHECK_EQ(corio_scope_open(7, INFINITY, &a), -EINVAL);
     CHECK_EQ(corio_scope_open(CORIO_SCOPE_FAIL, NAN, &a), -EINVAL);
     return 0;

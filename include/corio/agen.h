@@ -114,6 +114,13 @@ CORIO_API int corio_agen_new(corio_coro_fn fn, void *arg,
  * with *item set, CORIO_AGEN_END, or an error (see above; on anything but
  * 0, *item is NULL). item may be NULL. Misuse: -EINVAL (g NULL),
  * CORIO_ERUNNING (an operation on g is under way), CORIO_EWRONGTHREAD.
+ * The errors corio_coro_resume reports without running g come back too
+ * (-ENOMEM when no stack can be had for g's first run, the lean-mode
+ * errors), g unchanged.
+ *
+ * Cancellation: next itself never looks at it; g's own waits follow the
+ * rule (task.h), and their -ECANCELED reaches g, which usually fails with
+ * it (the error comes back here, g closed).
  */
 CORIO_API int corio_agen_next(corio_agen *g, void **item);
 
@@ -130,7 +137,7 @@ CORIO_API int corio_agen_send(corio_agen *g, void *value, void **item);
  * again (0 with the item), return (CORIO_AGEN_END), or fail (its error,
  * usually err). Thrown into a generator that has not started, err closes
  * it without running it and is returned. A closed generator gives
- * CORIO_AGEN_END. -EINVAL if err is not negative.
+ * CORIO_AGEN_END. -EINVAL if err is not negative (or g NULL).
  */
 CORIO_API int corio_agen_throw(corio_agen *g, int err, void **item);
 
@@ -140,8 +147,9 @@ CORIO_API int corio_agen_throw(corio_agen *g, int err, void **item);
  * may wait (suspending the calling task). Returns 0 when g returned 0 or
  * CORIO_EEXIT, or was not started or already closed; the error g returned
  * otherwise (g is closed either way); CORIO_EIGNORED if g yielded again
- * (it stays suspended; the item is dropped); -EINVAL, CORIO_ERUNNING,
- * CORIO_EWRONGTHREAD.
+ * (it stays suspended; the item is dropped); -EINVAL (g NULL),
+ * CORIO_ERUNNING, CORIO_EWRONGTHREAD. Cancellation: as for next, g's
+ * cleanup waits follow the rule.
  */
 CORIO_API int corio_agen_close(corio_agen *g);
 
@@ -151,9 +159,8 @@ CORIO_API int corio_agen_close(corio_agen *g);
  * runs in a new task that frees g afterwards. One that ignores that close
  * (yields again) is closed once more at once, its waits failing with
  * CORIO_ENOLOOP, and if it yields yet again its frames are dropped without
- * running (reported). Never suspends. NULL is a
- * no-op. Returns 0, or CORIO_ERUNNING (an operation on g is under way;
- * nothing is freed) or CORIO_EWRONGTHREAD.
+ * running (reported). Never suspends. Returns 0, or CORIO_ERUNNING (an
+ * operation on g is under way; nothing is freed) or CORIO_EWRONGTHREAD.
  */
 CORIO_API int corio_agen_free(corio_agen *g);
 
@@ -162,20 +169,21 @@ CORIO_API int corio_agen_free(corio_agen *g);
  * belongs to the running loop and is not in use, each in a task of its
  * own, and wait for them all (asyncio's loop.shutdown_asyncgens). Errors
  * a generator raises while closing are reported on stderr, not returned.
- * Suspends. Returns 0; -ECANCELED when the caller was cancelled (the
- * closing task it was waiting for gets the cancel, as a join passes it
- * on; the others go on unattended); -ENOMEM when some could not be
- * started (those were closed at once, their waits failing); CORIO_ENOLOOP
- * outside a task.
+ * Suspends. Returns 0; -ECANCELED (at once while a cancel stands, even
+ * with nothing to close, unlike the rule in task.h; or cancelled while
+ * waiting: the closing task it was waiting for gets the cancel, as a join
+ * passes it on, and the others go on unattended); -ENOMEM when some
+ * could not be started (those were closed at once, their waits failing);
+ * CORIO_ENOLOOP outside a task.
  */
 CORIO_API int corio_agen_shutdown(void);
 
 /* corio_agen_state: CREATED, RUNNING (an operation is under way, also
- * while g waits inside it), SUSPENDED (at a yield) or CLOSED. NULL gives
- * CLOSED. */
+ * while g waits inside it), SUSPENDED (at a yield) or CLOSED. */
 CORIO_API corio_state corio_agen_state(const corio_agen *g);
 
-/* corio_agen_name: the name given at creation, or "agen". Never NULL. */
+/* corio_agen_name: the name given at creation, or "agen" (also for a NULL
+ * g). Never NULL. */
 CORIO_API const char *corio_agen_name(const corio_agen *g);
 
 #ifdef __cplusplus

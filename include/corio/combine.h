@@ -9,14 +9,15 @@
  * each entry is counted and reported on its own.
  *
  * Rules shared by the suspending calls here, as for corio_future_await:
- *   - a call whose answer is already known (every future done, wait's
- *     condition already met or its timeout <= 0, a done future queued in
- *     as_completed) returns it without suspending, and then does not
- *     look at the caller's cancellation;
- *   - otherwise the caller is suspended, and a cancel of the caller
- *     (corio_task_cancel, an enclosing scope) ends the wait with
- *     -ECANCELED, level-triggered (see task.h), with what each call
- *     documents done to the futures;
+ *   - Cancellation: fails with -ECANCELED at once if it would have to
+ *     wait while a cancel stands (task.h), and a cancel of the caller
+ *     (corio_task_cancel, an enclosing scope) that comes while it waits
+ *     ends the wait with -ECANCELED. A call whose answer is already known
+ *     (every future done, wait's condition already met or its timeout
+ *     <= 0, a done future queued in as_completed) returns it without
+ *     suspending. gather and wait_for differ: where they would fail, they
+ *     first cancel the futures still pending and wait until those are
+ *     done (see each);
  *   - a timeout is in seconds, INFINITY for none; NaN is -EINVAL;
  *   - waiting for the calling task's own future is -EDEADLK;
  *   - outside a task: CORIO_ENOLOOP; on any error the out-parameters are
@@ -60,14 +61,15 @@ extern "C" {
  * future and returns 0; errors[i] gets 0 or futs[i]'s error (-ECANCELED
  * for a cancelled one) and results[i] its result or NULL.
  *
- * Cancellation: if the caller is cancelled while gathering (or is already
- * cancelled when it would have to wait), every future not yet done is
- * cancelled (corio_future_cancel: a task gets a cancel request), gather
- * waits until all of them are done, and returns -ECANCELED (results and
- * errors untouched). Unlike asyncio it waits for all of them (asyncio's
- * gather raises when the first child reports), so that no child still
- * runs when gather returns: C children often borrow the caller's stack.
- * Further cancels during that wait do not cut it short.
+ * Cancellation: unlike the rule (task.h), not at once: if the caller is
+ * cancelled while gathering (or a cancel stands when it would have to
+ * wait), every future not yet done is cancelled (corio_future_cancel: a
+ * task gets a cancel request), gather waits until all of them are done,
+ * and returns -ECANCELED (results and errors untouched). Unlike asyncio
+ * it waits for all of them (asyncio's gather raises when the first child
+ * reports), so that no child still runs when gather returns: C children
+ * often borrow the caller's stack. Further cancels during that wait do
+ * not cut it short.
  *
  * results may be NULL; errors may be NULL only without COLLECT (it is not
  * used then). Every outcome gather reads is marked retrieved. n == 0
@@ -100,8 +102,9 @@ enum corio_wait_mode {
  * (done, pending) sets). Outcomes are not read, so nothing is marked
  * retrieved.
  *
- * Cancellation: -ECANCELED, *ndone untouched; the futures are NOT
- * cancelled (as asyncio.wait).
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands, or when a cancel comes while it waits; *ndone
+ * untouched; the futures are NOT cancelled (as asyncio.wait).
  *
  * Errors: -EINVAL (futs NULL, n == 0 as asyncio's ValueError for an empty
  * set, a NULL or foreign-loop future, unknown mode, NaN timeout),
@@ -143,8 +146,9 @@ CORIO_API int corio_as_completed_new(corio_future *const *futs, size_t n,
  *   -ETIMEDOUT once the timeout has passed, for this and every later call
  *     (futures done before the timeout are still handed out first; the
  *     rest are no longer watched; as asyncio's TimeoutError);
- *   -ECANCELED if the caller is cancelled (the futures are not; the
- *     iterator stays usable);
+ *   -ECANCELED: fails at once if it would have to wait while a cancel
+ *     stands, or when a cancel comes while it waits (the futures are
+ *     not cancelled; the iterator stays usable);
  *   -EINVAL (NULL it or f), -EBUSY (another task is waiting in next on
  *     the same iterator), -ESHUTDOWN (the iterator was freed by another
  *     task while this one waited; it is gone), CORIO_ENOLOOP (not in a
@@ -174,9 +178,11 @@ CORIO_API void corio_as_completed_free(corio_as_completed *it);
  *     -ETIMEDOUT if f ended cancelled, else f's own outcome (a task that
  *     swallowed the cancel and returned a result gives 0 and its result,
  *     one that failed gives its error, as 3.11).
- *   - the caller is cancelled (before or while waiting, f not done): f is
- *     cancelled, wait_for waits until f is done (further cancels do not
- *     cut that short), and returns -ECANCELED whatever f's outcome.
+ *   - Cancellation: unlike the rule (task.h), not at once: if a cancel
+ *     stands when it would have to wait, or comes while it waits (f not
+ *     done), f is cancelled, wait_for waits until f is done (further
+ *     cancels do not cut that short), and returns -ECANCELED whatever f's
+ *     outcome.
  *   - a timeout and an outside cancel together: -ECANCELED (the outside
  *     cancel wins, as with corio_timeout).
  *
@@ -188,8 +194,9 @@ CORIO_API void corio_as_completed_free(corio_as_completed *it);
  * INFINITY means no timeout. result may be NULL; it is written only when
  * 0 is returned.
  *
- * Errors: -EINVAL (f NULL, f of another loop, NaN timeout), -EDEADLK (f is
- * the caller's own future), -ENOMEM, CORIO_ENOLOOP (not in a task).
+ * Errors: -EINVAL (f NULL or not a future, f of another loop, NaN
+ * timeout), -EDEADLK (f is the caller's own future), -ENOMEM (no room
+ * for the timeout), CORIO_ENOLOOP (not in a task).
  */
 CORIO_API int corio_wait_for(corio_future *f, double timeout, void **result);
 
@@ -207,7 +214,8 @@ CORIO_API int corio_wait_for(corio_future *f, double timeout, void **result);
  * reference on both (the link between them is freed then). f's outcome
  * is marked retrieved when it is passed on to *outer.
  *
- * Returns 0 with *outer set, -EINVAL (f or outer NULL), -ENOMEM.
+ * Returns 0 with *outer set, -EINVAL (f or outer NULL, f not a future),
+ * -ENOMEM.
  */
 CORIO_API int corio_future_shield(corio_future *f, corio_future **outer);
 

@@ -190,7 +190,8 @@ CORIO_API corio_state corio_coro_state(const corio_coro *co);
  * or "?" for a value that is none of them. Static; never NULL. */
 CORIO_API const char *corio_state_name(corio_state state);
 
-/* corio_coro_name: the name given at creation, or "coro". Never NULL. */
+/* corio_coro_name: the name given at creation, or "coro" (also for a NULL
+ * co). Never NULL. */
 CORIO_API const char *corio_coro_name(const corio_coro *co);
 
 /*
@@ -218,6 +219,9 @@ CORIO_API corio_coro *corio_coro_current(void);
  *     if (rc == CORIO_EEXIT) return rc;           // being closed
  *     if (rc < 0) { note(rc); continue; }         // a thrown error
  * Suspending again while being closed makes close return CORIO_EIGNORED.
+ *
+ * Inside a task, a bare yield is asyncio's sleep(0) and does not look at
+ * cancellation: it returns 0 even while a cancel stands (task.h).
  */
 CORIO_API int corio_yield(void *value, void **sent);
 
@@ -228,7 +232,11 @@ CORIO_API int corio_yield(void *value, void **sent);
  * protocol primitive a custom driver understands; higher layers (futures,
  * the loop) build on it.
  *
- * Suspends. Returns as corio_yield does.
+ * Suspends. Returns as corio_yield does. awaitable may be NULL here; a
+ * task's loop, as driver, accepts only a corio_future (anything else,
+ * NULL included, makes the await fail with -EINVAL; see task.h).
+ * Cancellation, inside a task: fails with -ECANCELED at once if it would
+ * have to wait while a cancel stands (a done future returns 0).
  */
 CORIO_API int corio_await(void *awaitable, void **sent);
 

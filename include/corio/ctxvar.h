@@ -65,6 +65,7 @@ CORIO_API int corio_ctxvar_new_nodefault(const char *name,
  */
 CORIO_API void corio_ctxvar_free(corio_ctxvar *var);
 
+/* corio_ctxvar_name: the name given at creation (borrowed). */
 CORIO_API const char *corio_ctxvar_name(const corio_ctxvar *var);
 
 /*
@@ -79,7 +80,8 @@ CORIO_API int corio_ctxvar_get(const corio_ctxvar *var, void **value);
  * corio_ctxvar_set: set var to value in the running task's context. If tok
  * is not NULL, *tok gets a token that corio_ctxvar_reset uses to restore
  * what was there before; the caller frees it with corio_ctxvar_token_free.
- * Returns 0, -EINVAL (var NULL), -ENOMEM, CORIO_ENOLOOP (outside a task).
+ * Returns 0, -EINVAL (var NULL; tok may be NULL), -ENOMEM, CORIO_ENOLOOP
+ * (outside a task).
  * On error nothing changed and *tok is untouched. Does not suspend.
  */
 CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
@@ -87,11 +89,12 @@ CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
 
 /*
  * corio_ctxvar_reset: restore var to its value (or unset state) before
- * the set that made tok. Returns 0; -EINVAL if tok was already used
- * (Python's RuntimeError) or was made in another context: another task,
- * or inside or outside a corio_ctx_run that is not the current one
- * (Python's ValueError); CORIO_ENOLOOP outside a task. The token stays
- * the caller's. Does not suspend.
+ * the set that made tok. Returns 0; -EINVAL if tok is NULL, was already
+ * used (Python's RuntimeError) or was made in another context: another
+ * task, or inside or outside a corio_ctx_run that is not the current one
+ * (Python's ValueError); -ENOMEM (the context had to be copied: nothing
+ * changed); CORIO_ENOLOOP outside a task. The token stays the caller's.
+ * Does not suspend.
  */
 CORIO_API int corio_ctxvar_reset(corio_ctxvar_token *tok);
 
@@ -105,6 +108,7 @@ CORIO_API void corio_ctxvar_token_free(corio_ctxvar_token *tok);
  * corio_ctx_copy: *out gets a snapshot of the running task's context
  * (copy_context()); outside a task, an empty context. O(1). Returns 0,
  * -EINVAL (out NULL), -ENOMEM. Release it with corio_ctx_release.
+ * corio_ctx_retain takes another reference; corio_ctx_release drops one.
  */
 CORIO_API int corio_ctx_copy(corio_ctx **out);
 CORIO_API void corio_ctx_retain(corio_ctx *ctx);
@@ -122,7 +126,8 @@ CORIO_API void corio_ctx_release(corio_ctx *ctx);
 CORIO_API int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg);
 
 /* corio_ctx_get: ctx's value for var, without entering it (Context[var]
- * with the default as fallback); returns as corio_ctxvar_get. */
+ * with the default as fallback); returns as corio_ctxvar_get, and -EINVAL
+ * for ctx NULL. Works anywhere; does not suspend. */
 CORIO_API int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var,
                             void **value);
 /* corio_ctx_size: how many variables are set in ctx (len(Context)). */

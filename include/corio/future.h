@@ -31,28 +31,34 @@ typedef void (*corio_future_callback)(corio_future *f, void *arg);
 
 /*
  * corio_future_new: a PENDING future bound to `loop` (NULL: the loop
- * running on this thread, or none). Returns 0 with *out set, -ENOMEM.
+ * running on this thread, or none). Does not suspend. Returns 0 with *out
+ * set (the caller's reference), -EINVAL (out NULL), -ENOMEM.
  */
 CORIO_API int corio_future_new(corio_loop *loop, corio_future **out);
 
+/* corio_future_retain: take another reference on f. */
 CORIO_API void corio_future_retain(corio_future *f);
-/* Drop a reference; the last one frees the future. NULL: no-op. */
+/* Drop a reference; the last one frees the future (a task's future: the
+ * task, as corio_task_release). */
 CORIO_API void corio_future_release(corio_future *f);
 
 /*
  * corio_future_set_result / corio_future_set_error: complete the future
  * with `result` (borrowed: the future never frees it) or with `err` (a
  * negative errno; -ECANCELED is allowed and means cancelled). Schedules
- * the done callbacks and wakes awaiting tasks. Returns 0, -EALREADY when
- * the future is already done (nothing changes), -EINVAL (err >= 0).
+ * the done callbacks and wakes awaiting tasks. Does not suspend. Returns
+ * 0, -EALREADY when the future is already done (nothing changes), -EPERM
+ * when f is a task's future (a task's outcome is its body's), -EINVAL (f
+ * NULL, err >= 0).
  */
 CORIO_API int corio_future_set_result(corio_future *f, void *result);
 CORIO_API int corio_future_set_error(corio_future *f, int err);
 
 /*
  * corio_future_cancel: complete the future as cancelled (a task's future:
- * ask the task to cancel, see corio_task_cancel). Returns 0, or -EALREADY
- * when it is already done (asyncio's False).
+ * ask the task to cancel, see corio_task_cancel). Does not suspend.
+ * Returns 0, -EALREADY when it is already done (asyncio's False), -EINVAL
+ * (f NULL).
  */
 CORIO_API int corio_future_cancel(corio_future *f);
 
@@ -64,16 +70,18 @@ CORIO_API int corio_future_cancelled(const corio_future *f);
 /*
  * corio_future_result: the outcome of a done future without waiting:
  * 0 with *result set, the error it was completed with, or -ECANCELED.
- * -EAGAIN while pending (asyncio's InvalidStateError). Marks the outcome
- * retrieved (no "never retrieved" report). result may be NULL.
+ * -EAGAIN while pending (asyncio's InvalidStateError), -EINVAL (f NULL).
+ * Marks the outcome retrieved (no "never retrieved" report). result may
+ * be NULL. Does not suspend.
  */
 CORIO_API int corio_future_result(corio_future *f, void **result);
 
 /*
  * corio_future_add_done_callback: call fn(f, arg) once f is done (soon,
- * through the ready queue, if it already is). Returns 0, -ENOMEM.
- * corio_future_remove_done_callback removes every registration of
- * (fn, arg) not yet run and returns how many it removed.
+ * through the ready queue, if it already is). Returns 0, -EINVAL (f or fn
+ * NULL), -ENOMEM. corio_future_remove_done_callback removes every
+ * registration of (fn, arg) not yet run and returns how many it removed,
+ * or -EINVAL (f or fn NULL). Neither suspends.
  */
 CORIO_API int corio_future_add_done_callback(corio_future *f,
                                              corio_future_callback fn,
@@ -88,14 +96,18 @@ CORIO_API int corio_future_remove_done_callback(corio_future *f,
  * suspending. Suspends the calling task (or hands f to a hand-driven
  * coroutine's driver, see above).
  *
- * Cancellation: a task already cancelled when it calls this gets
- * -ECANCELED at once and f is left alone (asyncio throws the pending
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands (f is left alone: asyncio throws the pending
  * CancelledError before the await happens). A cancel that reaches a
  * task while it waits is passed on to f at once, as asyncio's Task.cancel
  * cancels the future its task awaits: a plain future is cancelled then and
  * there; a task's future asks that task to cancel, and the wait goes on
  * until that task has ended. Either way the call then returns -ECANCELED.
- * Outside any coroutine: CORIO_ENOTCORO. result may be NULL.
+ *
+ * Errors besides f's outcome: -EINVAL (f NULL), -EDEADLK (f is the
+ * calling task's own future), CORIO_ENOTCORO (f pending, outside any
+ * coroutine), and in a hand-driven coroutine the errors of corio_await
+ * (a thrown error, CORIO_EEXIT). result may be NULL.
  */
 CORIO_API int corio_future_await(corio_future *f, void **result);
 

@@ -15,11 +15,12 @@
  *
  * Failure: the first child that fails (an error other than -ECANCELED)
  * cancels its siblings and the parent's code between open and wait (its
- * suspending calls return -ECANCELED). corio_group_wait then returns that
- * first child's error, and every failure is kept, with its code, message
- * (corio_fail), task name and spawn site: C's ExceptionGroup. An error the
- * parent's own code passes to wait (other than -ECANCELED) also cancels
- * the children and is kept as an error of the group.
+ * calls that would have to wait return -ECANCELED). corio_group_wait then
+ * returns that first child's error, and every failure is kept, with its
+ * code, message (corio_fail), task name and spawn site: C's
+ * ExceptionGroup. An error the parent's own code passes to wait (other
+ * than -ECANCELED) also cancels the children and is kept as an error of
+ * the group.
  *
  * Cancellation: if the parent is cancelled from outside (corio_task_cancel,
  * an enclosing scope's deadline), the children are cancelled, waited for,
@@ -56,17 +57,19 @@ typedef struct corio_group_error_info {
 
 /*
  * corio_group_open: open a group in the running task. Does not suspend.
- * Returns 0 with *out set, -ENOMEM, CORIO_ENOLOOP (not in a task).
+ * Returns 0 with *out set (the caller frees it with corio_group_free after
+ * corio_group_wait), -EINVAL (out NULL), -ENOMEM, CORIO_ENOLOOP (not in a
+ * task).
  */
 CORIO_API int corio_group_open(corio_group **out);
 
 /*
  * corio_group_spawn: start a child in the group (see corio_spawn for
  * fn/arg/opts/out; the group holds its own reference, so out may be NULL).
- * Any task may spawn into an open group, children included. Returns 0,
- * the errors of corio_spawn, or -ESHUTDOWN once the group is cancelling
- * its children or has finished waiting (asyncio: "TaskGroup is shutting
- * down" / "is finished").
+ * Any task may spawn into an open group, children included. Does not
+ * suspend. Returns 0, -EINVAL (g or fn NULL), the errors of corio_spawn,
+ * or -ESHUTDOWN once the group is cancelling its children or has finished
+ * waiting (asyncio: "TaskGroup is shutting down" / "is finished").
  */
 #define corio_group_spawn(g, fn, arg, opts, out)                           \
     corio_group_spawn_at((g), (fn), (arg), (opts), (out), __FILE__, __LINE__)
@@ -78,16 +81,18 @@ CORIO_API int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
 /*
  * corio_group_wait: end the group's body and wait until every child is
  * done (`async with`'s exit). `rc` is the outcome of the parent's code
- * since open. Must be called by the parent. Suspends, and is not cut short
- * by cancellation: a cancel that reaches the parent while it waits
- * cancels the children and the wait goes on until they are done.
+ * since open. Must be called by the parent. Suspends while children run.
+ *
+ * Cancellation: unlike the rule (task.h), never fails at once and is not
+ * cut short: a cancel that stands, or that reaches the parent while it
+ * waits, cancels the children and the wait goes on until they are done.
  *
  * Returns: the first child's error if any child failed (or rc, if it is
  * the first error); else -ECANCELED if the parent was cancelled from
  * outside (never a cancellation the group caused itself); else rc (0 for
  * -ECANCELED caused by corio_group_cancel). CORIO_ESCOPE when called
  * twice, by another task, or with scopes opened after the group still
- * open (nothing is waited for then).
+ * open (nothing is waited for then); -EINVAL (g NULL).
  */
 CORIO_API int corio_group_wait(corio_group *g, int rc);
 
@@ -100,8 +105,9 @@ CORIO_API void corio_group_cancel(corio_group *g);
  * corio_stop_requested() becomes 1 for them and the parent, their
  * suspending calls keep working, and when the grace period ends (or at
  * once, if grace <= 0) the group is cancelled as by corio_group_cancel.
- * grace INFINITY asks without ever cancelling. Returns 0, -EINVAL (g NULL,
- * grace NaN: nothing changes), -ENOMEM. Never suspends.
+ * grace INFINITY asks without ever cancelling. Returns 0 (also when the
+ * group is finished or already stopping: nothing changes), -ENOMEM,
+ * -EINVAL (g NULL, grace NaN: nothing changes). Never suspends.
  */
 CORIO_API int corio_group_stop(corio_group *g, double grace);
 
@@ -118,7 +124,7 @@ CORIO_API const corio_group_error_info *corio_group_error(const corio_group *g,
  * corio_group_free: release a group after corio_group_wait (children's
  * handles held by the group are dropped). Freeing one that was not waited
  * for is misuse: it is reported, its children are cancelled and left to
- * the loop. NULL: no-op.
+ * the loop.
  */
 CORIO_API void corio_group_free(corio_group *g);
 

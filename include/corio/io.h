@@ -21,10 +21,15 @@
  * closed behind the loop's back leaves a stale registration: a new
  * descriptor with the same number may then never be reported ready.
  *
- * Cancellation is level-triggered (task.h): while a cancel request stands,
- * every call here returns -ECANCELED at once, even when the descriptor is
- * ready. A call that returns -ECANCELED consumed and wrote nothing
- * (corio_write_all: nothing beyond what it reports in *written).
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands; unlike the general rule (task.h), every call
+ * here that may suspend fails at once while a cancel stands even when it
+ * need not wait (the descriptor is ready, a signal is pending). A call
+ * that returns -ECANCELED consumed and wrote nothing (corio_write_all:
+ * nothing beyond what it reports in *written).
+ *
+ * NULL: a NULL buffer with len > 0, or a NULL address for corio_connect,
+ * gives -EINVAL (corio_accept's addr and addrlen are optional).
  */
 #ifndef CORIO_IO_H
 #define CORIO_IO_H
@@ -57,16 +62,17 @@ CORIO_API int corio_wait_writable(int fd);
 /*
  * corio_read: read up to len bytes into buf, waiting until some are
  * available. Returns the count (0 at end of file) or a negative errno:
- * the errors of read(2) except EAGAIN/EINTR (retried), and those of
- * corio_wait_readable. Suspends.
+ * -EINVAL (buf NULL with len > 0), the errors of read(2) except
+ * EAGAIN/EINTR (retried), and those of corio_wait_readable. Suspends.
  */
 CORIO_API ssize_t corio_read(int fd, void *buf, size_t len);
 
 /*
  * corio_write: write up to len bytes from buf, waiting until the
  * descriptor takes some. Returns how many were written (at least 1 when
- * len > 0; a short count is normal) or a negative errno: write(2)'s
- * errors except EAGAIN/EINTR (retried), and those of corio_wait_writable.
+ * len > 0; a short count is normal) or a negative errno: -EINVAL (buf
+ * NULL with len > 0), write(2)'s errors except EAGAIN/EINTR (retried),
+ * and those of corio_wait_writable.
  * Sockets are written with send(MSG_NOSIGNAL), so a closed peer gives
  * -EPIPE and no SIGPIPE; other descriptors with write(2), so a pipe whose
  * reader is gone still raises SIGPIPE (ignore or block it to get -EPIPE).
@@ -76,8 +82,9 @@ CORIO_API ssize_t corio_write(int fd, const void *buf, size_t len);
 
 /*
  * corio_write_all: write all len bytes, waiting as needed. Returns 0, or a
- * negative errno; *written (may be NULL) gets how many were written either
- * way, so a cancelled call says exactly what went out. Suspends.
+ * negative errno: -EINVAL (buf NULL with len > 0), CORIO_ENOLOOP, and
+ * those of corio_write; *written (may be NULL) gets how many were written
+ * either way, so a cancelled call says exactly what went out. Suspends.
  */
 CORIO_API int corio_write_all(int fd, const void *buf, size_t len,
                               size_t *written);
@@ -85,9 +92,10 @@ CORIO_API int corio_write_all(int fd, const void *buf, size_t len,
 /*
  * corio_accept: accept a connection on a listening non-blocking socket,
  * waiting for one. The new socket is non-blocking and close-on-exec; the
- * caller owns it. addr/addrlen as accept4(2) (may be NULL). Returns the
- * new descriptor or a negative errno: accept4's (a connection aborted
- * while queued is skipped, not reported), and those of
+ * caller owns it. addr/addrlen as accept4(2) (may be NULL; addr without
+ * addrlen is -EINVAL). Returns the new descriptor or a negative errno:
+ * accept4's (a connection aborted while queued is skipped, not reported),
+ * and those of
  * corio_wait_readable. On -EMFILE/-ENFILE the connection stays queued and
  * the socket stays ready, so retrying at once fails again: free
  * descriptors or wait first. Suspends.
@@ -96,10 +104,10 @@ CORIO_API int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 
 /*
  * corio_connect: connect a non-blocking socket, waiting for the
- * connection to be established. Returns 0 or a negative errno (connect's,
- * the socket's SO_ERROR such as -ECONNREFUSED, and those of
- * corio_wait_writable). After -ECANCELED the attempt may still be in
- * progress: close the socket. Suspends.
+ * connection to be established. Returns 0 or a negative errno (-EINVAL
+ * for addr NULL, connect's, the socket's SO_ERROR such as -ECONNREFUSED,
+ * and those of corio_wait_writable). After -ECANCELED the attempt may
+ * still be in progress: close the socket. Suspends.
  */
 CORIO_API int corio_connect(int fd, const struct sockaddr *addr,
                             socklen_t addrlen);
@@ -123,8 +131,10 @@ CORIO_API int corio_close(int fd);
  * every other thread too (for instance with pthread_sigmask before
  * starting them), or another thread may take it.
  * Several tasks may wait for the same signal; one delivery wakes them all.
- * Returns 0, -ECANCELED, -EINVAL (bad signal number, SIGKILL/SIGSTOP, or
- * one the C library keeps for itself), -ENOMEM, -EMFILE, CORIO_ENOLOOP.
+ * Returns 0, -ECANCELED (at once while a cancel stands, even with a
+ * delivery pending), -EINVAL (bad signal number, SIGKILL/SIGSTOP, or one
+ * the C library keeps for itself), -ENOMEM, -EMFILE/-ENFILE (no
+ * descriptor for the signalfd), CORIO_ENOLOOP.
  * Free the loop on the thread that ran it: that thread's signal mask is
  * restored then (signals it had blocked before stay blocked). One loop at
  * a time should wait for a given signal. Waiting for SIGINT takes it from

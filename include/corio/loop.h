@@ -38,8 +38,9 @@ typedef struct corio_loop_opts {
 /*
  * corio_loop_new: make a loop (not running). opts may be NULL.
  * Returns 0 with *out set (the caller frees it with corio_loop_free), or
- * -EINVAL (unknown backend), -ENOMEM, -EMFILE/-ENFILE (no descriptors for
- * the poller or the wakeup eventfd). On error *out is untouched.
+ * -EINVAL (out NULL, unknown backend), -ENOMEM, -EMFILE/-ENFILE (no
+ * descriptors for the poller or the wakeup eventfd). On error *out is
+ * untouched. Does not suspend.
  */
 CORIO_API int corio_loop_new(const corio_loop_opts *opts, corio_loop **out);
 
@@ -48,7 +49,7 @@ CORIO_API int corio_loop_new(const corio_loop_opts *opts, corio_loop **out);
  * their coroutines are closed (cleanup runs, but a suspending call in it
  * returns -ECANCELED at once) and the task objects freed once nobody holds
  * a handle. Pending callbacks are dropped. Returns 0, or CORIO_ERUNNING
- * when called while the loop runs (nothing is freed). NULL: 0.
+ * when called while the loop runs (nothing is freed).
  */
 CORIO_API int corio_loop_free(corio_loop *loop);
 
@@ -58,16 +59,20 @@ CORIO_API int corio_loop_free(corio_loop *loop);
  * loop, or another one on this thread, is already running; -EDEADLK when
  * nothing can ever happen again (no ready work, timer, watched descriptor,
  * signal wait or cross-thread work) while tasks are still waiting: the
- * report of what each waits on is printed to stderr. Poller failures are
- * returned as their negative errno.
+ * report of what each waits on is printed to stderr; -ESHUTDOWN when the
+ * loop is being freed (called from cleanup that corio_loop_free runs);
+ * -EINVAL (loop NULL). Poller failures are returned as their negative
+ * errno.
  */
 CORIO_API int corio_loop_run(corio_loop *loop);
 
 /* corio_loop_stop: make the running loop return after the current
- * iteration. Before it runs, the next run returns after one iteration. */
+ * iteration. Before it runs, the next run returns after one iteration.
+ * Does not suspend. */
 CORIO_API void corio_loop_stop(corio_loop *loop);
 
-/* corio_loop_time: the loop's clock, in seconds. */
+/* corio_loop_time: the loop's clock, in seconds. Every loop shares one
+ * clock, so loop is not read and may be NULL. */
 CORIO_API double corio_loop_time(const corio_loop *loop);
 
 /* corio_loop_current: the loop running on this thread, or NULL. */
@@ -88,7 +93,8 @@ CORIO_API int corio_loop_call_soon(corio_loop *loop, corio_callback fn,
  * calls due at the same time run in the order they were made. A negative
  * delay (or a time already past) counts as now; INFINITY (or a value too
  * large to represent) never comes due, until cancelled. Returns as
- * corio_loop_call_soon, and -EINVAL for a NaN delay or time.
+ * corio_loop_call_soon (-ENOMEM also when the timer cannot be queued), and
+ * -EINVAL for a NaN delay or time.
  */
 CORIO_API int corio_loop_call_later(corio_loop *loop, double delay,
                                     corio_callback fn, void *arg,
@@ -100,8 +106,9 @@ CORIO_API int corio_loop_call_at(corio_loop *loop, double when,
 /*
  * corio_loop_call_soon_threadsafe: from any thread, have the loop run
  * fn(arg) soon, and wake it if it is waiting. Wakeups are coalesced: many
- * calls before the loop wakes cost one eventfd write. Returns 0, -EINVAL,
- * -ENOMEM, or -ESHUTDOWN once the loop is being freed (fn will not run).
+ * calls before the loop wakes cost one eventfd write. Returns 0, -EINVAL
+ * (loop or fn NULL), -ENOMEM, or -ESHUTDOWN once the loop is being freed
+ * (fn will not run). Does not suspend.
  */
 CORIO_API int corio_loop_call_soon_threadsafe(corio_loop *loop,
                                               corio_callback fn, void *arg);
@@ -124,12 +131,13 @@ CORIO_API int corio_loop_hold(corio_loop *loop);
 CORIO_API int corio_loop_unhold(corio_loop *loop);
 
 /*
- * corio_handle_cancel: stop a scheduled callback from running. Returns 0
- * if it will not run now, -EALREADY if it already ran or was cancelled.
+ * corio_handle_cancel: stop a scheduled callback from running. Does not
+ * suspend. Returns 0 if it will not run now, -EALREADY if it already ran
+ * or was cancelled, -EINVAL (h NULL).
  */
 CORIO_API int corio_handle_cancel(corio_handle *h);
 
-/* corio_handle_release: drop the caller's reference. NULL: no-op. */
+/* corio_handle_release: drop the caller's reference. */
 CORIO_API void corio_handle_release(corio_handle *h);
 
 #ifdef __cplusplus

@@ -19,10 +19,13 @@
  * shows at its next suspension); a putter whose item was moved into the
  * queue returns 0. A wait cancelled before it was satisfied took nothing:
  * get returns -ECANCELED and no item, put returns -ECANCELED and its item
- * is not in the queue. Like every corio suspending call, get, put and
- * join return -ECANCELED at once while a cancel stands, even when they
- * could finish without waiting (asyncio's get on a non-empty queue would
- * not notice the cancel); the _try_ calls never look at cancellation.
+ * is not in the queue.
+ *
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands; unlike the general rule (task.h), get, put and
+ * join fail at once while a cancel stands even when they could finish
+ * without waiting (asyncio's get on a non-empty queue would not notice
+ * the cancel). The _try_ calls never look at cancellation.
  *
  * Shutdown (asyncio 3.13): after corio_queue_shutdown, put and try_put
  * return -ESHUTDOWN; get and try_get still return what is queued and
@@ -62,14 +65,14 @@ enum corio_queue_kind {
 /*
  * corio_queue_new: a queue of `kind` holding at most maxsize items (0:
  * unbounded). Does not suspend. Returns 0 with *out set, -EINVAL (unknown
- * kind, out NULL), -ENOMEM. Free it with corio_queue_free.
+ * kind, out NULL), -ENOMEM. The caller frees it with corio_queue_free.
  */
 CORIO_API int corio_queue_new(int kind, size_t maxsize, corio_queue **out);
 
 /*
  * corio_queue_free: free q. Items still queued are dropped (not freed:
  * they are the caller's). Returns 0, or -EBUSY while a task waits on q
- * (or was woken by it and has not run yet): q is left untouched. NULL: 0.
+ * (or was woken by it and has not run yet): q is left untouched.
  */
 CORIO_API int corio_queue_free(corio_queue *q);
 
@@ -84,7 +87,8 @@ CORIO_API int corio_queue_free(corio_queue *q);
  */
 CORIO_API int corio_queue_put(corio_queue *q, void *item);
 /* corio_queue_put_prio: the same with a priority (lower comes out
- * first). On FIFO and LIFO queues the priority is ignored. */
+ * first). On FIFO and LIFO queues the priority is ignored. Returns as
+ * corio_queue_put. */
 CORIO_API int corio_queue_put_prio(corio_queue *q, int64_t prio, void *item);
 
 /*
@@ -109,11 +113,13 @@ CORIO_API int corio_queue_get(corio_queue *q, void **item);
 
 /* corio_queue_try_get: take the next item without suspending. 0 with
  * *item set, -EAGAIN (empty), -ESHUTDOWN (shut down and empty),
- * CORIO_EWRONGTHREAD (tasks of another loop wait on q), -EINVAL. */
+ * CORIO_EWRONGTHREAD (tasks of another loop wait on q), -EINVAL (q or
+ * item NULL). */
 CORIO_API int corio_queue_try_get(corio_queue *q, void **item);
 
 /* Queries (asyncio's qsize, empty, full, maxsize). full is 0 for an
- * unbounded queue. */
+ * unbounded queue. A NULL q counts as an empty unbounded queue: size 0,
+ * empty 1, full 0, maxsize 0. */
 CORIO_API size_t corio_queue_size(const corio_queue *q);
 CORIO_API int corio_queue_empty(const corio_queue *q);
 CORIO_API int corio_queue_full(const corio_queue *q);
@@ -146,7 +152,7 @@ CORIO_API int corio_queue_join(corio_queue *q);
  */
 CORIO_API int corio_queue_shutdown(corio_queue *q, int immediate);
 
-/* 1 once corio_queue_shutdown was called. */
+/* 1 once corio_queue_shutdown was called, else 0. */
 CORIO_API int corio_queue_is_shutdown(const corio_queue *q);
 
 #ifdef __cplusplus

@@ -4,8 +4,9 @@
  * A scope is a region of a task's code, opened and closed in LIFO order by
  * that task (Python's `async with asyncio.timeout(...)`, Trio's
  * CancelScope). Cancelling a scope (by hand, or when its deadline passes)
- * cancels the suspending calls made inside it, and only those: they return
- * -ECANCELED, level-triggered, until the code leaves the scope. Scopes
+ * cancels the calls made inside it, and only those, by the rule of task.h
+ * (level-triggered): a call waiting now, and every call that would have
+ * to wait until the code leaves the scope, fails with -ECANCELED. Scopes
  * nest; the effective deadline is the earliest one in force. A shield
  * scope stops cancellation from outside it (an enclosing scope or
  * corio_task_cancel) from reaching the calls inside it, so cleanup can
@@ -56,14 +57,15 @@ enum corio_scope_kind {
  * corio_scope_open: open a scope of `kind` in the running task, with a
  * deadline on the loop clock (`deadline`, seconds; INFINITY for none).
  * Does not suspend. Returns 0 with *out set, -EINVAL (unknown kind, NaN
- * deadline), -ENOMEM, CORIO_ENOLOOP (not in a task). A deadline already
- * past cancels the scope at once.
+ * deadline, out NULL), -ENOMEM, CORIO_ENOLOOP (not in a task). A
+ * deadline already past cancels the scope at once. The scope is the
+ * caller's until corio_scope_close frees it.
  */
 CORIO_API int corio_scope_open(int kind, double deadline, corio_scope **out);
 
 /* Shorthands: relative timeouts (`seconds` from now; <= 0 is due now,
  * INFINITY or a value too large to represent is no deadline, NaN is
- * -EINVAL) and a shield. Return as corio_scope_open. */
+ * -EINVAL) and a shield. They return as corio_scope_open. */
 CORIO_API int corio_timeout(double seconds, corio_scope **out);
 CORIO_API int corio_timeout_at(double deadline, corio_scope **out);
 CORIO_API int corio_move_on_after(double seconds, corio_scope **out);
@@ -76,26 +78,27 @@ CORIO_API int corio_shield(corio_scope **out);
  * rc == -ECANCELED caused by this scope's own cancellation (and by nothing
  * outside it) becomes -ETIMEDOUT for FAIL scopes and 0 for MOVE_ON scopes.
  * Never suspends. Misuse: CORIO_ESCOPE (not the innermost scope, or another
- * task's), leaving the scope open.
+ * task's, or outside a task), leaving the scope open; -EINVAL (s NULL).
  */
 CORIO_API int corio_scope_close(corio_scope *s, int rc);
 
 /*
- * corio_scope_cancel: cancel the scope by hand. Suspending calls inside it
- * fail with -ECANCELED from now on; a call waiting now is woken. Closing
- * it converts like an expired deadline. Idempotent. Never suspends.
+ * corio_scope_cancel: cancel the scope by hand. Calls inside it that would
+ * have to wait fail with -ECANCELED from now on; a call waiting now is
+ * woken with it. Closing it converts like an expired deadline.
+ * Idempotent. Never suspends.
  */
 CORIO_API void corio_scope_cancel(corio_scope *s);
 
 /*
  * corio_scope_reschedule: move the deadline (asyncio's Timeout.reschedule):
  * INFINITY removes it; a time already past cancels the scope now. Does
- * nothing to a scope already cancelled. Returns 0, -EINVAL (NaN),
- * -ENOMEM.
+ * nothing to a scope already cancelled. Never suspends. Returns 0,
+ * -EINVAL (s NULL, NaN), -ENOMEM.
  */
 CORIO_API int corio_scope_reschedule(corio_scope *s, double deadline);
 
-/* The deadline on the loop clock, or INFINITY. */
+/* The deadline on the loop clock, or INFINITY (none, or s NULL). */
 CORIO_API double corio_scope_deadline(const corio_scope *s);
 
 /* 1 once the scope has been cancelled (its deadline passed, or by hand):

@@ -13,12 +13,12 @@
  * waiter runs, and a task that comes along meanwhile queues behind it.
  *
  * Cancellation, the same for every call here:
- *   - a call that can complete at once does so and returns 0 even if the
- *     task has a cancel pending (asyncio's fast paths; corio_future_await
- *     on a done future does the same). Its next suspension sees the cancel.
- *   - a call that must wait returns -ECANCELED at once when a cancel
- *     reaches the task, and -ECANCELED if one comes while it waits; it then
- *     holds nothing, and no other waiter loses its place.
+ *   - fails with -ECANCELED at once if it would have to wait while a
+ *     cancel stands (task.h), and with -ECANCELED if a cancel comes while
+ *     it waits; it then holds nothing, and no other waiter loses its
+ *     place. A call that can complete at once does so and returns 0 even
+ *     while a cancel stands (asyncio's fast paths; corio_future_await on a
+ *     done future does the same); the next wait sees the cancel.
  *   - a waiter that was handed the lock, a permit or a notification and is
  *     cancelled before it runs returns -ECANCELED too (as asyncio raises
  *     CancelledError then): what it was handed goes to the next waiter (or
@@ -26,8 +26,10 @@
  *     is withdrawn before it runs, it returns 0 and keeps what it got.
  * Timeouts come from cancel scopes: wrap the call in corio_timeout.
  *
- * Outside a task, calls that may suspend return CORIO_ENOLOOP. NULL objects
- * give -EINVAL.
+ * Outside a task, corio_lock_acquire, corio_lock_try_acquire,
+ * corio_cond_wait and corio_barrier_wait return CORIO_ENOLOOP;
+ * corio_event_wait and corio_sem_acquire do only when they would have to
+ * wait.
  */
 #ifndef CORIO_SYNC_H
 #define CORIO_SYNC_H
@@ -42,11 +44,12 @@ extern "C" {
 
 typedef struct corio_lock corio_lock;
 
-/* corio_lock_new: an unlocked lock. 0 with *out set, -EINVAL, -ENOMEM. */
+/* corio_lock_new: an unlocked lock. 0 with *out set, -EINVAL (out NULL),
+ * -ENOMEM. */
 CORIO_API int corio_lock_new(corio_lock **out);
 /* corio_lock_free: 0, or -EBUSY (held by a task that has not ended, or
  * tasks wait on it: nothing is freed). A lock whose owner ended without
- * releasing it can be freed. NULL is a no-op returning 0. */
+ * releasing it can be freed. */
 CORIO_API int corio_lock_free(corio_lock *lk);
 
 /*
@@ -60,8 +63,8 @@ CORIO_API int corio_lock_acquire(corio_lock *lk);
  * tasks wait for it), -EDEADLK, CORIO_ENOLOOP, -EINVAL. */
 CORIO_API int corio_lock_try_acquire(corio_lock *lk);
 /* corio_lock_release: never suspends. Hands the lock to the first waiter,
- * if any. 0, -EPERM (the calling task does not hold it; asyncio's
- * RuntimeError), CORIO_EWRONGTHREAD, -EINVAL. */
+ * if any. 0, -EPERM (the calling task does not hold it, or no task
+ * calls; asyncio's RuntimeError), CORIO_EWRONGTHREAD, -EINVAL. */
 CORIO_API int corio_lock_release(corio_lock *lk);
 /* 1 if held (asyncio's locked()), else 0. */
 CORIO_API int corio_lock_locked(const corio_lock *lk);
@@ -75,7 +78,8 @@ CORIO_API corio_task *corio_lock_owner(const corio_lock *lk);
 
 typedef struct corio_event corio_event;
 
-/* corio_event_new: a clear event. 0, -EINVAL, -ENOMEM. */
+/* corio_event_new: a clear event. 0 with *out set, -EINVAL (out NULL),
+ * -ENOMEM. */
 CORIO_API int corio_event_new(corio_event **out);
 /* corio_event_free: 0, or -EBUSY (tasks wait on it; nothing freed). */
 CORIO_API int corio_event_free(corio_event *ev);
@@ -85,9 +89,10 @@ CORIO_API int corio_event_free(corio_event *ev);
 CORIO_API int corio_event_set(corio_event *ev);
 /* corio_event_clear: never suspends. */
 CORIO_API void corio_event_clear(corio_event *ev);
+/* 1 if set, else 0. */
 CORIO_API int corio_event_is_set(const corio_event *ev);
-/* corio_event_wait: 0 at once if set, else suspends until it is. 0,
- * -ECANCELED, CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. */
+/* corio_event_wait: 0 at once if set (anywhere), else suspends until it
+ * is. 0, -ECANCELED, CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. */
 CORIO_API int corio_event_wait(corio_event *ev);
 
 /* ---- Condition --------------------------------------------------------------- */
@@ -97,7 +102,7 @@ typedef struct corio_cond corio_cond;
 /*
  * corio_cond_new: a condition variable over `lock` (borrowed: it must
  * outlive the condition), or over a lock of its own when lock is NULL
- * (see corio_cond_lock). 0, -EINVAL, -ENOMEM.
+ * (see corio_cond_lock). 0 with *out set, -EINVAL (out NULL), -ENOMEM.
  */
 CORIO_API int corio_cond_new(corio_lock *lock, corio_cond **out);
 /* corio_cond_free: 0, or -EBUSY (tasks wait on it, or its own lock is
@@ -112,22 +117,26 @@ CORIO_API corio_lock *corio_cond_lock(corio_cond *c);
  * until notified, then takes the lock again before returning, always,
  * even when cancelled (that retaking waits for the lock and ignores
  * cancellation, as asyncio's does). Returns 0 (notified, lock held),
- * -ECANCELED (cancelled while waiting, after being notified, or while
- * retaking the lock; the lock is held, and a notification it had been
- * given goes to the next waiter), -EPERM (caller does not hold the lock;
- * nothing happened), CORIO_ENOLOOP, -EINVAL. Only while the loop is being
- * freed can it return -ECANCELED without the lock.
+ * -ECANCELED (at once while a cancel stands, the lock never let go; or
+ * cancelled while waiting, after being notified, or while retaking the
+ * lock: the lock is held, and a notification it had been given goes to
+ * the next waiter), -EPERM (caller does not hold the lock; nothing
+ * happened), CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. Only while the
+ * loop is being freed can it return -ECANCELED without the lock.
  */
 CORIO_API int corio_cond_wait(corio_cond *c);
 /*
  * corio_cond_wait_for: asyncio's wait_for(predicate): while pred(arg) is
  * 0, corio_cond_wait. Lock held on entry and on return. Returns 0 (pred
- * true) or corio_cond_wait's error.
+ * true, without suspending if it already is), -EINVAL (c or pred NULL)
+ * or corio_cond_wait's error.
  */
 CORIO_API int corio_cond_wait_for(corio_cond *c, int (*pred)(void *arg),
                                   void *arg);
 /* corio_cond_notify: wake up to n waiters (FIFO). The caller must hold the
- * lock. Never suspends. Returns how many it woke (>= 0), -EPERM, -EINVAL. */
+ * lock. Never suspends. Returns how many it woke (>= 0), -EPERM (the
+ * caller does not hold the lock, or no task calls), CORIO_EWRONGTHREAD,
+ * -EINVAL. */
 CORIO_API int corio_cond_notify(corio_cond *c, int n);
 /* corio_cond_notify_all: wake every waiter; as corio_cond_notify. */
 CORIO_API int corio_cond_notify_all(corio_cond *c);
@@ -137,15 +146,16 @@ CORIO_API int corio_cond_notify_all(corio_cond *c);
 typedef struct corio_sem corio_sem;
 
 /* corio_sem_new: a semaphore with `value` permits (asyncio.Semaphore).
- * 0, -EINVAL (value < 0), -ENOMEM. */
+ * 0 with *out set, -EINVAL (value < 0, out NULL), -ENOMEM. */
 CORIO_API int corio_sem_new(int value, corio_sem **out);
 /* corio_sem_new_bounded: asyncio.BoundedSemaphore: releasing beyond the
- * initial value is an error. */
+ * initial value is an error. Returns as corio_sem_new. */
 CORIO_API int corio_sem_new_bounded(int value, corio_sem **out);
 /* corio_sem_free: 0, or -EBUSY (tasks wait on it; nothing freed). */
 CORIO_API int corio_sem_free(corio_sem *s);
-/* corio_sem_acquire: take a permit; suspends while there is none. 0,
- * -ECANCELED (no permit held), CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. */
+/* corio_sem_acquire: take a permit; suspends while there is none (a free
+ * permit is taken at once, anywhere). 0, -ECANCELED (no permit held),
+ * CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. */
 CORIO_API int corio_sem_acquire(corio_sem *s);
 /* corio_sem_try_acquire: never suspends. 0, -EAGAIN (no permit free),
  * -EINVAL. Works outside a task. */
@@ -164,8 +174,8 @@ CORIO_API int corio_sem_locked(const corio_sem *s);
 
 typedef struct corio_barrier corio_barrier;
 
-/* corio_barrier_new: a barrier for `parties` tasks. 0, -EINVAL
- * (parties < 1), -ENOMEM. */
+/* corio_barrier_new: a barrier for `parties` tasks. 0 with *out set,
+ * -EINVAL (parties < 1, out NULL), -ENOMEM. */
 CORIO_API int corio_barrier_new(int parties, corio_barrier **out);
 /* corio_barrier_free: 0, or -EBUSY (tasks wait on it; nothing freed). */
 CORIO_API int corio_barrier_free(corio_barrier *b);
@@ -187,8 +197,9 @@ CORIO_API int corio_barrier_reset(corio_barrier *b);
 /* corio_barrier_abort: break it: waiters and later waits get -EPIPE until
  * a reset. Never suspends. 0, CORIO_EWRONGTHREAD, -EINVAL. */
 CORIO_API int corio_barrier_abort(corio_barrier *b);
+/* Queries: the number of parties; how many tasks wait now; 1 if broken,
+ * else 0. */
 CORIO_API int corio_barrier_parties(const corio_barrier *b);
-/* How many tasks wait now. */
 CORIO_API int corio_barrier_n_waiting(const corio_barrier *b);
 CORIO_API int corio_barrier_broken(const corio_barrier *b);
 

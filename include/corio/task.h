@@ -7,25 +7,33 @@
  * task: corio_task_join, corio_future_await, corio_sleep, the I/O calls.
  *
  * Cancellation is level-triggered. corio_task_cancel asks a task to stop:
- * its pending suspension returns -ECANCELED, and so does every suspending
- * call it makes afterwards, at once, for as long as the request stands
- * (a C caller that ignores one error cannot block forever). asyncio's
- * counters are kept: each cancel adds a request, corio_task_uncancel
- * withdraws one, corio_task_cancelling counts them; suspensions work again
- * once the count is back to 0 (how timeouts absorb their own cancel). A
- * task cancelled before it started never runs its body. A body that
- * returns -ECANCELED ends the task as cancelled; so does a body that
- * returns normally while a cancel request stands that no suspension ever
- * reported (asyncio's rule for a task that cancels itself and returns
- * without awaiting again).
+ * its pending wait returns -ECANCELED, and for as long as the request
+ * stands, every call that would have to wait fails with -ECANCELED at
+ * once (a C caller that ignores one error cannot block forever). A call
+ * that need not wait (a free lock, a set event, a done future) succeeds,
+ * as asyncio's fast paths do; the cancel is delivered at the next real
+ * wait. Each suspending call's comment says "Cancellation: fails with
+ * -ECANCELED at once if it would have to wait while a cancel stands" and
+ * what it does beyond that, or how it differs (docs/design.md lists the
+ * differences). asyncio's counters are kept: each cancel adds a request,
+ * corio_task_uncancel withdraws one, corio_task_cancelling counts them;
+ * waits work again once the count is back to 0 (how timeouts absorb their
+ * own cancel). A task cancelled before it started never runs its body. A
+ * body that returns -ECANCELED ends the task as cancelled; so does a body
+ * that returns normally while a cancel request stands that no suspension
+ * ever reported (asyncio's rule for a task that cancels itself and
+ * returns without awaiting again).
  *
  * The await protocol inside a task: a bare corio_yield is asyncio's
- * sleep(0) (the task runs again in the next iteration), and
- * corio_await(f) with a corio_future makes the task wait until f is done,
- * then resumes it (the await returns 0, or -ECANCELED if the task was
- * cancelled meanwhile). Awaiting any other object makes the await fail
- * with -EINVAL (asyncio's "bad yield"); the check reads the object's first
- * word, so it must be at least that big.
+ * sleep(0) (the task runs again in the next iteration; unlike
+ * corio_sleep(0) it does not look at cancellation: it returns 0 even
+ * while a cancel stands), and corio_await(f) with a corio_future makes
+ * the task wait until f is done, then resumes it (the await returns 0, or
+ * -ECANCELED at once if it would have to wait while a cancel stands, or
+ * if the task was cancelled meanwhile). Awaiting any other object, NULL
+ * included, makes the await fail with -EINVAL (asyncio's "bad yield");
+ * the check reads the object's first word, so it must be at least that
+ * big.
  *
  * Handles. corio_task_spawn hands out a reference if asked; the loop holds
  * its own until the task is done, so dropping a handle never loses a
@@ -58,12 +66,16 @@ typedef struct corio_task_opts {
 /*
  * corio_spawn: start fn(arg, &result) as a task on the loop running on
  * this thread. It first runs in a coming iteration (asyncio's
- * create_task). Does not suspend. If out is not NULL, *out gets a handle
- * the caller must drop with corio_task_release. The spawn site (file:line)
- * is recorded for reports.
+ * create_task). Does not suspend. opts may be NULL (defaults). If out is
+ * not NULL, *out gets a handle (a reference) the caller must drop with
+ * corio_task_release. The spawn site (file:line) is recorded for reports
+ * (file NULL shows as "?"). The task's stack is taken at its first step,
+ * not here: a task that cannot get one fails with -ENOMEM then.
  *
- * Returns 0, -EINVAL (fn NULL, bad opts), -ENOMEM (no memory or no stack),
- * CORIO_ENOLOOP. On error nothing was started and *out is untouched.
+ * Returns 0, -EINVAL (fn NULL, unknown opts flags), -ENOMEM (no memory
+ * for the task), -ESHUTDOWN (the loop is being freed), CORIO_ENOLOOP (no
+ * loop given and none running on this thread). On error nothing was
+ * started and *out is untouched.
  */
 #define corio_spawn(fn, arg, opts, out)                                    \
     corio_task_spawn_at(NULL, (fn), (arg), (opts), (out), __FILE__, __LINE__)
@@ -79,39 +91,56 @@ CORIO_API int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn,
                                   corio_task **out, const char *file,
                                   int line);
 
+/* corio_task_retain: take another handle (a reference) on t; drop it with
+ * corio_task_release. */
 CORIO_API void corio_task_retain(corio_task *t);
 /* Drop a handle. The task keeps running if it has not finished. */
 CORIO_API void corio_task_release(corio_task *t);
 
 /*
  * corio_task_join: wait for t to finish (asyncio's `await task`) and return
- * its outcome: 0 with *result set, its error, or -ECANCELED if it was
- * cancelled. Suspends the calling task. If the caller is cancelled while
- * waiting, the cancel is passed on to t (as asyncio's Task.cancel passes
- * it to the task it awaits) and the join goes on until t has ended; it
- * then returns -ECANCELED, since the caller's own request still stands,
- * even if t refused the cancel. A task cannot join itself (-EDEADLK).
- * Outside a task: CORIO_ENOLOOP.
+ * its outcome: 0 with *result set (result may be NULL), its error, or
+ * -ECANCELED if it was cancelled; marks the outcome retrieved. Suspends
+ * the calling task while t runs; a done t answers at once, anywhere. In a
+ * coroutine driven by hand it hands t's future to the driver, as
+ * corio_future_await does.
+ *
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands (t is left alone). A cancel that reaches the
+ * caller while it waits is passed on to t (as asyncio's Task.cancel
+ * passes it to the task it awaits) and the join goes on until t has
+ * ended; it then returns -ECANCELED, since the caller's own request still
+ * stands, even if t refused the cancel.
+ *
+ * Errors besides t's outcome: -EINVAL (t NULL), -EDEADLK (t is the
+ * calling task), CORIO_ENOLOOP (t not done, outside any task or
+ * coroutine), and in a hand-driven coroutine the errors of corio_await.
  */
 CORIO_API int corio_task_join(corio_task *t, void **result);
 
 /* corio_task_result: t's outcome without waiting, as
- * corio_future_result: -EAGAIN while it runs. */
+ * corio_future_result: -EAGAIN while it runs, -EINVAL (t NULL). Does not
+ * suspend. */
 CORIO_API int corio_task_result(corio_task *t, void **result);
 
 /*
  * corio_task_cancel: request that t stop (see above). Does not suspend;
- * the task sees -ECANCELED at its pending or next suspension. Returns 0,
- * or -EALREADY when t is already done (asyncio's False).
+ * the task sees -ECANCELED at its pending wait or its next call that
+ * would have to wait. Returns 0, -EALREADY when t is already done
+ * (asyncio's False), -EINVAL (t NULL).
  */
 CORIO_API int corio_task_cancel(corio_task *t);
-/* corio_task_uncancel: withdraw one request; returns how many remain. */
+/* corio_task_uncancel: withdraw one request; returns how many remain
+ * (never below 0), or -EINVAL (t NULL). Does not suspend. */
 CORIO_API int corio_task_uncancel(corio_task *t);
 /* corio_task_cancelling: how many cancel requests stand. */
 CORIO_API int corio_task_cancelling(const corio_task *t);
 
+/* corio_task_done: 1 once t is done (any way), else 0. */
 CORIO_API int corio_task_done(const corio_task *t);
+/* corio_task_cancelled: 1 when t ended cancelled, else 0. */
 CORIO_API int corio_task_cancelled(const corio_task *t);
+/* corio_task_name: t's name (the one given, or "task-N"); borrowed. */
 CORIO_API const char *corio_task_name(const corio_task *t);
 /* corio_task_future: t's future (borrowed; retain it to keep it). */
 CORIO_API corio_future *corio_task_future(corio_task *t);
@@ -123,7 +152,8 @@ CORIO_API corio_task *corio_task_current(void);
 /*
  * corio_loop_tasks: the tasks of `loop` not yet done (asyncio's
  * all_tasks): stores up to cap of them in buf (borrowed pointers) and
- * returns how many there are in all.
+ * returns how many there are in all. buf may be NULL (then it only
+ * counts). Does not suspend.
  */
 CORIO_API size_t corio_loop_tasks(corio_loop *loop, corio_task **buf,
                                   size_t cap);
@@ -131,8 +161,8 @@ CORIO_API size_t corio_loop_tasks(corio_loop *loop, corio_task **buf,
 /*
  * corio_fail: attach a message to the running task's failure and return
  * err, for `return corio_fail(-EIO, "reading %s", path);`. The message is
- * printed in reports and kept with the task. Outside a task it only
- * returns err.
+ * printed in reports and kept with the task. Outside a task, or with fmt
+ * NULL, it only returns err. Does not suspend.
  */
 CORIO_API int corio_fail(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -141,9 +171,10 @@ CORIO_API int corio_fail(int err, const char *fmt, ...)
  * corio_sleep: suspend the calling task for `seconds` (never less).
  * corio_sleep(0) yields to the loop once: every other ready task runs
  * before this one continues (asyncio.sleep(0)); so does a negative time.
- * INFINITY sleeps until cancelled. Returns 0, -ECANCELED (cancelled before
- * or while sleeping), -EINVAL (seconds is NaN), CORIO_ENOLOOP outside a
- * task.
+ * INFINITY sleeps until cancelled. Returns 0, -ECANCELED, -EINVAL (seconds
+ * is NaN), -ENOMEM (no room for the timer), CORIO_ENOLOOP outside a task.
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands (a sleep always waits, sleep(0) included).
  */
 CORIO_API int corio_sleep(double seconds);
 
@@ -159,8 +190,10 @@ CORIO_API int corio_sleep(double seconds);
  * it is left alone, as asyncio.run does); the disposition is restored
  * afterwards. If nothing can ever
  * run again while main waits, returns -EDEADLK after printing what each
- * task waits on. CORIO_ERUNNING if a loop already runs on this thread,
- * -ENOMEM, or the loop's errors. result may be NULL.
+ * task waits on. -EINVAL (main NULL), CORIO_ERUNNING if a loop already
+ * runs on this thread, or the errors of corio_loop_new and corio_loop_run
+ * (-ENOMEM, -EMFILE, ...). result may be NULL. Blocks the thread; it is
+ * not a suspending call (inside a task it is CORIO_ERUNNING).
  */
 CORIO_API int corio_run(corio_coro_fn main, void *arg, void **result);
 

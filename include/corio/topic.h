@@ -46,9 +46,12 @@
  * returns: cancelled (or the topic closed) while waiting for its turn,
  * nobody (0); cancelled while waiting for BLOCK subscribers, the ones it
  * reached keep it and the rest never see it (no gap is reported to them,
- * nor is the item passed to their drop callbacks). Like every corio
- * suspending call, next and publish return -ECANCELED at once while a
- * cancel stands.
+ * nor is the item passed to their drop callbacks).
+ *
+ * Cancellation: fails with -ECANCELED at once if it would have to wait
+ * while a cancel stands; unlike the general rule (task.h), next and
+ * publish fail at once while a cancel stands even when they could finish
+ * without waiting.
  *
  * Closing: corio_topic_close ends the topic. Publishes return -ESHUTDOWN
  * (waiting ones are woken with it); each subscriber still drains its
@@ -134,14 +137,15 @@ typedef void (*corio_topic_drop_fn)(void *item, void *arg);
 
 /*
  * corio_topic_new: a topic with no subscribers. Does not suspend.
- * Returns 0 with *out set, -EINVAL (out NULL), -ENOMEM.
+ * Returns 0 with *out set (the caller frees it with corio_topic_free),
+ * -EINVAL (out NULL), -ENOMEM.
  */
 CORIO_API int corio_topic_new(corio_topic **out);
 
 /*
  * corio_topic_free: free t. Returns 0, or -EBUSY while subscribers remain
  * or a publisher waits on t (or was woken and has not run yet), or from a
- * drop callback: t is left untouched. NULL: 0. As subscribers must have
+ * drop callback: t is left untouched. As subscribers must have
  * left, no item is buffered: none is passed to a drop callback here.
  */
 CORIO_API int corio_topic_free(corio_topic *t);
@@ -233,7 +237,7 @@ CORIO_API int corio_topic_close(corio_topic *t);
 
 /* Queries: closed yet; the number of subscribers; items buffered in s;
  * items s has dropped in all by its policy (evicted or refused: each also
- * went to its drop callback, if set). NULL gives 0. */
+ * went to its drop callback, if set). */
 CORIO_API int corio_topic_is_closed(const corio_topic *t);
 CORIO_API size_t corio_topic_subscribers(const corio_topic *t);
 CORIO_API size_t corio_topic_sub_size(const corio_topic_sub *s);

@@ -661,12 +661,12 @@ const char *corio_state_name(corio_state state)
 
 const char *corio_coro_name(const corio_coro *co)
 {
-    return name_of(co);
+    return co ? name_of(co) : "coro";
 }
 
 int corio_coro_error(const corio_coro *co)
 {
-    return co->state == CORIO_CORO_CLOSED ? co->status : 0;
+    return co && co->state == CORIO_CORO_CLOSED ? co->status : 0;
 }
 
 corio_coro *corio_coro_current(void)
