@@ -123,7 +123,9 @@ enum {
     CORIO__RESUME_NORMAL, /* resume; a parked wait reads t->wake */
     CORIO__RESUME_RAW,    /* waited on a future through raw corio_await:
                              throw t->wake in if it is an error */
-    CORIO__RESUME_BADYIELD /* awaited something that is not a future */
+    CORIO__RESUME_BADYIELD, /* awaited something that is not a future */
+    CORIO__RESUME_YIELD     /* a bare corio_yield (sleep(0)): throw in a
+                               cancel that stands by then */
 };
 
 /* ---- the loop --------------------------------------------------------------- */

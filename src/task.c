@@ -137,6 +137,12 @@ static void task_step(corio__ready *r)
         t->resume_how = CORIO__RESUME_NORMAL;
         if (how == CORIO__RESUME_BADYIELD)
             rc = corio_coro_throw(&t->coro, -EINVAL, &out);
+        else if (how == CORIO__RESUME_YIELD)
+            /* As asyncio's __step with _must_cancel: a cancel standing
+             * when a bare yield resumes is thrown in there. */
+            rc = corio__task_cancel_report(t)
+                     ? corio_coro_throw(&t->coro, -ECANCELED, &out)
+                     : corio_coro_resume(&t->coro, NULL, &out);
         else if (t->wake < 0)
             rc = corio_coro_throw(&t->coro, t->wake, &out);
         else
@@ -180,6 +186,7 @@ static void task_step(corio__ready *r)
         return;
     }
     if (rc == CORIO_YIELDED) { /* a bare yield: sleep(0) */
+        t->resume_how = CORIO__RESUME_YIELD;
         t->queued = 1;
         corio__ready_push(t->loop, &t->ready);
         return;

@@ -36,3 +36,41 @@ TEST(task_cancel_query_changes_nothing)
 {
     CHECK_EQ(run(query_is_pure), 0);
 }
+
+/* A bare corio_yield in a task is asyncio's sleep(0): a cancel that stands
+ * when it resumes is thrown in, whether it came before or during the
+ * yield. */
+static int yields_cancelled(void *arg, void **result)
+{
+    int *rcs = arg;
+    (void)result;
+    CHECK_EQ(corio_task_cancel(corio_task_current()), 0);
+    rcs[0] = corio_yield(NULL, NULL);
+    CHECK_EQ(corio_task_uncancel(corio_task_current()), 0);
+    rcs[1] = corio_yield(NULL, NULL); /* cancelled by main meanwhile */
+    CHECK_EQ(corio_task_uncancel(corio_task_current()), 0);
+    rcs[2] = corio_yield(NULL, NULL);
+    return 0;
+}
+
+static int bare_yield(void)
+{
+    int rcs[3] = {1, 1, 1};
+    corio_task *t;
+    CHECK_EQ(corio_spawn(yields_cancelled, rcs, NULL, &t), 0);
+    CHECK_EQ(corio_sleep(0), 0); /* t runs to its first yield */
+    CHECK_EQ(rcs[0], 1);
+    CHECK_EQ(corio_sleep(0), 0); /* t: -ECANCELED, then yields again */
+    CHECK_EQ(rcs[0], -ECANCELED);
+    CHECK_EQ(corio_task_cancel(t), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(rcs[1], -ECANCELED);
+    CHECK_EQ(rcs[2], 0);
+    corio_task_release(t);
+    return 0;
+}
+
+TEST(task_bare_yield_sees_cancel)
+{
+    CHECK_EQ(run(bare_yield), 0);
+}

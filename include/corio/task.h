@@ -25,9 +25,9 @@
  * returns without awaiting again).
  *
  * The await protocol inside a task: a bare corio_yield is asyncio's
- * sleep(0) (the task runs again in the next iteration; unlike
- * corio_sleep(0) it does not look at cancellation: it returns 0 even
- * while a cancel stands), and corio_await(f) with a corio_future makes
+ * sleep(0) (the task runs again in the next iteration; a cancel that
+ * stands when it resumes makes it return -ECANCELED, as asyncio throws
+ * CancelledError into the task's next step), and corio_await(f) with a corio_future makes
  * the task wait until f is done, then resumes it (the await returns 0, or
  * -ECANCELED at once if it would have to wait while a cancel stands, or
  * if the task was cancelled meanwhile). Awaiting any other object, NULL
