@@ -21,10 +21,13 @@
  * closed behind the loop's back leaves a stale registration: a new
  * descriptor with the same number may then never be reported ready.
  *
- * Cancellation is level-triggered (task.h): while a cancel request stands,
- * every call here returns -ECANCELED at once, even when the descriptor is
- * ready. A call that returns -ECANCELED consumed and wrote nothing
- * (corio_write_all: nothing beyond what it reports in *written).
+ * Cancellation: if it would have to wait while a cancel stands, fails
+ * with -ECANCELED at once (every suspending call here; task.h). So a call
+ * on a ready descriptor still succeeds (a read reads, a wait for a
+ * readiness that is there returns 0, a signal already delivered is
+ * taken). A call that returns -ECANCELED consumed and wrote nothing
+ * (corio_write_all: nothing beyond what it reports in *written), and
+ * corio_signal_wait set nothing up for the signal.
  */
 #ifndef CORIO_IO_H
 #define CORIO_IO_H
@@ -123,6 +126,9 @@ CORIO_API int corio_close(int fd);
  * every other thread too (for instance with pthread_sigmask before
  * starting them), or another thread may take it.
  * Several tasks may wait for the same signal; one delivery wakes them all.
+ * Cancellation: if it would have to wait while a cancel stands, fails with
+ * -ECANCELED at once, and a signal never waited for before is not taken
+ * over then (not blocked); one already delivered is returned with 0.
  * Returns 0, -ECANCELED, -EINVAL (bad signal number, SIGKILL/SIGSTOP, or
  * one the C library keeps for itself), -ENOMEM, -EMFILE, CORIO_ENOLOOP.
  * Free the loop on the thread that ran it: that thread's signal mask is
