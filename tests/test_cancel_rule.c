@@ -915,20 +915,24 @@ static int gen_slow(void *arg, void **result)
 
 static int agen_body(void)
 {
-    corio_agen *q, *s;
+    corio_agen *q, *s, *c;
     void *item = NULL;
     CHECK_EQ(corio_agen_new(gen_quick, NULL, NULL, &q), 0);
     CHECK_EQ(corio_agen_new(gen_slow, NULL, NULL, &s), 0);
-    CHECK_EQ(corio_agen_next(s, &item), 0); /* suspended at its yield */
+    CHECK_EQ(corio_agen_new(gen_slow, NULL, NULL, &c), 0);
+    CHECK_EQ(corio_agen_next(s, &item), 0); /* suspended at their yield */
+    CHECK_EQ(corio_agen_next(c, &item), 0);
     witness();
     cancel_self();
     /* (a) an item without waiting; a close whose cleanup does not wait. */
     CHECK_EQ(corio_agen_next(q, &item), 0);
     CHECK_PTR(item, IP(1));
+    CHECK_EQ(corio_agen_send(q, NULL, &item), 0);
+    CHECK_PTR(item, IP(2));
     CHECK_EQ(corio_agen_close(q), 0);
     CHECK_EQ(corio_agen_state(q), CORIO_CORO_CLOSED);
-    /* (b) next would wait: the generator's wait fails, and it returns
-     * that (this one gives up: closed). Its close would wait the same. */
+    /* (b) next, send or close would wait: the generator's wait fails and
+     * it returns that (this one gives up, so it is closed). */
     {
         corio_agen *s2;
         CHECK_EQ(corio_agen_new(gen_slow, NULL, NULL, &s2), 0);
@@ -937,12 +941,16 @@ static int agen_body(void)
         CHECK_EQ(corio_agen_state(s2), CORIO_CORO_CLOSED);
         CHECK_EQ(corio_agen_free(s2), 0);
     }
-    CHECK_EQ(corio_agen_close(s), -ECANCELED);
+    CHECK_EQ(corio_agen_send(s, NULL, &item), -ECANCELED);
     CHECK_EQ(corio_agen_state(s), CORIO_CORO_CLOSED);
+    CHECK_EQ(corio_agen_close(s), 0); /* closed already */
+    CHECK_EQ(corio_agen_close(c), -ECANCELED);
+    CHECK_EQ(corio_agen_state(c), CORIO_CORO_CLOSED);
     NOT_SUSPENDED();
     uncancel_self();
     CHECK_EQ(corio_agen_free(q), 0);
     CHECK_EQ(corio_agen_free(s), 0);
+    CHECK_EQ(corio_agen_free(c), 0);
     return 0;
 }
 
