@@ -362,12 +362,12 @@ int corio_agen_shutdown(void)
 
     if (!t)
         return CORIO_ENOLOOP;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED;
     for (g = t->loop->agens; g; g = g->next)
         n += closable(g);
     if (n == 0)
         return 0;
+    if (corio__task_cancel_report(t))
+        return -ECANCELED; /* it would wait for the closing tasks */
     tasks = calloc(n, sizeof *tasks);
     i = 0;
     for (g = t->loop->agens; g && i < n; g = g->next) {

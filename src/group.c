@@ -235,6 +235,13 @@ int corio_group_wait(corio_group *g, int rc)
     if (rc != 0 && !g->aborting)
         abort_children(g);
     while (g->nlive > 0) {
+        /* A cancel that stood before the wait never reaches the park
+         * (cancels are delivered when made): take it here, as one that
+         * comes while parked. */
+        if (!g->aborting && corio__task_cancel_report(t)) {
+            propagate_cancel = 1;
+            abort_children(g);
+        }
         g->waiter = t;
         woke = corio__task_park(t, detach_wait, "group wait", g);
         if (woke == -ECANCELED && !g->aborting) {

@@ -252,7 +252,8 @@ static int probe(int fd, unsigned dir)
  * Park the running task t until fd is ready in direction dir (IN or OUT).
  * would_block: the caller's operation just failed with EAGAIN, so the
  * direction is known not ready; otherwise a set readiness bit is checked
- * and, if true, returned at once. Returns 0 (ready: try again), or
+ * and, if true, returned at once. -ECANCELED only once it knows it would
+ * have to park (the cancel rule, io.h). Returns 0 (ready: try again), or
  * -ECANCELED, -EBADF (invalid, or closed with corio_close meanwhile),
  * -EBUSY, -EPERM, -ENOMEM, -ENOSPC.
  */
@@ -264,8 +265,6 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     uint32_t gen;
     int rc;
 
-    if (corio__task_cancel_report(t))
-        return -ECANCELED;
     if (fd < 0)
         return -EBADF;
     if ((rc = ent_get(loop, fd, &e)) != 0)
@@ -273,12 +272,17 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     slot = dir == IN ? &e->reader : &e->writer;
     if (*slot)
         return -EBUSY;
-    if (!would_block && (e->ready & dir)) {
+    /* A clear bit may only mean the loop has not heard yet: with a cancel
+     * standing, look, since a ready fd needs no wait and must not fail. */
+    if (!would_block &&
+        ((e->ready & dir) || corio__task_cancel_pending(t))) {
         rc = probe(fd, dir);
         if (rc != 0)
             return rc < 0 ? rc : 0;
     }
     e->ready &= (unsigned char)~dir;
+    if (corio__task_cancel_report(t))
+        return -ECANCELED; /* it would have to wait */
     if (!e->registered) {
         unsigned want = loop->pops->edge ? IN | OUT : dir;
         rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
@@ -363,8 +367,6 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
-        if (corio__task_cancel_report(t))
-            return -ECANCELED;
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
         n = read(fd, buf, len);
@@ -407,8 +409,6 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
-        if (corio__task_cancel_report(t))
-            return -ECANCELED;
         if ((rc = busy(t, fd, OUT)) != 0)
             return rc;
         n = write_once(t->loop, fd, buf, len);
@@ -458,8 +458,6 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     if (!t)
         return CORIO_ENOLOOP;
     for (;;) {
-        if (corio__task_cancel_report(t))
-            return -ECANCELED;
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
         if (addrlen)
@@ -486,8 +484,6 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
         return -EINVAL;
     if (!t)
         return CORIO_ENOLOOP;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED;
     if ((rc = busy(t, fd, OUT)) != 0)
         return rc;
     if (connect(fd, addr, addrlen) == 0)

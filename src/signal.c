@@ -216,6 +216,21 @@ static void detach_signal(corio_task *t)
     loop->io_waiting--;
 }
 
+/* Has signo come without being waited for, so a wait would return at
+ * once? Reads what the signalfd holds (the loop may not have yet), or,
+ * for a signal corio does not receive yet, asks whether it is pending in
+ * the kernel (the program blocks it). Sets nothing up. */
+static int arrived(corio_loop *loop, int signo)
+{
+    struct sig *st = loop->sig;
+    sigset_t set;
+    if (st && sigismember(&st->mask, signo)) {
+        drain(loop, st);
+        return (st->pending >> (signo - 1)) & 1;
+    }
+    return sigpending(&set) == 0 && sigismember(&set, signo) == 1;
+}
+
 int corio_signal_wait(int signo)
 {
     corio_task *t = corio__task_running();
@@ -232,9 +247,13 @@ int corio_signal_wait(int signo)
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL ||
         signo == SIGSTOP || sigaddset(&probe, signo) != 0)
         return -EINVAL;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED;
     loop = t->loop;
+    /* With a cancel standing, set nothing up for a signal that has not
+     * come: the wait would fail anyway. */
+    if (corio__task_cancel_pending(t) && !arrived(loop, signo)) {
+        corio__task_cancel_report(t);
+        return -ECANCELED;
+    }
     if ((rc = sig_of(loop, &st)) != 0)
         return rc;
     if ((rc = sig_add(loop, st, signo)) != 0)
@@ -244,6 +263,8 @@ int corio_signal_wait(int signo)
         st->pending &= ~bit;
         return 0;
     }
+    if (corio__task_cancel_report(t))
+        return -ECANCELED; /* it would have to wait */
     t->waiter.done = NULL;
     t->waiter.next = NULL;
     t->waiter.prev = st->tail[signo];

@@ -169,12 +169,13 @@ CORIO_API int corio_agen_free(corio_agen *g);
  * belongs to the running loop and is not in use, each in a task of its
  * own, and wait for them all (asyncio's loop.shutdown_asyncgens). Errors
  * a generator raises while closing are reported on stderr, not returned.
- * Suspends. Returns 0; -ECANCELED (at once while a cancel stands, even
- * with nothing to close, unlike the rule in task.h; or cancelled while
- * waiting: the closing task it was waiting for gets the cancel, as a join
- * passes it on, and the others go on unattended); -ENOMEM when some
- * could not be started (those were closed at once, their waits failing);
- * CORIO_ENOLOOP outside a task.
+ * Suspends. Cancellation: if it would have to wait while a cancel
+ * stands, fails with -ECANCELED at once (nothing is closed; with nothing
+ * to close it returns 0). Returns 0; -ECANCELED (at once as said, or
+ * cancelled while waiting: the closing task it was waiting for gets the
+ * cancel, as a join passes it on; the others go on unattended); -ENOMEM
+ * when some could not be started (those were closed at once, their waits
+ * failing); CORIO_ENOLOOP outside a task.
  */
 CORIO_API int corio_agen_shutdown(void);
 

@@ -83,9 +83,11 @@ CORIO_API int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
  * done (`async with`'s exit). `rc` is the outcome of the parent's code
  * since open. Must be called by the parent. Suspends while children run.
  *
- * Cancellation: unlike the rule (task.h), never fails at once and is not
- * cut short: a cancel that stands, or that reaches the parent while it
- * waits, cancels the children and the wait goes on until they are done.
+ * Cancellation: never fails at once and is not cut short: a cancel that
+ * stands when it would have to wait (a child still alive), or that
+ * reaches the parent while it waits, cancels the children and the wait
+ * goes on until they are done. With no child alive it returns at once,
+ * cancel or not.
  *
  * Returns: the first child's error if any child failed (or rc, if it is
  * the first error); else -ECANCELED if the parent was cancelled from

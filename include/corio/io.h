@@ -21,12 +21,13 @@
  * closed behind the loop's back leaves a stale registration: a new
  * descriptor with the same number may then never be reported ready.
  *
- * Cancellation: fails with -ECANCELED at once if it would have to wait
- * while a cancel stands; unlike the general rule (task.h), every call
- * here that may suspend fails at once while a cancel stands even when it
- * need not wait (the descriptor is ready, a signal is pending). A call
- * that returns -ECANCELED consumed and wrote nothing (corio_write_all:
- * nothing beyond what it reports in *written).
+ * Cancellation: if it would have to wait while a cancel stands, fails
+ * with -ECANCELED at once (every suspending call here; task.h). So a call
+ * on a ready descriptor still succeeds (a read reads, a wait for a
+ * readiness that is there returns 0, a signal already delivered is
+ * taken). A call that returns -ECANCELED consumed and wrote nothing
+ * (corio_write_all: nothing beyond what it reports in *written), and
+ * corio_signal_wait set nothing up for the signal.
  *
  * NULL: a NULL buffer with len > 0, or a NULL address for corio_connect,
  * gives -EINVAL (corio_accept's addr and addrlen are optional).
@@ -131,9 +132,11 @@ CORIO_API int corio_close(int fd);
  * every other thread too (for instance with pthread_sigmask before
  * starting them), or another thread may take it.
  * Several tasks may wait for the same signal; one delivery wakes them all.
- * Returns 0, -ECANCELED (at once while a cancel stands, even with a
- * delivery pending), -EINVAL (bad signal number, SIGKILL/SIGSTOP, or one
- * the C library keeps for itself), -ENOMEM, -EMFILE/-ENFILE (no
+ * Cancellation: if it would have to wait while a cancel stands, fails with
+ * -ECANCELED at once, and a signal never waited for before is not taken
+ * over then (not blocked); one already delivered is returned with 0.
+ * Returns 0, -ECANCELED, -EINVAL (bad signal number, SIGKILL/SIGSTOP, or
+ * one the C library keeps for itself), -ENOMEM, -EMFILE/-ENFILE (no
  * descriptor for the signalfd), CORIO_ENOLOOP.
  * Free the loop on the thread that ran it: that thread's signal mask is
  * restored then (signals it had blocked before stay blocked). One loop at
