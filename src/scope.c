@@ -205,7 +205,7 @@ int corio_scope_reschedule(corio_scope *s, double deadline)
     if (!s || isnan(deadline))
         return -EINVAL;
     if (s->cancelled)
-        return 0;
+        return -EALREADY; /* asyncio's RuntimeError for an expiring Timeout */
     corio__timer_stop(s->task->loop, &s->timer);
     s->deadline = deadline_ns(deadline);
     return arm(s);
