@@ -275,8 +275,13 @@ int corio__forward_cancel_to_future(corio_task *t)
 {
     corio_future *f = (corio_future *)t->wait_obj;
     /* A plain future completes as cancelled here and wakes t at once; a
-     * task's future asks that task to cancel, and t waits for its end. */
-    return f->state == CORIO__FUT_PENDING && corio_future_cancel(f) == 0;
+     * task's future asks that task to cancel, with t's cancel message, and
+     * t waits for its end (-ENOMEM: cancelled all the same). */
+    if (f->state != CORIO__FUT_PENDING)
+        return 0;
+    if (f->is_task)
+        return corio_task_cancel_msg((corio_task *)f, t->cancel_msg) != -EALREADY;
+    return corio_future_cancel(f) == 0;
 }
 
 void corio__detach_from_future(corio_task *t)

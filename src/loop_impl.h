@@ -115,6 +115,10 @@ struct corio_task {
     const char *wait_what;  /* what it is parked on, for reports */
     const void *wait_obj;
     char *message;          /* corio_fail */
+    char *cancel_msg;       /* corio_task_cancel_msg's copy, or NULL */
+    unsigned char cancel_msg_fixed; /* a cancel woke it and it has not run
+                                       since: later cancels keep the
+                                       message it will see (asyncio) */
     struct corio__ctx_map *ctxvars; /* its context (ctxvar.c), NULL: empty */
     char autoname[24];
 };

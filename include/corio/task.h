@@ -105,6 +105,33 @@ CORIO_API int corio_task_result(corio_task *t, void **result);
  * or -EALREADY when t is already done (asyncio's False).
  */
 CORIO_API int corio_task_cancel(corio_task *t);
+/*
+ * corio_task_cancel_msg: corio_task_cancel with a message (asyncio's
+ * task.cancel(msg)), which the cancelled task, whoever joins it and the
+ * reports can read with corio_task_cancel_message. msg is copied (NULL:
+ * no message, as corio_task_cancel). Does not suspend.
+ *
+ * Which message stands: each cancel replaces the message of the one
+ * before (a cancel without one clears it), as asyncio's last
+ * cancel(msg) wins, except once a cancel has woken the task from a
+ * suspension and it has not run since: it sees that cancel's message,
+ * as in asyncio, where the first cancel's CancelledError travels through
+ * the future it awaited. A cancel passed on to the task t awaits
+ * (corio_task_join, corio_future_await) carries the message on. When
+ * corio_task_uncancel withdraws the last request, the message goes too.
+ * It is freed with the task.
+ *
+ * Returns 0; -EALREADY when t is done (nothing recorded); -EINVAL (t
+ * NULL); -ENOMEM when the copy fails: the cancel request is made all the
+ * same (a cancel is never lost), without a message.
+ */
+CORIO_API int corio_task_cancel_msg(corio_task *t, const char *msg);
+/*
+ * corio_task_cancel_message: the message of t's standing (or, once t is
+ * done, last) cancellation, or NULL (none, or t NULL). Borrowed: valid
+ * until the next cancel or uncancel of t, or until t is freed.
+ */
+CORIO_API const char *corio_task_cancel_message(const corio_task *t);
 /* corio_task_uncancel: withdraw one request; returns how many remain. */
 CORIO_API int corio_task_uncancel(corio_task *t);
 /* corio_task_cancelling: how many cancel requests stand. */
