@@ -34,6 +34,7 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->state = CORIO__FUT_PENDING;
     f->retrieved = 0;
     f->is_task = 0;
+    f->ops = NULL;
     f->err = 0;
     f->result = NULL;
     f->loop = loop;
@@ -95,8 +96,12 @@ void corio_future_release(corio_future *f)
         corio__task_unref((corio_task *)f);
         return;
     }
-    if (--f->refs == 0)
-        future_free(f);
+    if (--f->refs == 0) {
+        if (f->ops)
+            f->ops->free(f);
+        else
+            future_free(f);
+    }
 }
 
 void corio__future_add_waiter(corio_future *f, corio__waiter *w)
@@ -146,8 +151,9 @@ int corio_future_set_result(corio_future *f, void *result)
 {
     if (!f)
         return -EINVAL;
-    if (f->is_task)
-        return -EPERM; /* a task's outcome is its body's */
+    if (f->is_task || f->ops)
+        return -EPERM; /* a task's outcome is its body's, a gather's its
+                          children's */
     return corio__future_complete(f, CORIO__FUT_RESULT, 0, result);
 }
 
@@ -155,7 +161,7 @@ int corio_future_set_error(corio_future *f, int err)
 {
     if (!f || err >= 0)
         return -EINVAL;
-    if (f->is_task)
+    if (f->is_task || f->ops)
         return -EPERM;
     if (err == -ECANCELED)
         return corio__future_complete(f, CORIO__FUT_CANCELLED, err, NULL);
@@ -170,6 +176,8 @@ int corio_future_cancel(corio_future *f)
         return -EALREADY;
     if (f->is_task)
         return corio_task_cancel((corio_task *)f);
+    if (f->ops)
+        return f->ops->cancel(f);
     return corio__future_complete(f, CORIO__FUT_CANCELLED, -ECANCELED, NULL);
 }
 

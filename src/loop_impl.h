@@ -69,6 +69,14 @@ struct corio__waiter {
 
 #define CORIO__FUTURE_MAGIC 0x66757475u
 
+/* A future that is part of a bigger object (a gather's): cancel replaces
+ * the plain "complete as cancelled", free is called at the last release
+ * instead of recycling, and the outcome cannot be set from outside. */
+typedef struct corio__future_ops {
+    int (*cancel)(corio_future *f);
+    void (*free)(corio_future *f);
+} corio__future_ops;
+
 struct corio_future {
     unsigned magic;
     int refs;
@@ -77,6 +85,7 @@ struct corio_future {
     unsigned char is_task;
     int err;
     void *result;
+    const corio__future_ops *ops; /* NULL: a plain future or a task's */
     corio_loop *loop;
     corio__waiter *wait_head, *wait_tail;
     corio_future *next_free; /* loop's free list */

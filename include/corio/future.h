@@ -44,7 +44,9 @@ CORIO_API void corio_future_release(corio_future *f);
  * with `result` (borrowed: the future never frees it) or with `err` (a
  * negative errno; -ECANCELED is allowed and means cancelled). Schedules
  * the done callbacks and wakes awaiting tasks. Returns 0, -EALREADY when
- * the future is already done (nothing changes), -EINVAL (err >= 0).
+ * the future is already done (nothing changes), -EINVAL (err >= 0),
+ * -EPERM (a task's future, or a gather future: their outcome is their
+ * own).
  */
 CORIO_API int corio_future_set_result(corio_future *f, void *result);
 CORIO_API int corio_future_set_error(corio_future *f, int err);
