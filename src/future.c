@@ -25,6 +25,7 @@ typedef struct cb_node {
     corio_future *f;
     corio_future_callback fn;
     void *arg;
+    corio__ctx_cap ctx; /* the context it runs in */
 } cb_node;
 
 void corio__future_init(corio_future *f, corio_loop *loop)
@@ -210,11 +211,18 @@ int corio_future_result(corio_future *f, void **result)
 
 /* ---- done callbacks -------------------------------------------------------- */
 
+static void cb_call(void *arg)
+{
+    cb_node *n = arg;
+    n->fn(n->f, n->arg);
+}
+
 static void cb_run(corio__ready *r)
 {
     cb_node *n = (cb_node *)((char *)r - offsetof(cb_node, r));
     corio_future *f = n->f;
-    n->fn(f, n->arg);
+    corio__call_in_ctx(&n->ctx, cb_call, n);
+    corio__ctx_capture_drop(&n->ctx);
     free(n);
     corio_future_release(f);
 }
@@ -232,8 +240,8 @@ static void cb_done(corio__waiter *w, corio_future *f)
     }
 }
 
-int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
-                                   void *arg)
+static int add_done_callback(corio_future *f, corio_ctx *ctx,
+                             corio_future_callback fn, void *arg)
 {
     cb_node *n;
     if (!f || !fn)
@@ -244,11 +252,26 @@ int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
     n->w.done = cb_done;
     n->fn = fn;
     n->arg = arg;
+    corio__ctx_capture(&n->ctx, ctx); /* a reference: never allocates */
     if (f->state != CORIO__FUT_PENDING)
         cb_done(&n->w, f);
     else
         corio__future_add_waiter(f, &n->w);
     return 0;
+}
+
+int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
+                                   void *arg)
+{
+    return add_done_callback(f, NULL, fn, arg);
+}
+
+int corio_future_add_done_callback_in_ctx(corio_future *f, corio_ctx *ctx,
+                                          corio_future_callback fn, void *arg)
+{
+    if (!ctx)
+        return -EINVAL;
+    return add_done_callback(f, ctx, fn, arg);
 }
 
 int corio_future_remove_done_callback(corio_future *f,
@@ -263,6 +286,7 @@ int corio_future_remove_done_callback(corio_future *f,
         if (w->done == cb_done && ((cb_node *)w)->fn == fn &&
             ((cb_node *)w)->arg == arg) {
             corio__future_remove_waiter(f, w);
+            corio__ctx_capture_drop(&((cb_node *)w)->ctx);
             free(w);
             removed++;
         }

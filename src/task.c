@@ -112,6 +112,7 @@ static void task_finish(corio_task *t, int rc, void *result)
     loop->ntasks--;
     if (t->scope)
         corio__scopes_abandon(t);
+    corio__ctx_leave_whole(t); /* what it set stays in its corio_ctx */
     /* Its stack will never run again: give it back now, so the next spawn
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
@@ -277,9 +278,9 @@ static const char *auto_name(char *buf, uint64_t id)
     return buf;
 }
 
-int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
-                        const corio_task_opts *opts, corio_task **out,
-                        const char *file, int line)
+static int spawn(corio_loop *loop, corio_ctx *ctx, corio_coro_fn fn,
+                 void *arg, const corio_task_opts *opts, corio_task **out,
+                 const char *file, int line)
 {
     static const corio_task_opts defaults;
     corio_coro_opts co;
@@ -296,6 +297,8 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
         return CORIO_ENOLOOP;
     if (loop->closing)
         return -ESHUTDOWN;
+    if (ctx && corio__ctx_busy(ctx))
+        return -EBUSY;
     if ((t = loop->task_free) != NULL) {
         loop->task_free = (corio_task *)t->fut.next_free;
         loop->task_free_n--;
@@ -336,10 +339,16 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     t->message = NULL;
     t->cancel_msg = NULL;
     t->cancel_msg_fixed = 0;
-    /* asyncio copies the spawner's context; sharing it is O(1) (ctxvar.c
-     * copies on write). Outside a task: the empty context. */
-    t->ctxvars = corio__ctx_map_retain(
-        corio__task_running() ? corio__task_running()->ctxvars : NULL);
+    /* asyncio copies the spawner's context (a task's, or a callback's);
+     * sharing it is O(1) (ctxvar.c copies on write). Elsewhere: the empty
+     * context. Spawned into a corio_ctx, the task runs inside it. */
+    t->ctx_whole = NULL;
+    if (ctx) {
+        t->ctxvars = NULL;
+        corio__ctx_enter_whole(t, ctx); /* not busy: checked above */
+    } else {
+        t->ctxvars = corio__ctx_current();
+    }
     t->all_prev = NULL;
     t->all_next = loop->all;
     if (loop->all)
@@ -353,6 +362,23 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
         *out = t;
     }
     return 0;
+}
+
+int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
+                        const corio_task_opts *opts, corio_task **out,
+                        const char *file, int line)
+{
+    return spawn(loop, NULL, fn, arg, opts, out, file, line);
+}
+
+int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_ctx *ctx,
+                               corio_coro_fn fn, void *arg,
+                               const corio_task_opts *opts, corio_task **out,
+                               const char *file, int line)
+{
+    if (!ctx)
+        return -EINVAL;
+    return spawn(loop, ctx, fn, arg, opts, out, file, line);
 }
 
 /* ---- cancellation --------------------------------------------------------------- */

@@ -73,13 +73,21 @@ CORIO_API int corio_future_result(corio_future *f, void **result);
 
 /*
  * corio_future_add_done_callback: call fn(f, arg) once f is done (soon,
- * through the ready queue, if it already is). Returns 0, -ENOMEM.
+ * through the ready queue, if it already is). Does not suspend. fn runs
+ * in the context current at this call (loop.h explains callbacks and
+ * contexts); corio_future_add_done_callback_in_ctx runs it inside ctx
+ * (asyncio's context=; ctx retained until fn has run or is removed).
+ * Returns 0, -EINVAL (f or fn NULL; ctx NULL for _in_ctx), -ENOMEM.
  * corio_future_remove_done_callback removes every registration of
  * (fn, arg) not yet run and returns how many it removed.
  */
 CORIO_API int corio_future_add_done_callback(corio_future *f,
                                              corio_future_callback fn,
                                              void *arg);
+CORIO_API int corio_future_add_done_callback_in_ctx(corio_future *f,
+                                                    corio_ctx *ctx,
+                                                    corio_future_callback fn,
+                                                    void *arg);
 CORIO_API int corio_future_remove_done_callback(corio_future *f,
                                                 corio_future_callback fn,
                                                 void *arg);

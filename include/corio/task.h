@@ -58,7 +58,9 @@ typedef struct corio_task_opts {
 /*
  * corio_spawn: start fn(arg, &result) as a task on the loop running on
  * this thread. It first runs in a coming iteration (asyncio's
- * create_task). Does not suspend. If out is not NULL, *out gets a handle
+ * create_task). Its context variables start as a copy of the current
+ * context (the running task's, or the running callback's; see ctxvar.h).
+ * Does not suspend. If out is not NULL, *out gets a handle
  * the caller must drop with corio_task_release. The spawn site (file:line)
  * is recorded for reports.
  *
@@ -78,6 +80,38 @@ CORIO_API int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn,
                                   void *arg, const corio_task_opts *opts,
                                   corio_task **out, const char *file,
                                   int line);
+
+/*
+ * corio_spawn_in_ctx: corio_spawn into the context ctx (asyncio's
+ * create_task(coro, context=ctx)) instead of a copy of the spawner's.
+ * The task runs inside ctx from its first step to its end, as if its
+ * whole body were wrapped in corio_ctx_run(ctx, ...): what it sets stays
+ * in ctx, and corio_ctx_get(ctx, ...) reads its live values meanwhile.
+ * ctx is retained until the task ends.
+ *
+ * Difference from asyncio, which enters the context at each step: ctx
+ * stays entered for the task's whole life, so while the task lives,
+ * another spawn into ctx, corio_ctx_run(ctx) and callbacks given ctx are
+ * refused (-EBUSY, or the callback skipped), as entering an entered
+ * Context is in Python. (corio_ctx_run may suspend, so per-step entry
+ * could not rule out two owners at once.)
+ *
+ * Returns as corio_spawn, plus -EINVAL (ctx NULL) and -EBUSY (ctx is
+ * entered now: by a running corio_ctx_run, a callback, or a live task
+ * spawned into it). On error nothing was started and ctx is untouched.
+ */
+#define corio_spawn_in_ctx(ctx, fn, arg, opts, out)                        \
+    corio_task_spawn_in_ctx_at(NULL, (ctx), (fn), (arg), (opts), (out),    \
+                               __FILE__, __LINE__)
+#define corio_loop_spawn_in_ctx(loop, ctx, fn, arg, opts, out)             \
+    corio_task_spawn_in_ctx_at((loop), (ctx), (fn), (arg), (opts), (out),  \
+                               __FILE__, __LINE__)
+
+CORIO_API int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_ctx *ctx,
+                                         corio_coro_fn fn, void *arg,
+                                         const corio_task_opts *opts,
+                                         corio_task **out, const char *file,
+                                         int line);
 
 CORIO_API void corio_task_retain(corio_task *t);
 /* Drop a handle. The task keeps running if it has not finished. */
