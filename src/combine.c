@@ -264,7 +264,8 @@ static void multi_free(multi *m)
 {
     size_t i;
     assert(m->owned && !m->task);
-    corio__timer_stop(m->loop, &m->timer);
+    if (m->loop) /* a gather future of loop-less futures has none */
+        corio__timer_stop(m->loop, &m->timer);
     for (i = 0; i < m->n; i++) {
         unlink_watch(m, &m->w[i]);
         corio_future_release(m->w[i].f);

@@ -249,6 +249,8 @@ static int plain_futures(void)
     corio_future_release(gf);
 
     /* One already failed: the gather fails at once. */
+    corio_future_release(p[0]);
+    corio_future_release(p[2]);
     CHECK_EQ(corio_future_set_error(p[0] = new_gate(), -EPIPE), 0);
     dup[0] = p[0];
     dup[1] = p[2] = new_gate();

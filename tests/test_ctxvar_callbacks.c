@@ -243,9 +243,10 @@ static int spawn_in_ctx(void)
     corio_task_release(t);
     /* Free again once the task is done. */
     CHECK_EQ(corio_ctx_run(c, ret_zero, NULL), 0);
-    CHECK_EQ(corio_spawn_in_ctx(c, child_sets, c, NULL, NULL), 0);
+    CHECK_EQ(corio_spawn_in_ctx(c, child_sets, c, NULL, &t), 0);
     corio_ctx_release(c); /* the task holds its own */
-    CHECK_EQ(corio_sleep(0.01), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
     return 0;
 }
 
