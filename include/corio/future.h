@@ -53,8 +53,10 @@ CORIO_API int corio_future_set_error(corio_future *f, int err);
 
 /*
  * corio_future_cancel: complete the future as cancelled (a task's future:
- * ask the task to cancel, see corio_task_cancel). Returns 0, or -EALREADY
- * when it is already done (asyncio's False).
+ * ask the task to cancel, see corio_task_cancel; a gather future: cancel
+ * what it gathers, and it completes once all of that is done, see
+ * corio_gather_start). Does not suspend. Returns 0, -EINVAL (f NULL), or
+ * -EALREADY when it is already done (asyncio's False).
  */
 CORIO_API int corio_future_cancel(corio_future *f);
 
