@@ -45,6 +45,7 @@ enum { KIND_GATHER, KIND_WAIT, KIND_ITER };
 
 typedef struct corio_as_completed multi;
 typedef struct watch watch;
+typedef struct gather_fut gather_fut;
 
 struct watch {
     corio__waiter w;   /* its node in f's waiter list, while linked */
@@ -67,6 +68,8 @@ struct corio_as_completed {
     unsigned char owned;   /* the call or iterator still uses it */
     unsigned char timed_out;
     unsigned char freed;   /* as_completed_free while a task waited */
+    unsigned char cancelling; /* gather future: inside its cancel loop */
+    gather_fut *gf;        /* corio_gather_start's future, while pending */
     watch *q_head, *q_tail; /* as_completed's queue */
     size_t nout;           /* as_completed: handed out */
     watch w[];
@@ -155,6 +158,8 @@ static void record_done(multi *m, watch *w)
     }
 }
 
+static void gather_fut_settle(multi *m);
+
 static void watch_done(corio__waiter *wt, corio_future *f)
 {
     watch *w = watch_of(wt);
@@ -163,6 +168,10 @@ static void watch_done(corio__waiter *wt, corio_future *f)
     w->linked = 0;
     m->nlinked--;
     record_done(m, w);
+    if (m->gf) {
+        gather_fut_settle(m); /* may orphan or free m */
+        return;
+    }
     if (!m->owned) { /* an orphaned gather: only retrieval was left */
         corio_future_release(w->f);
         if (m->nlinked == 0)
@@ -224,6 +233,8 @@ static multi *multi_new(int kind, int mode, corio_future *const *futs,
     m->mode = (unsigned char)mode;
     m->owned = 1;
     m->timed_out = m->freed = 0;
+    m->cancelling = 0;
+    m->gf = NULL;
     m->q_head = m->q_tail = NULL;
     m->nout = 0;
     for (i = 0; i < n; i++) {
@@ -252,7 +263,8 @@ static void multi_free(multi *m)
 {
     size_t i;
     assert(m->owned && !m->task);
-    corio__timer_stop(m->loop, &m->timer);
+    if (m->loop) /* a gather future of loop-less futures has none */
+        corio__timer_stop(m->loop, &m->timer);
     for (i = 0; i < m->n; i++) {
         unlink_watch(m, &m->w[i]);
         corio_future_release(m->w[i].f);
@@ -356,6 +368,173 @@ cancelled:
         park_on(m, t, "gather (cancelling)");
     multi_free(m);
     return -ECANCELED;
+}
+
+/* ---- gather as a future ----------------------------------------------------------- */
+
+/* corio_gather_start's future. While it is pending, its multi watches the
+ * children and holds a reference on it (so a dropped handle still
+ * settles); results and errors are filled just before it completes with
+ * a result. */
+struct gather_fut {
+    corio_future fut;      /* first: what the caller holds */
+    multi *m;              /* watching the children while fut is pending */
+    size_t n;
+    unsigned flags;
+    unsigned char cancel_requested;
+    int *errors;           /* n entries, after results[] */
+    void *results[];
+};
+
+static int gather_fut_cancel(corio_future *f);
+static void gather_fut_free(corio_future *f);
+
+static const corio__future_ops gather_ops = {gather_fut_cancel,
+                                             gather_fut_free};
+
+static void gather_fut_complete(gather_fut *g, int err)
+{
+    unsigned char state = err == 0            ? CORIO__FUT_RESULT
+                          : err == -ECANCELED ? CORIO__FUT_CANCELLED
+                                              : CORIO__FUT_ERROR;
+    corio__future_complete(&g->fut, state, err, err ? NULL : g->results);
+    corio_future_release(&g->fut); /* the watching side's reference */
+}
+
+/* A child is done (or g was just made): complete g if its outcome is
+ * known. The first failure completes it at once (without COLLECT, and
+ * unless it is being cancelled); the multi is then orphaned and goes on
+ * marking the other children's outcomes retrieved. Otherwise g completes
+ * when every child is done: cancelled if a cancel was requested (even
+ * with COLLECT, as asyncio), else with the results. */
+static void gather_fut_settle(multi *m)
+{
+    gather_fut *g = m->gf;
+    size_t i;
+    int err;
+
+    if (m->cancelling)
+        return; /* gather_fut_cancel settles once its loop is over */
+    if (!g->cancel_requested && !(g->flags & CORIO_GATHER_COLLECT) &&
+        m->first_err) {
+        err = m->first_err;
+        g->m = NULL;
+        m->gf = NULL;
+        multi_orphan(m);
+        gather_fut_complete(g, err);
+        return;
+    }
+    if (m->ndone < m->n)
+        return;
+    if (!g->cancel_requested)
+        for (i = 0; i < m->n; i++) {
+            g->results[i] = m->w[i].err ? NULL : m->w[i].result;
+            g->errors[i] = m->w[i].err;
+        }
+    g->m = NULL;
+    m->gf = NULL;
+    multi_free(m);
+    gather_fut_complete(g, g->cancel_requested ? -ECANCELED : 0);
+}
+
+/* Cancel every child not yet done; g completes (cancelled) once all are. */
+static int gather_fut_cancel(corio_future *f)
+{
+    gather_fut *g = (gather_fut *)f;
+    multi *m = g->m;
+    size_t i;
+
+    if (f->state != CORIO__FUT_PENDING)
+        return -EALREADY;
+    g->cancel_requested = 1;
+    /* A plain child completes inside its cancel, and that could settle g
+     * and free m under this loop: settle after it. */
+    m->cancelling = 1;
+    for (i = 0; i < m->n; i++)
+        if (m->w[i].linked)
+            corio_future_cancel(m->w[i].f);
+    m->cancelling = 0;
+    gather_fut_settle(m);
+    return 0;
+}
+
+static void gather_fut_free(corio_future *f)
+{
+    gather_fut *g = (gather_fut *)f;
+    corio_loop *loop = f->loop;
+    assert(!g->m);
+    if (f->state == CORIO__FUT_ERROR && !f->retrieved)
+        corio__warn("gather future %p failed with %s (%s) and nobody "
+                    "retrieved it",
+                    (void *)f, corio_errname(f->err), corio_strerror(f->err));
+    f->magic = 0;
+    free(g);
+    if (loop)
+        corio__loop_unref(loop);
+}
+
+int corio_gather_start(corio_future *const *futs, size_t n, unsigned flags,
+                       corio_future **out)
+{
+    corio_task *t = corio__task_running();
+    corio_loop *loop = corio_loop_current();
+    gather_fut *g;
+    size_t i;
+    multi *m;
+    int rc;
+
+    if ((!futs && n > 0) || (flags & ~CORIO_GATHER_COLLECT) || !out)
+        return -EINVAL;
+    for (i = 0; !loop && i < n; i++)
+        if (futs[i])
+            loop = futs[i]->loop;
+    if ((rc = check_futures(futs, n, loop, t)) != 0)
+        return rc;
+    if (n > (SIZE_MAX - sizeof *g) / (sizeof(void *) + sizeof(int)))
+        return -ENOMEM;
+    if (!(g = malloc(sizeof *g + n * (sizeof(void *) + sizeof(int)))))
+        return -ENOMEM;
+    corio__future_init(&g->fut, loop);
+    g->fut.ops = &gather_ops;
+    g->m = NULL;
+    g->n = n;
+    g->flags = flags;
+    g->cancel_requested = 0;
+    g->errors = (int *)&g->results[n];
+    if (!(m = multi_new(KIND_GATHER, (int)flags, futs, n, loop))) {
+        free(g);
+        return -ENOMEM;
+    }
+    if (loop)
+        loop->refs++;
+    g->fut.refs++; /* the multi's, until g completes */
+    g->m = m;
+    m->gf = g;
+    *out = &g->fut;
+    gather_fut_settle(m); /* done already (n == 0, a failure, all done)? */
+    return 0;
+}
+
+int corio_gather_result(corio_future *f, void **results, int *errors)
+{
+    gather_fut *g = (gather_fut *)f;
+    size_t i;
+
+    if (!f || f->magic != CORIO__FUTURE_MAGIC || f->ops != &gather_ops ||
+        ((g->flags & CORIO_GATHER_COLLECT) && !errors))
+        return -EINVAL;
+    if (f->state == CORIO__FUT_PENDING)
+        return -EAGAIN;
+    f->retrieved = 1;
+    if (f->state != CORIO__FUT_RESULT)
+        return f->err;
+    for (i = 0; i < g->n; i++) {
+        if (results)
+            results[i] = g->results[i];
+        if (g->flags & CORIO_GATHER_COLLECT)
+            errors[i] = g->errors[i];
+    }
+    return 0;
 }
 
 /* ---- wait ---------------------------------------------------------------------- */

@@ -9,17 +9,31 @@
  * with refs == 1 it is changed in place. Keys are ids, not pointers, so a
  * freed variable's stale entries can never be mistaken for a new one's.
  *
+ * Owners. The current context of the thread belongs to an owner: the
+ * innermost loop callback running (a frame, with the context captured
+ * when the callback was scheduled, see corio__ctx_capture), else the
+ * running task, else nobody (the empty context; set fails). An owner
+ * keeps its map in a slot (t->ctxvars, fr->map).
+ *
  * Context identity (for tokens). Python rejects a token reset in another
- * Context. Here a context is "task T" or "the corio_ctx C entered by task
- * T". Entered corio_ctx objects sit on a per-thread list, newest first;
- * the first one entered by T is T's current context. The list holds only
- * contexts being run right now, so it stays short.
+ * Context. Here a context is "the owner O" or "the corio_ctx C entered by
+ * O". Contexts entered by corio_ctx_run or by a callback given one sit on
+ * a per-thread list, newest first; the first one entered by O is O's
+ * current context. A task spawned into a corio_ctx enters it for its
+ * whole life without being on the list (t->ctx_whole, under any
+ * corio_ctx_run of its own). The list holds only contexts being run right
+ * now, so it stays short. A token made in an entered corio_ctx is valid
+ * wherever that corio_ctx is the current one (Python's rule); otherwise
+ * only with the same owner.
  *
  * Invariants:
  *   - m->refs >= 1, 1 <= m->n <= m->cap (an empty map is NULL, but one
  *     emptied in place may stay with n == 0), m->e[] strictly sorted by id;
- *   - a corio_ctx with task != NULL is on the run list and its map has
- *     been lent to that task (ctx->map == NULL meanwhile).
+ *   - a corio_ctx with owner != NULL has lent its map to that owner
+ *     (ctx->map == NULL meanwhile; the map lives in *slot, or in the
+ *     `outer` of a newer entry by the same owner), and is on the run
+ *     list unless `whole`;
+ *   - frames nest LIFO; a frame is always the innermost owner.
  *
  * Limits: reference counts are plain ints; contexts never cross threads.
  */
@@ -53,9 +67,11 @@ struct corio__ctx_map {
 
 struct corio_ctx {
     int refs;
-    struct corio__ctx_map *map;  /* NULL while entered (lent to task) */
-    corio_task *task;            /* the task running inside it, or NULL */
-    struct corio__ctx_map *outer; /* while entered: the task's map before */
+    struct corio__ctx_map *map;  /* NULL while entered (lent to owner) */
+    const void *owner;           /* the task or frame inside it, or NULL */
+    struct corio__ctx_map **slot; /* while entered: the owner's slot */
+    struct corio__ctx_map *outer; /* while entered: the owner's map before */
+    unsigned char whole;         /* entered by a task for its whole life */
     corio_ctx *run_prev, *run_next;
 };
 
@@ -64,13 +80,23 @@ struct corio_ctxvar_token {
     void *old;
     int had_old;
     int used;
-    corio_loop *loop;   /* the context it was made in: loop, task id, */
-    uint64_t task_id;   /* and the corio_ctx entered then, if any */
+    corio_loop *loop;   /* the context it was made in: loop, owner id, */
+    uint64_t owner_id;  /* and the corio_ctx entered then, if any */
     corio_ctx *ctx;     /* (a reference) */
 };
 
+/* Whoever holds the thread's current context. */
+typedef struct owner {
+    const void *key;               /* the task or the frame */
+    struct corio__ctx_map **slot;  /* where its map lives */
+    uint64_t id;                   /* task id, or frame id (top bit set) */
+    corio_task *task;              /* the task, if it is one */
+} owner;
+
 static atomic_uint_fast64_t next_var_id = 1;
 static _Thread_local corio_ctx *runs; /* entered contexts, newest first */
+static _Thread_local corio__ctx_frame *frames; /* callbacks, innermost first */
+static _Thread_local uint64_t next_frame_id;
 
 /* ---- the map ------------------------------------------------------------------- */
 
@@ -218,14 +244,77 @@ static int map_get(const struct corio__ctx_map *m, const corio_ctxvar *var,
     return 0;
 }
 
-/* The corio_ctx task t has entered last, or NULL for its own context. */
-static corio_ctx *entered_by(const corio_task *t)
+/* The current owner; 0 when there is none (outside tasks and callbacks). */
+static int cur_owner(owner *o)
+{
+    corio_task *t;
+    if (frames) {
+        o->key = frames;
+        o->slot = &frames->map;
+        o->id = frames->id;
+        o->task = NULL;
+        return 1;
+    }
+    if ((t = corio__task_running()) != NULL) {
+        o->key = t;
+        o->slot = &t->ctxvars;
+        o->id = t->id;
+        o->task = t;
+        return 1;
+    }
+    return 0;
+}
+
+/* The current context's map (NULL: empty, or no owner). */
+static struct corio__ctx_map *cur_map(void)
+{
+    owner o;
+    return cur_owner(&o) ? *o.slot : NULL;
+}
+
+/* The corio_ctx o has entered last, or NULL for its own context. */
+static corio_ctx *entered_by(const owner *o)
 {
     corio_ctx *c;
     for (c = runs; c; c = c->run_next)
-        if (c->task == t)
+        if (c->owner == o->key)
             return c;
-    return NULL;
+    return o->task ? o->task->ctx_whole : NULL;
+}
+
+/* Lend ctx's map to o (it becomes o's current context) and list it. */
+static void ctx_enter(corio_ctx *ctx, const owner *o)
+{
+    corio_ctx_retain(ctx);
+    ctx->outer = *o->slot;
+    *o->slot = ctx->map; /* ctx's reference moves to the owner */
+    ctx->map = NULL;
+    ctx->owner = o->key;
+    ctx->slot = o->slot;
+    ctx->run_prev = NULL;
+    ctx->run_next = runs;
+    if (runs)
+        runs->run_prev = ctx;
+    runs = ctx;
+}
+
+/* Undo ctx_enter: ctx takes its map back, the owner its own. */
+static void ctx_leave(corio_ctx *ctx)
+{
+    assert(ctx->owner && !ctx->whole);
+    if (ctx->run_prev)
+        ctx->run_prev->run_next = ctx->run_next;
+    else
+        runs = ctx->run_next;
+    if (ctx->run_next)
+        ctx->run_next->run_prev = ctx->run_prev;
+    ctx->run_prev = ctx->run_next = NULL;
+    ctx->map = *ctx->slot;
+    *ctx->slot = ctx->outer;
+    ctx->outer = NULL;
+    ctx->owner = NULL;
+    ctx->slot = NULL;
+    corio_ctx_release(ctx);
 }
 
 /* ---- variables ------------------------------------------------------------------ */
@@ -269,34 +358,33 @@ const char *corio_ctxvar_name(const corio_ctxvar *var)
 
 int corio_ctxvar_get(const corio_ctxvar *var, void **value)
 {
-    corio_task *t = corio__task_running();
-    return map_get(t ? t->ctxvars : NULL, var, value);
+    return map_get(cur_map(), var, value);
 }
 
 int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
 {
-    corio_task *t = corio__task_running();
     corio_ctxvar_token *k = NULL;
+    owner o;
     long i;
     int rc;
 
     if (!var)
         return -EINVAL;
-    if (!t)
+    if (!cur_owner(&o))
         return CORIO_ENOLOOP;
     if (tok) {
         if (!(k = malloc(sizeof *k)))
             return -ENOMEM;
-        i = map_find(t->ctxvars, var->id);
+        i = map_find(*o.slot, var->id);
         k->var_id = var->id;
         k->had_old = i >= 0;
-        k->old = i >= 0 ? t->ctxvars->e[i].value : NULL;
+        k->old = i >= 0 ? (*o.slot)->e[i].value : NULL;
         k->used = 0;
-        k->loop = t->loop;
-        k->task_id = t->id;
-        k->ctx = entered_by(t);
+        k->loop = corio_loop_current();
+        k->owner_id = o.id;
+        k->ctx = entered_by(&o);
     }
-    if ((rc = map_set(&t->ctxvars, var->id, value)) != 0) {
+    if ((rc = map_set(o.slot, var->id, value)) != 0) {
         free(k);
         return rc;
     }
@@ -310,18 +398,20 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
 
 int corio_ctxvar_reset(corio_ctxvar_token *tok)
 {
-    corio_task *t = corio__task_running();
+    corio_ctx *cur;
+    owner o;
     int rc;
 
     if (!tok)
         return -EINVAL;
-    if (!t)
+    if (!cur_owner(&o))
         return CORIO_ENOLOOP;
-    if (tok->used || tok->loop != t->loop || tok->task_id != t->id ||
-        tok->ctx != entered_by(t))
+    cur = entered_by(&o);
+    if (tok->used || tok->ctx != cur ||
+        (!cur && (tok->loop != corio_loop_current() || tok->owner_id != o.id)))
         return -EINVAL;
-    rc = tok->had_old ? map_set(&t->ctxvars, tok->var_id, tok->old)
-                      : map_del(&t->ctxvars, tok->var_id);
+    rc = tok->had_old ? map_set(o.slot, tok->var_id, tok->old)
+                      : map_del(o.slot, tok->var_id);
     if (rc == 0)
         tok->used = 1;
     return rc;
@@ -340,15 +430,16 @@ void corio_ctxvar_token_free(corio_ctxvar_token *tok)
 
 int corio_ctx_copy(corio_ctx **out)
 {
-    corio_task *t = corio__task_running();
     corio_ctx *c;
     if (!out)
         return -EINVAL;
     if (!(c = malloc(sizeof *c)))
         return -ENOMEM;
     c->refs = 1;
-    c->map = corio__ctx_map_retain(t ? t->ctxvars : NULL);
-    c->task = NULL;
+    c->map = corio__ctx_map_retain(cur_map());
+    c->owner = NULL;
+    c->slot = NULL;
+    c->whole = 0;
     c->outer = NULL;
     c->run_prev = c->run_next = NULL;
     *out = c;
@@ -367,62 +458,48 @@ void corio_ctx_release(corio_ctx *ctx)
 {
     if (!ctx || --ctx->refs > 0)
         return;
-    assert(!ctx->task); /* corio_ctx_run holds a reference */
+    assert(!ctx->owner); /* whoever entered it holds a reference */
     corio__ctx_map_release(ctx->map);
     free(ctx);
 }
 
 int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
 {
-    corio_task *t = corio__task_running();
+    owner o;
     int rc;
 
     if (!ctx || !fn)
         return -EINVAL;
-    if (!t)
+    if (!cur_owner(&o))
         return CORIO_ENOLOOP;
-    if (ctx->task)
+    if (ctx->owner)
         return -EBUSY;
-    corio_ctx_retain(ctx);
-    ctx->outer = t->ctxvars;
-    t->ctxvars = ctx->map; /* ctx's reference moves to the task */
-    ctx->map = NULL;
-    ctx->task = t;
-    ctx->run_prev = NULL;
-    ctx->run_next = runs;
-    if (runs)
-        runs->run_prev = ctx;
-    runs = ctx;
-
+    ctx_enter(ctx, &o);
     rc = fn(arg);
-
-    assert(corio__task_running() == t && ctx->task == t);
-    if (ctx->run_prev)
-        ctx->run_prev->run_next = ctx->run_next;
-    else
-        runs = ctx->run_next;
-    if (ctx->run_next)
-        ctx->run_next->run_prev = ctx->run_prev;
-    ctx->run_prev = ctx->run_next = NULL;
-    ctx->task = NULL;
-    ctx->map = t->ctxvars;
-    t->ctxvars = ctx->outer;
-    ctx->outer = NULL;
-    corio_ctx_release(ctx);
+    assert(ctx->owner == o.key);
+    ctx_leave(ctx);
     return rc;
 }
 
-/* ctx's values now: while entered, they are lent to its task, which holds
- * them itself or, inside a later corio_ctx_run, saved them in that ctx. */
+/* ctx's values now: while entered, they are lent to its owner, which
+ * holds them in its slot or, inside a later entry of its own, saved them
+ * in that entry's `outer`. A whole-life entry is older than any listed
+ * one. */
 static const struct corio__ctx_map *live_map(const corio_ctx *ctx)
 {
-    const corio_ctx *c;
-    if (!ctx->task)
+    const corio_ctx *c, *newer = NULL;
+    if (!ctx->owner)
         return ctx->map;
-    for (c = ctx->run_prev; c; c = c->run_prev)
-        if (c->task == ctx->task)
-            return c->outer;
-    return ctx->task->ctxvars;
+    if (ctx->whole) {
+        for (c = runs; c; c = c->run_next)
+            if (c->owner == ctx->owner)
+                newer = c; /* the oldest listed one wins */
+    } else {
+        for (c = ctx->run_prev; c && !newer; c = c->run_prev)
+            if (c->owner == ctx->owner)
+                newer = c;
+    }
+    return newer ? newer->outer : *ctx->slot;
 }
 
 int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var, void **value)
@@ -436,4 +513,97 @@ size_t corio_ctx_size(const corio_ctx *ctx)
 {
     const struct corio__ctx_map *m = ctx ? live_map(ctx) : NULL;
     return m ? m->n : 0;
+}
+
+/* ---- contexts for callbacks and spawns (loop.c, future.c, task.c) ------------------ */
+
+void corio__ctx_capture(corio__ctx_cap *c, corio_ctx *ctx)
+{
+    if (ctx) {
+        corio_ctx_retain(ctx);
+        c->ctx = ctx;
+        c->map = NULL;
+    } else {
+        c->ctx = NULL;
+        c->map = corio__ctx_map_retain(cur_map());
+    }
+}
+
+void corio__ctx_capture_drop(corio__ctx_cap *c)
+{
+    corio__ctx_map_release(c->map);
+    c->map = NULL;
+    if (c->ctx)
+        corio_ctx_release(c->ctx);
+    c->ctx = NULL;
+}
+
+int corio__ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c)
+{
+    owner o;
+    if (c->ctx && c->ctx->owner)
+        return -EBUSY;
+    fr->map = c->map; /* the capture's reference moves to the frame */
+    c->map = NULL;
+    fr->id = (UINT64_C(1) << 63) | next_frame_id++;
+    fr->entered = c->ctx;
+    c->ctx = NULL;
+    fr->prev = frames;
+    frames = fr;
+    if (fr->entered) {
+        cur_owner(&o);
+        ctx_enter(fr->entered, &o);
+        corio_ctx_release(fr->entered); /* ctx_enter took its own */
+    }
+    return 0;
+}
+
+void corio__ctx_frame_pop(corio__ctx_frame *fr)
+{
+    assert(frames == fr);
+    if (fr->entered)
+        ctx_leave(fr->entered); /* may free it: the capture's ref is gone */
+    frames = fr->prev;
+    corio__ctx_map_release(fr->map);
+    fr->map = NULL;
+}
+
+struct corio__ctx_map *corio__ctx_current(void)
+{
+    return corio__ctx_map_retain(cur_map());
+}
+
+int corio__ctx_enter_whole(corio_task *t, corio_ctx *ctx)
+{
+    if (ctx->owner)
+        return -EBUSY;
+    corio_ctx_retain(ctx);
+    corio__ctx_map_release(t->ctxvars);
+    t->ctxvars = ctx->map; /* lent for the task's life */
+    ctx->map = NULL;
+    ctx->owner = t;
+    ctx->slot = &t->ctxvars;
+    ctx->whole = 1;
+    t->ctx_whole = ctx;
+    return 0;
+}
+
+void corio__ctx_leave_whole(corio_task *t)
+{
+    corio_ctx *ctx = t->ctx_whole;
+    if (!ctx)
+        return;
+    assert(ctx->owner == t && ctx->whole);
+    ctx->map = t->ctxvars;
+    t->ctxvars = NULL;
+    ctx->owner = NULL;
+    ctx->slot = NULL;
+    ctx->whole = 0;
+    t->ctx_whole = NULL;
+    corio_ctx_release(ctx);
+}
+
+int corio__ctx_busy(const corio_ctx *ctx)
+{
+    return ctx->owner != NULL;
 }

@@ -25,6 +25,7 @@ typedef struct cb_node {
     corio_future *f;
     corio_future_callback fn;
     void *arg;
+    corio__ctx_cap ctx; /* the context it runs in */
 } cb_node;
 
 void corio__future_init(corio_future *f, corio_loop *loop)
@@ -34,6 +35,7 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->state = CORIO__FUT_PENDING;
     f->retrieved = 0;
     f->is_task = 0;
+    f->ops = NULL;
     f->err = 0;
     f->result = NULL;
     f->loop = loop;
@@ -96,8 +98,12 @@ void corio_future_release(corio_future *f)
         corio__task_unref((corio_task *)f);
         return;
     }
-    if (--f->refs == 0)
-        future_free(f);
+    if (--f->refs == 0) {
+        if (f->ops)
+            f->ops->free(f);
+        else
+            future_free(f);
+    }
 }
 
 void corio__future_add_waiter(corio_future *f, corio__waiter *w)
@@ -147,8 +153,9 @@ int corio_future_set_result(corio_future *f, void *result)
 {
     if (!f)
         return -EINVAL;
-    if (f->is_task)
-        return -EPERM; /* a task's outcome is its body's */
+    if (f->is_task || f->ops)
+        return -EPERM; /* a task's outcome is its body's, a gather's its
+                          children's */
     return corio__future_complete(f, CORIO__FUT_RESULT, 0, result);
 }
 
@@ -156,7 +163,7 @@ int corio_future_set_error(corio_future *f, int err)
 {
     if (!f || err >= 0)
         return -EINVAL;
-    if (f->is_task)
+    if (f->is_task || f->ops)
         return -EPERM;
     if (err == -ECANCELED)
         return corio__future_complete(f, CORIO__FUT_CANCELLED, err, NULL);
@@ -171,6 +178,8 @@ int corio_future_cancel(corio_future *f)
         return -EALREADY;
     if (f->is_task)
         return corio_task_cancel((corio_task *)f);
+    if (f->ops)
+        return f->ops->cancel(f);
     return corio__future_complete(f, CORIO__FUT_CANCELLED, -ECANCELED, NULL);
 }
 
@@ -203,11 +212,18 @@ int corio_future_result(corio_future *f, void **result)
 
 /* ---- done callbacks -------------------------------------------------------- */
 
+static void cb_call(void *arg)
+{
+    cb_node *n = arg;
+    n->fn(n->f, n->arg);
+}
+
 static void cb_run(corio__ready *r)
 {
     cb_node *n = (cb_node *)((char *)r - offsetof(cb_node, r));
     corio_future *f = n->f;
-    n->fn(f, n->arg);
+    corio__call_in_ctx(&n->ctx, cb_call, n);
+    corio__ctx_capture_drop(&n->ctx);
     free(n);
     corio_future_release(f);
 }
@@ -225,8 +241,8 @@ static void cb_done(corio__waiter *w, corio_future *f)
     }
 }
 
-int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
-                                   void *arg)
+static int add_done_callback(corio_future *f, corio_ctx *ctx,
+                             corio_future_callback fn, void *arg)
 {
     cb_node *n;
     if (!f || !fn)
@@ -237,11 +253,26 @@ int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
     n->w.done = cb_done;
     n->fn = fn;
     n->arg = arg;
+    corio__ctx_capture(&n->ctx, ctx); /* a reference: never allocates */
     if (f->state != CORIO__FUT_PENDING)
         cb_done(&n->w, f);
     else
         corio__future_add_waiter(f, &n->w);
     return 0;
+}
+
+int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
+                                   void *arg)
+{
+    return add_done_callback(f, NULL, fn, arg);
+}
+
+int corio_future_add_done_callback_in_ctx(corio_future *f, corio_ctx *ctx,
+                                          corio_future_callback fn, void *arg)
+{
+    if (!ctx)
+        return -EINVAL;
+    return add_done_callback(f, ctx, fn, arg);
 }
 
 int corio_future_remove_done_callback(corio_future *f,
@@ -256,6 +287,7 @@ int corio_future_remove_done_callback(corio_future *f,
         if (w->done == cb_done && ((cb_node *)w)->fn == fn &&
             ((cb_node *)w)->arg == arg) {
             corio__future_remove_waiter(f, w);
+            corio__ctx_capture_drop(&((cb_node *)w)->ctx);
             free(w);
             removed++;
         }
@@ -276,8 +308,13 @@ int corio__forward_cancel_to_future(corio_task *t)
 {
     corio_future *f = (corio_future *)t->wait_obj;
     /* A plain future completes as cancelled here and wakes t at once; a
-     * task's future asks that task to cancel, and t waits for its end. */
-    return f->state == CORIO__FUT_PENDING && corio_future_cancel(f) == 0;
+     * task's future asks that task to cancel, with t's cancel message, and
+     * t waits for its end (-ENOMEM: cancelled all the same). */
+    if (f->state != CORIO__FUT_PENDING)
+        return 0;
+    if (f->is_task)
+        return corio_task_cancel_msg((corio_task *)f, t->cancel_msg) != -EALREADY;
+    return corio_future_cancel(f) == 0;
 }
 
 void corio__detach_from_future(corio_task *t)

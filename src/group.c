@@ -64,7 +64,8 @@ static char *dup_or_null(const char *s)
 /* Keep a failure. Out of memory, the failure is still counted: it keeps
  * its code, and its strings are NULL. */
 static void record_error(corio_group *g, int code, const char *msg,
-                         const char *name, const char *file, int line)
+                         const char *cancel_msg, const char *name,
+                         const char *file, int line)
 {
     corio_group_error_info *e;
     if (g->nerr == g->errcap) {
@@ -81,6 +82,7 @@ static void record_error(corio_group *g, int code, const char *msg,
     e = &g->errors[g->nerr++];
     e->code = code;
     e->message = dup_or_null(msg);
+    e->cancel_message = dup_or_null(cancel_msg);
     e->task_name = dup_or_null(name);
     e->file = file; /* spawn sites are string literals (__FILE__) */
     e->line = line;
@@ -132,7 +134,8 @@ static void on_child_done(corio_future *f, void *arg)
     wake_waiter(g);
     (void)f;
     if (!corio_task_cancelled(t) && (rc = corio_task_result(t, NULL)) != 0) {
-        record_error(g, rc, corio_task_message(t), corio_task_name(t),
+        record_error(g, rc, corio_task_message(t),
+                     corio_task_cancel_message(t), corio_task_name(t),
                      t->file, t->line);
         if (!g->aborting && !g->parent_cancel_requested) {
             abort_children(g);
@@ -257,7 +260,8 @@ int corio_group_wait(corio_group *g, int rc)
     if (propagate_cancel && g->nerr == 0)
         return -ECANCELED;
     if (rc != 0 && rc != -ECANCELED)
-        record_error(g, rc, t->message, "(body)", t->file, t->line);
+        record_error(g, rc, t->message, t->cancel_msg, "(body)", t->file,
+                     t->line);
     if (g->nerr > 0)
         return g->errors[0].code;
     return rc == -ECANCELED ? 0 : rc;
@@ -348,6 +352,7 @@ void corio_group_free(corio_group *g)
     }
     for (i = 0; i < g->nerr; i++) {
         free((void *)g->errors[i].message);
+        free((void *)g->errors[i].cancel_message);
         free((void *)g->errors[i].task_name);
     }
     free(g->errors);

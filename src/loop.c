@@ -41,6 +41,7 @@ struct corio_handle {
     corio_loop *loop;
     corio_callback fn;
     void *arg;
+    corio__ctx_cap ctx; /* the context it runs in */
     int refs;
     unsigned char state;
     corio_handle *next_free;
@@ -156,6 +157,7 @@ static void handle_unref(corio_handle *h)
     corio_loop *loop = h->loop;
     if (--h->refs > 0)
         return;
+    corio__ctx_capture_drop(&h->ctx);
     if (!loop->closing && loop->handle_free_n < HANDLE_FREE_MAX) {
         h->next_free = loop->handle_free;
         loop->handle_free = h;
@@ -166,6 +168,23 @@ static void handle_unref(corio_handle *h)
     corio__loop_unref(loop);
 }
 
+/* Run fn(arg) in the context cap holds (moved out of it). A context
+ * entered elsewhere cannot be entered (asyncio's RuntimeError, which its
+ * loop logs): the call is skipped and reported. */
+void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
+                        void *arg)
+{
+    corio__ctx_frame fr;
+    if (corio__ctx_frame_push(&fr, cap) != 0) {
+        corio__warn("callback %p skipped: its context %p is already "
+                    "entered (by a task or corio_ctx_run)",
+                    (void *)(uintptr_t)fn, (void *)cap->ctx);
+        return;
+    }
+    fn(arg);
+    corio__ctx_frame_pop(&fr);
+}
+
 static void handle_run(corio__ready *r)
 {
     corio_handle *h = (corio_handle *)r;
@@ -173,7 +192,7 @@ static void handle_run(corio__ready *r)
     if (h->state == H_SCHEDULED) {
         h->state = H_DONE;
         if (!loop->closing)
-            h->fn(h->arg);
+            corio__call_in_ctx(&h->ctx, h->fn, h->arg);
     }
     handle_unref(h);
 }
@@ -185,8 +204,8 @@ static void handle_timer_fire(corio__timer *tm)
     corio__ready_push(h->loop, &h->ready);
 }
 
-static int handle_new(corio_loop *loop, corio_callback fn, void *arg,
-                      corio_handle **out)
+static int handle_new(corio_loop *loop, corio_ctx *ctx, corio_callback fn,
+                      void *arg, corio_handle **out)
 {
     corio_handle *h = loop->handle_free;
     if (h) {
@@ -204,6 +223,7 @@ static int handle_new(corio_loop *loop, corio_callback fn, void *arg,
     h->loop = loop;
     h->fn = fn;
     h->arg = arg;
+    corio__ctx_capture(&h->ctx, ctx); /* a reference: never allocates */
     h->refs = 1; /* the loop's, while scheduled */
     h->state = H_SCHEDULED;
     loop->refs++;
@@ -211,14 +231,14 @@ static int handle_new(corio_loop *loop, corio_callback fn, void *arg,
     return 0;
 }
 
-int corio_loop_call_soon(corio_loop *loop, corio_callback fn, void *arg,
-                         corio_handle **out)
+static int call_soon(corio_loop *loop, corio_ctx *ctx, corio_callback fn,
+                     void *arg, corio_handle **out)
 {
     corio_handle *h;
     int rc;
     if (!loop || !fn)
         return -EINVAL;
-    if ((rc = handle_new(loop, fn, arg, &h)) != 0)
+    if ((rc = handle_new(loop, ctx, fn, arg, &h)) != 0)
         return rc;
     corio__ready_push(loop, &h->ready);
     if (out) {
@@ -228,14 +248,29 @@ int corio_loop_call_soon(corio_loop *loop, corio_callback fn, void *arg,
     return 0;
 }
 
-static int call_at_ns(corio_loop *loop, int64_t deadline, corio_callback fn,
-                      void *arg, corio_handle **out)
+int corio_loop_call_soon(corio_loop *loop, corio_callback fn, void *arg,
+                         corio_handle **out)
+{
+    return call_soon(loop, NULL, fn, arg, out);
+}
+
+int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_ctx *ctx,
+                                corio_callback fn, void *arg,
+                                corio_handle **out)
+{
+    if (!ctx)
+        return -EINVAL;
+    return call_soon(loop, ctx, fn, arg, out);
+}
+
+static int call_at_ns(corio_loop *loop, corio_ctx *ctx, int64_t deadline,
+                      corio_callback fn, void *arg, corio_handle **out)
 {
     corio_handle *h;
     int rc;
     if (!loop || !fn)
         return -EINVAL;
-    if ((rc = handle_new(loop, fn, arg, &h)) != 0)
+    if ((rc = handle_new(loop, ctx, fn, arg, &h)) != 0)
         return rc;
     if ((rc = corio__timer_start(loop, &h->timer, deadline)) != 0) {
         h->state = H_DONE;
@@ -254,7 +289,7 @@ int corio_loop_call_later(corio_loop *loop, double delay, corio_callback fn,
 {
     int64_t at;
     int rc = corio__deadline_in(delay, &at);
-    return rc ? rc : call_at_ns(loop, at, fn, arg, out);
+    return rc ? rc : call_at_ns(loop, NULL, at, fn, arg, out);
 }
 
 int corio_loop_call_at(corio_loop *loop, double when, corio_callback fn,
@@ -262,7 +297,27 @@ int corio_loop_call_at(corio_loop *loop, double when, corio_callback fn,
 {
     int64_t at;
     int rc = corio__deadline_at(when, &at);
-    return rc ? rc : call_at_ns(loop, at, fn, arg, out);
+    return rc ? rc : call_at_ns(loop, NULL, at, fn, arg, out);
+}
+
+int corio_loop_call_later_in_ctx(corio_loop *loop, corio_ctx *ctx,
+                                 double delay, corio_callback fn, void *arg,
+                                 corio_handle **out)
+{
+    int64_t at;
+    if (!ctx || corio__deadline_in(delay, &at) != 0)
+        return -EINVAL;
+    return call_at_ns(loop, ctx, at, fn, arg, out);
+}
+
+int corio_loop_call_at_in_ctx(corio_loop *loop, corio_ctx *ctx, double when,
+                              corio_callback fn, void *arg,
+                              corio_handle **out)
+{
+    int64_t at;
+    if (!ctx || corio__deadline_at(when, &at) != 0)
+        return -EINVAL;
+    return call_at_ns(loop, ctx, at, fn, arg, out);
 }
 
 int corio_handle_cancel(corio_handle *h)
@@ -292,8 +347,10 @@ void corio_handle_release(corio_handle *h)
 static void tsq_run(corio__ready *r)
 {
     corio__tsq_node *n = (corio__tsq_node *)r;
+    /* Contexts never cross threads: the empty one. */
+    corio__ctx_cap empty = {NULL, NULL};
     if (!n->loop->closing)
-        n->fn(n->arg);
+        corio__call_in_ctx(&empty, n->fn, n->arg);
     free(n);
 }
 

@@ -69,6 +69,14 @@ struct corio__waiter {
 
 #define CORIO__FUTURE_MAGIC 0x66757475u
 
+/* A future that is part of a bigger object (a gather's): cancel replaces
+ * the plain "complete as cancelled", free is called at the last release
+ * instead of recycling, and the outcome cannot be set from outside. */
+typedef struct corio__future_ops {
+    int (*cancel)(corio_future *f);
+    void (*free)(corio_future *f);
+} corio__future_ops;
+
 struct corio_future {
     unsigned magic;
     int refs;
@@ -77,6 +85,7 @@ struct corio_future {
     unsigned char is_task;
     int err;
     void *result;
+    const corio__future_ops *ops; /* NULL: a plain future or a task's */
     corio_loop *loop;
     corio__waiter *wait_head, *wait_tail;
     corio_future *next_free; /* loop's free list */
@@ -115,7 +124,12 @@ struct corio_task {
     const char *wait_what;  /* what it is parked on, for reports */
     const void *wait_obj;
     char *message;          /* corio_fail */
+    char *cancel_msg;       /* corio_task_cancel_msg's copy, or NULL */
+    unsigned char cancel_msg_fixed; /* a cancel woke it and it has not run
+                                       since: later cancels keep the
+                                       message it will see (asyncio) */
     struct corio__ctx_map *ctxvars; /* its context (ctxvar.c), NULL: empty */
+    struct corio_ctx *ctx_whole; /* spawned into this corio_ctx, or NULL */
     char autoname[24];
 };
 
@@ -176,7 +190,51 @@ struct corio_loop {
     void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
 };
 
+/* ---- context capture (ctxvar.c) --------------------------------------------------
+ *
+ * A callback runs in the context current when it was scheduled (asyncio's
+ * copy_context() at call_soon), or in a corio_ctx given explicitly. A
+ * capture is a reference, so capturing never allocates. Running a
+ * callback pushes a frame, which is the thread's current context owner
+ * until it is popped. */
+
+typedef struct corio__ctx_cap {
+    struct corio__ctx_map *map; /* a snapshot (a reference), or NULL */
+    struct corio_ctx *ctx;      /* or an explicit context (a reference) */
+} corio__ctx_cap;
+
+typedef struct corio__ctx_frame corio__ctx_frame;
+struct corio__ctx_frame {
+    struct corio__ctx_map *map;  /* the callback's values */
+    uint64_t id;
+    struct corio_ctx *entered;   /* the explicit context it runs in */
+    corio__ctx_frame *prev;
+};
+
+/* Capture ctx (retained), or the current context when ctx is NULL. */
+void corio__ctx_capture(corio__ctx_cap *c, struct corio_ctx *ctx);
+/* Drop what a capture holds (a no-op once moved into a frame). */
+void corio__ctx_capture_drop(corio__ctx_cap *c);
+/* Make c the current context until the pop (LIFO); c is moved into fr.
+ * -EBUSY, c untouched, when c's explicit context is entered elsewhere
+ * (Python's "cannot enter context": the callback must not run). */
+int corio__ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c);
+void corio__ctx_frame_pop(corio__ctx_frame *fr);
+/* A reference to the current context's map (a spawn's copy). */
+struct corio__ctx_map *corio__ctx_current(void);
+/* A task spawned into ctx enters it for its whole life (its own map is
+ * dropped): -EBUSY if ctx is entered. leave, when the task finishes,
+ * gives the map back (no-op without one). */
+int corio__ctx_enter_whole(corio_task *t, struct corio_ctx *ctx);
+void corio__ctx_leave_whole(corio_task *t);
+/* 1 if ctx is entered (by a task or a callback). */
+int corio__ctx_busy(const struct corio_ctx *ctx);
+
 /* ---- internal calls ----------------------------------------------------------- */
+
+/* Run fn(arg) as a loop callback in the context cap holds (loop.c). */
+void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
+                        void *arg);
 
 void corio__ready_push(corio_loop *loop, corio__ready *r);
 /* Drop a reference on the loop's memory (futures and tasks hold one). */

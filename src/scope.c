@@ -210,7 +210,7 @@ int corio_scope_reschedule(corio_scope *s, double deadline)
     if (!s || corio__deadline_at(deadline, &at) != 0)
         return -EINVAL;
     if (s->cancelled)
-        return 0;
+        return -EALREADY; /* asyncio's RuntimeError for an expiring Timeout */
     corio__timer_stop(s->task->loop, &s->timer);
     s->deadline = at;
     return arm(s);

@@ -47,13 +47,18 @@ static void task_free(corio_task *t)
     corio_loop *loop = t->loop;
     if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved)
         corio__warn("task '%s' (spawned at %s:%d) failed with %s (%s)%s%s "
-                    "and nobody retrieved the error",
+                    "%s%s%sand nobody retrieved the error",
                     t->name, t->file, t->line, corio_errname(t->fut.err),
                     corio_strerror(t->fut.err), t->message ? ": " : "",
-                    t->message ? t->message : "");
+                    t->message ? t->message : "",
+                    t->cancel_msg ? "after being cancelled (\"" : "",
+                    t->cancel_msg ? t->cancel_msg : "",
+                    t->cancel_msg ? "\") " : "");
     corio__coro_fini(&t->coro);
     free(t->message);
     t->message = NULL;
+    free(t->cancel_msg);
+    t->cancel_msg = NULL;
     corio__ctx_map_release(t->ctxvars);
     t->ctxvars = NULL;
     t->fut.magic = 0;
@@ -109,6 +114,7 @@ static void task_finish(corio_task *t, int rc, void *result)
     loop->ntasks--;
     if (t->scope)
         corio__scopes_abandon(t);
+    corio__ctx_leave_whole(t); /* what it set stays in its corio_ctx */
     /* Its stack will never run again: give it back now, so the next spawn
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
@@ -129,6 +135,7 @@ static void task_step(corio__ready *r)
     t->queued = 0;
     if (t->loop->closing)
         return;
+    t->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
     th->task = t;
     if (t->coro.state == CORIO_CORO_CREATED && t->cancel_requests > 0) {
         rc = corio_coro_throw(&t->coro, -ECANCELED, &out); /* never runs */
@@ -284,9 +291,9 @@ static const char *auto_name(char *buf, uint64_t id)
     return buf;
 }
 
-int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
-                        const corio_task_opts *opts, corio_task **out,
-                        const char *file, int line)
+static int spawn(corio_loop *loop, corio_ctx *ctx, corio_coro_fn fn,
+                 void *arg, const corio_task_opts *opts, corio_task **out,
+                 const char *file, int line)
 {
     static const corio_task_opts defaults;
     corio_coro_opts co;
@@ -303,6 +310,8 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
         return CORIO_ENOLOOP;
     if (loop->closing)
         return -ESHUTDOWN;
+    if (ctx && corio__ctx_busy(ctx))
+        return -EBUSY;
     if ((t = loop->task_free) != NULL) {
         loop->task_free = (corio_task *)t->fut.next_free;
         loop->task_free_n--;
@@ -341,10 +350,18 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     t->wait_what = NULL;
     t->wait_obj = NULL;
     t->message = NULL;
-    /* asyncio copies the spawner's context; sharing it is O(1) (ctxvar.c
-     * copies on write). Outside a task: the empty context. */
-    t->ctxvars = corio__ctx_map_retain(
-        corio__task_running() ? corio__task_running()->ctxvars : NULL);
+    t->cancel_msg = NULL;
+    t->cancel_msg_fixed = 0;
+    /* asyncio copies the spawner's context (a task's, or a callback's);
+     * sharing it is O(1) (ctxvar.c copies on write). Elsewhere: the empty
+     * context. Spawned into a corio_ctx, the task runs inside it. */
+    t->ctx_whole = NULL;
+    if (ctx) {
+        t->ctxvars = NULL;
+        corio__ctx_enter_whole(t, ctx); /* not busy: checked above */
+    } else {
+        t->ctxvars = corio__ctx_current();
+    }
     t->all_prev = NULL;
     t->all_next = loop->all;
     if (loop->all)
@@ -360,7 +377,44 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     return 0;
 }
 
+int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
+                        const corio_task_opts *opts, corio_task **out,
+                        const char *file, int line)
+{
+    return spawn(loop, NULL, fn, arg, opts, out, file, line);
+}
+
+int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_ctx *ctx,
+                               corio_coro_fn fn, void *arg,
+                               const corio_task_opts *opts, corio_task **out,
+                               const char *file, int line)
+{
+    if (!ctx)
+        return -EINVAL;
+    return spawn(loop, ctx, fn, arg, opts, out, file, line);
+}
+
 /* ---- cancellation --------------------------------------------------------------- */
+
+/* Add a cancel request carrying msg (owned; NULL for none). The message
+ * replaces the one before, as asyncio's _cancel_message, unless a cancel
+ * already woke the task and it has not run since: it will see that one's
+ * (asyncio throws the CancelledError of the future it waited on). */
+static void task_cancel(corio_task *t, char *msg)
+{
+    t->cancel_requests++;
+    t->cancel_seen = 0;
+    if (t->cancel_msg_fixed) {
+        free(msg);
+    } else {
+        free(t->cancel_msg);
+        t->cancel_msg = msg;
+        /* Reaching a parked task fixes what it will see. */
+        if (t->detach && corio__task_cancel_pending(t))
+            t->cancel_msg_fixed = 1;
+    }
+    corio__task_deliver_cancel(t); /* unless a shield keeps it out */
+}
 
 int corio_task_cancel(corio_task *t)
 {
@@ -368,18 +422,39 @@ int corio_task_cancel(corio_task *t)
         return -EINVAL;
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
-    t->cancel_requests++;
-    t->cancel_seen = 0;
-    corio__task_deliver_cancel(t); /* unless a shield keeps it out */
+    task_cancel(t, NULL);
     return 0;
+}
+
+int corio_task_cancel_msg(corio_task *t, const char *msg)
+{
+    char *copy = NULL;
+    int rc = 0;
+    if (!t)
+        return -EINVAL;
+    if (t->fut.state != CORIO__FUT_PENDING)
+        return -EALREADY;
+    if (msg && !(copy = strdup(msg)))
+        rc = -ENOMEM; /* the cancel still goes: it must never be lost */
+    task_cancel(t, copy);
+    return rc;
+}
+
+const char *corio_task_cancel_message(const corio_task *t)
+{
+    return t ? t->cancel_msg : NULL;
 }
 
 int corio_task_uncancel(corio_task *t)
 {
     if (!t)
         return -EINVAL;
-    if (t->cancel_requests > 0)
-        t->cancel_requests--;
+    if (t->cancel_requests > 0 && --t->cancel_requests == 0) {
+        /* No request stands: its message goes with it. */
+        free(t->cancel_msg);
+        t->cancel_msg = NULL;
+        t->cancel_msg_fixed = 0;
+    }
     return t->cancel_requests;
 }
 
@@ -528,11 +603,17 @@ void corio__loop_report_waits(corio_loop *loop, const char *why)
         fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
                 t->line);
         if (t->wait_what)
-            fprintf(stderr, "waits on %s %p\n", t->wait_what, t->wait_obj);
+            fprintf(stderr, "waits on %s %p", t->wait_what, t->wait_obj);
         else if (t->queued)
-            fprintf(stderr, "is ready to run\n");
+            fprintf(stderr, "is ready to run");
         else
-            fprintf(stderr, "is not waiting on anything corio knows\n");
+            fprintf(stderr, "is not waiting on anything corio knows");
+        if (t->cancel_requests > 0)
+            fprintf(stderr, ", cancelling=%d%s%s%s", t->cancel_requests,
+                    t->cancel_msg ? " (\"" : "",
+                    t->cancel_msg ? t->cancel_msg : "",
+                    t->cancel_msg ? "\")" : "");
+        fputc('\n', stderr);
     }
     fflush(stderr);
 }

@@ -109,6 +109,12 @@ static void null_loop(void)
     CHECK_EQ(corio_loop_call_later(NULL, 1.0, cb_nop, NULL, &h), -EINVAL);
     CHECK_EQ(corio_loop_call_at(NULL, 1.0, cb_nop, NULL, &h), -EINVAL);
     CHECK_EQ(corio_loop_call_soon_threadsafe(NULL, cb_nop, NULL), -EINVAL);
+    CHECK_EQ(corio_loop_call_soon_in_ctx(NULL, NULL, cb_nop, NULL, &h),
+             -EINVAL);
+    CHECK_EQ(corio_loop_call_later_in_ctx(NULL, NULL, 1.0, cb_nop, NULL, &h),
+             -EINVAL);
+    CHECK_EQ(corio_loop_call_at_in_ctx(NULL, NULL, 1.0, cb_nop, NULL, &h),
+             -EINVAL);
     CHECK(h == NULL);
     CHECK_EQ(corio_loop_hold(NULL), -EINVAL);
     CHECK_EQ(corio_loop_unhold(NULL), -EINVAL);
@@ -121,6 +127,13 @@ static void null_loop(void)
     CHECK_EQ(corio_loop_call_later(loop, 1.0, NULL, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_loop_call_at(loop, 1.0, NULL, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_loop_call_soon_threadsafe(loop, NULL, NULL), -EINVAL);
+    /* The _in_ctx variants need their context. */
+    CHECK_EQ(corio_loop_call_soon_in_ctx(loop, NULL, cb_nop, NULL, NULL),
+             -EINVAL);
+    CHECK_EQ(corio_loop_call_later_in_ctx(loop, NULL, 1.0, cb_nop, NULL, NULL),
+             -EINVAL);
+    CHECK_EQ(corio_loop_call_at_in_ctx(loop, NULL, 1.0, cb_nop, NULL, NULL),
+             -EINVAL);
     CHECK_EQ(corio_loop_call_soon(loop, cb_nop, NULL, NULL), 0);
     CHECK_EQ(corio_loop_tasks(loop, NULL, 4), 0);
     CHECK_EQ(corio_loop_free(loop), 0);
@@ -142,6 +155,9 @@ static void null_future(void)
     CHECK_EQ(corio_future_cancelled(NULL), 0);
     CHECK_EQ(corio_future_result(NULL, &res), -EINVAL);
     CHECK_EQ(corio_future_add_done_callback(NULL, fut_cb_nop, NULL), -EINVAL);
+    CHECK_EQ(corio_future_add_done_callback_in_ctx(NULL, NULL, fut_cb_nop,
+                                                   NULL),
+             -EINVAL);
     CHECK_EQ(corio_future_remove_done_callback(NULL, fut_cb_nop, NULL),
              -EINVAL);
     CHECK_EQ(corio_future_await(NULL, &res), -EINVAL);
@@ -150,6 +166,8 @@ static void null_future(void)
     /* A live future: fn is required; result may be NULL. */
     CHECK_EQ(corio_future_new(NULL, &f), 0);
     CHECK_EQ(corio_future_add_done_callback(f, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_future_add_done_callback_in_ctx(f, NULL, fut_cb_nop, NULL),
+             -EINVAL);
     CHECK_EQ(corio_future_remove_done_callback(f, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_future_set_result(f, NULL), 0);
     CHECK_EQ(corio_future_result(f, NULL), 0);
@@ -172,6 +190,11 @@ static void null_task(void)
     CHECK(res == &res);
     CHECK_EQ(corio_task_cancel(NULL), -EINVAL);
     CHECK_EQ(corio_task_uncancel(NULL), -EINVAL);
+    CHECK_EQ(corio_task_cancel_msg(NULL, "m"), -EINVAL);
+    CHECK(corio_task_cancel_message(NULL) == NULL);
+    CHECK_EQ(corio_task_spawn_in_ctx_at(NULL, NULL, body_ok, NULL, NULL, NULL,
+                                        "f", 1),
+             -EINVAL);
     CHECK_EQ(corio_task_cancelling(NULL), 0);
     CHECK_EQ(corio_task_done(NULL), 0);
     CHECK_EQ(corio_task_cancelled(NULL), 0);
@@ -241,6 +264,10 @@ static void null_combine(void)
 
     CHECK_EQ(corio_gather(NULL, 1, 0, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_gather(NULL, 1, CORIO_GATHER_COLLECT, NULL, errs), -EINVAL);
+    CHECK_EQ(corio_gather_start(NULL, 1, 0, &outer), -EINVAL);
+    CHECK_EQ(corio_gather_start(NULL, 0, 0, NULL), -EINVAL);
+    CHECK(outer == NULL);
+    CHECK_EQ(corio_gather_result(NULL, &res, errs), -EINVAL);
     CHECK_EQ(corio_wait(NULL, 1, CORIO_WAIT_ALL_COMPLETED, 1.0, NULL),
              -EINVAL);
     CHECK_EQ(corio_as_completed_new(NULL, 1, INFINITY, &it), -EINVAL);

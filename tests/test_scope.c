@@ -281,6 +281,47 @@ TEST(scope_reschedule)
     CHECK_EQ(run(reschedule), 0);
 }
 
+/* asyncio raises RuntimeError when an expired Timeout is rescheduled;
+ * corio refuses with -EALREADY and changes nothing. */
+static int reschedule_expired(void)
+{
+    corio_scope *sc;
+    double when;
+    CHECK_EQ(corio_timeout_at(corio_loop_time(NULL) - 1, &sc), 0);
+    CHECK(corio_scope_cancelled(sc)); /* expired at once */
+    when = corio_scope_deadline(sc);
+    CHECK_EQ(corio_scope_reschedule(sc, corio_loop_time(NULL) + 10),
+             -EALREADY);
+    CHECK_EQ(corio_scope_reschedule(sc, INFINITY), -EALREADY);
+    CHECK_EQ(corio_scope_reschedule(sc, NAN), -EINVAL);
+    CHECK(corio_scope_deadline(sc) == when);
+    CHECK(corio_scope_cancelled(sc));
+    CHECK_EQ(corio_scope_close(sc, corio_sleep(1)), -ETIMEDOUT);
+
+    /* Expired by its timer while the body waited. */
+    CHECK_EQ(corio_timeout(0.001, &sc), 0);
+    CHECK_EQ(corio_sleep(10), -ECANCELED);
+    when = corio_scope_deadline(sc);
+    CHECK_EQ(corio_scope_reschedule(sc, corio_loop_time(NULL) + 10),
+             -EALREADY);
+    CHECK(corio_scope_deadline(sc) == when);
+    CHECK_EQ(corio_sleep(0), -ECANCELED); /* still cancelled */
+    CHECK_EQ(corio_scope_close(sc, -ECANCELED), -ETIMEDOUT);
+
+    /* Cancelled by hand: the same. */
+    CHECK_EQ(corio_move_on_after(10, &sc), 0);
+    corio_scope_cancel(sc);
+    CHECK_EQ(corio_scope_reschedule(sc, INFINITY), -EALREADY);
+    CHECK_EQ(corio_scope_close(sc, corio_sleep(1)), 0);
+    CHECK_EQ(corio_scope_reschedule(NULL, 1), -EINVAL);
+    return 0;
+}
+
+TEST(scope_reschedule_expired)
+{
+    CHECK_EQ(run(reschedule_expired), 0);
+}
+
 static int manual_cancel(void)
 {
     corio_scope *sc;

@@ -83,6 +83,60 @@ extern "C" {
 CORIO_API int corio_gather(corio_future *const *futs, size_t n,
                            unsigned flags, void **results, int *errors);
 
+/*
+ * corio_gather_start: gather as a future (what asyncio.gather returns
+ * before anyone awaits it). *out is a new future that completes as
+ * corio_gather would return: with the first failure (without
+ * CORIO_GATHER_COLLECT; the other futures keep running and are watched
+ * until done so their outcomes are marked retrieved), or once every
+ * future is done. Does not suspend and needs no running task: the
+ * gathering goes on whether or not anybody awaits *out, and its outcome
+ * can be read later.
+ *
+ * Reading the outcome, once *out is done (corio_future_await, or a done
+ * callback): corio_gather_result copies it out with corio_gather's
+ * convention. corio_future_result / corio_future_await on *out give 0
+ * with a `void **` array of the n results (owned by *out: valid while
+ * the caller holds it), the first error, or -ECANCELED.
+ *
+ * Cancelling *out (corio_future_cancel, or cancelling a task that awaits
+ * it) cancels every future not yet done; *out completes as cancelled once
+ * all of them are done (even with COLLECT, as asyncio), so no child runs
+ * on after it. Returns 0 then, or -EALREADY if *out is already done.
+ * Its outcome cannot be set from outside (set_result and set_error:
+ * -EPERM).
+ *
+ * Ownership: the caller gets one reference on *out and drops it with
+ * corio_future_release (dropping it does not stop the gathering: corio
+ * holds a reference of its own until *out is done). Every future in futs
+ * is retained until it is done or *out settles. Memory: *out and its
+ * result arrays are one allocation, plus gather's watch array while
+ * futures are pending. An error outcome nobody reads is reported when
+ * *out is freed, as for any future.
+ *
+ * *out belongs to the loop running on this thread, or else to the loop
+ * of the futures (or to none: then its waiters run at once, see
+ * future.h). n == 0 gives a future already done with an empty result.
+ *
+ * Returns 0 with *out set, -EINVAL (out NULL, futs NULL with n > 0, a NULL
+ * or foreign-loop future, unknown flags), -EDEADLK (the running task's
+ * own future is in futs), -ENOMEM. On error nothing was started or
+ * registered and *out is untouched.
+ */
+CORIO_API int corio_gather_start(corio_future *const *futs, size_t n,
+                                 unsigned flags, corio_future **out);
+
+/*
+ * corio_gather_result: the outcome of a done gather future made by
+ * corio_gather_start, without waiting: 0 with results[i] (may be NULL)
+ * and, with COLLECT, errors[i] set as corio_gather sets them; the first
+ * failure; -ECANCELED. -EAGAIN while pending. -EINVAL (f NULL or not a
+ * gather future, COLLECT without errors). Marks the outcome retrieved.
+ * Never suspends.
+ */
+CORIO_API int corio_gather_result(corio_future *f, void **results,
+                                  int *errors);
+
 /* corio_wait modes (asyncio's return_when). */
 enum corio_wait_mode {
     CORIO_WAIT_FIRST_COMPLETED, /* any future done */

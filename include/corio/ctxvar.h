@@ -24,8 +24,15 @@
  * reference counts are plain ints, so a context (corio_ctx included) must
  * never be handed to another thread.
  *
- * Outside a task (no loop, or a plain loop callback) there is no context:
- * get returns the default, set and corio_ctx_run return CORIO_ENOLOOP.
+ * The current context. Inside a task: the task's (or the corio_ctx it
+ * entered with corio_ctx_run). Inside a loop callback (call_soon,
+ * call_later, a future's done callback): the callback's, captured when it
+ * was scheduled, or the corio_ctx it was given (loop.h); set works there
+ * and stays in the callback's copy. Anywhere else on the thread (before
+ * the loop runs, between iterations, with no loop at all) the current
+ * context is the empty one, which cannot change: get returns the
+ * default, set and corio_ctx_run return CORIO_ENOLOOP, and callbacks
+ * scheduled or tasks spawned from there start empty.
  */
 #ifndef CORIO_CTXVAR_H
 #define CORIO_CTXVAR_H
@@ -77,7 +84,7 @@ CORIO_API const char *corio_ctxvar_name(const corio_ctxvar *var);
 CORIO_API int corio_ctxvar_get(const corio_ctxvar *var, void **value);
 
 /*
- * corio_ctxvar_set: set var to value in the running task's context. If tok
+ * corio_ctxvar_set: set var to value in the current context. If tok
  * is not NULL, *tok gets a token that corio_ctxvar_reset uses to restore
  * what was there before; the caller frees it with corio_ctxvar_token_free.
  * Returns 0, -EINVAL (var NULL; tok may be NULL), -ENOMEM, CORIO_ENOLOOP
@@ -90,11 +97,13 @@ CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
 /*
  * corio_ctxvar_reset: restore var to its value (or unset state) before
  * the set that made tok. Returns 0; -EINVAL if tok is NULL, was already
- * used (Python's RuntimeError) or was made in another context: another
- * task, or inside or outside a corio_ctx_run that is not the current one
- * (Python's ValueError); -ENOMEM (the context had to be copied: nothing
- * changed); CORIO_ENOLOOP outside a task. The token stays the caller's.
- * Does not suspend.
+ * used (Python's RuntimeError) or was made in another context (Python's
+ * ValueError): a token made while a corio_ctx was the current context is
+ * valid wherever that corio_ctx is current again (in any task or
+ * callback), any other only in the task or callback run that made it and
+ * outside any corio_ctx; -ENOMEM (the context had to be copied: nothing
+ * changed); CORIO_ENOLOOP outside tasks and callbacks. The token stays the
+ * caller's. Does not suspend.
  */
 CORIO_API int corio_ctxvar_reset(corio_ctxvar_token *tok);
 
@@ -115,13 +124,14 @@ CORIO_API void corio_ctx_retain(corio_ctx *ctx);
 CORIO_API void corio_ctx_release(corio_ctx *ctx);
 
 /*
- * corio_ctx_run: run fn(arg) with ctx as the running task's context
- * (Context.run) and return what fn returns. Values set inside stay in
- * ctx; the task's own context is back when fn returns. fn may suspend
- * (corio_ctx_run suspends if fn does); tasks spawned inside copy ctx.
- * Errors, fn not called: -EINVAL (ctx or fn NULL), -EBUSY (ctx is
- * already entered, by this or another task: Python's RuntimeError),
- * CORIO_ENOLOOP (outside a task).
+ * corio_ctx_run: run fn(arg) with ctx as the current context (Context.run)
+ * and return what fn returns. Values set inside stay in ctx; the caller's
+ * own context is back when fn returns. fn may suspend (corio_ctx_run
+ * suspends if fn does); tasks spawned and callbacks scheduled inside
+ * copy ctx. Works in a task or a loop callback. Errors, fn not called:
+ * -EINVAL (ctx or fn NULL), -EBUSY (ctx is already entered, by this or
+ * another task, a callback, or a task spawned into it: Python's
+ * RuntimeError), CORIO_ENOLOOP (outside tasks and callbacks).
  */
 CORIO_API int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg);
 

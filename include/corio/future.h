@@ -48,17 +48,18 @@ CORIO_API void corio_future_release(corio_future *f);
  * negative errno; -ECANCELED is allowed and means cancelled). Schedules
  * the done callbacks and wakes awaiting tasks. Does not suspend. Returns
  * 0, -EALREADY when the future is already done (nothing changes), -EPERM
- * when f is a task's future (a task's outcome is its body's), -EINVAL (f
- * NULL, err >= 0).
+ * (a task's future, or a gather future: their outcome is their own),
+ * -EINVAL (f NULL, err >= 0).
  */
 CORIO_API int corio_future_set_result(corio_future *f, void *result);
 CORIO_API int corio_future_set_error(corio_future *f, int err);
 
 /*
  * corio_future_cancel: complete the future as cancelled (a task's future:
- * ask the task to cancel, see corio_task_cancel). Does not suspend.
- * Returns 0, -EALREADY when it is already done (asyncio's False), -EINVAL
- * (f NULL).
+ * ask the task to cancel, see corio_task_cancel; a gather future: cancel
+ * what it gathers, and it completes once all of that is done, see
+ * corio_gather_start). Does not suspend. Returns 0, -EALREADY when it is
+ * already done (asyncio's False), -EINVAL (f NULL).
  */
 CORIO_API int corio_future_cancel(corio_future *f);
 
@@ -78,14 +79,22 @@ CORIO_API int corio_future_result(corio_future *f, void **result);
 
 /*
  * corio_future_add_done_callback: call fn(f, arg) once f is done (soon,
- * through the ready queue, if it already is). Returns 0, -EINVAL (f or fn
- * NULL), -ENOMEM. corio_future_remove_done_callback removes every
- * registration of (fn, arg) not yet run and returns how many it removed,
- * or -EINVAL (f or fn NULL). Neither suspends.
+ * through the ready queue, if it already is). Does not suspend. fn runs
+ * in the context current at this call (loop.h explains callbacks and
+ * contexts); corio_future_add_done_callback_in_ctx runs it inside ctx
+ * (asyncio's context=; ctx retained until fn has run or is removed).
+ * Returns 0, -EINVAL (f or fn NULL; ctx NULL for _in_ctx), -ENOMEM.
+ * corio_future_remove_done_callback removes every registration of
+ * (fn, arg) not yet run and returns how many it removed, or -EINVAL (f or
+ * fn NULL). Neither suspends.
  */
 CORIO_API int corio_future_add_done_callback(corio_future *f,
                                              corio_future_callback fn,
                                              void *arg);
+CORIO_API int corio_future_add_done_callback_in_ctx(corio_future *f,
+                                                    corio_ctx *ctx,
+                                                    corio_future_callback fn,
+                                                    void *arg);
 CORIO_API int corio_future_remove_done_callback(corio_future *f,
                                                 corio_future_callback fn,
                                                 void *arg);

@@ -53,6 +53,10 @@ typedef struct corio_group_error_info {
     const char *task_name; /* "(body)" for the parent's own error */
     const char *file;      /* spawn site */
     int line;
+    /* The message of the cancel the task was under when it failed
+     * (corio_task_cancel_msg), or NULL: Python chains that CancelledError
+     * to the failure. */
+    const char *cancel_message;
 } corio_group_error_info;
 
 /*

@@ -28,6 +28,7 @@ extern "C" {
 
 typedef struct corio_loop corio_loop;
 typedef struct corio_handle corio_handle;
+typedef struct corio_ctx corio_ctx; /* ctxvar.h */
 typedef void (*corio_callback)(void *arg);
 
 typedef struct corio_loop_opts {
@@ -79,6 +80,20 @@ CORIO_API double corio_loop_time(const corio_loop *loop);
 CORIO_API corio_loop *corio_loop_current(void);
 
 /*
+ * Callbacks and context variables (ctxvar.h). Every callback runs in the
+ * context that was current when it was scheduled (the running task's, or
+ * the running callback's; the empty context elsewhere), as asyncio's
+ * call_soon copies the context: it reads the values of that moment, and
+ * what it sets stays in its own copy. Capturing takes a reference, never
+ * an allocation. The _in_ctx variants run it inside ctx instead
+ * (asyncio's context= argument): what it sets stays in ctx. They retain
+ * ctx until the callback has run or is dropped, and return -EINVAL for a
+ * NULL ctx. If ctx is entered elsewhere when the callback is due (by a
+ * corio_ctx_run under way, or a task spawned into it), the callback is
+ * skipped and a line goes to stderr (asyncio logs the RuntimeError).
+ * corio_loop_call_soon_threadsafe callbacks run in the empty context:
+ * contexts never cross threads.
+ *
  * corio_loop_call_soon: run fn(arg) in a coming iteration, after what is
  * already queued. Does not suspend. If out is not NULL it receives a handle
  * (a reference the caller must drop with corio_handle_release) that can
@@ -102,6 +117,17 @@ CORIO_API int corio_loop_call_later(corio_loop *loop, double delay,
 CORIO_API int corio_loop_call_at(corio_loop *loop, double when,
                                  corio_callback fn, void *arg,
                                  corio_handle **out);
+
+/* The same, run inside ctx (see above). */
+CORIO_API int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_ctx *ctx,
+                                          corio_callback fn, void *arg,
+                                          corio_handle **out);
+CORIO_API int corio_loop_call_later_in_ctx(corio_loop *loop, corio_ctx *ctx,
+                                           double delay, corio_callback fn,
+                                           void *arg, corio_handle **out);
+CORIO_API int corio_loop_call_at_in_ctx(corio_loop *loop, corio_ctx *ctx,
+                                        double when, corio_callback fn,
+                                        void *arg, corio_handle **out);
 
 /*
  * corio_loop_call_soon_threadsafe: from any thread, have the loop run

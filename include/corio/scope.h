@@ -92,9 +92,11 @@ CORIO_API void corio_scope_cancel(corio_scope *s);
 
 /*
  * corio_scope_reschedule: move the deadline (asyncio's Timeout.reschedule):
- * INFINITY removes it; a time already past cancels the scope now. Does
- * nothing to a scope already cancelled. Never suspends. Returns 0,
- * -EINVAL (s NULL, NaN), -ENOMEM.
+ * INFINITY removes it; a time already past cancels the scope now. Never
+ * suspends. Returns 0, -EINVAL (s NULL, NaN deadline), -ENOMEM, or
+ * -EALREADY when the scope is already cancelled (its deadline passed, or
+ * corio_scope_cancel): asyncio raises RuntimeError for an expired
+ * Timeout. On any error nothing changes (deadline, cancellation).
  */
 CORIO_API int corio_scope_reschedule(corio_scope *s, double deadline);
 

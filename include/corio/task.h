@@ -66,8 +66,10 @@ typedef struct corio_task_opts {
 /*
  * corio_spawn: start fn(arg, &result) as a task on the loop running on
  * this thread. It first runs in a coming iteration (asyncio's
- * create_task). Does not suspend. opts may be NULL (defaults). If out is
- * not NULL, *out gets a handle (a reference) the caller must drop with
+ * create_task). Its context variables start as a copy of the current
+ * context (the running task's, or the running callback's; see ctxvar.h).
+ * Does not suspend. opts may be NULL (defaults). If out is not NULL, *out
+ * gets a handle (a reference) the caller must drop with
  * corio_task_release. The spawn site (file:line) is recorded for reports
  * (file NULL shows as "?"). The task's stack is taken at its first step,
  * not here: a task that cannot get one fails with -ENOMEM then.
@@ -90,6 +92,38 @@ CORIO_API int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn,
                                   void *arg, const corio_task_opts *opts,
                                   corio_task **out, const char *file,
                                   int line);
+
+/*
+ * corio_spawn_in_ctx: corio_spawn into the context ctx (asyncio's
+ * create_task(coro, context=ctx)) instead of a copy of the spawner's.
+ * The task runs inside ctx from its first step to its end, as if its
+ * whole body were wrapped in corio_ctx_run(ctx, ...): what it sets stays
+ * in ctx, and corio_ctx_get(ctx, ...) reads its live values meanwhile.
+ * ctx is retained until the task ends.
+ *
+ * Difference from asyncio, which enters the context at each step: ctx
+ * stays entered for the task's whole life, so while the task lives,
+ * another spawn into ctx, corio_ctx_run(ctx) and callbacks given ctx are
+ * refused (-EBUSY, or the callback skipped), as entering an entered
+ * Context is in Python. (corio_ctx_run may suspend, so per-step entry
+ * could not rule out two owners at once.)
+ *
+ * Returns as corio_spawn, plus -EINVAL (ctx NULL) and -EBUSY (ctx is
+ * entered now: by a running corio_ctx_run, a callback, or a live task
+ * spawned into it). On error nothing was started and ctx is untouched.
+ */
+#define corio_spawn_in_ctx(ctx, fn, arg, opts, out)                        \
+    corio_task_spawn_in_ctx_at(NULL, (ctx), (fn), (arg), (opts), (out),    \
+                               __FILE__, __LINE__)
+#define corio_loop_spawn_in_ctx(loop, ctx, fn, arg, opts, out)             \
+    corio_task_spawn_in_ctx_at((loop), (ctx), (fn), (arg), (opts), (out),  \
+                               __FILE__, __LINE__)
+
+CORIO_API int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_ctx *ctx,
+                                         corio_coro_fn fn, void *arg,
+                                         const corio_task_opts *opts,
+                                         corio_task **out, const char *file,
+                                         int line);
 
 /* corio_task_retain: take another handle (a reference) on t; drop it with
  * corio_task_release. */
@@ -130,6 +164,33 @@ CORIO_API int corio_task_result(corio_task *t, void **result);
  * (asyncio's False), -EINVAL (t NULL).
  */
 CORIO_API int corio_task_cancel(corio_task *t);
+/*
+ * corio_task_cancel_msg: corio_task_cancel with a message (asyncio's
+ * task.cancel(msg)), which the cancelled task, whoever joins it and the
+ * reports can read with corio_task_cancel_message. msg is copied (NULL:
+ * no message, as corio_task_cancel). Does not suspend.
+ *
+ * Which message stands: each cancel replaces the message of the one
+ * before (a cancel without one clears it), as asyncio's last
+ * cancel(msg) wins, except once a cancel has woken the task from a
+ * suspension and it has not run since: it sees that cancel's message,
+ * as in asyncio, where the first cancel's CancelledError travels through
+ * the future it awaited. A cancel passed on to the task t awaits
+ * (corio_task_join, corio_future_await) carries the message on. When
+ * corio_task_uncancel withdraws the last request, the message goes too.
+ * It is freed with the task.
+ *
+ * Returns 0; -EALREADY when t is done (nothing recorded); -EINVAL (t
+ * NULL); -ENOMEM when the copy fails: the cancel request is made all the
+ * same (a cancel is never lost), without a message.
+ */
+CORIO_API int corio_task_cancel_msg(corio_task *t, const char *msg);
+/*
+ * corio_task_cancel_message: the message of t's standing (or, once t is
+ * done, last) cancellation, or NULL (none, or t NULL). Borrowed: valid
+ * until the next cancel or uncancel of t, or until t is freed.
+ */
+CORIO_API const char *corio_task_cancel_message(const corio_task *t);
 /* corio_task_uncancel: withdraw one request; returns how many remain
  * (never below 0), or -EINVAL (t NULL). Does not suspend. */
 CORIO_API int corio_task_uncancel(corio_task *t);
