@@ -6,7 +6,8 @@
  *   corio/coro.h    coroutine objects driven by hand (no loop needed)
  *   corio/loop.h    the event loop, its clock and callbacks
  *   corio/future.h  futures
- *   corio/task.h    tasks, sleep, cancellation, corio_run
+ *   corio/task.h    tasks, sleep, cancellation
+ *   corio/run.h     corio_run: asyncio.run
  *   corio/io.h      descriptors, non-blocking I/O, signals
  *   corio/scope.h   cancel scopes: timeouts, move-on, shields
  *   corio/group.h   task groups (TaskGroup, nurseries)
@@ -41,6 +42,7 @@
 #include "corio/loop.h"
 #include "corio/future.h"
 #include "corio/task.h"
+#include "corio/run.h"
 #include "corio/io.h"
 #include "corio/scope.h"
 #include "corio/group.h"

@@ -15,6 +15,7 @@
  */
 #include "loop_impl.h"
 
+#include <corio/run.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /*
- * corio/task.h: tasks, sleeping, and corio_run.
+ * corio/task.h: tasks and sleeping (corio_run is in corio/run.h).
  *
  * A task is a coroutine scheduled on a loop, plus a future that holds its
  * outcome (asyncio's Task). The loop resumes it whenever what it waits for
@@ -238,25 +238,6 @@ CORIO_API int corio_fail(int err, const char *fmt, ...)
  * while a cancel stands (a sleep always waits, sleep(0) included).
  */
 CORIO_API int corio_sleep(double seconds);
-
-/*
- * corio_run: asyncio.run for C. Makes a loop, runs main(arg, &result) as
- * its main task until it finishes, then cancels every task still alive and
- * waits for them, closes the async generators left unfinished (each in a
- * task, as asyncio.run's shutdown_asyncgens; see agen.h), frees the loop
- * and returns main's outcome: 0 with
- * *result set, its error, or -ECANCELED. While it runs, SIGINT cancels the
- * main task (its cleanup runs) instead of killing the process, provided
- * SIGINT had its default disposition (ignored or handled by the program,
- * it is left alone, as asyncio.run does); the disposition is restored
- * afterwards. If nothing can ever
- * run again while main waits, returns -EDEADLK after printing what each
- * task waits on. -EINVAL (main NULL), CORIO_ERUNNING if a loop already
- * runs on this thread, or the errors of corio_loop_new and corio_loop_run
- * (-ENOMEM, -EMFILE, ...). result may be NULL. Blocks the thread; it is
- * not a suspending call (inside a task it is CORIO_ERUNNING).
- */
-CORIO_API int corio_run(corio_coro_fn main, void *arg, void **result);
 
 #ifdef __cplusplus
 }
