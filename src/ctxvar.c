@@ -38,7 +38,7 @@
  * Limits: reference counts are plain ints; contexts never cross threads.
  */
 #include "loop_impl.h"
-#include "corio/ctxvar.h"
+#include "ctxvar_impl.h"
 
 #include <assert.h>
 #include <errno.h>

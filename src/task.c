@@ -20,7 +20,7 @@
  * nothing (its stack comes from the stack pool).
  */
 #include "loop_impl.h"
-#include "corio/ctxvar.h"
+#include "ctxvar_impl.h"
 
 #include <errno.h>
 #include <math.h>

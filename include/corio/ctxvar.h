@@ -143,15 +143,6 @@ CORIO_API int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var,
 /* corio_ctx_size: how many variables are set in ctx (len(Context)). */
 CORIO_API size_t corio_ctx_size(const corio_ctx *ctx);
 
-/* ---- internals, for task.c and tests -------------------------------------------- */
-
-struct corio__ctx_map;
-/* Add a reference to m (NULL, the empty context, is returned as is). */
-CORIO_API struct corio__ctx_map *corio__ctx_map_retain(struct corio__ctx_map *m);
-CORIO_API void corio__ctx_map_release(struct corio__ctx_map *m);
-/* m's reference count (0 for NULL). */
-CORIO_API int corio__ctx_map_refs(const struct corio__ctx_map *m);
-
 #ifdef __cplusplus
 }
 #endif
