@@ -124,7 +124,7 @@ static int drive(corio_agen *g, void *value, int err, void **out)
             if (g->sync)
                 err = CORIO_ENOLOOP; /* being closed with no driver */
             else if (!th->current)
-                err = CORIO_ENOTCORO; /* a wait outside any coroutine */
+                err = CORIO_ENOLOOP; /* a wait with no task, no driver */
             else
                 err = corio_await(*out, &back);
             rc = err ? corio_coro_throw(&g->coro, err, out)

@@ -335,7 +335,7 @@ int corio_future_await(corio_future *f, void **result)
     if (!t) {
         /* Driven by hand: hand the future to the driver until it is done. */
         if (!corio_coro_current())
-            return CORIO_ENOTCORO;
+            return CORIO_ENOLOOP; /* neither a task nor a driver */
         do {
             rc = corio_await(f, NULL);
             if (rc)

@@ -330,7 +330,7 @@ TEST(agen_hand_driver_sees_awaits)
 
     /* Outside any coroutine, the generator's await fails at once. */
     CHECK_EQ(corio_agen_new(awaiting_gen, NULL, NULL, &g), 0);
-    CHECK_EQ(corio_agen_next(g, &out), CORIO_ENOTCORO);
+    CHECK_EQ(corio_agen_next(g, &out), CORIO_ENOLOOP);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
     corio_agen_free(g);
 }

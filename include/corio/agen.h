@@ -33,9 +33,10 @@
  * pending wait. The generator sees the caller's context variables, cancel
  * scopes and deadlines. Driven from a plain coroutine with no loop, its
  * waits reach that coroutine's driver as CORIO_AWAITING, exactly as the
- * caller's own corio_await would. Called outside any coroutine, next still
- * works for generators that do not wait; a wait fails inside the generator
- * with CORIO_ENOTCORO.
+ * caller's own corio_await would. Called outside any task and any
+ * coroutine, next still works for generators that do not wait; a wait
+ * fails inside the generator with CORIO_ENOLOOP, as it would in the
+ * caller.
  *
  * Statuses. next, send and throw return 0 with the yielded item in *item;
  * CORIO_AGEN_END (1) when the generator returned (Python's

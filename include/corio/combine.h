@@ -184,7 +184,7 @@ CORIO_API int corio_wait(corio_future *const *futs, size_t n, int mode,
  * until it is freed, so the futures it hands out stay valid until then.
  * Returns 0 with *out set, -EINVAL (out NULL, futs NULL with n > 0, a
  * NULL or foreign-loop future, NaN timeout), -ENOMEM, CORIO_ENOLOOP (no
- * loop running on this thread).
+ * loop runs on this thread; a task is not needed).
  */
 typedef struct corio_as_completed corio_as_completed;
 

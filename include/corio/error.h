@@ -6,6 +6,14 @@
  * values (-ENOMEM, -ECANCELED, -ETIMEDOUT, -EINVAL...). A coroutine's own
  * failure is whatever negative errno its body returned.
  *
+ * Two conditions have one code everywhere:
+ *   -EAGAIN         a _try_ call (which never suspends) would have to wait:
+ *                   the lock is held, the queue full or empty, no permit
+ *                   is free; corio_future_result on a pending future too.
+ *   CORIO_ENOLOOP   not inside a task (below).
+ * -EBUSY means something else: the object is in use (another task already
+ * waits on it in a way that allows only one, or it cannot be freed yet).
+ *
  * Conditions of the coroutine protocol itself have codes of their own, below
  * CORIO_EBASE, so that a driver can never confuse "the coroutine failed with
  * -EBUSY" with "you resumed a coroutine that is already running". They mirror
@@ -43,15 +51,21 @@ extern "C" {
 /* The coroutine suspended again while being closed (Python: "coroutine
  * ignored GeneratorExit"). */
 #define CORIO_EIGNORED (CORIO_EBASE - 5)
-/* A call that must run inside a coroutine was made outside any. */
+/* A call of the coroutine layer (corio_yield, corio_await) was made
+ * outside any coroutine. That layer works with no loop and no task, so it
+ * has this code of its own; loop-layer calls say CORIO_ENOLOOP. */
 #define CORIO_ENOTCORO (CORIO_EBASE - 6)
 /* A lean coroutine's shared stack is held by a coroutine that is running or
  * waiting on the resume chain, so this one cannot be brought back now. */
 #define CORIO_ESTACKBUSY (CORIO_EBASE - 7)
 /* The call was made on a thread other than the one the object belongs to. */
 #define CORIO_EWRONGTHREAD (CORIO_EBASE - 8)
-/* The call needs a running loop on this thread and there is none (asyncio:
- * "no running event loop"). */
+/* Not inside a task: the call suspends the running task, or reads or
+ * changes its state, and there is none (no loop runs on this thread, or
+ * the caller is a loop callback or a plain function). The one code every
+ * loop-layer call gives for that (asyncio: "no running event loop").
+ * corio_spawn and corio_as_completed_new, which need only a running loop,
+ * give it when no loop runs on this thread. */
 #define CORIO_ENOLOOP (CORIO_EBASE - 9)
 /* A cancel scope or group was closed out of order or by another task
  * (Trio's "cancel scope stack corrupted"). */

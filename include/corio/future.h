@@ -114,9 +114,10 @@ CORIO_API int corio_future_remove_done_callback(corio_future *f,
  * until that task has ended. Either way the call then returns -ECANCELED.
  *
  * Errors besides f's outcome: -EINVAL (f NULL), -EDEADLK (f is the
- * calling task's own future), CORIO_ENOTCORO (f pending, outside any
- * coroutine), and in a hand-driven coroutine the errors of corio_await
- * (a thrown error, CORIO_EEXIT). result may be NULL.
+ * calling task's own future), CORIO_ENOLOOP (f pending, outside any task
+ * and any coroutine: nothing could ever complete the wait), and in a
+ * hand-driven coroutine the errors of corio_await (a thrown error,
+ * CORIO_EEXIT). result may be NULL.
  */
 CORIO_API int corio_future_await(corio_future *f, void **result);
 

@@ -59,8 +59,9 @@ CORIO_API int corio_lock_free(corio_lock *lk);
  * forever), CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL.
  */
 CORIO_API int corio_lock_acquire(corio_lock *lk);
-/* corio_lock_try_acquire: never suspends. 0 (taken), -EBUSY (held, or
- * tasks wait for it), -EDEADLK, CORIO_ENOLOOP, -EINVAL. */
+/* corio_lock_try_acquire: never suspends. 0 (taken), -EAGAIN (held, or
+ * tasks wait for it: acquire would have to wait), -EDEADLK,
+ * CORIO_ENOLOOP (the lock is owned by a task), -EINVAL. */
 CORIO_API int corio_lock_try_acquire(corio_lock *lk);
 /* corio_lock_release: never suspends. Hands the lock to the first waiter,
  * if any. 0, -EPERM (the calling task does not hold it, or no task

@@ -76,8 +76,8 @@ typedef struct corio_task_opts {
  *
  * Returns 0, -EINVAL (fn NULL, unknown opts flags), -ENOMEM (no memory
  * for the task), -ESHUTDOWN (the loop is being freed), CORIO_ENOLOOP (no
- * loop given and none running on this thread). On error nothing was
- * started and *out is untouched.
+ * loop given and none running on this thread; a loop callback may spawn).
+ * On error nothing was started and *out is untouched.
  */
 #define corio_spawn(fn, arg, opts, out)                                    \
     corio_task_spawn_at(NULL, (fn), (arg), (opts), (out), __FILE__, __LINE__)

@@ -119,7 +119,7 @@ int corio_lock_try_acquire(corio_lock *lk)
     if (lk->owner == t)
         return -EDEADLK;
     if (lk->owner)
-        return -EBUSY;
+        return -EAGAIN; /* would have to wait: every _try_ call's code */
     set_owner(lk, t);
     return 0;
 }
