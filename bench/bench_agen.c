@@ -65,10 +65,12 @@ static int consumer(void *arg, void **result)
     if (s->mode == MODE_RAW) {
         corio_coro *g;
         if ((rc = corio_coro_new(gen_body, s, NULL, &g)) == 0) {
-            while ((rc = corio_coro_next(g, &x)) == CORIO_YIELDED) {
+            while ((rc = corio_coro_next(g, &x)) == 0) {
                 sum += (uintptr_t)x;
                 count++;
             }
+            if (rc == CORIO_END)
+                rc = 0;
             corio_coro_free(g);
         }
     } else {

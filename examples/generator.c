@@ -103,17 +103,17 @@ static void demo_countdown(void)
     CHECK(rc == 0);
     if (rc < 0)
         return;
-    while ((rc = corio_coro_next(g, &x)) > 0) {
+    while ((rc = corio_coro_next(g, &x)) == 0) {
         printf("  %d\n", (int)(intptr_t)x);
         CHECK((intptr_t)x == expect);
         expect--;
     }
-    CHECK(rc == 0 && expect == 0);
-    if (rc == 0)
+    CHECK(rc == CORIO_END && expect == 0);
+    if (rc == CORIO_END) /* StopIteration: x is what the body returned */
         printf("exhausted; it returned \"%s\"\n", (const char *)x);
     else
         printf("failed: %s\n", corio_strerror(rc));
-    CHECK(rc == 0 && strcmp((const char *)x, "liftoff") == 0);
+    CHECK(rc == CORIO_END && strcmp((const char *)x, "liftoff") == 0);
     corio_coro_free(g);
 }
 
@@ -157,7 +157,7 @@ static void demo_fib(void)
     if (rc < 0)
         return;
     printf(" ");
-    while ((rc = corio_coro_next(g, &x)) > 0) {
+    while ((rc = corio_coro_next(g, &x)) == 0) {
         printf(" %lu", (unsigned long)(uintptr_t)x);
         CHECK(i < sizeof expect / sizeof expect[0] &&
               (uintptr_t)x == expect[i]);
@@ -166,7 +166,7 @@ static void demo_fib(void)
             break;
     }
     printf("\n");
-    CHECK(rc == CORIO_YIELDED);
+    CHECK(rc == 0);
     CHECK(corio_coro_state(g) == CORIO_CORO_SUSPENDED);
 
     /* Python closes an abandoned generator when it is collected; in C the
@@ -239,7 +239,7 @@ static void demo_averager(void)
     /* Prime it: run the body to its first yield, like next(avg). */
     rc = corio_coro_next(co, &out);
     printf("  next(avg) -> %s\n", out == NULL ? "None" : "?");
-    CHECK(rc == CORIO_YIELDED && out == NULL);
+    CHECK(rc == 0 && out == NULL);
 
     for (i = 0; i < sizeof values / sizeof values[0]; i++) {
         rc = corio_coro_resume(co, &values[i], &out);

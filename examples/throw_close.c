@@ -124,16 +124,16 @@ static void demo_resilient(void)
 
     printf("resilient: next, throw(-ETIMEDOUT), next, next\n");
     rc = corio_coro_next(co, &out);
-    CHECK(rc == CORIO_YIELDED && (intptr_t)out == 0);
+    CHECK(rc == 0 && (intptr_t)out == 0);
     rc = corio_coro_throw(co, -ETIMEDOUT, &out);
     printf("throw returned %s, value %d\n", rc_name(rc), (int)(intptr_t)out);
     CHECK(rc == CORIO_YIELDED && (intptr_t)out == 1);
     rc = corio_coro_next(co, &out);
-    CHECK(rc == CORIO_YIELDED && (intptr_t)out == 2);
+    CHECK(rc == 0 && (intptr_t)out == 2);
     rc = corio_coro_next(co, &out);
     printf("last next returned %s, result %d; state %s\n", rc_name(rc),
            (int)(intptr_t)out, corio_state_name(corio_coro_state(co)));
-    CHECK(rc == CORIO_FINISHED && (intptr_t)out == 1);
+    CHECK(rc == CORIO_END && (intptr_t)out == 1);
     CHECK(corio_coro_error(co) == 0);
     corio_coro_free(co);
 }
@@ -163,7 +163,7 @@ static void demo_fragile(void)
 
     printf("\nfragile: next, throw(-ECONNRESET)\n");
     rc = corio_coro_next(co, &out);
-    CHECK(rc == CORIO_YIELDED && out != NULL && strcmp(out, "ready") == 0);
+    CHECK(rc == 0 && out != NULL && strcmp(out, "ready") == 0);
     rc = corio_coro_throw(co, -ECONNRESET, &out);
     printf("throw returned %s (%s); state %s, corio_coro_error %s\n",
            rc_name(rc), corio_strerror(rc), corio_state_name(corio_coro_state(co)),
@@ -210,7 +210,7 @@ static void demo_holder(void)
 
     printf("\nholder: next, close\n");
     rc = corio_coro_next(co, NULL);
-    CHECK(rc == CORIO_YIELDED);
+    CHECK(rc == 0);
     rc = corio_coro_close(co);
     printf("close returned %d; state %s\n", rc,
            corio_state_name(corio_coro_state(co)));
@@ -250,7 +250,7 @@ static void demo_stubborn(void)
 
     printf("\nstubborn: next, close, close\n");
     rc = corio_coro_next(co, NULL);
-    CHECK(rc == CORIO_YIELDED);
+    CHECK(rc == 0);
     rc = corio_coro_close(co);
     printf("close returned %s (%s); state %s\n", rc_name(rc),
            corio_strerror(rc), corio_state_name(corio_coro_state(co)));

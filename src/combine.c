@@ -639,7 +639,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
             return 0;
         }
         if (m->nout == m->n)
-            return 1;
+            return CORIO_END;
         if (m->timed_out)
             return -ETIMEDOUT;
         if (corio__task_cancel_report(t))

@@ -71,6 +71,8 @@ const char *corio_strerror(int code)
         return "yielded a value";
     if (code == 2)
         return "awaiting";
+    if (code == CORIO_END)
+        return "end of iteration";
     e = lookup(code);
     if (e && e->text)
         return e->text;
@@ -91,6 +93,8 @@ const char *corio_errname(int code)
         return "CORIO_YIELDED";
     if (code == 2)
         return "CORIO_AWAITING";
+    if (code == CORIO_END)
+        return "CORIO_END";
     e = lookup(code);
     if (e)
         return e->name;

@@ -227,8 +227,8 @@ static int as_completed_order(void)
     CHECK_EQ(corio_as_completed_next(it, &got), 0);
     CHECK_PTR(got, f[0]);
     got = NULL;
-    CHECK_EQ(corio_as_completed_next(it, &got), 1); /* exhausted */
-    CHECK_EQ(corio_as_completed_next(it, &got), 1);
+    CHECK_EQ(corio_as_completed_next(it, &got), CORIO_END); /* exhausted */
+    CHECK_EQ(corio_as_completed_next(it, &got), CORIO_END);
     CHECK_PTR(got, NULL);
     corio_as_completed_free(it);
     corio_future_release(f[3]);
@@ -238,7 +238,7 @@ static int as_completed_order(void)
     release_gates(g, 3);
     /* Nothing to take: exhausted at once. */
     CHECK_EQ(corio_as_completed_new(NULL, 0, 1, &it), 0);
-    CHECK_EQ(corio_as_completed_next(it, &got), 1);
+    CHECK_EQ(corio_as_completed_next(it, &got), CORIO_END);
     corio_as_completed_free(it);
     return 0;
 }
@@ -342,7 +342,7 @@ static int as_completed_cancel_busy_free(void)
     /* Still usable. */
     CHECK_EQ(corio_as_completed_next(tk.it, &got), 0);
     CHECK_PTR(got, f[0]);
-    CHECK_EQ(corio_as_completed_next(tk.it, &got), 1);
+    CHECK_EQ(corio_as_completed_next(tk.it, &got), CORIO_END);
     corio_as_completed_free(tk.it);
     corio_task_release(tt);
     corio_task_release(tt2);

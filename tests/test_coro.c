@@ -175,16 +175,17 @@ TEST(coro_generator_loop)
     void *x = NULL;
     intptr_t sum = 0, n = 0;
     int rc;
-    while ((rc = corio_coro_next(g, &x)) > 0) {
-        CHECK_EQ(rc, CORIO_YIELDED);
+    while ((rc = corio_coro_next(g, &x)) == 0) {
         sum += PI(x);
         n++;
     }
-    CHECK_EQ(rc, 0);
+    CHECK_EQ(rc, CORIO_END); /* x: the body's result */
     CHECK_EQ(PI(x), -1);
     CHECK_EQ(n, 100);
     CHECK_EQ(sum, 5050);
-    CHECK_EQ(corio_coro_next(g, &x), CORIO_ECLOSED);
+    CHECK_EQ(corio_coro_next(g, &x), CORIO_END); /* the end, again */
+    CHECK_PTR(x, NULL);
+    CHECK_EQ(corio_coro_resume(g, NULL, &x), CORIO_ECLOSED);
     CHECK_EQ(corio_coro_free(g), 0);
 }
 
@@ -244,6 +245,31 @@ static int awaiting_gen(void *arg, void **result)
     }
     *result = NULL;
     return 0;
+}
+
+/* corio_coro_next's convention (error.h): 0 with an item, CORIO_AWAITING
+ * for an await, CORIO_END at the end and after it, negative on failure. */
+TEST(coro_next_convention)
+{
+    struct fake_future f[3] = {{1, 1}, {1, 2}, {1, 3}};
+    corio_coro *g = make(awaiting_gen, f, "gen");
+    void *x = NULL;
+    CHECK_EQ(corio_coro_next(g, &x), CORIO_AWAITING);
+    CHECK_PTR(x, &f[0]);
+    CHECK_EQ(corio_coro_next(g, &x), 0);
+    CHECK_EQ(PI(x), 2);
+    CHECK_EQ(corio_coro_free(g), 0);
+
+    g = make(fails_eio, NULL, "fails");
+    CHECK_EQ(corio_coro_next(g, &x), -EIO);
+    CHECK_EQ(corio_coro_next(g, &x), CORIO_END); /* as Python's next() */
+    CHECK_EQ(corio_coro_free(g), 0);
+    CHECK_EQ(corio_coro_next(NULL, &x), -EINVAL);
+
+    CHECK(CORIO_END > 0 && CORIO_END != CORIO_YIELDED &&
+          CORIO_END != CORIO_AWAITING);
+    CHECK_EQ(strcmp(corio_errname(CORIO_END), "CORIO_END"), 0);
+    CHECK_STR_HAS(corio_strerror(CORIO_END), "end of iteration");
 }
 
 static int forwarding_consumer(void *arg, void **result)
@@ -585,7 +611,7 @@ static void *run_many(void *arg)
         corio_coro *g = make(count_to, IP(10), "worker");
         void *x;
         intptr_t sum = 0;
-        while (corio_coro_next(g, &x) == CORIO_YIELDED)
+        while (corio_coro_next(g, &x) == 0)
             sum += PI(x);
         CHECK_EQ(sum, 55);
         CHECK_EQ(corio_coro_free(g), 0);
@@ -668,7 +694,7 @@ static int lean_outer(void *arg, void **result)
     intptr_t sum = 0;
     void *x;
     (void)arg;
-    while (corio_coro_next(inner, &x) == CORIO_YIELDED) {
+    while (corio_coro_next(inner, &x) == 0) {
         sum += PI(x);
         if (corio_yield(x, NULL))
             return -EIO;

@@ -24,7 +24,7 @@
  *     corio_agen_new(ticks, NULL, NULL, &g);
  *     while ((rc = corio_agen_next(g, &item)) == 0)   // async for
  *         use(item);
- *     corio_agen_free(g);          // rc: CORIO_AGEN_END, or the error
+ *     corio_agen_free(g);          // rc: CORIO_END, or the error
  *
  * Where it runs. The generator runs inside whoever calls next: in a task,
  * its waits suspend that whole task (the loop runs others meanwhile) and
@@ -38,10 +38,10 @@
  * fails inside the generator with CORIO_ENOLOOP, as it would in the
  * caller.
  *
- * Statuses. next, send and throw return 0 with the yielded item in *item;
- * CORIO_AGEN_END (1) when the generator returned (Python's
- * StopAsyncIteration; it is closed now, and every later call returns
- * CORIO_AGEN_END again); or a negative error: the one the body failed with
+ * Statuses (the "next" convention of error.h). next, send and throw return
+ * 0 with the yielded item in *item; CORIO_END when the generator returned
+ * (Python's StopAsyncIteration; it is closed now, and every later call
+ * returns CORIO_END again); or a negative error: the one the body failed with
  * (it is closed now), or misuse. The body's *result is ignored (an async
  * generator has no return value in Python either). An item is a borrowed
  * `void *`: corio never looks at it.
@@ -95,8 +95,7 @@ extern "C" {
 
 typedef struct corio_agen corio_agen;
 
-/* The generator returned: the end of the stream (StopAsyncIteration). */
-#define CORIO_AGEN_END 1
+#define CORIO_AGEN_END CORIO_END /* old name; api-rename: alias */
 
 /*
  * corio_agen_new: make an async generator that will run fn(arg, &result).

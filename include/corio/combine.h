@@ -175,7 +175,7 @@ CORIO_API int corio_wait(corio_future *const *futs, size_t n, int mode,
  *     if ((rc = corio_as_completed_new(futs, n, 5.0, &it)) != 0) return rc;
  *     while ((rc = corio_as_completed_next(it, &f)) == 0)
  *         use(corio_future_result(f, &r), r);
- *     corio_as_completed_free(it);      // rc: 1 (all taken), -ETIMEDOUT...
+ *     corio_as_completed_free(it);      // rc: CORIO_END, -ETIMEDOUT...
  *
  * corio_as_completed_new watches futs[0..n) from now on, and the timeout
  * (seconds, INFINITY for none) counts from now. Futures already done come
@@ -196,7 +196,8 @@ CORIO_API int corio_as_completed_new(corio_future *const *futs, size_t n,
  * corio_as_completed_next: the next future to complete. Suspends the
  * calling task until one is done, unless one already is. Returns:
  *   0 with *f set (borrowed; f is done: read it with corio_future_result);
- *   1 when every future has been handed out (asyncio's StopIteration);
+ *   CORIO_END when every future has been handed out (asyncio's
+ *     StopIteration), and again at every later call;
  *   -ETIMEDOUT once the timeout has passed, for this and every later call
  *     (futures done before the timeout are still handed out first; the
  *     rest are no longer watched; as asyncio's TimeoutError);

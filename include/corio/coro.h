@@ -13,7 +13,7 @@
  *   coro.throw(E)                  corio_coro_throw(co, -E, &out)
  *   coro.close()                   corio_coro_close(co)
  *   inspect.getcoroutinestate      corio_coro_state(co)
- *   for x in gen                   while (corio_coro_next(g, &x) > 0)
+ *   for x in gen                   while (corio_coro_next(g, &x) == 0)
  *
  * The body has the form `int fn(void *arg, void **result)`: it returns 0
  * after storing its result in *result (which starts as NULL), or a negative
@@ -50,7 +50,9 @@ typedef struct corio_coro corio_coro;
 /* The body of a coroutine: 0 with *result set, or a negative errno. */
 typedef int (*corio_coro_fn)(void *arg, void **result);
 
-/* Statuses of corio_coro_resume / throw / next (failures are negative). */
+/* Statuses of corio_coro_resume and corio_coro_throw (failures are
+ * negative). corio_coro_next follows the "next" convention instead (0, an
+ * item; CORIO_END; see error.h). */
 #define CORIO_FINISHED 0 /* the body returned 0; out is its result */
 #define CORIO_YIELDED 1  /* the body called corio_yield; out is the value */
 #define CORIO_AWAITING 2 /* the body called corio_await; out is the awaitable */
@@ -135,10 +137,18 @@ CORIO_API int corio_coro_new(corio_coro_fn fn, void *arg,
 CORIO_API int corio_coro_resume(corio_coro *co, void *value, void **out);
 
 /*
- * corio_coro_next: corio_coro_resume(g, NULL, out), for generators:
- *     while ((rc = corio_coro_next(g, &x)) > 0) use(x);
- * rc is then 0 (exhausted; x is the body's result) or a negative error.
- * A generator that awaits also gives a positive status (CORIO_AWAITING).
+ * corio_coro_next: run generator g to its next item (Python's next(g)),
+ * with the "next" convention of error.h:
+ *     while ((rc = corio_coro_next(g, &x)) == 0) use(x);
+ * Resumes g with NULL, as corio_coro_resume(g, NULL, out), and returns
+ *   0 with *out the yielded item;
+ *   CORIO_END once g has returned (*out is its result, Python's
+ *     StopIteration.value), and at every later call (*out NULL), as
+ *     also for a g that failed or was closed;
+ *   CORIO_AWAITING if g awaited (*out the awaitable: complete it and
+ *     resume g with corio_coro_resume);
+ *   the negative error g's body failed with, or resume's misuse errors.
+ * out may be NULL.
  */
 CORIO_API int corio_coro_next(corio_coro *g, void **out);
 

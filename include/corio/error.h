@@ -32,6 +32,24 @@ extern "C" {
 #define CORIO_API
 #endif
 
+/*
+ * CORIO_END: the end of a stream, from every "next" call:
+ * corio_coro_next, corio_agen_next (and _send, _throw),
+ * corio_topic_next, corio_as_completed_next. Each of them returns
+ *     0          an item (in its out-parameter),
+ *     CORIO_END  no more items (Python's StopIteration /
+ *                StopAsyncIteration); every later call says so again,
+ *     < 0        an error,
+ * so every stream is read the same way:
+ *     while ((rc = corio_topic_next(s, &item, NULL)) == 0)
+ *         use(item);
+ *     if (rc != CORIO_END) ...   // an error
+ * The one other positive status a next call can give is corio_coro_next's
+ * CORIO_AWAITING (a generator that awaits; see coro.h). CORIO_END's value
+ * is unlike any other status's, so corio_errname names it unambiguously.
+ */
+#define CORIO_END 3
+
 /* corio's own codes all lie in (CORIO_EBASE - 100, CORIO_EBASE]. */
 #define CORIO_EBASE (-4200)
 
@@ -76,8 +94,8 @@ extern "C" {
 
 /*
  * corio_strerror: a short English description of `code`, for corio's own
- * codes, negative errno values, and the positive resume statuses
- * (1: CORIO_YIELDED, 2: CORIO_AWAITING) alike. Never NULL; the string is
+ * codes, negative errno values, and the positive statuses
+ * (1: CORIO_YIELDED, 2: CORIO_AWAITING, 3: CORIO_END) alike. Never NULL; the string is
  * static. Unknown codes give "unknown error". Thread-safe.
  */
 CORIO_API const char *corio_strerror(int code);

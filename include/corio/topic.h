@@ -11,7 +11,7 @@
  *     ...                                    // subscriber task:
  *     while ((rc = corio_topic_next(s, &item, &missed)) == 0)
  *         use(item, missed);
- *     corio_topic_unsubscribe(s);            // rc: CORIO_TOPIC_END, ...
+ *     corio_topic_unsubscribe(s);            // rc: CORIO_END, ...
  *
  * Items are `void *`, borrowed: the topic never looks at them or frees
  * them; the same pointer goes to every subscriber. An item a subscriber
@@ -128,8 +128,7 @@ enum corio_topic_policy {
     CORIO_TOPIC_LAG
 };
 
-/* corio_topic_next's "closed and drained" (as as_completed's 1). */
-#define CORIO_TOPIC_END 1
+#define CORIO_TOPIC_END CORIO_END /* old name; api-rename: alias */
 
 /* A subscriber's drop callback: item will never come out of its
  * corio_topic_next. arg is corio_topic_sub_on_drop's. */

@@ -471,7 +471,18 @@ int corio_coro_resume(corio_coro *co, void *value, void **out)
 
 int corio_coro_next(corio_coro *g, void **out)
 {
-    return corio_coro_resume(g, NULL, out);
+    int rc;
+    if (g && g->state == CORIO_CORO_CLOSED) { /* exhausted: the end again */
+        if (out)
+            *out = NULL;
+        return CORIO_END;
+    }
+    rc = corio_coro_resume(g, NULL, out);
+    if (rc == CORIO_YIELDED)
+        return 0;
+    if (rc == CORIO_FINISHED)
+        return CORIO_END;
+    return rc;
 }
 
 int corio_coro_throw(corio_coro *co, int err, void **out)

@@ -45,7 +45,7 @@ static int scenario(void *arg, void **result)
             ev("main", "took: ok %d", PTR2INT(res));
     }
     corio_as_completed_free(it);
-    if (rc == 1) {
+    if (rc == CORIO_END) {
         ev("main", "all taken");
     } else {
         ev("main", "next: error %s", errname(rc));
