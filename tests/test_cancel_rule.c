@@ -548,7 +548,7 @@ static int as_completed_body(void)
     CHECK_EQ(corio_future_set_result(f[0], NULL), 0);
     CHECK_EQ(corio_as_completed_next(it, &got), 0);
     CHECK_PTR(got, f[0]);
-    CHECK_EQ(corio_as_completed_next(it, &got), 1);
+    CHECK_EQ(corio_as_completed_next(it, &got), CORIO_END);
     corio_as_completed_free(it);
     corio_future_release(f[0]);
     corio_future_release(f[1]);

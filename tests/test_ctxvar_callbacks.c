@@ -9,6 +9,7 @@
 #include "test.h"
 #include "run_body.h"
 #include "loop_impl.h"
+#include "ctxvar_impl.h"
 
 #include <corio.h>
 #include <errno.h>

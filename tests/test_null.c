@@ -66,6 +66,9 @@ static void null_error(void)
     CHECK(corio_strerror(12345) != NULL);
     CHECK(corio_errname(-EINVAL) != NULL);
     CHECK(corio_errname(12345) != NULL);
+    /* version.h: no arguments, never NULL. */
+    CHECK(corio_version() != NULL);
+    CHECK(corio_version_number() > 0);
 }
 
 /* coro.h */
