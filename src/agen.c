@@ -122,9 +122,9 @@ static int drive(corio_agen *g, void *value, int err, void **out)
         if (rc == CORIO_AWAITING) {
             void *back = NULL;
             if (g->sync)
-                err = CORIO_ENOLOOP; /* being closed with no driver */
+                err = CORIO_ENOTASK; /* being closed with no driver */
             else if (!th->current)
-                err = CORIO_ENOLOOP; /* a wait with no task, no driver */
+                err = CORIO_ENOTASK; /* a wait with no task, no driver */
             else
                 err = corio_await(*out, &back);
             rc = err ? corio_coro_throw(&g->coro, err, out)
@@ -175,7 +175,7 @@ static int step(corio_agen *g, void *value, int err, void **item)
     if (rc)
         return rc;
     if (g->coro.state == CORIO_CORO_CLOSED)
-        return CORIO_AGEN_END;
+        return CORIO_END;
     if (value && g->coro.state == CORIO_CORO_CREATED)
         return CORIO_ENOTSTARTED;
     rc = drive(g, value, err, &out);
@@ -185,7 +185,7 @@ static int step(corio_agen *g, void *value, int err, void **item)
         return 0;
     }
     if (rc == CORIO_FINISHED)
-        return CORIO_AGEN_END;
+        return CORIO_END;
     return rc;
 }
 
@@ -269,7 +269,7 @@ static void report_close(corio_agen *g, int rc)
                     g->coro.name, corio_strerror(rc));
 }
 
-/* Close g with no driver: its waits fail at once with CORIO_ENOLOOP. The
+/* Close g with no driver: its waits fail at once with CORIO_ENOTASK. The
  * running task, if any, is hidden meanwhile, so that g's waits do not
  * park it at all: a park undone by the thrown error still leaves some
  * waits behind (a sleep(0) has queued the task already). */
@@ -361,7 +361,7 @@ int corio_agen_shutdown(void)
     int rc = 0;
 
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (g = t->loop->agens; g; g = g->next)
         n += closable(g);
     if (n == 0)

@@ -16,20 +16,20 @@
  * keeps its map in a slot (t->ctxvars, fr->map).
  *
  * Context identity (for tokens). Python rejects a token reset in another
- * Context. Here a context is "the owner O" or "the corio_ctx C entered by
- * O". Contexts entered by corio_ctx_run or by a callback given one sit on
+ * Context. Here a context is "the owner O" or "the corio_context C entered by
+ * O". Contexts entered by corio_context_run or by a callback given one sit on
  * a per-thread list, newest first; the first one entered by O is O's
- * current context. A task spawned into a corio_ctx enters it for its
+ * current context. A task spawned into a corio_context enters it for its
  * whole life without being on the list (t->ctx_whole, under any
- * corio_ctx_run of its own). The list holds only contexts being run right
- * now, so it stays short. A token made in an entered corio_ctx is valid
- * wherever that corio_ctx is the current one (Python's rule); otherwise
+ * corio_context_run of its own). The list holds only contexts being run right
+ * now, so it stays short. A token made in an entered corio_context is valid
+ * wherever that corio_context is the current one (Python's rule); otherwise
  * only with the same owner.
  *
  * Invariants:
  *   - m->refs >= 1, 1 <= m->n <= m->cap (an empty map is NULL, but one
  *     emptied in place may stay with n == 0), m->e[] strictly sorted by id;
- *   - a corio_ctx with owner != NULL has lent its map to that owner
+ *   - a corio_context with owner != NULL has lent its map to that owner
  *     (ctx->map == NULL meanwhile; the map lives in *slot, or in the
  *     `outer` of a newer entry by the same owner), and is on the run
  *     list unless `whole`;
@@ -65,14 +65,14 @@ struct corio__ctx_map {
     struct ctx_entry e[];
 };
 
-struct corio_ctx {
+struct corio_context {
     int refs;
     struct corio__ctx_map *map;  /* NULL while entered (lent to owner) */
     const void *owner;           /* the task or frame inside it, or NULL */
     struct corio__ctx_map **slot; /* while entered: the owner's slot */
     struct corio__ctx_map *outer; /* while entered: the owner's map before */
     unsigned char whole;         /* entered by a task for its whole life */
-    corio_ctx *run_prev, *run_next;
+    corio_context *run_prev, *run_next;
 };
 
 struct corio_ctxvar_token {
@@ -81,8 +81,8 @@ struct corio_ctxvar_token {
     int had_old;
     int used;
     corio_loop *loop;   /* the context it was made in: loop, owner id, */
-    uint64_t owner_id;  /* and the corio_ctx entered then, if any */
-    corio_ctx *ctx;     /* (a reference) */
+    uint64_t owner_id;  /* and the corio_context entered then, if any */
+    corio_context *ctx;     /* (a reference) */
 };
 
 /* Whoever holds the thread's current context. */
@@ -94,7 +94,7 @@ typedef struct owner {
 } owner;
 
 static atomic_uint_fast64_t next_var_id = 1;
-static _Thread_local corio_ctx *runs; /* entered contexts, newest first */
+static _Thread_local corio_context *runs; /* entered contexts, newest first */
 static _Thread_local corio__ctx_frame *frames; /* callbacks, innermost first */
 static _Thread_local uint64_t next_frame_id;
 
@@ -272,10 +272,10 @@ static struct corio__ctx_map *cur_map(void)
     return cur_owner(&o) ? *o.slot : NULL;
 }
 
-/* The corio_ctx o has entered last, or NULL for its own context. */
-static corio_ctx *entered_by(const owner *o)
+/* The corio_context o has entered last, or NULL for its own context. */
+static corio_context *entered_by(const owner *o)
 {
-    corio_ctx *c;
+    corio_context *c;
     for (c = runs; c; c = c->run_next)
         if (c->owner == o->key)
             return c;
@@ -283,9 +283,9 @@ static corio_ctx *entered_by(const owner *o)
 }
 
 /* Lend ctx's map to o (it becomes o's current context) and list it. */
-static void ctx_enter(corio_ctx *ctx, const owner *o)
+static void ctx_enter(corio_context *ctx, const owner *o)
 {
-    corio_ctx_retain(ctx);
+    corio_context_retain(ctx);
     ctx->outer = *o->slot;
     *o->slot = ctx->map; /* ctx's reference moves to the owner */
     ctx->map = NULL;
@@ -299,7 +299,7 @@ static void ctx_enter(corio_ctx *ctx, const owner *o)
 }
 
 /* Undo ctx_enter: ctx takes its map back, the owner its own. */
-static void ctx_leave(corio_ctx *ctx)
+static void ctx_leave(corio_context *ctx)
 {
     assert(ctx->owner && !ctx->whole);
     if (ctx->run_prev)
@@ -314,7 +314,7 @@ static void ctx_leave(corio_ctx *ctx)
     ctx->outer = NULL;
     ctx->owner = NULL;
     ctx->slot = NULL;
-    corio_ctx_release(ctx);
+    corio_context_release(ctx);
 }
 
 /* ---- variables ------------------------------------------------------------------ */
@@ -371,7 +371,7 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
     if (!var)
         return -EINVAL;
     if (!cur_owner(&o))
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (tok) {
         if (!(k = malloc(sizeof *k)))
             return -ENOMEM;
@@ -390,7 +390,7 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
     }
     if (k) {
         if (k->ctx)
-            corio_ctx_retain(k->ctx);
+            corio_context_retain(k->ctx);
         *tok = k;
     }
     return 0;
@@ -398,14 +398,14 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
 
 int corio_ctxvar_reset(corio_ctxvar_token *tok)
 {
-    corio_ctx *cur;
+    corio_context *cur;
     owner o;
     int rc;
 
     if (!tok)
         return -EINVAL;
     if (!cur_owner(&o))
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     cur = entered_by(&o);
     if (tok->used || tok->ctx != cur ||
         (!cur && (tok->loop != corio_loop_current() || tok->owner_id != o.id)))
@@ -422,15 +422,15 @@ void corio_ctxvar_token_free(corio_ctxvar_token *tok)
     if (!tok)
         return;
     if (tok->ctx)
-        corio_ctx_release(tok->ctx);
+        corio_context_release(tok->ctx);
     free(tok);
 }
 
 /* ---- context objects ------------------------------------------------------------ */
 
-int corio_ctx_copy(corio_ctx **out)
+int corio_context_copy(corio_context **out)
 {
-    corio_ctx *c;
+    corio_context *c;
     if (!out)
         return -EINVAL;
     if (!(c = malloc(sizeof *c)))
@@ -446,7 +446,7 @@ int corio_ctx_copy(corio_ctx **out)
     return 0;
 }
 
-void corio_ctx_retain(corio_ctx *ctx)
+void corio_context_retain(corio_context *ctx)
 {
     if (!ctx)
         return;
@@ -454,7 +454,7 @@ void corio_ctx_retain(corio_ctx *ctx)
     ctx->refs++;
 }
 
-void corio_ctx_release(corio_ctx *ctx)
+void corio_context_release(corio_context *ctx)
 {
     if (!ctx || --ctx->refs > 0)
         return;
@@ -463,7 +463,7 @@ void corio_ctx_release(corio_ctx *ctx)
     free(ctx);
 }
 
-int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
+int corio_context_run(corio_context *ctx, int (*fn)(void *), void *arg)
 {
     owner o;
     int rc;
@@ -471,7 +471,7 @@ int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
     if (!ctx || !fn)
         return -EINVAL;
     if (!cur_owner(&o))
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (ctx->owner)
         return -EBUSY;
     ctx_enter(ctx, &o);
@@ -485,9 +485,9 @@ int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
  * holds them in its slot or, inside a later entry of its own, saved them
  * in that entry's `outer`. A whole-life entry is older than any listed
  * one. */
-static const struct corio__ctx_map *live_map(const corio_ctx *ctx)
+static const struct corio__ctx_map *live_map(const corio_context *ctx)
 {
-    const corio_ctx *c, *newer = NULL;
+    const corio_context *c, *newer = NULL;
     if (!ctx->owner)
         return ctx->map;
     if (ctx->whole) {
@@ -502,14 +502,14 @@ static const struct corio__ctx_map *live_map(const corio_ctx *ctx)
     return newer ? newer->outer : *ctx->slot;
 }
 
-int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var, void **value)
+int corio_context_get(const corio_context *ctx, const corio_ctxvar *var, void **value)
 {
     if (!ctx)
         return -EINVAL;
     return map_get(live_map(ctx), var, value);
 }
 
-size_t corio_ctx_size(const corio_ctx *ctx)
+size_t corio_context_size(const corio_context *ctx)
 {
     const struct corio__ctx_map *m = ctx ? live_map(ctx) : NULL;
     return m ? m->n : 0;
@@ -517,10 +517,10 @@ size_t corio_ctx_size(const corio_ctx *ctx)
 
 /* ---- contexts for callbacks and spawns (loop.c, future.c, task.c) ------------------ */
 
-void corio__ctx_capture(corio__ctx_cap *c, corio_ctx *ctx)
+void corio__ctx_capture(corio__ctx_cap *c, corio_context *ctx)
 {
     if (ctx) {
-        corio_ctx_retain(ctx);
+        corio_context_retain(ctx);
         c->ctx = ctx;
         c->map = NULL;
     } else {
@@ -534,7 +534,7 @@ void corio__ctx_capture_drop(corio__ctx_cap *c)
     corio__ctx_map_release(c->map);
     c->map = NULL;
     if (c->ctx)
-        corio_ctx_release(c->ctx);
+        corio_context_release(c->ctx);
     c->ctx = NULL;
 }
 
@@ -553,7 +553,7 @@ int corio__ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c)
     if (fr->entered) {
         cur_owner(&o);
         ctx_enter(fr->entered, &o);
-        corio_ctx_release(fr->entered); /* ctx_enter took its own */
+        corio_context_release(fr->entered); /* ctx_enter took its own */
     }
     return 0;
 }
@@ -573,11 +573,11 @@ struct corio__ctx_map *corio__ctx_current(void)
     return corio__ctx_map_retain(cur_map());
 }
 
-int corio__ctx_enter_whole(corio_task *t, corio_ctx *ctx)
+int corio__ctx_enter_whole(corio_task *t, corio_context *ctx)
 {
     if (ctx->owner)
         return -EBUSY;
-    corio_ctx_retain(ctx);
+    corio_context_retain(ctx);
     corio__ctx_map_release(t->ctxvars);
     t->ctxvars = ctx->map; /* lent for the task's life */
     ctx->map = NULL;
@@ -590,7 +590,7 @@ int corio__ctx_enter_whole(corio_task *t, corio_ctx *ctx)
 
 void corio__ctx_leave_whole(corio_task *t)
 {
-    corio_ctx *ctx = t->ctx_whole;
+    corio_context *ctx = t->ctx_whole;
     if (!ctx)
         return;
     assert(ctx->owner == t && ctx->whole);
@@ -600,10 +600,10 @@ void corio__ctx_leave_whole(corio_task *t)
     ctx->slot = NULL;
     ctx->whole = 0;
     t->ctx_whole = NULL;
-    corio_ctx_release(ctx);
+    corio_context_release(ctx);
 }
 
-int corio__ctx_busy(const corio_ctx *ctx)
+int corio__ctx_busy(const corio_context *ctx)
 {
     return ctx->owner != NULL;
 }

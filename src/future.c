@@ -241,7 +241,7 @@ static void cb_done(corio__waiter *w, corio_future *f)
     }
 }
 
-static int add_done_callback(corio_future *f, corio_ctx *ctx,
+static int add_done_callback(corio_future *f, corio_context *ctx,
                              corio_future_callback fn, void *arg)
 {
     cb_node *n;
@@ -267,7 +267,7 @@ int corio_future_add_done_callback(corio_future *f, corio_future_callback fn,
     return add_done_callback(f, NULL, fn, arg);
 }
 
-int corio_future_add_done_callback_in_ctx(corio_future *f, corio_ctx *ctx,
+int corio_future_add_done_callback_in_ctx(corio_future *f, corio_context *ctx,
                                           corio_future_callback fn, void *arg)
 {
     if (!ctx)
@@ -335,7 +335,7 @@ int corio_future_await(corio_future *f, void **result)
     if (!t) {
         /* Driven by hand: hand the future to the driver until it is done. */
         if (!corio_coro_current())
-            return CORIO_ENOLOOP; /* neither a task nor a driver */
+            return CORIO_ENOTASK; /* neither a task nor a driver */
         do {
             rc = corio_await(f, NULL);
             if (rc)

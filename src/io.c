@@ -5,7 +5,7 @@
  * Table. Each loop that has seen a descriptor keeps a table indexed by fd
  * number (grown by doubling to the largest fd used; 24 bytes per number).
  * An entry holds:
- *   gen         bumped by corio_close; the poller token is (gen << 32) | fd,
+ *   gen         bumped by corio_fd_close; the poller token is (gen << 32) | fd,
  *               so an event for a closed descriptor (same number, older
  *               generation) is recognised and dropped;
  *   registered  the poller watches fd under the current token;
@@ -36,7 +36,7 @@
  *   - registered == 0 implies interest == 0.
  *
  * Limits: one reader and one writer per descriptor; a descriptor closed
- * with close(2) instead of corio_close (or while no loop runs on the
+ * with close(2) instead of corio_fd_close (or while no loop runs on the
  * thread and no task of the loop is running) leaves a stale entry, so a
  * new descriptor with that number may never be watched (see io.h).
  */
@@ -254,7 +254,7 @@ static int probe(int fd, unsigned dir)
  * direction is known not ready; otherwise a set readiness bit is checked
  * and, if true, returned at once. -ECANCELED only once it knows it would
  * have to park (the cancel rule, io.h). Returns 0 (ready: try again), or
- * -ECANCELED, -EBADF (invalid, or closed with corio_close meanwhile),
+ * -ECANCELED, -EBADF (invalid, or closed with corio_fd_close meanwhile),
  * -EBUSY, -EPERM, -ENOMEM, -ENOSPC.
  */
 static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
@@ -345,7 +345,7 @@ int corio_wait_readable(int fd)
 {
     corio_task *t = caller();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return fd_wait(t, fd, IN, 0);
 }
 
@@ -353,7 +353,7 @@ int corio_wait_writable(int fd)
 {
     corio_task *t = caller();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return fd_wait(t, fd, OUT, 0);
 }
 
@@ -365,7 +365,7 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (;;) {
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -407,7 +407,7 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (;;) {
         if ((rc = busy(t, fd, OUT)) != 0)
             return rc;
@@ -432,7 +432,7 @@ int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
         rc = -EINVAL;
         len = 0;
     } else if (!caller()) {
-        rc = CORIO_ENOLOOP;
+        rc = CORIO_ENOTASK;
         len = 0;
     }
     while (done < len) {
@@ -456,7 +456,7 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     if (addr && !addrlen)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (;;) {
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -483,7 +483,7 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     if (!addr)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if ((rc = busy(t, fd, OUT)) != 0)
         return rc;
     if (connect(fd, addr, addrlen) == 0)
@@ -499,7 +499,7 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     return -err;
 }
 
-int corio_close(int fd)
+int corio_fd_close(int fd)
 {
     corio_loop *loop = corio_loop_current();
     corio_task *t = corio__task_running();

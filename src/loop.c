@@ -177,7 +177,7 @@ void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
     corio__ctx_frame fr;
     if (corio__ctx_frame_push(&fr, cap) != 0) {
         corio__warn("callback %p skipped: its context %p is already "
-                    "entered (by a task or corio_ctx_run)",
+                    "entered (by a task or corio_context_run)",
                     (void *)(uintptr_t)fn, (void *)cap->ctx);
         return;
     }
@@ -204,7 +204,7 @@ static void handle_timer_fire(corio__timer *tm)
     corio__ready_push(h->loop, &h->ready);
 }
 
-static int handle_new(corio_loop *loop, corio_ctx *ctx, corio_callback fn,
+static int handle_new(corio_loop *loop, corio_context *ctx, corio_callback fn,
                       void *arg, corio_handle **out)
 {
     corio_handle *h = loop->handle_free;
@@ -231,7 +231,7 @@ static int handle_new(corio_loop *loop, corio_ctx *ctx, corio_callback fn,
     return 0;
 }
 
-static int call_soon(corio_loop *loop, corio_ctx *ctx, corio_callback fn,
+static int call_soon(corio_loop *loop, corio_context *ctx, corio_callback fn,
                      void *arg, corio_handle **out)
 {
     corio_handle *h;
@@ -254,7 +254,7 @@ int corio_loop_call_soon(corio_loop *loop, corio_callback fn, void *arg,
     return call_soon(loop, NULL, fn, arg, out);
 }
 
-int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_ctx *ctx,
+int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_context *ctx,
                                 corio_callback fn, void *arg,
                                 corio_handle **out)
 {
@@ -263,7 +263,7 @@ int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_ctx *ctx,
     return call_soon(loop, ctx, fn, arg, out);
 }
 
-static int call_at_ns(corio_loop *loop, corio_ctx *ctx, int64_t deadline,
+static int call_at_ns(corio_loop *loop, corio_context *ctx, int64_t deadline,
                       corio_callback fn, void *arg, corio_handle **out)
 {
     corio_handle *h;
@@ -300,7 +300,7 @@ int corio_loop_call_at(corio_loop *loop, double when, corio_callback fn,
     return rc ? rc : call_at_ns(loop, NULL, at, fn, arg, out);
 }
 
-int corio_loop_call_later_in_ctx(corio_loop *loop, corio_ctx *ctx,
+int corio_loop_call_later_in_ctx(corio_loop *loop, corio_context *ctx,
                                  double delay, corio_callback fn, void *arg,
                                  corio_handle **out)
 {
@@ -310,7 +310,7 @@ int corio_loop_call_later_in_ctx(corio_loop *loop, corio_ctx *ctx,
     return call_at_ns(loop, ctx, at, fn, arg, out);
 }
 
-int corio_loop_call_at_in_ctx(corio_loop *loop, corio_ctx *ctx, double when,
+int corio_loop_call_at_in_ctx(corio_loop *loop, corio_context *ctx, double when,
                               corio_callback fn, void *arg,
                               corio_handle **out)
 {

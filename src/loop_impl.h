@@ -129,7 +129,7 @@ struct corio_task {
                                        since: later cancels keep the
                                        message it will see (asyncio) */
     struct corio__ctx_map *ctxvars; /* its context (ctxvar.c), NULL: empty */
-    struct corio_ctx *ctx_whole; /* spawned into this corio_ctx, or NULL */
+    struct corio_context *ctx_whole; /* spawned into this corio_context, or NULL */
     char autoname[24];
 };
 
@@ -193,26 +193,26 @@ struct corio_loop {
 /* ---- context capture (ctxvar.c) --------------------------------------------------
  *
  * A callback runs in the context current when it was scheduled (asyncio's
- * copy_context() at call_soon), or in a corio_ctx given explicitly. A
+ * copy_context() at call_soon), or in a corio_context given explicitly. A
  * capture is a reference, so capturing never allocates. Running a
  * callback pushes a frame, which is the thread's current context owner
  * until it is popped. */
 
 typedef struct corio__ctx_cap {
     struct corio__ctx_map *map; /* a snapshot (a reference), or NULL */
-    struct corio_ctx *ctx;      /* or an explicit context (a reference) */
+    struct corio_context *ctx;      /* or an explicit context (a reference) */
 } corio__ctx_cap;
 
 typedef struct corio__ctx_frame corio__ctx_frame;
 struct corio__ctx_frame {
     struct corio__ctx_map *map;  /* the callback's values */
     uint64_t id;
-    struct corio_ctx *entered;   /* the explicit context it runs in */
+    struct corio_context *entered;   /* the explicit context it runs in */
     corio__ctx_frame *prev;
 };
 
 /* Capture ctx (retained), or the current context when ctx is NULL. */
-void corio__ctx_capture(corio__ctx_cap *c, struct corio_ctx *ctx);
+void corio__ctx_capture(corio__ctx_cap *c, struct corio_context *ctx);
 /* Drop what a capture holds (a no-op once moved into a frame). */
 void corio__ctx_capture_drop(corio__ctx_cap *c);
 /* Make c the current context until the pop (LIFO); c is moved into fr.
@@ -225,10 +225,10 @@ struct corio__ctx_map *corio__ctx_current(void);
 /* A task spawned into ctx enters it for its whole life (its own map is
  * dropped): -EBUSY if ctx is entered. leave, when the task finishes,
  * gives the map back (no-op without one). */
-int corio__ctx_enter_whole(corio_task *t, struct corio_ctx *ctx);
+int corio__ctx_enter_whole(corio_task *t, struct corio_context *ctx);
 void corio__ctx_leave_whole(corio_task *t);
 /* 1 if ctx is entered (by a task or a callback). */
-int corio__ctx_busy(const struct corio_ctx *ctx);
+int corio__ctx_busy(const struct corio_context *ctx);
 
 /* ---- internal calls ----------------------------------------------------------- */
 

@@ -115,7 +115,7 @@ static int scope_open_ns(int kind, int64_t at, corio_scope **out)
 {
     corio_task *t = corio__task_running();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return scope_push(t, kind, at, out);
 }
 
@@ -157,22 +157,22 @@ static int scope_open_in(int kind, double seconds, corio_scope **out)
     return scope_open_ns(kind, at, out);
 }
 
-int corio_timeout(double seconds, corio_scope **out)
+int corio_scope_timeout(double seconds, corio_scope **out)
 {
     return scope_open_in(CORIO_SCOPE_FAIL, seconds, out);
 }
 
-int corio_timeout_at(double deadline, corio_scope **out)
+int corio_scope_timeout_at(double deadline, corio_scope **out)
 {
     return corio_scope_open(CORIO_SCOPE_FAIL, deadline, out);
 }
 
-int corio_move_on_after(double seconds, corio_scope **out)
+int corio_scope_move_on_after(double seconds, corio_scope **out)
 {
     return scope_open_in(CORIO_SCOPE_MOVE_ON, seconds, out);
 }
 
-int corio_shield(corio_scope **out)
+int corio_scope_shield(corio_scope **out)
 {
     return corio_scope_open(CORIO_SCOPE_SHIELD, INFINITY, out);
 }

@@ -241,7 +241,7 @@ int corio_signal_wait(int signo)
     int rc;
 
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     /* sigaddset also refuses the C library's internal signals. */
     sigemptyset(&probe);
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL ||

@@ -114,7 +114,7 @@ static void task_finish(corio_task *t, int rc, void *result)
     loop->ntasks--;
     if (t->scope)
         corio__scopes_abandon(t);
-    corio__ctx_leave_whole(t); /* what it set stays in its corio_ctx */
+    corio__ctx_leave_whole(t); /* what it set stays in its corio_context */
     /* Its stack will never run again: give it back now, so the next spawn
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
@@ -291,7 +291,7 @@ static const char *auto_name(char *buf, uint64_t id)
     return buf;
 }
 
-static int spawn(corio_loop *loop, corio_ctx *ctx, corio_coro_fn fn,
+static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
                  void *arg, const corio_task_opts *opts, corio_task **out,
                  const char *file, int line)
 {
@@ -307,7 +307,7 @@ static int spawn(corio_loop *loop, corio_ctx *ctx, corio_coro_fn fn,
     if (opts->flags & ~CORIO_CORO_LEAN)
         return -EINVAL;
     if (!loop && !(loop = corio_loop_current()))
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (loop->closing)
         return -ESHUTDOWN;
     if (ctx && corio__ctx_busy(ctx))
@@ -354,7 +354,7 @@ static int spawn(corio_loop *loop, corio_ctx *ctx, corio_coro_fn fn,
     t->cancel_msg_fixed = 0;
     /* asyncio copies the spawner's context (a task's, or a callback's);
      * sharing it is O(1) (ctxvar.c copies on write). Elsewhere: the empty
-     * context. Spawned into a corio_ctx, the task runs inside it. */
+     * context. Spawned into a corio_context, the task runs inside it. */
     t->ctx_whole = NULL;
     if (ctx) {
         t->ctxvars = NULL;
@@ -384,7 +384,7 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     return spawn(loop, NULL, fn, arg, opts, out, file, line);
 }
 
-int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_ctx *ctx,
+int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_context *ctx,
                                corio_coro_fn fn, void *arg,
                                const corio_task_opts *opts, corio_task **out,
                                const char *file, int line)
@@ -471,7 +471,7 @@ int corio_task_join(corio_task *t, void **result)
         return -EINVAL;
     if (!corio__task_running() && t->fut.state == CORIO__FUT_PENDING &&
         !corio_coro_current())
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return corio_future_await(&t->fut, result);
 }
 
@@ -570,7 +570,7 @@ int corio_sleep(double seconds)
     if (isnan(seconds))
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (!(seconds > 0)) {

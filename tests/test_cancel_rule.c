@@ -83,7 +83,7 @@ static int sleep_body(void)
     NOT_SUSPENDED();
     uncancel_self();
     /* A cancelled scope too. */
-    CHECK_EQ(corio_move_on_after(0, &sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(0, &sc), 0);
     CHECK_EQ(corio_sleep(0), -ECANCELED);
     CHECK_EQ(corio_sleep(1e9), -ECANCELED);
     NOT_SUSPENDED();
@@ -204,7 +204,7 @@ TEST(task_cancel_rule_raw_await)
     CHECK_EQ(run(raw_await_body), 0);
 }
 
-/* ---- corio_ctx_run ------------------------------------------------------------------ */
+/* ---- corio_context_run ------------------------------------------------------------------ */
 
 static int ctx_no_wait(void *arg)
 {
@@ -219,16 +219,16 @@ static int ctx_sleeps(void *arg)
 
 static int ctx_run_body(void)
 {
-    corio_ctx *ctx;
-    CHECK_EQ(corio_ctx_copy(&ctx), 0);
+    corio_context *ctx;
+    CHECK_EQ(corio_context_copy(&ctx), 0);
     witness();
     cancel_self();
-    CHECK_EQ(corio_ctx_run(ctx, ctx_no_wait, IP(3)), 3);
-    CHECK_EQ(corio_ctx_run(ctx, ctx_sleeps, NULL), -ECANCELED);
+    CHECK_EQ(corio_context_run(ctx, ctx_no_wait, IP(3)), 3);
+    CHECK_EQ(corio_context_run(ctx, ctx_sleeps, NULL), -ECANCELED);
     NOT_SUSPENDED();
     uncancel_self();
-    CHECK_EQ(corio_ctx_run(ctx, ctx_sleeps, NULL), 0);
-    corio_ctx_release(ctx);
+    CHECK_EQ(corio_context_run(ctx, ctx_sleeps, NULL), 0);
+    corio_context_release(ctx);
     return 0;
 }
 
@@ -655,10 +655,10 @@ static int read_body(void)
     CHECK_EQ(io_waiting(), 0);
     NOT_SUSPENDED();
     /* End of file needs no wait either. */
-    CHECK_EQ(corio_close(sv[1]), 0);
+    CHECK_EQ(corio_fd_close(sv[1]), 0);
     CHECK_EQ(corio_read(sv[0], &c, 1), 0);
     uncancel_self();
-    CHECK_EQ(corio_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
     return 0;
 }
 
@@ -712,8 +712,8 @@ static int write_body(void)
     NOT_SUSPENDED();
     CHECK_EQ(drain_all(sv[1]), in);
     uncancel_self();
-    CHECK_EQ(corio_close(sv[0]), 0);
-    CHECK_EQ(corio_close(sv[1]), 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[1]), 0);
     return 0;
 }
 
@@ -744,8 +744,8 @@ static int wait_ready_body(void)
     CHECK_EQ(io_waiting(), 0);
     NOT_SUSPENDED();
     uncancel_self();
-    CHECK_EQ(corio_close(sv[0]), 0);
-    CHECK_EQ(corio_close(sv[1]), 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[1]), 0);
     return 0;
 }
 
@@ -796,9 +796,9 @@ static int accept_connect_body(void)
         CHECK_EQ(corio_read(afd, &c, 1), 1);
         CHECK_EQ(c, 'k');
     }
-    CHECK_EQ(corio_close(afd), 0);
-    CHECK_EQ(corio_close(cfd), 0);
-    CHECK_EQ(corio_close(lfd), 0);
+    CHECK_EQ(corio_fd_close(afd), 0);
+    CHECK_EQ(corio_fd_close(cfd), 0);
+    CHECK_EQ(corio_fd_close(lfd), 0);
     return 0;
 }
 
@@ -834,8 +834,8 @@ static int tcp_connect_body(void)
     CHECK_EQ(io_waiting(), 0);
     NOT_SUSPENDED();
     uncancel_self();
-    CHECK_EQ(corio_close(cfd), 0);
-    CHECK_EQ(corio_close(lfd), 0);
+    CHECK_EQ(corio_fd_close(cfd), 0);
+    CHECK_EQ(corio_fd_close(lfd), 0);
     return 0;
 }
 

@@ -2,7 +2,7 @@
  * test_ctxvar_callbacks.c: contexts of callbacks and spawns: call_soon,
  * call_later, call_at and done callbacks run in the context captured when
  * they were scheduled (a reference, no copy); the _in_ctx variants run in
- * a given corio_ctx; corio_spawn_in_ctx runs a task inside one; a ctx
+ * a given corio_context; corio_spawn_in_ctx runs a task inside one; a ctx
  * entered elsewhere is refused; callbacks scheduled outside tasks and
  * cross-thread calls run in the empty context; tokens across callbacks.
  */
@@ -27,10 +27,10 @@ static intptr_t get(void)
     return rc ? rc : PI(x);
 }
 
-static intptr_t ctx_val(corio_ctx *c)
+static intptr_t ctx_val(corio_context *c)
 {
     void *x = IP(-12345);
-    int rc = corio_ctx_get(c, va, &x);
+    int rc = corio_context_get(c, va, &x);
     return rc ? rc : PI(x);
 }
 
@@ -104,10 +104,10 @@ static int in_ctx(void)
     struct seen s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0};
     corio_future *f;
     corio_handle *h;
-    corio_ctx *c;
+    corio_context *c;
 
     CHECK_EQ(corio_ctxvar_set(va, IP(30), NULL), 0);
-    CHECK_EQ(corio_ctx_copy(&c), 0);
+    CHECK_EQ(corio_context_copy(&c), 0);
     CHECK_EQ(corio_ctxvar_set(va, IP(40), NULL), 0); /* not in c */
     CHECK_EQ(corio_loop_call_soon_in_ctx(loop, c, look_and_set, &s1, NULL),
              0);
@@ -140,7 +140,7 @@ static int in_ctx(void)
              -EINVAL);
     CHECK_EQ(corio_loop_call_soon_in_ctx(NULL, c, look_and_set, &s1, NULL),
              -EINVAL);
-    corio_ctx_release(c); /* handles and nodes hold their own */
+    corio_context_release(c); /* handles and nodes hold their own */
     corio_future_release(f);
     return 0;
 }
@@ -153,7 +153,7 @@ TEST(ctxvar_callbacks_in_ctx)
 }
 
 /* A callback given a ctx entered elsewhere is skipped and reported. */
-static corio_ctx *busy_ctx;
+static corio_context *busy_ctx;
 
 static int hold_ctx(void *arg)
 {
@@ -165,14 +165,14 @@ static int holder(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    return corio_ctx_run(busy_ctx, hold_ctx, NULL);
+    return corio_context_run(busy_ctx, hold_ctx, NULL);
 }
 
 static int entered_elsewhere(void)
 {
     struct seen s = {0};
     corio_task *t;
-    CHECK_EQ(corio_ctx_copy(&busy_ctx), 0);
+    CHECK_EQ(corio_context_copy(&busy_ctx), 0);
     CHECK_EQ(corio_spawn(holder, NULL, NULL, &t), 0);
     CHECK_EQ(corio_sleep(0), 0); /* holder is inside busy_ctx */
     CHECK_EQ(corio_loop_call_soon_in_ctx(corio_loop_current(), busy_ctx,
@@ -181,7 +181,7 @@ static int entered_elsewhere(void)
     CHECK_EQ(s.runs, 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     corio_task_release(t);
-    corio_ctx_release(busy_ctx);
+    corio_context_release(busy_ctx);
     return 0;
 }
 
@@ -201,7 +201,7 @@ TEST(ctxvar_callbacks_ctx_entered_elsewhere)
 /* Tasks spawned into a ctx run inside it for their whole life. */
 static int child_sets(void *arg, void **result)
 {
-    corio_ctx *c = arg;
+    corio_context *c = arg;
     *result = IP(get());
     CHECK_EQ(corio_ctxvar_set(va, IP(77), NULL), 0);
     CHECK_EQ(corio_sleep(0.001), 0);
@@ -226,16 +226,16 @@ static int ret_zero(void *arg)
 static int spawn_in_ctx(void)
 {
     corio_task *t, *u = IP(1);
-    corio_ctx *c;
+    corio_context *c;
     void *r;
     CHECK_EQ(corio_ctxvar_set(va, IP(50), NULL), 0);
-    CHECK_EQ(corio_ctx_copy(&c), 0);
+    CHECK_EQ(corio_context_copy(&c), 0);
     CHECK_EQ(corio_ctxvar_set(va, IP(60), NULL), 0);
     CHECK_EQ(corio_spawn_in_ctx(c, child_sets, c, NULL, &t), 0);
     /* Entered for the task's life. */
     CHECK_EQ(corio_spawn_in_ctx(c, never_runs, NULL, NULL, &u), -EBUSY);
     CHECK(u == IP(1));
-    CHECK_EQ(corio_ctx_run(c, ret_zero, NULL), -EBUSY);
+    CHECK_EQ(corio_context_run(c, ret_zero, NULL), -EBUSY);
     CHECK_EQ(corio_spawn_in_ctx(NULL, never_runs, NULL, NULL, &u), -EINVAL);
     CHECK_EQ(corio_task_join(t, &r), 0);
     CHECK_EQ(PI(r), 50);
@@ -243,9 +243,9 @@ static int spawn_in_ctx(void)
     CHECK_EQ(get(), 60);      /* not here */
     corio_task_release(t);
     /* Free again once the task is done. */
-    CHECK_EQ(corio_ctx_run(c, ret_zero, NULL), 0);
+    CHECK_EQ(corio_context_run(c, ret_zero, NULL), 0);
     CHECK_EQ(corio_spawn_in_ctx(c, child_sets, c, NULL, &t), 0);
-    corio_ctx_release(c); /* the task holds its own */
+    corio_context_release(c); /* the task holds its own */
     CHECK_EQ(corio_task_join(t, NULL), 0);
     corio_task_release(t);
     return 0;
@@ -288,8 +288,8 @@ static int tokens(void)
 {
     corio_loop *loop = corio_loop_current();
     corio_task *t;
-    corio_ctx *c;
-    CHECK_EQ(corio_ctx_copy(&c), 0);
+    corio_context *c;
+    CHECK_EQ(corio_context_copy(&c), 0);
     CHECK_EQ(corio_spawn_in_ctx(c, set_with_token, NULL, NULL, &t), 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     corio_task_release(t);
@@ -312,7 +312,7 @@ static int tokens(void)
     CHECK_EQ(reset_rc, -EINVAL); /* another callback's context */
     CHECK_EQ(corio_ctxvar_reset(tok), -EINVAL); /* nor the task's */
     corio_ctxvar_token_free(tok);
-    corio_ctx_release(c);
+    corio_context_release(c);
     return 0;
 }
 

@@ -90,32 +90,32 @@ TEST(group_stop_nan_rejected_huge_saturates)
 static int scope_deadlines(void)
 {
     corio_scope *sc = NULL;
-    CHECK_EQ(corio_timeout(NAN, &sc), -EINVAL);
-    CHECK_EQ(corio_move_on_after(NAN, &sc), -EINVAL);
-    CHECK_EQ(corio_timeout_at(NAN, &sc), -EINVAL);
+    CHECK_EQ(corio_scope_timeout(NAN, &sc), -EINVAL);
+    CHECK_EQ(corio_scope_move_on_after(NAN, &sc), -EINVAL);
+    CHECK_EQ(corio_scope_timeout_at(NAN, &sc), -EINVAL);
     CHECK_EQ(corio_scope_open(CORIO_SCOPE_FAIL, NAN, &sc), -EINVAL);
     CHECK(sc == NULL);
 
     /* INFINITY and huge durations: no deadline, never fires. */
-    CHECK_EQ(corio_timeout(INFINITY, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(INFINITY, &sc), 0);
     CHECK(corio_scope_deadline(sc) == INFINITY);
     CHECK_EQ(corio_sleep(0), 0);
     CHECK_EQ(corio_scope_close(sc, 0), 0);
-    CHECK_EQ(corio_timeout(1e300, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(1e300, &sc), 0);
     CHECK(corio_scope_deadline(sc) == INFINITY);
     CHECK_EQ(corio_sleep(0), 0);
     CHECK_EQ(corio_scope_close(sc, 0), 0);
 
     /* A negative duration means now: the first wait is cut. */
-    CHECK_EQ(corio_timeout(-5, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(-5, &sc), 0);
     CHECK_EQ(corio_sleep(1), -ECANCELED);
     CHECK_EQ(corio_scope_close(sc, -ECANCELED), -ETIMEDOUT);
-    CHECK_EQ(corio_move_on_after(-1, &sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(-1, &sc), 0);
     CHECK_EQ(corio_sleep(1), -ECANCELED);
     CHECK_EQ(corio_scope_close(sc, -ECANCELED), 0);
 
     /* Reschedule: NaN refused and nothing changed. */
-    CHECK_EQ(corio_timeout(100, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(100, &sc), 0);
     CHECK_EQ(corio_scope_reschedule(sc, NAN), -EINVAL);
     CHECK(corio_scope_deadline(sc) > corio_loop_time(NULL));
     CHECK_EQ(corio_scope_reschedule(sc, INFINITY), 0);

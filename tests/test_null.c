@@ -223,17 +223,17 @@ static void null_io(void)
     CHECK_EQ(corio_connect(0, NULL, 0), -EINVAL);
     /* No pointer arguments: a bad descriptor is the kernel's answer. */
     CHECK_EQ(corio_fd_nonblock(-1), -EBADF);
-    CHECK_EQ(corio_close(-1), -EBADF);
+    CHECK_EQ(corio_fd_close(-1), -EBADF);
 }
 
 /* scope.h */
 static void null_scope(void)
 {
     CHECK_EQ(corio_scope_open(CORIO_SCOPE_FAIL, INFINITY, NULL), -EINVAL);
-    CHECK_EQ(corio_timeout(1.0, NULL), -EINVAL);
-    CHECK_EQ(corio_timeout_at(1.0, NULL), -EINVAL);
-    CHECK_EQ(corio_move_on_after(1.0, NULL), -EINVAL);
-    CHECK_EQ(corio_shield(NULL), -EINVAL);
+    CHECK_EQ(corio_scope_timeout(1.0, NULL), -EINVAL);
+    CHECK_EQ(corio_scope_timeout_at(1.0, NULL), -EINVAL);
+    CHECK_EQ(corio_scope_move_on_after(1.0, NULL), -EINVAL);
+    CHECK_EQ(corio_scope_shield(NULL), -EINVAL);
     CHECK_EQ(corio_scope_close(NULL, 0), -EINVAL);
     CHECK_EQ(corio_scope_close(NULL, -EIO), -EINVAL);
     corio_scope_cancel(NULL);
@@ -410,7 +410,7 @@ static void null_topic(void)
 static void null_ctxvar(void)
 {
     corio_ctxvar *v = NULL;
-    corio_ctx *ctx = NULL;
+    corio_context *ctx = NULL;
     void *val = &val;
 
     CHECK_EQ(corio_ctxvar_new(NULL, NULL, &v), -EINVAL);
@@ -424,23 +424,23 @@ static void null_ctxvar(void)
     CHECK_EQ(corio_ctxvar_set(NULL, val, NULL), -EINVAL);
     CHECK_EQ(corio_ctxvar_reset(NULL), -EINVAL);
     corio_ctxvar_token_free(NULL);
-    CHECK_EQ(corio_ctx_copy(NULL), -EINVAL);
-    corio_ctx_retain(NULL);
-    corio_ctx_release(NULL);
-    CHECK_EQ(corio_ctx_run(NULL, ctx_fn, NULL), -EINVAL);
-    CHECK_EQ(corio_ctx_size(NULL), 0);
+    CHECK_EQ(corio_context_copy(NULL), -EINVAL);
+    corio_context_retain(NULL);
+    corio_context_release(NULL);
+    CHECK_EQ(corio_context_run(NULL, ctx_fn, NULL), -EINVAL);
+    CHECK_EQ(corio_context_size(NULL), 0);
     CHECK(val == &val);
 
     /* Live objects, NULL in the other pointer. */
     CHECK_EQ(corio_ctxvar_new("v", NULL, &v), 0);
-    CHECK_EQ(corio_ctx_copy(&ctx), 0);
+    CHECK_EQ(corio_context_copy(&ctx), 0);
     CHECK_EQ(corio_ctxvar_get(v, NULL), -EINVAL);
-    CHECK_EQ(corio_ctx_get(NULL, v, &val), -EINVAL);
-    CHECK_EQ(corio_ctx_get(ctx, NULL, &val), -EINVAL);
-    CHECK_EQ(corio_ctx_get(ctx, v, NULL), -EINVAL);
-    CHECK_EQ(corio_ctx_run(ctx, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_context_get(NULL, v, &val), -EINVAL);
+    CHECK_EQ(corio_context_get(ctx, NULL, &val), -EINVAL);
+    CHECK_EQ(corio_context_get(ctx, v, NULL), -EINVAL);
+    CHECK_EQ(corio_context_run(ctx, NULL, NULL), -EINVAL);
     CHECK(val == &val);
-    corio_ctx_release(ctx);
+    corio_context_release(ctx);
     corio_ctxvar_free(v);
 }
 
@@ -493,13 +493,13 @@ TEST(null_outside_loop)
     CHECK_EQ(corio_yield(NULL, NULL), CORIO_ENOTCORO);
     CHECK_EQ(corio_await(NULL, &sent), CORIO_ENOTCORO);
     CHECK(sent == &sent);
-    CHECK_EQ(corio_sleep(0), CORIO_ENOLOOP);
+    CHECK_EQ(corio_sleep(0), CORIO_ENOTASK);
     CHECK_EQ(corio_stop_requested(), 0);
     CHECK(corio_current_deadline() == INFINITY);
-    CHECK_EQ(corio_agen_shutdown(), CORIO_ENOLOOP);
-    CHECK_EQ(corio_wait_readable(0), CORIO_ENOLOOP);
-    CHECK_EQ(corio_wait_writable(1), CORIO_ENOLOOP);
-    CHECK_EQ(corio_signal_wait(SIGUSR1), CORIO_ENOLOOP);
+    CHECK_EQ(corio_agen_shutdown(), CORIO_ENOTASK);
+    CHECK_EQ(corio_wait_readable(0), CORIO_ENOTASK);
+    CHECK_EQ(corio_wait_writable(1), CORIO_ENOTASK);
+    CHECK_EQ(corio_signal_wait(SIGUSR1), CORIO_ENOTASK);
 }
 
 static int in_task_body(void)

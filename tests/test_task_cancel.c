@@ -175,7 +175,7 @@ static int refuses_forever(void *arg, void **result)
     corio_future *f = arg;
     corio_scope *sh;
     (void)result;
-    CHECK_EQ(corio_shield(&sh), 0);
+    CHECK_EQ(corio_scope_shield(&sh), 0);
     corio_future_await(f, NULL);
     return corio_scope_close(sh, 0);
 }

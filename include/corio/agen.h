@@ -35,7 +35,7 @@
  * waits reach that coroutine's driver as CORIO_AWAITING, exactly as the
  * caller's own corio_await would. Called outside any task and any
  * coroutine, next still works for generators that do not wait; a wait
- * fails inside the generator with CORIO_ENOLOOP, as it would in the
+ * fails inside the generator with CORIO_ENOTASK, as it would in the
  * caller.
  *
  * Statuses (the "next" convention of error.h). next, send and throw return
@@ -70,13 +70,13 @@
  *     ("async generator 'name' freed without aclose") and closes it: on a
  *     thread with a running loop, in a new task (asyncio's finalizer
  *     hook), so free itself never suspends; elsewhere at once, with no
- *     loop to serve its waits: they fail at once (CORIO_ENOLOOP).
+ *     loop to serve its waits: they fail at once (CORIO_ENOTASK).
  *   - A generator first iterated inside a task belongs to that task's
  *     loop. corio_run closes every one that is still unfinished after the
  *     main task and the leftover tasks end (asyncio.run's
  *     shutdown_asyncgens), one task each, concurrently; corio_agen_shutdown
  *     does the same for loops run by hand; corio_loop_free closes the rest
- *     at once (their waits fail with CORIO_ENOLOOP). The user still frees
+ *     at once (their waits fail with CORIO_ENOTASK). The user still frees
  *     them.
  *
  * Threads: a generator first iterated in a task belongs to that loop and
@@ -95,8 +95,6 @@ extern "C" {
 
 typedef struct corio_agen corio_agen;
 
-#define CORIO_AGEN_END CORIO_END /* old name; api-rename: alias */
-
 /*
  * corio_agen_new: make an async generator that will run fn(arg, &result).
  * Nothing runs yet. opts as for corio_coro_new (name, stack size, LEAN);
@@ -111,7 +109,7 @@ CORIO_API int corio_agen_new(corio_coro_fn fn, void *arg,
 /*
  * corio_agen_next: run g until it yields its next item or ends (Python's
  * `await anext(g)`). Suspends the calling task while g waits. Returns 0
- * with *item set, CORIO_AGEN_END, or an error (see above; on anything but
+ * with *item set, CORIO_END, or an error (see above; on anything but
  * 0, *item is NULL). item may be NULL. Misuse: -EINVAL (g NULL),
  * CORIO_ERUNNING (an operation on g is under way), CORIO_EWRONGTHREAD.
  * The errors corio_coro_resume reports without running g come back too
@@ -134,10 +132,10 @@ CORIO_API int corio_agen_send(corio_agen *g, void *value, void **item);
 /*
  * corio_agen_throw: make g's pending corio_yield return `err` (negative),
  * then run it as next does (Python's athrow): g may handle it and yield
- * again (0 with the item), return (CORIO_AGEN_END), or fail (its error,
+ * again (0 with the item), return (CORIO_END), or fail (its error,
  * usually err). Thrown into a generator that has not started, err closes
  * it without running it and is returned. A closed generator gives
- * CORIO_AGEN_END. -EINVAL if err is not negative (or g NULL).
+ * CORIO_END. -EINVAL if err is not negative (or g NULL).
  */
 CORIO_API int corio_agen_throw(corio_agen *g, int err, void **item);
 
@@ -158,7 +156,7 @@ CORIO_API int corio_agen_close(corio_agen *g);
  * closed first (see Finalization): in a task on a running loop, the close
  * runs in a new task that frees g afterwards. One that ignores that close
  * (yields again) is closed once more at once, its waits failing with
- * CORIO_ENOLOOP, and if it yields yet again its frames are dropped without
+ * CORIO_ENOTASK, and if it yields yet again its frames are dropped without
  * running (reported). Never suspends. Returns 0, or CORIO_ERUNNING (an
  * operation on g is under way; nothing is freed) or CORIO_EWRONGTHREAD.
  */
@@ -175,7 +173,7 @@ CORIO_API int corio_agen_free(corio_agen *g);
  * cancelled while waiting: the closing task it was waiting for gets the
  * cancel, as a join passes it on; the others go on unattended); -ENOMEM
  * when some could not be started (those were closed at once, their waits
- * failing); CORIO_ENOLOOP outside a task.
+ * failing); CORIO_ENOTASK outside a task.
  */
 CORIO_API int corio_agen_shutdown(void);
 

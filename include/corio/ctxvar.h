@@ -21,17 +21,17 @@
  *
  * Threads. Variables are process-wide objects and may be used on any
  * thread. Contexts belong to the thread whose loop runs their tasks; their
- * reference counts are plain ints, so a context (corio_ctx included) must
+ * reference counts are plain ints, so a context (corio_context included) must
  * never be handed to another thread.
  *
- * The current context. Inside a task: the task's (or the corio_ctx it
- * entered with corio_ctx_run). Inside a loop callback (call_soon,
+ * The current context. Inside a task: the task's (or the corio_context it
+ * entered with corio_context_run). Inside a loop callback (call_soon,
  * call_later, a future's done callback): the callback's, captured when it
- * was scheduled, or the corio_ctx it was given (loop.h); set works there
+ * was scheduled, or the corio_context it was given (loop.h); set works there
  * and stays in the callback's copy. Anywhere else on the thread (before
  * the loop runs, between iterations, with no loop at all) the current
  * context is the empty one, which cannot change: get returns the
- * default, set and corio_ctx_run return CORIO_ENOLOOP, and callbacks
+ * default, set and corio_context_run return CORIO_ENOTASK, and callbacks
  * scheduled or tasks spawned from there start empty.
  */
 #ifndef CORIO_CTXVAR_H
@@ -46,7 +46,7 @@ extern "C" {
 
 typedef struct corio_ctxvar corio_ctxvar;
 typedef struct corio_ctxvar_token corio_ctxvar_token;
-typedef struct corio_ctx corio_ctx;
+typedef struct corio_context corio_context;
 
 /*
  * corio_ctxvar_new: a variable named `name` (borrowed: it must outlive the
@@ -87,7 +87,7 @@ CORIO_API int corio_ctxvar_get(const corio_ctxvar *var, void **value);
  * corio_ctxvar_set: set var to value in the current context. If tok
  * is not NULL, *tok gets a token that corio_ctxvar_reset uses to restore
  * what was there before; the caller frees it with corio_ctxvar_token_free.
- * Returns 0, -EINVAL (var NULL; tok may be NULL), -ENOMEM, CORIO_ENOLOOP
+ * Returns 0, -EINVAL (var NULL; tok may be NULL), -ENOMEM, CORIO_ENOTASK
  * (outside a task).
  * On error nothing changed and *tok is untouched. Does not suspend.
  */
@@ -98,11 +98,11 @@ CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
  * corio_ctxvar_reset: restore var to its value (or unset state) before
  * the set that made tok. Returns 0; -EINVAL if tok is NULL, was already
  * used (Python's RuntimeError) or was made in another context (Python's
- * ValueError): a token made while a corio_ctx was the current context is
- * valid wherever that corio_ctx is current again (in any task or
+ * ValueError): a token made while a corio_context was the current context is
+ * valid wherever that corio_context is current again (in any task or
  * callback), any other only in the task or callback run that made it and
- * outside any corio_ctx; -ENOMEM (the context had to be copied: nothing
- * changed); CORIO_ENOLOOP outside tasks and callbacks. The token stays the
+ * outside any corio_context; -ENOMEM (the context had to be copied: nothing
+ * changed); CORIO_ENOTASK outside tasks and callbacks. The token stays the
  * caller's. Does not suspend.
  */
 CORIO_API int corio_ctxvar_reset(corio_ctxvar_token *tok);
@@ -114,34 +114,34 @@ CORIO_API void corio_ctxvar_token_free(corio_ctxvar_token *tok);
 /*
  * Context objects (Python's contextvars.Context).
  *
- * corio_ctx_copy: *out gets a snapshot of the running task's context
+ * corio_context_copy: *out gets a snapshot of the running task's context
  * (copy_context()); outside a task, an empty context. O(1). Returns 0,
- * -EINVAL (out NULL), -ENOMEM. Release it with corio_ctx_release.
- * corio_ctx_retain takes another reference; corio_ctx_release drops one.
+ * -EINVAL (out NULL), -ENOMEM. Release it with corio_context_release.
+ * corio_context_retain takes another reference; corio_context_release drops one.
  */
-CORIO_API int corio_ctx_copy(corio_ctx **out);
-CORIO_API void corio_ctx_retain(corio_ctx *ctx);
-CORIO_API void corio_ctx_release(corio_ctx *ctx);
+CORIO_API int corio_context_copy(corio_context **out);
+CORIO_API void corio_context_retain(corio_context *ctx);
+CORIO_API void corio_context_release(corio_context *ctx);
 
 /*
- * corio_ctx_run: run fn(arg) with ctx as the current context (Context.run)
+ * corio_context_run: run fn(arg) with ctx as the current context (Context.run)
  * and return what fn returns. Values set inside stay in ctx; the caller's
- * own context is back when fn returns. fn may suspend (corio_ctx_run
+ * own context is back when fn returns. fn may suspend (corio_context_run
  * suspends if fn does); tasks spawned and callbacks scheduled inside
  * copy ctx. Works in a task or a loop callback. Errors, fn not called:
  * -EINVAL (ctx or fn NULL), -EBUSY (ctx is already entered, by this or
  * another task, a callback, or a task spawned into it: Python's
- * RuntimeError), CORIO_ENOLOOP (outside tasks and callbacks).
+ * RuntimeError), CORIO_ENOTASK (outside tasks and callbacks).
  */
-CORIO_API int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg);
+CORIO_API int corio_context_run(corio_context *ctx, int (*fn)(void *), void *arg);
 
-/* corio_ctx_get: ctx's value for var, without entering it (Context[var]
+/* corio_context_get: ctx's value for var, without entering it (Context[var]
  * with the default as fallback); returns as corio_ctxvar_get, and -EINVAL
  * for ctx NULL. Works anywhere; does not suspend. */
-CORIO_API int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var,
+CORIO_API int corio_context_get(const corio_context *ctx, const corio_ctxvar *var,
                             void **value);
-/* corio_ctx_size: how many variables are set in ctx (len(Context)). */
-CORIO_API size_t corio_ctx_size(const corio_ctx *ctx);
+/* corio_context_size: how many variables are set in ctx (len(Context)). */
+CORIO_API size_t corio_context_size(const corio_context *ctx);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
  *   -EAGAIN         a _try_ call (which never suspends) would have to wait:
  *                   the lock is held, the queue full or empty, no permit
  *                   is free; corio_future_result on a pending future too.
- *   CORIO_ENOLOOP   not inside a task (below).
+ *   CORIO_ENOTASK   not inside a task (below).
  * -EBUSY means something else: the object is in use (another task already
  * waits on it in a way that allows only one, or it cannot be freed yet).
  *
@@ -71,7 +71,7 @@ extern "C" {
 #define CORIO_EIGNORED (CORIO_EBASE - 5)
 /* A call of the coroutine layer (corio_yield, corio_await) was made
  * outside any coroutine. That layer works with no loop and no task, so it
- * has this code of its own; loop-layer calls say CORIO_ENOLOOP. */
+ * has this code of its own; loop-layer calls say CORIO_ENOTASK. */
 #define CORIO_ENOTCORO (CORIO_EBASE - 6)
 /* A lean coroutine's shared stack is held by a coroutine that is running or
  * waiting on the resume chain, so this one cannot be brought back now. */
@@ -84,7 +84,7 @@ extern "C" {
  * loop-layer call gives for that (asyncio: "no running event loop").
  * corio_spawn and corio_as_completed_new, which need only a running loop,
  * give it when no loop runs on this thread. */
-#define CORIO_ENOLOOP (CORIO_EBASE - 9)
+#define CORIO_ENOTASK (CORIO_EBASE - 9)
 /* A cancel scope or group was closed out of order or by another task
  * (Trio's "cancel scope stack corrupted"). */
 #define CORIO_ESCOPE (CORIO_EBASE - 10)

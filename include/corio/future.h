@@ -92,7 +92,7 @@ CORIO_API int corio_future_add_done_callback(corio_future *f,
                                              corio_future_callback fn,
                                              void *arg);
 CORIO_API int corio_future_add_done_callback_in_ctx(corio_future *f,
-                                                    corio_ctx *ctx,
+                                                    corio_context *ctx,
                                                     corio_future_callback fn,
                                                     void *arg);
 CORIO_API int corio_future_remove_done_callback(corio_future *f,
@@ -114,7 +114,7 @@ CORIO_API int corio_future_remove_done_callback(corio_future *f,
  * until that task has ended. Either way the call then returns -ECANCELED.
  *
  * Errors besides f's outcome: -EINVAL (f NULL), -EDEADLK (f is the
- * calling task's own future), CORIO_ENOLOOP (f pending, outside any task
+ * calling task's own future), CORIO_ENOTASK (f pending, outside any task
  * and any coroutine: nothing could ever complete the wait), and in a
  * hand-driven coroutine the errors of corio_await (a thrown error,
  * CORIO_EEXIT). result may be NULL.

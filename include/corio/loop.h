@@ -28,7 +28,7 @@ extern "C" {
 
 typedef struct corio_loop corio_loop;
 typedef struct corio_handle corio_handle;
-typedef struct corio_ctx corio_ctx; /* ctxvar.h */
+typedef struct corio_context corio_context; /* ctxvar.h */
 typedef void (*corio_callback)(void *arg);
 
 typedef struct corio_loop_opts {
@@ -89,7 +89,7 @@ CORIO_API corio_loop *corio_loop_current(void);
  * (asyncio's context= argument): what it sets stays in ctx. They retain
  * ctx until the callback has run or is dropped, and return -EINVAL for a
  * NULL ctx. If ctx is entered elsewhere when the callback is due (by a
- * corio_ctx_run under way, or a task spawned into it), the callback is
+ * corio_context_run under way, or a task spawned into it), the callback is
  * skipped and a line goes to stderr (asyncio logs the RuntimeError).
  * corio_loop_call_soon_threadsafe callbacks run in the empty context:
  * contexts never cross threads.
@@ -119,13 +119,13 @@ CORIO_API int corio_loop_call_at(corio_loop *loop, double when,
                                  corio_handle **out);
 
 /* The same, run inside ctx (see above). */
-CORIO_API int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_ctx *ctx,
+CORIO_API int corio_loop_call_soon_in_ctx(corio_loop *loop, corio_context *ctx,
                                           corio_callback fn, void *arg,
                                           corio_handle **out);
-CORIO_API int corio_loop_call_later_in_ctx(corio_loop *loop, corio_ctx *ctx,
+CORIO_API int corio_loop_call_later_in_ctx(corio_loop *loop, corio_context *ctx,
                                            double delay, corio_callback fn,
                                            void *arg, corio_handle **out);
-CORIO_API int corio_loop_call_at_in_ctx(corio_loop *loop, corio_ctx *ctx,
+CORIO_API int corio_loop_call_at_in_ctx(corio_loop *loop, corio_context *ctx,
                                         double when, corio_callback fn,
                                         void *arg, corio_handle **out);
 

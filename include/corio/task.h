@@ -75,7 +75,7 @@ typedef struct corio_task_opts {
  * not here: a task that cannot get one fails with -ENOMEM then.
  *
  * Returns 0, -EINVAL (fn NULL, unknown opts flags), -ENOMEM (no memory
- * for the task), -ESHUTDOWN (the loop is being freed), CORIO_ENOLOOP (no
+ * for the task), -ESHUTDOWN (the loop is being freed), CORIO_ENOTASK (no
  * loop given and none running on this thread; a loop callback may spawn).
  * On error nothing was started and *out is untouched.
  */
@@ -97,19 +97,19 @@ CORIO_API int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn,
  * corio_spawn_in_ctx: corio_spawn into the context ctx (asyncio's
  * create_task(coro, context=ctx)) instead of a copy of the spawner's.
  * The task runs inside ctx from its first step to its end, as if its
- * whole body were wrapped in corio_ctx_run(ctx, ...): what it sets stays
- * in ctx, and corio_ctx_get(ctx, ...) reads its live values meanwhile.
+ * whole body were wrapped in corio_context_run(ctx, ...): what it sets stays
+ * in ctx, and corio_context_get(ctx, ...) reads its live values meanwhile.
  * ctx is retained until the task ends.
  *
  * Difference from asyncio, which enters the context at each step: ctx
  * stays entered for the task's whole life, so while the task lives,
- * another spawn into ctx, corio_ctx_run(ctx) and callbacks given ctx are
+ * another spawn into ctx, corio_context_run(ctx) and callbacks given ctx are
  * refused (-EBUSY, or the callback skipped), as entering an entered
- * Context is in Python. (corio_ctx_run may suspend, so per-step entry
+ * Context is in Python. (corio_context_run may suspend, so per-step entry
  * could not rule out two owners at once.)
  *
  * Returns as corio_spawn, plus -EINVAL (ctx NULL) and -EBUSY (ctx is
- * entered now: by a running corio_ctx_run, a callback, or a live task
+ * entered now: by a running corio_context_run, a callback, or a live task
  * spawned into it). On error nothing was started and ctx is untouched.
  */
 #define corio_spawn_in_ctx(ctx, fn, arg, opts, out)                        \
@@ -119,7 +119,7 @@ CORIO_API int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn,
     corio_task_spawn_in_ctx_at((loop), (ctx), (fn), (arg), (opts), (out),  \
                                __FILE__, __LINE__)
 
-CORIO_API int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_ctx *ctx,
+CORIO_API int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_context *ctx,
                                          corio_coro_fn fn, void *arg,
                                          const corio_task_opts *opts,
                                          corio_task **out, const char *file,
@@ -147,7 +147,7 @@ CORIO_API void corio_task_release(corio_task *t);
  * stands, even if t refused the cancel.
  *
  * Errors besides t's outcome: -EINVAL (t NULL), -EDEADLK (t is the
- * calling task), CORIO_ENOLOOP (t not done, outside any task or
+ * calling task), CORIO_ENOTASK (t not done, outside any task or
  * coroutine), and in a hand-driven coroutine the errors of corio_await.
  */
 CORIO_API int corio_task_join(corio_task *t, void **result);
@@ -233,7 +233,7 @@ CORIO_API int corio_fail(int err, const char *fmt, ...)
  * corio_sleep(0) yields to the loop once: every other ready task runs
  * before this one continues (asyncio.sleep(0)); so does a negative time.
  * INFINITY sleeps until cancelled. Returns 0, -ECANCELED, -EINVAL (seconds
- * is NaN), -ENOMEM (no room for the timer), CORIO_ENOLOOP outside a task.
+ * is NaN), -ENOMEM (no room for the timer), CORIO_ENOTASK outside a task.
  * Cancellation: fails with -ECANCELED at once if it would have to wait
  * while a cancel stands (a sleep always waits, sleep(0) included).
  */

@@ -55,7 +55,7 @@ int corio_barrier_wait(corio_barrier *b)
     if (!b)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (b->broken)
         return -EPIPE;
     if (!corio__waitq_loop_ok(&b->q, t))

@@ -67,7 +67,7 @@ int corio_cond_wait(corio_cond *c)
     if (!c)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (c->lock->owner != t)
         return -EPERM;
     if (!corio__waitq_loop_ok(&c->q, t))

@@ -72,7 +72,7 @@ int corio_event_wait(corio_event *ev)
     if (ev->set)
         return 0;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (!corio__waitq_loop_ok(&ev->q, t))
         return CORIO_EWRONGTHREAD;
     if (corio__task_cancel_report(t))

@@ -69,7 +69,7 @@ int corio_lock_acquire(corio_lock *lk)
     if (!lk)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (lk->owner == t)
         return -EDEADLK;
     if (!lk->owner) {
@@ -115,7 +115,7 @@ int corio_lock_try_acquire(corio_lock *lk)
     if (!lk)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (lk->owner == t)
         return -EDEADLK;
     if (lk->owner)

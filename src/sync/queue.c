@@ -299,7 +299,7 @@ static int enter(corio_queue *q, corio_task **tp)
 {
     corio_task *t = corio__task_running();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (q->inuse && q->loop != t->loop)
         return CORIO_EWRONGTHREAD;
     q->loop = t->loop;

@@ -71,7 +71,7 @@ int corio_sem_acquire(corio_sem *s)
         return 0;
     }
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (!corio__waitq_loop_ok(&s->q, t))
         return CORIO_EWRONGTHREAD;
     if (corio__task_cancel_report(t))

@@ -352,7 +352,7 @@ static inline int enter(corio_topic *tp, corio_task **tp_out)
 {
     corio_task *t = corio__task_running();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (tp->inuse && tp->loop != t->loop)
         return CORIO_EWRONGTHREAD;
     if (tp->calling)
@@ -533,7 +533,7 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
         return -EBUSY;
     if (s->n == 0) {
         if (tp->closed)
-            return CORIO_TOPIC_END;
+            return CORIO_END;
         tp->loop = t->loop;
         tp->inuse++;
         s->wt = t;
@@ -550,7 +550,7 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
         s->wt = NULL;
         tp->inuse--;
         if (s->wstate == W_SHUTDOWN)
-            return CORIO_TOPIC_END;
+            return CORIO_END;
         if (s->wstate != W_SATISFIED)
             return rc ? rc : -ECANCELED;
         assert(s->n > 0);

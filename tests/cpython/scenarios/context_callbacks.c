@@ -1,7 +1,7 @@
 /* context_callbacks: callbacks run in the context captured when they were
  * scheduled (call_soon, call_later, done callbacks), not the one current
  * when they run; what a callback sets stays in its own copy. The _in_ctx
- * variants run them inside a corio_ctx, and what they set stays there.
+ * variants run them inside a corio_context, and what they set stays there.
  * A task spawned with corio_spawn_in_ctx runs inside the ctx and leaves
  * its values there; a task spawned from a callback copies the callback's
  * context. */
@@ -49,10 +49,10 @@ static void spawner(void *arg)
     corio_spawn(worker, arg, NULL, &spawned);
 }
 
-static const char *ctx_val(corio_ctx *c)
+static const char *ctx_val(corio_context *c)
 {
     void *v;
-    corio_ctx_get(c, var, &v);
+    corio_context_get(c, var, &v);
     return v;
 }
 
@@ -68,7 +68,7 @@ static int scenario(void *arg, void **result)
                       sp = {"spawned", "set by spawned"};
     corio_future *fut;
     corio_task *t;
-    corio_ctx *ctx;
+    corio_context *ctx;
     (void)arg;
     (void)result;
 
@@ -85,7 +85,7 @@ static int scenario(void *arg, void **result)
     corio_future_release(fut);
 
     section("explicit context");
-    corio_ctx_copy(&ctx);
+    corio_context_copy(&ctx);
     corio_ctxvar_set(var, "third", NULL);
     corio_loop_call_soon_in_ctx(loop, ctx, show, &soon_ctx, NULL);
     corio_sleep(0);
@@ -104,7 +104,7 @@ static int scenario(void *arg, void **result)
     corio_task_release(t);
     ev("main", "ctx var=%s", ctx_val(ctx));
     show(&main_);
-    corio_ctx_release(ctx);
+    corio_context_release(ctx);
 
     section("task from a callback");
     corio_ctxvar_set(var, "fourth", NULL);

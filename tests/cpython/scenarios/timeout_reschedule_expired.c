@@ -14,7 +14,7 @@ static int scenario(void *arg, void **result)
     (void)arg;
     (void)result;
     section("expired");
-    corio_timeout(0.02, &sc);
+    corio_scope_timeout(0.02, &sc);
     rc = corio_sleep(1);
     ev("main", "sleep: error %s, expired=%s", errname(rc),
        TF(corio_scope_cancelled(sc)));
@@ -28,7 +28,7 @@ static int scenario(void *arg, void **result)
         ev("main", "block: error ETIMEDOUT");
 
     section("before expiry");
-    corio_timeout(0.02, &sc);
+    corio_scope_timeout(0.02, &sc);
     if (corio_scope_reschedule(sc, corio_loop_time(loop) + 1) == 0)
         ev("main", "reschedule accepted");
     rc = corio_sleep(0.03);
