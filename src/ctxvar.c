@@ -502,7 +502,8 @@ static const struct corio__ctx_map *live_map(const corio_context *ctx)
     return newer ? newer->outer : *ctx->slot;
 }
 
-int corio_context_get(const corio_context *ctx, const corio_ctxvar *var, void **value)
+int corio_context_get(const corio_context *ctx, const corio_ctxvar *var,
+                      void **value)
 {
     if (!ctx)
         return -EINVAL;

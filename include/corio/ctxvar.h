@@ -133,13 +133,14 @@ CORIO_API void corio_context_release(corio_context *ctx);
  * another task, a callback, or a task spawned into it: Python's
  * RuntimeError), CORIO_ENOTASK (outside tasks and callbacks).
  */
-CORIO_API int corio_context_run(corio_context *ctx, int (*fn)(void *), void *arg);
+CORIO_API int corio_context_run(corio_context *ctx, int (*fn)(void *),
+                                void *arg);
 
 /* corio_context_get: ctx's value for var, without entering it (Context[var]
  * with the default as fallback); returns as corio_ctxvar_get, and -EINVAL
  * for ctx NULL. Works anywhere; does not suspend. */
-CORIO_API int corio_context_get(const corio_context *ctx, const corio_ctxvar *var,
-                            void **value);
+CORIO_API int corio_context_get(const corio_context *ctx,
+                                const corio_ctxvar *var, void **value);
 /* corio_context_size: how many variables are set in ctx (len(Context)). */
 CORIO_API size_t corio_context_size(const corio_context *ctx);
 

@@ -94,9 +94,9 @@ extern "C" {
 
 /*
  * corio_strerror: a short English description of `code`, for corio's own
- * codes, negative errno values, and the positive statuses
- * (1: CORIO_YIELDED, 2: CORIO_AWAITING, 3: CORIO_END) alike. Never NULL; the string is
- * static. Unknown codes give "unknown error". Thread-safe.
+ * codes, negative errno values, and the positive statuses (1:
+ * CORIO_YIELDED, 2: CORIO_AWAITING, 3: CORIO_END) alike. Never NULL; the
+ * string is static. Unknown codes give "unknown error". Thread-safe.
  */
 CORIO_API const char *corio_strerror(int code);
 
