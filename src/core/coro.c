@@ -10,7 +10,7 @@
  * of stacks that have no guard.
  *
  * Thread safety: a coroutine object is used by one thread at a time; the
- * only shared state is the stack pool (stack.c). After a coroutine comes
+ * only shared state is the stack pool (stack/). After a coroutine comes
  * back from a switch it may be on another thread, so code after a switch
  * never reuses a thread pointer computed before it (finish() reads co->on,
  * which the resumer sets).
