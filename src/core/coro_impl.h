@@ -73,7 +73,6 @@ struct corio_coro {
     corio__lean_stack *lean;  /* lean: the shared stack slot */
     void *save;               /* lean: copy of the used stack part */
     size_t save_len, save_cap;
-    void *frame;              /* lean, ucontext build: frame at suspension */
     size_t stack_size;
     corio__fiber fiber;
 };
