@@ -1,5 +1,5 @@
 /*
- * test_ctx.c: tests of the machine context switch (src/ctx/).
+ * test_ctx.c: tests of the machine context switch (src/core/ctx/).
  *
  * These drive corio__ctx_make/corio__ctx_switch by hand on raw mmap'd
  * stacks, with no coroutine layer above. They check the ABI contract
@@ -54,10 +54,16 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #endif
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
 #endif
 #ifndef VALGRIND_STACK_REGISTER
 #define VALGRIND_STACK_REGISTER(lo, hi) 0u
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+#ifndef VALGRIND_MAKE_MEM_UNDEFINED
+#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)(p), (void)(n))
 #endif
 #if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
 #define CTX_TEST_TSAN 1
@@ -668,10 +674,9 @@ TEST(ctx_stack_aligned_at_entry)
             CHECK(probe_sp > lo && probe_sp <= top);
             CHECK_INT(top - probe_sp, <=, 256);
             CHECK_EQ(probe_local % 16, 0);
-#ifndef CORIO_CTX_UCONTEXT
             /* The frame-pointer chain ends at the entry function. */
-            CHECK_EQ(probe_fp, 0);
-#endif
+            if (CORIO__CTX_ENTRY_FP_ZERO)
+                CHECK_EQ(probe_fp, 0);
             CHECK(probe_result == 9.0 + 16.0);
             stack_free(&s);
         }
@@ -768,6 +773,87 @@ TEST(ctx_make_again_on_used_stack)
     stack_free(&s);
 }
 
+/* ---- ctx.sp marks the lowest live byte ---------------------------------- */
+
+/*
+ * The contract lean coroutines rely on: while a context is made or
+ * suspended, nothing it needs lies below ctx.sp (exact for the assembly
+ * switches, a low mark for ucontext). The context suspends a few frames
+ * deep; then everything of its stack below the mark (clamped to the
+ * stack) is overwritten, and it must still finish with its frames intact.
+ */
+#define LOW_DEPTH 8
+
+static struct fiber low_main, low_fiber;
+static uintptr_t low_deepest_frame;
+static int low_damaged;
+
+__attribute__((noinline)) static unsigned low_descend(unsigned n)
+{
+    volatile unsigned words[16];
+    unsigned i, sum = 0;
+
+    for (i = 0; i < 16; i++)
+        words[i] = n * 131u + i;
+    if (n == 0) {
+        low_deepest_frame = (uintptr_t)__builtin_frame_address(0);
+        go(&low_fiber, &low_main, NULL);
+    } else {
+        sum = low_descend(n - 1);
+    }
+    for (i = 0; i < 16; i++) {
+        if (words[i] != n * 131u + i)
+            low_damaged = 1;
+        sum += words[i];
+    }
+    return sum;
+}
+
+static void low_entry(void *arg)
+{
+    uintptr_t sum;
+
+    fiber_arrive(&low_fiber);
+    (void)arg;
+    sum = low_descend(LOW_DEPTH);
+    go_final(&low_fiber, &low_main, (void *)sum);
+}
+
+TEST(ctx_sp_marks_lowest_live_byte)
+{
+    struct test_stack s;
+    uintptr_t lo, top, sp, want = 0, n, i;
+
+    fiber_init_thread(&low_main);
+    stack_alloc(&s, 65536, 0);
+    stack_reset(&s);
+    lo = (uintptr_t)s.lo;
+    top = lo + s.size;
+    fiber_make(&low_fiber, &s, low_entry);
+    sp = (uintptr_t)low_fiber.ctx.sp; /* made: within the stack */
+    CHECK(sp >= lo && sp < top);
+
+    CHECK(go(&low_main, &low_fiber, NULL) == NULL); /* suspended, deep */
+    sp = (uintptr_t)low_fiber.ctx.sp;
+    CHECK(sp < low_deepest_frame);
+    if (sp < lo)
+        sp = lo; /* a low mark may reach below the stack: clamp */
+    CHECK(sp < top);
+#ifdef CTX_TEST_ASAN
+    __asan_unpoison_memory_region(s.lo, sp - lo);
+#endif
+    VALGRIND_MAKE_MEM_UNDEFINED(s.lo, sp - lo);
+    memset(s.lo, 0x5a, sp - lo);
+
+    for (n = 0; n <= LOW_DEPTH; n++)
+        for (i = 0; i < 16; i++)
+            want += n * 131u + i;
+    CHECK_EQ((uintptr_t)go(&low_main, &low_fiber, NULL), want);
+    CHECK_EQ(low_damaged, 0);
+    fiber_fini(&low_fiber);
+    stack_free(&s);
+}
+
 /* ---- an entry that returns kills the process ----------------------------- */
 
 static struct fiber trap_main, trap_fiber;
@@ -842,9 +928,8 @@ TEST(ctx_backtrace_stops_at_trampoline)
     stack_free(&s);
 }
 
-/* ---- FP status flags do not force a reload (assembly switch only) -------- */
+/* ---- FP status flags do not force a reload (where a switch keeps them) --- */
 
-#ifndef CORIO_CTX_UCONTEXT
 static struct fiber fps_main, fps_fiber;
 static unsigned fps_seen_on_entry;
 
@@ -885,14 +970,13 @@ static void fps_check(void)
     stack_free(&s);
     fp_restore(saved);
 }
-#endif
 
-/* swapcontext reloads the whole FP environment: nothing to check there. */
+/* swapcontext reloads the whole FP environment (CORIO__CTX_KEEPS_FP_STATUS
+ * 0): nothing to check there. */
 TEST(ctx_fp_status_flags_not_reloaded)
 {
-#ifndef CORIO_CTX_UCONTEXT
-    fps_check();
-#endif
+    if (CORIO__CTX_KEEPS_FP_STATUS)
+        fps_check();
 }
 
 /* ---- no shadow-stack property -------------------------------------------- */

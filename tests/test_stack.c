@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "corio/coro.h"
-#include "core/stack.h"
+#include "core/stack/stack.h"
 
 static size_t page(void)
 {

@@ -10,7 +10,7 @@
  * of stacks that have no guard.
  *
  * Thread safety: a coroutine object is used by one thread at a time; the
- * only shared state is the stack pool (stack.c). After a coroutine comes
+ * only shared state is the stack pool (stack/). After a coroutine comes
  * back from a switch it may be on another thread, so code after a switch
  * never reuses a thread pointer computed before it (finish() reads co->on,
  * which the resumer sets).
@@ -39,10 +39,6 @@
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-/* Bytes below a ucontext coroutine's last frame that may hold live data
- * (the fallback cannot tell its exact stack pointer). */
-#define LEAN_UCONTEXT_SLACK 2048
 
 static _Thread_local corio__thread self_tls
     __attribute__((tls_model("initial-exec")));
@@ -142,28 +138,31 @@ CORIO__INLINE void canary_check(const corio__stack *st)
  * SWITCH_RETURN: switch to `to`, handing it `arg`, and return (as an int)
  * what is handed to us when something switches back.
  *
- * In a normal build this is a tail call: the asm switch returns straight
- * to whoever called resume or yield, so no C frame of corio's returns
- * across a switch (each such return would be a mispredicted return on the
- * other side). Sanitizer builds need code after the switch (ASan's
+ * Where it may (SWITCH_TAIL), this is a tail call: the asm switch returns
+ * straight to whoever called resume or yield, so no C frame of corio's
+ * returns across a switch (each such return would be a mispredicted return
+ * on the other side). Sanitizer builds need code after the switch (ASan's
  * finish_switch_fiber, and TSan wants the annotating frame to be the
- * switching one), and the ucontext fallback returns a pointer, so those
- * builds make an ordinary call.
+ * switching one), and a backend whose switch is C returning a pointer
+ * (CORIO__CTX_TAIL_SWITCH 0, the ucontext fallback) cannot be reached by
+ * the int-shaped alias, so those builds make an ordinary call. The choice
+ * is a constant: the compiler keeps one branch.
  */
-#if CORIO_ASAN || CORIO_TSAN || defined(CORIO_CTX_UCONTEXT)
-#define SWITCH_RETURN(from_fiber, from, to, arg)                             \
-    do {                                                                     \
-        void *back_ = corio__ctx_switch((from), (to), (void *)(intptr_t)(arg)); \
-        corio__fiber_arrive(from_fiber);                                     \
-        return (int)(intptr_t)back_;                                         \
-    } while (0)
-#else
+#define SWITCH_TAIL (CORIO__CTX_TAIL_SWITCH && !CORIO_ASAN && !CORIO_TSAN)
+
 /* The same symbol, declared with the int-in-a-register shape used here. */
 int corio__ctx_switch_int(corio__ctx *from, corio__ctx *to, intptr_t arg)
     __asm__("corio__ctx_switch");
+
 #define SWITCH_RETURN(from_fiber, from, to, arg)                             \
-    return corio__ctx_switch_int((from), (to), (intptr_t)(arg))
-#endif
+    do {                                                                     \
+        void *back_;                                                         \
+        if (SWITCH_TAIL)                                                     \
+            return corio__ctx_switch_int((from), (to), (intptr_t)(arg));     \
+        back_ = corio__ctx_switch((from), (to), (void *)(intptr_t)(arg));    \
+        corio__fiber_arrive(from_fiber);                                     \
+        return (int)(intptr_t)back_;                                         \
+    } while (0)
 
 static _Noreturn void finish(corio_coro *co, int rc, void *result);
 
@@ -208,16 +207,12 @@ static char *stack_top(const corio__stack *st)
     return (char *)st->lo + st->size;
 }
 
-/* Lowest live byte of a suspended lean coroutine's frames. */
+/* Lowest live byte of a suspended lean coroutine's frames: the low mark
+ * its switch recorded (ctx.h), kept inside the stack. */
 static char *lean_low(const corio_coro *co)
 {
-#ifdef CORIO_CTX_UCONTEXT
-    char *lo = (char *)co->stack->lo;
-    char *p = (char *)co->frame; /* set by suspend() in this build */
-    return p - LEAN_UCONTEXT_SLACK > lo ? p - LEAN_UCONTEXT_SLACK : lo;
-#else
-    return (char *)co->ctx.sp;
-#endif
+    uintptr_t lo = (uintptr_t)co->stack->lo, sp = (uintptr_t)co->ctx.sp;
+    return (char *)(sp > lo ? sp : lo);
 }
 
 /* Copy a suspended occupant's frames out of its shared stack. */
@@ -549,9 +544,6 @@ CORIO__INLINE int suspend(int kind, void *value, void **sent)
         *co->out_slot = value;
     t->current = r;
     canary_check(co->stack);
-#ifdef CORIO_CTX_UCONTEXT
-    co->frame = __builtin_frame_address(0); /* for lean_low() */
-#endif
     if (r) {
         r->state = CORIO_CORO_RUNNING;
         corio__fiber_leave(&co->fiber, &r->fiber, 0);

@@ -25,7 +25,12 @@
 
 #include "ctx/ctx.h"
 #include "fiber.h"
-#include "stack.h"
+#include "stack/stack.h"
+
+/* The public default and the stack layer's are one number. */
+_Static_assert(CORIO_STACK_DEFAULT == CORIO__STACK_DEFAULT,
+               "CORIO_STACK_DEFAULT (corio/coro.h) must equal "
+               "CORIO__STACK_DEFAULT (core/stack/stack.h)");
 
 #define CORIO__LEAN_MAX 16 /* shared stacks per thread */
 
@@ -68,7 +73,6 @@ struct corio_coro {
     corio__lean_stack *lean;  /* lean: the shared stack slot */
     void *save;               /* lean: copy of the used stack part */
     size_t save_len, save_cap;
-    void *frame;              /* lean, ucontext build: frame at suspension */
     size_t stack_size;
     corio__fiber fiber;
 };

@@ -9,7 +9,7 @@
  * ASan frees its fake stack.
  * TSan: each coroutine owns a fiber made at its first run; a switch is
  * __tsan_switch_to_fiber(target, 0), which also orders the two sides.
- * Valgrind registration is done by stack.c, which owns the memory.
+ * Valgrind registration is done by stack/arena.c, which owns the memory.
  *
  * These helpers are always inlined: the frame that calls
  * __tsan_switch_to_fiber must be the frame that performs the switch, or

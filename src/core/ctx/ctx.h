@@ -4,11 +4,26 @@
  * A context is a suspended thread of execution: a stack pointer with the
  * callee-saved registers and floating-point control state pushed below it.
  * corio__ctx_switch saves the running context into `from` and resumes `to`.
- * The build picks one implementation:
- *   ctx_x86_64_sysv.S     x86-64 System V (Linux)
- *   ctx_aarch64_aapcs.S   AArch64 AAPCS64 (Linux)
- *   ctx_ucontext.c        portable fallback (getcontext/makecontext/swapcontext)
- * CORIO_CTX_UCONTEXT is defined when the fallback is in use.
+ * The build picks one backend, a folder beside this file:
+ *   asm/ctx_x86_64_sysv.S       x86-64 System V (Linux)
+ *   asm/ctx_aarch64_aapcs.S     AArch64 AAPCS64 (Linux)
+ *   ucontext/ctx_ucontext.c     portable fallback (getcontext/makecontext/
+ *                               swapcontext)
+ * and puts that folder on the include path, so "ctx_backend.h" below is the
+ * chosen backend's. Each backend header provides the same names, and
+ * portable code asks them instead of asking which backend it is:
+ *   corio__ctx                  the context; its first member, `void *sp`,
+ *                               is, while the context is made or suspended,
+ *                               at or below the lowest byte it still needs
+ *                               (exact for the assembly switches; an
+ *                               estimate that may reach below the stack for
+ *                               ucontext, so clamp it to the stack)
+ *   CORIO__CTX_TAIL_SWITCH      1 if a caller may tail-call the switch
+ *                               through an int-shaped declaration of the
+ *                               same symbol (see coro.c)
+ *   CORIO__CTX_KEEPS_FP_STATUS  1 if a switch leaves the FP status flags
+ *   CORIO__CTX_ENTRY_FP_ZERO    1 if a made context's entry runs with a
+ *                               zero frame pointer
  *
  * What survives a switch is exactly what the ABI makes callee-saved:
  * x86-64: rbx, rbp, r12-r15, rsp, the control bits of MXCSR and the x87
@@ -37,18 +52,7 @@
 
 #include <stddef.h>
 
-#ifdef CORIO_CTX_UCONTEXT
-#include <ucontext.h>
-typedef struct corio__ctx {
-    ucontext_t uc;
-    void *transfer; /* value handed over by the switch that resumes us */
-    void (*entry)(void *);
-} corio__ctx;
-#else
-typedef struct corio__ctx {
-    void *sp; /* saved stack pointer; the register save area lies above it */
-} corio__ctx;
-#endif
+#include "ctx_backend.h"
 
 /*
  * corio__ctx_make: prepare `c` so that the first corio__ctx_switch to it runs

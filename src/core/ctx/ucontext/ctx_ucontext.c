@@ -1,12 +1,15 @@
 /*
  * ctx_ucontext.c: corio's portable context switch, on getcontext,
- * makecontext and swapcontext. The build uses it (with CORIO_CTX_UCONTEXT
- * defined) where no assembly switch exists, or when asked to.
+ * makecontext and swapcontext. The build uses it (with this folder on the
+ * include path, for ctx_backend.h) where no assembly switch exists, or
+ * when asked to.
  *
  * A context is a ucontext_t, plus the entry function and a `transfer` slot:
  * a switch stores its arg in the target's slot before swapping, and the
  * target reads its own slot once it runs again. So the arg of the first
  * switch into a made context is in the slot when the trampoline starts.
+ * A switch also records in from->sp a low mark for the frames it leaves
+ * behind (ctx_backend.h), as the assembly switches record the exact one.
  *
  * Invariants: makecontext passes only int arguments, so the trampoline gets
  * the context's address split into two 32-bit halves. uc_link is NULL and
@@ -18,15 +21,12 @@
  * Sanitizers must be told about the switches by the caller, as for the
  * assembly versions.
  */
-#include "ctx.h"
+#include "ctx_backend.h" /* this folder's: the layout this file keeps */
+#include "../ctx.h"
 
 #include <assert.h>
 #include <stdint.h>
 #include <ucontext.h>
-
-#ifndef CORIO_CTX_UCONTEXT
-#error "ctx_ucontext.c needs CORIO_CTX_UCONTEXT (ctx.h's ucontext layout)"
-#endif
 
 static void ctx_trampoline(unsigned int hi, unsigned int lo)
 {
@@ -50,6 +50,7 @@ void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
     c->uc.uc_stack.ss_size = size;
     c->uc.uc_stack.ss_flags = 0;
     c->uc.uc_link = NULL;
+    c->sp = lo; /* low mark of a made context: the whole stack may be live */
     c->entry = entry;
     c->transfer = NULL;
     makecontext(&c->uc, (void (*)(void))ctx_trampoline, 2,
@@ -61,6 +62,10 @@ void *corio__ctx_switch(corio__ctx *from, corio__ctx *to, void *arg)
     int rc;
 
     assert(from != to);
+    /* Everything live below this frame belongs to the switch itself and
+     * swapcontext: within the slack. */
+    from->sp = (void *)((uintptr_t)__builtin_frame_address(0) -
+                        CORIO__CTX_UCONTEXT_SLACK);
     to->transfer = arg;
     rc = swapcontext(&from->uc, &to->uc);
     assert(rc == 0); /* fails only where the call is unimplemented */

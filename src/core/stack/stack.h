@@ -1,6 +1,7 @@
 /*
  * stack.h: coroutine stacks: allocation, guard pages, the pool, overflow
- * reports, and Valgrind/ASan bookkeeping.
+ * reports, and Valgrind/ASan bookkeeping. The layer's interface; its files
+ * (arena.c, pool.c, overflow.c) share stack_impl.h besides.
  *
  * A stack is [lo, lo + size) with a guard region of corio__stack_guard_size()
  * bytes right below lo. Stacks are carved from large mappings (arenas) and
@@ -48,6 +49,12 @@ enum {
 /* Largest usable size corio__stack_get accepts: 1 GiB. */
 #define CORIO__STACK_MAX ((size_t)1 << 30)
 
+/* The default usable size outside sanitizer builds: 64 KiB. The stack
+ * layer's own constant, so it needs nothing from the coroutine API; the
+ * public CORIO_STACK_DEFAULT (corio/coro.h) must equal it, which
+ * coro_impl.h, the one header that sees both, asserts. */
+#define CORIO__STACK_DEFAULT ((size_t)64 * 1024)
+
 typedef struct corio__stack corio__stack;
 struct corio__stack {
     void *lo;            /* lowest usable byte; page aligned */
@@ -55,7 +62,7 @@ struct corio__stack {
     const char *name;    /* owner's name for overflow reports; set by coro.c
                           * after corio__stack_get (cleared by put); NULL
                           * reads as "coro" */
-    /* The rest is private to stack.c. */
+    /* The rest is private to the stack layer (src/core/stack/). */
     corio__stack *next;  /* free-list link while pooled */
     struct corio__arena *arena; /* the mapping it was carved from */
     unsigned valgrind_id;
@@ -67,7 +74,7 @@ struct corio__stack {
 
 /*
  * corio__stack_get: a stack of at least `size` usable bytes (0: the default,
- * CORIO_STACK_DEFAULT, or 256 KiB in sanitizer builds). Sizes are rounded up
+ * CORIO__STACK_DEFAULT, or 256 KiB in sanitizer builds). Sizes are rounded up
  * to a power-of-two number of pages (the size class); st->size tells the
  * result. The stack is guarded as well as the kernel and the mapping budget
  * allow, and registered with Valgrind. The bytes above lo hold whatever the
@@ -147,7 +154,7 @@ size_t corio__stack_guard_size(void);
 /* Test hooks: force a guard mode for stacks carved from now on (0:
  * automatic; a forced mode the kernel or budget cannot give falls back to
  * the next weaker one; stacks already in the pool keep their mode), and cap
- * the number of VMAs corio may create (0: automatic, see stack.c). */
+ * the number of VMAs corio may create (0: automatic, see arena.c). */
 void corio__stack_debug_force_guard(int mode);
 void corio__stack_debug_vma_budget(size_t vmas);
 

@@ -1,0 +1,32 @@
+/*
+ * ctx_backend.h, assembly backend: the context as the assembly switches
+ * beside this file (ctx_x86_64_sysv.S, ctx_aarch64_aapcs.S) lay it out,
+ * and what portable code may assume of them. ctx.h includes it; the build
+ * puts this folder on the include path when it picks an assembly switch,
+ * and the ucontext folder's header of the same name otherwise.
+ *
+ * Invariants: sp is the first member (the assembly reads and writes it at
+ * offset 0). For a suspended context it is exact: the register save area
+ * starts there, and nothing below it is live.
+ */
+#ifndef CORIO_CTX_BACKEND_ASM_H
+#define CORIO_CTX_BACKEND_ASM_H
+
+typedef struct corio__ctx {
+    void *sp; /* saved stack pointer; the register save area lies above it */
+} corio__ctx;
+
+/* The switch is a leaf in assembly that returns its arg in the return
+ * register untouched, so a caller may declare the same symbol with an
+ * int-shaped signature and tail-call it. */
+#define CORIO__CTX_TAIL_SWITCH 1
+
+/* A switch leaves the floating-point status flags (MXCSR 0-5, FPSR) as
+ * they are: only the control state is saved and restored. */
+#define CORIO__CTX_KEEPS_FP_STATUS 1
+
+/* A made context's entry runs with a zero frame pointer (rbp, x29), so
+ * frame-pointer walks end there. */
+#define CORIO__CTX_ENTRY_FP_ZERO 1
+
+#endif /* CORIO_CTX_BACKEND_ASM_H */

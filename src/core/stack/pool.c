@@ -1,0 +1,492 @@
+/*
+ * pool.c: getting and putting stacks: size classes, the per-thread caches,
+ * the process-wide pool, trimming, thread set-up and exit, and the stats.
+ *
+ * Pool. Each thread keeps free stacks per class in an intrusive list (no
+ * syscall, no lock, no allocation on get/put). A thread cache holds up to
+ * 2 GiB of stacks per class (32,768 of 64 KiB); beyond that the coldest half
+ * goes to the process-wide pool (a mutex). The pool keeps up to 256 MiB per
+ * class (4,096 of 64 KiB) as they are; stacks beyond that high-water mark
+ * are trimmed (MADV_DONTNEED of the body: resident memory goes back to the
+ * kernel, guards and canaries stay) before they join the pool's cold list.
+ * Thread exit returns the thread's cache to the pool (pthread key
+ * destructor). When the pool is empty, arena.c carves a new stack.
+ *
+ * Invariants: a stack is on at most one list (a thread cache, the pool's
+ * warm list or its cold list) and only while its state is FREE; only the
+ * owning thread touches its cache's lists; the pool's lists and counters
+ * change under corio__stack_lock. The set-up (pool_init, which also fixes
+ * the geometry) runs once, before any stack is carved.
+ *
+ * Tools. Valgrind: free stacks are not repainted at put (each repaint
+ * costs ~20 us, and freeing shadow maps over and over exhausts Valgrind's
+ * segment table): the leak checker scans them (~0.15 s per 1,000 stacks
+ * of 64 KiB at exit) and their stale words count as roots.
+ * ASan: a put unpoisons the stack, which may hold stale redzones of a
+ * coroutine that never returned.
+ *
+ * Limits: 1 GiB per stack; after fork, the caches of the parent's other
+ * threads stay stranded.
+ */
+#include "stack_impl.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define STACK_ASAN 1
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#else
+#define STACK_ASAN 0
+#endif
+#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#define STACK_TSAN 1
+#else
+#define STACK_TSAN 0
+#endif
+
+/* Sanitizer frames are larger (redzones, no inlining). */
+#if STACK_ASAN || STACK_TSAN
+#define DEFAULT_SIZE ((size_t)256 * 1024)
+#else
+#define DEFAULT_SIZE CORIO__STACK_DEFAULT
+#endif
+
+#define NCLASS_MAX CORIO__STACK_NCLASS_MAX
+#define TCACHE_BYTES ((size_t)2 << 30)       /* per thread and class */
+#define WARM_BYTES ((size_t)256 << 20)       /* untrimmed, per class */
+#define REFILL 32                            /* stacks moved per refill */
+
+/* A thread's cache. Only the owner touches the lists; other threads read
+ * the counters (stats), hence the relaxed atomics. */
+struct tcache {
+    struct {
+        corio__stack *head;
+        atomic_size_t n;
+    } cls[NCLASS_MAX];
+    atomic_size_t gets, puts;
+    struct tcache *prev, *next; /* in pool.live, under corio__stack_lock */
+    corio__stack *altstack;     /* the signal stack corio installed */
+    int registered;             /* linked and has the key destructor */
+    int ready;                  /* corio__stack_thread_init done */
+};
+
+pthread_mutex_t corio__stack_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The process-wide pool, under corio__stack_lock (caps and nclasses are
+ * fixed by pool_init). */
+static struct {
+    int init_err;               /* global init failed: every get fails */
+    unsigned nclasses;
+    struct {
+        corio__stack *warm, *cold; /* free, untrimmed / trimmed */
+        size_t nwarm, ncold;
+        size_t tcache_cap, warm_cap;
+    } cls[NCLASS_MAX];
+    struct tcache *live;
+    size_t retired_gets, retired_puts; /* from exited threads */
+} pool;
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tcache_key;
+static _Thread_local struct tcache tc;
+
+static inline void bump(atomic_size_t *c, size_t d)
+{
+    /* Only the owner writes: a plain add, atomic only so stats may read. */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+static inline void drop(atomic_size_t *c, size_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - d,
+                          memory_order_relaxed);
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static void tcache_dtor(void *arg)
+{
+    (void)arg;
+    corio__stack_thread_fini();
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&corio__stack_lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&corio__stack_lock);
+}
+
+static void atfork_child(void)
+{
+    pthread_mutex_unlock(&corio__stack_lock);
+}
+
+static void pool_init(void)
+{
+    size_t page;
+    unsigned c;
+    corio__stack_geom_init();
+    page = corio__stack_geom.page;
+    for (c = 0; c < NCLASS_MAX && (page << c) <= CORIO__STACK_MAX; c++) {
+        size_t bytes = page << c, n;
+        n = TCACHE_BYTES / bytes;
+        pool.cls[c].tcache_cap = n < 2 ? 2 : n > 65536 ? 65536 : n;
+        n = WARM_BYTES / bytes;
+        pool.cls[c].warm_cap = n < 1 ? 1 : n > 4096 ? 4096 : n;
+    }
+    pool.nclasses = c;
+    if (pthread_key_create(&tcache_key, tcache_dtor) != 0)
+        pool.init_err = 1;
+    else if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child))
+        pool.init_err = 1;
+}
+
+/* Link this thread's cache into the pool; 0 or -ENOMEM. */
+static int tcache_register(struct tcache *t)
+{
+    if (pthread_once(&pool_once, pool_init) != 0 || pool.init_err)
+        return -ENOMEM;
+    if (pthread_setspecific(tcache_key, t) != 0)
+        return -ENOMEM;
+    pthread_mutex_lock(&corio__stack_lock);
+    t->prev = NULL;
+    t->next = pool.live;
+    if (pool.live)
+        pool.live->prev = t;
+    pool.live = t;
+    pthread_mutex_unlock(&corio__stack_lock);
+    t->registered = 1;
+    return 0;
+}
+
+/* Size class of a request, or -1 when it is too large. */
+static int class_of(size_t size)
+{
+    const corio__stack_geometry *g = &corio__stack_geom;
+    size_t pages;
+    if (size == 0)
+        size = DEFAULT_SIZE;
+    if (size > CORIO__STACK_MAX)
+        return -1;
+    pages = (size + g->page - 1) >> g->page_shift;
+    if (pages <= 1)
+        return 0;
+    return (int)(sizeof(unsigned long long) * 8) -
+           __builtin_clzll((unsigned long long)(pages - 1));
+}
+
+size_t corio__stack_size_for(size_t size)
+{
+    int c;
+    if (pthread_once(&pool_once, pool_init) != 0)
+        return 0;
+    c = class_of(size);
+    return c < 0 ? 0 : corio__stack_geom.page << c;
+}
+
+size_t corio__stack_guard_size(void)
+{
+    if (pthread_once(&pool_once, pool_init) != 0)
+        return 0;
+    return corio__stack_geom.guard;
+}
+
+/* ---- the pool ----------------------------------------------------------- */
+
+/* Give a trimmed-memory range back; failures are harmless (the memory just
+ * stays resident). */
+static void trim_range(char *lo, char *hi)
+{
+    if (hi > lo)
+        (void)madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+}
+
+/* Take `n` stacks of class c, linked from `chain`, into the process pool:
+ * the first into the warm list while it has room, the rest trimmed into
+ * the cold list. Adjacent PTE-guarded stacks are trimmed with one madvise
+ * (PTE guards survive MADV_DONTNEED; canaries and mprotect guards are
+ * never inside the range). */
+static void pool_take(unsigned c, corio__stack *chain, size_t n)
+{
+    corio__stack *tail, *st;
+    size_t room, k;
+    char *rlo = NULL, *rhi = NULL;
+    struct corio__arena *rarena = NULL;
+
+    pthread_mutex_lock(&corio__stack_lock);
+    room = pool.cls[c].nwarm < pool.cls[c].warm_cap
+               ? pool.cls[c].warm_cap - pool.cls[c].nwarm
+               : 0;
+    k = room < n ? room : n;
+    if (k) {
+        corio__stack *rest;
+        tail = chain;
+        for (size_t i = 1; i < k; i++)
+            tail = tail->next;
+        rest = tail->next;
+        tail->next = pool.cls[c].warm;
+        pool.cls[c].warm = chain;
+        pool.cls[c].nwarm += k;
+        chain = rest;
+        n -= k;
+    }
+    pthread_mutex_unlock(&corio__stack_lock);
+    if (!n)
+        return;
+
+    /* Trim outside the lock. */
+    tail = NULL;
+    for (st = chain; st; st = st->next) {
+        char *lo = st->lo, *hi = lo + st->size;
+        tail = st;
+        if (st->trimmed)
+            continue;
+        st->trimmed = 1;
+        if (st->guard != CORIO__GUARD_PTE) {
+            trim_range(lo, hi);
+            continue;
+        }
+        if (st->arena == rarena && hi + corio__stack_geom.guard == rlo) {
+            rlo = lo; /* the slot just below the range */
+            continue;
+        }
+        if (st->arena == rarena && lo - corio__stack_geom.guard == rhi) {
+            rhi = hi; /* the slot just above the range */
+            continue;
+        }
+        trim_range(rlo, rhi);
+        rarena = st->arena;
+        rlo = lo;
+        rhi = hi;
+    }
+    trim_range(rlo, rhi);
+
+    pthread_mutex_lock(&corio__stack_lock);
+    tail->next = pool.cls[c].cold;
+    pool.cls[c].cold = chain;
+    pool.cls[c].ncold += n;
+    pthread_mutex_unlock(&corio__stack_lock);
+}
+
+/* Get a stack of class c when the thread cache has none: a batch from the
+ * pool (the rest go to the cache), or a new one. Carving makes its system
+ * calls under the lock; only growth pays for that. */
+static int get_slow(struct tcache *t, unsigned c, corio__stack **out)
+{
+    corio__stack *got = NULL;
+    size_t moved = 0;
+    int rc = 0;
+    pthread_mutex_lock(&corio__stack_lock);
+    while (moved < REFILL && (pool.cls[c].warm || pool.cls[c].cold)) {
+        corio__stack *st;
+        if (pool.cls[c].warm) {
+            st = pool.cls[c].warm;
+            pool.cls[c].warm = st->next;
+            pool.cls[c].nwarm--;
+        } else {
+            st = pool.cls[c].cold;
+            pool.cls[c].cold = st->next;
+            pool.cls[c].ncold--;
+        }
+        if (!got) {
+            got = st;
+        } else {
+            st->next = t->cls[c].head;
+            t->cls[c].head = st;
+            bump(&t->cls[c].n, 1);
+        }
+        moved++;
+    }
+    if (!got)
+        rc = corio__stack_carve(c, &got);
+    pthread_mutex_unlock(&corio__stack_lock);
+    *out = got;
+    return rc;
+}
+
+int corio__stack_get(size_t size, corio__stack **out)
+{
+    struct tcache *t = &tc;
+    corio__stack *st;
+    int c, rc;
+    if (!t->registered && (rc = tcache_register(t)) != 0)
+        return rc;
+    c = class_of(size);
+    if (c < 0)
+        return -EINVAL;
+    st = t->cls[c].head;
+    if (st) {
+        t->cls[c].head = st->next;
+        drop(&t->cls[c].n, 1);
+    } else if ((rc = get_slow(t, (unsigned)c, &st)) != 0) {
+        return rc;
+    }
+    assert(st->state == CORIO__STACK_FREE && st->cls == c);
+    st->state = CORIO__STACK_USED;
+    st->next = NULL;
+    st->trimmed = 0;
+    st->name = NULL;
+    bump(&t->gets, 1);
+    *out = st;
+    return 0;
+}
+
+void corio__stack_put(corio__stack *st)
+{
+    struct tcache *t = &tc;
+    unsigned c;
+    if (!st)
+        return;
+    assert(st->state == CORIO__STACK_USED);
+    c = st->cls;
+#if STACK_ASAN
+    __asan_unpoison_memory_region(st->lo, st->size);
+#endif
+    st->state = CORIO__STACK_FREE;
+    st->name = NULL;
+    if (!t->registered && tcache_register(t) != 0) {
+        /* No cache for this thread: straight to the pool. */
+        st->next = NULL;
+        pool_take(c, st, 1);
+        pthread_mutex_lock(&corio__stack_lock);
+        pool.retired_puts++;
+        pthread_mutex_unlock(&corio__stack_lock);
+        return;
+    }
+    st->next = t->cls[c].head;
+    t->cls[c].head = st;
+    bump(&t->cls[c].n, 1);
+    bump(&t->puts, 1);
+    if (atomic_load_explicit(&t->cls[c].n, memory_order_relaxed) >
+        pool.cls[c].tcache_cap) {
+        /* Keep the hottest half; the coldest go to the pool. */
+        size_t keep = pool.cls[c].tcache_cap / 2, n;
+        corio__stack *split = t->cls[c].head, *rest;
+        for (size_t i = 1; i < keep; i++)
+            split = split->next;
+        rest = split->next;
+        split->next = NULL;
+        n = atomic_load_explicit(&t->cls[c].n, memory_order_relaxed) - keep;
+        atomic_store_explicit(&t->cls[c].n, keep, memory_order_relaxed);
+        pool_take(c, rest, n);
+    }
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+int corio__stack_thread_init(void)
+{
+    struct tcache *t = &tc;
+    stack_t cur;
+    int rc;
+    if (t->ready)
+        return 0;
+    if (!t->registered && (rc = tcache_register(t)) != 0)
+        return rc;
+    corio__stack_handler_install();
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+        corio__stack *as;
+        stack_t ss;
+        if ((rc = corio__stack_get(0, &as)) != 0)
+            return rc;
+        as->name = "signal stack";
+        memset(&ss, 0, sizeof ss);
+        ss.ss_sp = as->lo;
+        ss.ss_size = as->size;
+        if (sigaltstack(&ss, NULL) != 0) {
+            corio__stack_put(as);
+            return -ENOMEM;
+        }
+        t->altstack = as;
+    }
+    t->ready = 1;
+    return 0;
+}
+
+void corio__stack_thread_fini(void)
+{
+    struct tcache *t = &tc;
+    unsigned c;
+    if (t->altstack) {
+        stack_t cur;
+        int keep = 0; /* still live and we may be on it: cannot give back */
+        if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == t->altstack->lo &&
+            !(cur.ss_flags & SS_DISABLE)) {
+            stack_t off;
+            memset(&off, 0, sizeof off);
+            off.ss_flags = SS_DISABLE;
+            keep = (cur.ss_flags & SS_ONSTACK) || sigaltstack(&off, NULL);
+        }
+        if (!keep)
+            corio__stack_put(t->altstack);
+        t->altstack = NULL;
+    }
+    t->ready = 0;
+    if (!t->registered)
+        return;
+    for (c = 0; c < pool.nclasses; c++) {
+        size_t n = atomic_load_explicit(&t->cls[c].n, memory_order_relaxed);
+        if (!n)
+            continue;
+        pool_take(c, t->cls[c].head, n);
+        t->cls[c].head = NULL;
+        atomic_store_explicit(&t->cls[c].n, 0, memory_order_relaxed);
+    }
+    pthread_mutex_lock(&corio__stack_lock);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        pool.live = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    pool.retired_gets += atomic_load_explicit(&t->gets, memory_order_relaxed);
+    pool.retired_puts += atomic_load_explicit(&t->puts, memory_order_relaxed);
+    pthread_mutex_unlock(&corio__stack_lock);
+    atomic_store_explicit(&t->gets, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->puts, 0, memory_order_relaxed);
+    t->registered = 0;
+    pthread_setspecific(tcache_key, NULL);
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+void corio__stack_stats_get(corio__stack_stats *out)
+{
+    size_t gets, puts;
+    struct tcache *t;
+    unsigned c;
+    memset(out, 0, sizeof *out);
+    if (pthread_once(&pool_once, pool_init) != 0)
+        return;
+    pthread_mutex_lock(&corio__stack_lock);
+    gets = pool.retired_gets;
+    puts = pool.retired_puts;
+    for (t = pool.live; t; t = t->next) {
+        gets += atomic_load_explicit(&t->gets, memory_order_relaxed);
+        puts += atomic_load_explicit(&t->puts, memory_order_relaxed);
+        for (c = 0; c < pool.nclasses; c++)
+            out->cached +=
+                atomic_load_explicit(&t->cls[c].n, memory_order_relaxed);
+    }
+    for (c = 0; c < pool.nclasses; c++) {
+        out->cached += pool.cls[c].nwarm + pool.cls[c].ncold;
+        out->trimmed += pool.cls[c].ncold;
+    }
+    out->in_use = gets - puts;
+    corio__stack_arena_stats(out);
+    pthread_mutex_unlock(&corio__stack_lock);
+}
