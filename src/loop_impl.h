@@ -15,8 +15,9 @@
  * so lean tasks are safe.
  *
  * Invariants:
- *   - a task is in at most one place: running, in the ready queue
- *     (queued), parked (t->wait.state == PENDING), or done;
+ *   - a task is in exactly one place: running, in the ready queue
+ *     (queued), parked (t->wait.state == PENDING), or done (debug builds
+ *     check it at every scheduling point: CORIO__TASK_CHECK);
  *   - the loop holds a reference on every task not yet done;
  *   - t->fut.state != PENDING  <=>  the task is done and its coroutine
  *     closed.
@@ -197,6 +198,17 @@ static inline int corio__task_parked(const corio_task *t)
 {
     return t->wait.state == CORIO__WAIT_PENDING;
 }
+/* Debug builds: check t's invariants at a scheduling point (task.c):
+ * a task is in exactly one place (its coroutine running; suspended and
+ * either queued or parked on its wait record; or done), its record is
+ * consistent, and the loop holds it (in loop->all, referenced) while it
+ * is not done. Compiled out under NDEBUG. */
+#ifdef NDEBUG
+#define CORIO__TASK_CHECK(t) ((void)0)
+#else
+void corio__task_check(const corio_task *t);
+#define CORIO__TASK_CHECK(t) corio__task_check(t)
+#endif
 /* Queue t's next step (wait.c's wake, the raw await, yields). t must not
  * be queued already. */
 void corio__task_ready(corio_task *t);

@@ -38,6 +38,48 @@ static corio_task *task_of_ready(corio__ready *r)
     return (corio_task *)((char *)r - offsetof(corio_task, ready));
 }
 
+/* ---- the state checker (debug builds) ------------------------------------------ */
+
+#ifndef NDEBUG
+static int in_live_list(const corio_task *t)
+{
+    return t->all_node.prev != NULL || t->loop->all.first == &t->all_node;
+}
+
+void corio__task_check(const corio_task *t)
+{
+    const corio__wait *w = &t->wait;
+    int parked = w->state == CORIO__WAIT_PENDING;
+    int done = t->fut.state != CORIO__FUT_PENDING;
+    int running = t->coro.state == CORIO_CORO_RUNNING ||
+                  t->coro.state == CORIO_CORO_NORMAL;
+    CORIO_ASSERT(t->fut.magic == CORIO__FUTURE_MAGIC && t->fut.is_task);
+    CORIO_ASSERT(t->fut.refs > 0 && t->loop && t->loop->refs > 0);
+    CORIO_ASSERT(w->state <= CORIO__WAIT_CANCELLED);
+    /* One place at a time. */
+    CORIO_ASSERT(parked + t->queued + done + running <= 1);
+    if (done) {
+        /* (A loop being freed may leave a coroutine that refused its
+         * close unfinished: the last handle closes it.) */
+        CORIO_ASSERT(t->coro.state == CORIO_CORO_CLOSED || t->loop->closing);
+        CORIO_ASSERT(!in_live_list(t));
+        return;
+    }
+    /* Not done: the loop holds it. */
+    CORIO_ASSERT(in_live_list(t));
+    /* Suspended and not done: something must resume it (while the loop
+     * is being freed, nothing is queued any more). */
+    if (!running && !t->loop->closing)
+        CORIO_ASSERT(parked || t->queued);
+    if (parked) {
+        CORIO_ASSERT(w->task == t && w->ops && w->ops->detach);
+        CORIO_ASSERT(t->coro.state == CORIO_CORO_SUSPENDED);
+    }
+    if (t->resume_how == CORIO__RESUME_RAW)
+        CORIO_ASSERT(w->ops == &corio__future_raw_ops && w->obj);
+}
+#endif
+
 /* ---- references and freeing ------------------------------------------------------- */
 
 static void task_free(corio_task *t)
@@ -105,6 +147,7 @@ static void task_finish(corio_task *t, int rc, void *result)
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
     corio__future_complete(&t->fut, state, rc, rc == 0 ? result : NULL);
+    CORIO__TASK_CHECK(t);
     corio__task_unref(t); /* the loop's reference */
 }
 
@@ -118,6 +161,7 @@ static void task_step(corio__ready *r)
     void *out = NULL;
     int rc;
 
+    CORIO__TASK_CHECK(t);
     t->queued = 0;
     if (t->loop->closing)
         return;
@@ -144,8 +188,10 @@ static void task_step(corio__ready *r)
 
     if (rc == CORIO_AWAITING) {
         corio_future *f = out;
-        if (out == PARKED)
+        if (out == PARKED) {
+            CORIO__TASK_CHECK(t);
             return;
+        }
         if (f && f->magic == CORIO__FUTURE_MAGIC && f != &t->fut) {
             /* The raw protocol: wait for the future, then resume. The
              * record holds a reference on f until the next step. */
@@ -161,18 +207,22 @@ static void task_step(corio__ready *r)
                                              ? -ECANCELED
                                              : 0);
                 corio__task_ready(t);
+                CORIO__TASK_CHECK(t);
                 return;
             }
             corio__future_wait_begin(f, t, &corio__future_raw_ops);
+            CORIO__TASK_CHECK(t);
             return;
         }
         /* asyncio's "Task got bad yield": the await fails with -EINVAL. */
         t->resume_how = CORIO__RESUME_BADYIELD;
         corio__task_ready(t);
+        CORIO__TASK_CHECK(t);
         return;
     }
     if (rc == CORIO_YIELDED) { /* a bare yield: sleep(0) */
         corio__task_ready(t);
+        CORIO__TASK_CHECK(t);
         return;
     }
     task_finish(t, rc, out);
@@ -260,6 +310,7 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     loop->ntasks++;
     loop->refs++;
     corio__ready_push(loop, &t->ready);
+    CORIO__TASK_CHECK(t);
     if (out) {
         t->fut.refs++;
         *out = t;

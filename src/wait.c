@@ -75,9 +75,10 @@ void corio__wait_wake(corio__wait *w, int value, void *payload)
     w->state = CORIO__WAIT_GRANTED;
     w->value = value;
     w->payload = payload;
-    if (w->task)
+    if (w->task) {
         corio__task_ready(w->task);
-    else
+        CORIO__TASK_CHECK(w->task);
+    } else
         w->ops->notify(w);
 }
 
@@ -92,4 +93,5 @@ void corio__task_deliver_cancel(corio_task *t)
         return; /* passed on to what it awaits, which will wake it */
     corio__wait_abort(w);
     corio__task_ready(t);
+    CORIO__TASK_CHECK(t);
 }
