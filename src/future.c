@@ -262,15 +262,6 @@ const corio__wait_ops corio__future_await_ops = {
 const corio__wait_ops corio__future_raw_ops = {
     "future (raw await)", corio__future_detach, forward_cancel, 0};
 
-corio__wait *corio__future_wait_begin(corio_future *f, corio_task *t,
-                                      const corio__wait_ops *ops)
-{
-    corio__wait *w = corio__wait_begin(t, ops, f, 0);
-    CORIO_ASSERT(f->state == CORIO__FUT_PENDING);
-    corio__future_add_waiter(f, w);
-    return w;
-}
-
 int corio_future_await(corio_future *f, void **result)
 {
     corio_task *t;

@@ -209,9 +209,48 @@ static inline int corio__task_parked(const corio_task *t)
 void corio__task_check(const corio_task *t);
 #define CORIO__TASK_CHECK(t) corio__task_check(t)
 #endif
-/* Queue t's next step (wait.c's wake, the raw await, yields). t must not
- * be queued already. */
-void corio__task_ready(corio_task *t);
+/* Queue t's next step (a wake, a cancel, the raw await, yields). t must
+ * not be queued already. */
+static inline void corio__task_ready(corio_task *t)
+{
+    if (NEVER(t->queued) || t->loop->closing)
+        return;
+    t->queued = 1;
+    corio__ready_push(t->loop, &t->ready);
+}
+/* See wait.h. */
+static inline void corio__wait_wake(corio__wait *w, int value, void *payload)
+{
+    if (NEVER(w->state != CORIO__WAIT_PENDING))
+        return; /* woken twice, or never parked */
+    w->state = CORIO__WAIT_GRANTED;
+    w->value = value;
+    w->payload = payload;
+    if (w->task) {
+        corio__task_ready(w->task);
+        CORIO__TASK_CHECK(w->task);
+    } else {
+        w->ops->notify(w);
+    }
+}
+/* See wait.h. t is the running task, or the task whose step the loop is
+ * finishing (a raw await, task.c). */
+static inline corio__wait *corio__wait_begin(corio_task *t,
+                                             const corio__wait_ops *ops,
+                                             const void *obj, unsigned flags)
+{
+    corio__wait *w = &t->wait;
+    CORIO_ASSERT(ops && ops->detach);
+    CORIO_ASSERT(w->state != CORIO__WAIT_PENDING); /* one wait at a time */
+    w->task = t;
+    w->ops = ops;
+    w->obj = obj;
+    w->payload = NULL;
+    w->value = 0;
+    w->state = CORIO__WAIT_PENDING;
+    w->flags = (unsigned char)flags;
+    return w;
+}
 /* The token a parked coroutine awaits (wait.c; task.c's step knows it). */
 extern const char corio__parked_token;
 
@@ -249,8 +288,15 @@ extern const corio__wait_ops corio__future_await_ops;  /* "future" */
 extern const corio__wait_ops corio__future_raw_ops;    /* raw await */
 void corio__future_detach(corio__wait *w);
 /* Start t's wait on the pending future f with ops and link it. */
-corio__wait *corio__future_wait_begin(corio_future *f, corio_task *t,
-                                      const corio__wait_ops *ops);
+static inline corio__wait *corio__future_wait_begin(corio_future *f,
+                                                    corio_task *t,
+                                                    const corio__wait_ops *ops)
+{
+    corio__wait *w = corio__wait_begin(t, ops, f, 0);
+    CORIO_ASSERT(f->state == CORIO__FUT_PENDING);
+    corio__future_add_waiter(f, w);
+    return w;
+}
 /* Free every task and recycled object of a loop being freed (task.c). */
 void corio__tasks_fini(corio_loop *loop);
 /* Async generators of a loop (agen.c). shutdown starts a task closing

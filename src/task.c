@@ -165,8 +165,10 @@ static void task_step(corio__ready *r)
     t->queued = 0;
     if (t->loop->closing)
         return;
-    /* Only a wake or a cancel queues a parked task (wait.c). */
-    NEVER(corio__task_parked(t));
+    /* Only a wake or a cancel queues a parked task (wait.c); a stray
+     * step must not resume it (its own wake will queue it again). */
+    if (NEVER(corio__task_parked(t)))
+        return;
     th->task = t;
     if (t->coro.state == CORIO_CORO_CREATED && t->cancel_requests > 0) {
         rc = corio_coro_throw(&t->coro, -ECANCELED, &out); /* never runs */

@@ -19,24 +19,6 @@
 
 const char corio__parked_token = 0;
 
-corio__wait *corio__wait_begin(corio_task *t, const corio__wait_ops *ops,
-                               const void *obj, unsigned flags)
-{
-    corio__wait *w = &t->wait;
-    CORIO_ASSERT(ops && ops->detach);
-    /* t is the running task, or the task whose step the loop is
-     * finishing (a raw await, task.c). */
-    NEVER(w->state == CORIO__WAIT_PENDING); /* a task waits once at a time */
-    w->task = t;
-    w->ops = ops;
-    w->obj = obj;
-    w->payload = NULL;
-    w->value = 0;
-    w->state = CORIO__WAIT_PENDING;
-    w->flags = (unsigned char)flags;
-    return w;
-}
-
 void corio__wait_abort(corio__wait *w)
 {
     w->ops->detach(w); /* may leave a payload for the waiter */
@@ -58,28 +40,6 @@ int corio__wait_park(corio__wait *w)
     if (w->state == CORIO__WAIT_PENDING)
         corio__wait_abort(w);
     return rc == CORIO_EEXIT ? -ECANCELED : rc;
-}
-
-void corio__task_ready(corio_task *t)
-{
-    if (NEVER(t->queued) || t->loop->closing)
-        return;
-    t->queued = 1;
-    corio__ready_push(t->loop, &t->ready);
-}
-
-void corio__wait_wake(corio__wait *w, int value, void *payload)
-{
-    if (NEVER(w->state != CORIO__WAIT_PENDING))
-        return; /* woken twice, or never parked */
-    w->state = CORIO__WAIT_GRANTED;
-    w->value = value;
-    w->payload = payload;
-    if (w->task) {
-        corio__task_ready(w->task);
-        CORIO__TASK_CHECK(w->task);
-    } else
-        w->ops->notify(w);
 }
 
 void corio__task_deliver_cancel(corio_task *t)

@@ -98,21 +98,19 @@ static inline void corio__wait_watch(corio__wait *w,
     w->flags = 0;
 }
 
-/* Start a wait of the running task t: its record, PENDING, payload NULL.
- * The caller links it and calls corio__wait_park. */
-corio__wait *corio__wait_begin(struct corio_task *t,
-                               const corio__wait_ops *ops, const void *obj,
-                               unsigned flags);
+/* corio__wait_begin(t, ops, obj, flags): start a wait of the running task
+ * t: its record, PENDING, payload NULL; the caller links it and calls
+ * corio__wait_park. (Inline, in loop_impl.h, which knows the task.) */
 /* Suspend until w leaves PENDING; returns its value (GRANTED: what the
  * waker passed; CANCELLED: -ECANCELED). If the task is closed or thrown
  * into while parked (its loop is being freed), returns that error
  * (-ECANCELED for a close) and w is no longer PENDING either way: read
  * w->state to know whether the wait was granted first. Suspends. */
 int corio__wait_park(corio__wait *w);
-/* The waker's side: w (PENDING, already unlinked) becomes GRANTED with
- * value and payload, and its task is made runnable (or its notify runs).
- * Never suspends. */
-void corio__wait_wake(corio__wait *w, int value, void *payload);
+/* corio__wait_wake(w, value, payload): the waker's side: w (PENDING,
+ * already unlinked) becomes GRANTED with value and payload, and its task
+ * is made runnable (or its notify runs). Never suspends. (Inline, in
+ * loop_impl.h: it is the hot path of every hand-off.) */
 /* End the PENDING record w of a task without its waker, and without
  * queueing the task: its kind's detach, then CANCELLED (the loop's
  * teardown; corio__task_deliver_cancel for a cancel). */
