@@ -56,7 +56,7 @@ struct corio_ctx {
     struct corio__ctx_map *map;  /* NULL while entered (lent to task) */
     corio_task *task;            /* the task running inside it, or NULL */
     struct corio__ctx_map *outer; /* while entered: the task's map before */
-    corio_ctx *run_prev, *run_next;
+    corio__node run_node;        /* in `runs` while entered */
 };
 
 struct corio_ctxvar_token {
@@ -70,7 +70,12 @@ struct corio_ctxvar_token {
 };
 
 static atomic_uint_fast64_t next_var_id = 1;
-static _Thread_local corio_ctx *runs; /* entered contexts, newest first */
+static _Thread_local corio__list runs; /* entered contexts, newest first */
+
+static corio_ctx *ctx_of_run(corio__node *n)
+{
+    return n ? CORIO__CONTAINER(n, corio_ctx, run_node) : NULL;
+}
 
 /* ---- the map ------------------------------------------------------------------- */
 
@@ -222,7 +227,7 @@ static int map_get(const struct corio__ctx_map *m, const corio_ctxvar *var,
 static corio_ctx *entered_by(const corio_task *t)
 {
     corio_ctx *c;
-    for (c = runs; c; c = c->run_next)
+    for (c = ctx_of_run(runs.first); c; c = ctx_of_run(c->run_node.next))
         if (c->task == t)
             return c;
     return NULL;
@@ -350,7 +355,7 @@ int corio_ctx_copy(corio_ctx **out)
     c->map = corio__ctx_map_retain(t ? t->ctxvars : NULL);
     c->task = NULL;
     c->outer = NULL;
-    c->run_prev = c->run_next = NULL;
+    c->run_node.next = c->run_node.prev = NULL;
     *out = c;
     return 0;
 }
@@ -386,22 +391,12 @@ int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
     t->ctxvars = ctx->map; /* ctx's reference moves to the task */
     ctx->map = NULL;
     ctx->task = t;
-    ctx->run_prev = NULL;
-    ctx->run_next = runs;
-    if (runs)
-        runs->run_prev = ctx;
-    runs = ctx;
+    corio__list_push_front(&runs, &ctx->run_node);
 
     rc = fn(arg);
 
     assert(corio__task_running() == t && ctx->task == t);
-    if (ctx->run_prev)
-        ctx->run_prev->run_next = ctx->run_next;
-    else
-        runs = ctx->run_next;
-    if (ctx->run_next)
-        ctx->run_next->run_prev = ctx->run_prev;
-    ctx->run_prev = ctx->run_next = NULL;
+    corio__list_remove(&runs, &ctx->run_node);
     ctx->task = NULL;
     ctx->map = t->ctxvars;
     t->ctxvars = ctx->outer;
@@ -417,7 +412,8 @@ static const struct corio__ctx_map *live_map(const corio_ctx *ctx)
     const corio_ctx *c;
     if (!ctx->task)
         return ctx->map;
-    for (c = ctx->run_prev; c; c = c->run_prev)
+    for (c = ctx_of_run(ctx->run_node.prev); c;
+         c = ctx_of_run(c->run_node.prev))
         if (c->task == ctx->task)
             return c->outer;
     return ctx->task->ctxvars;
