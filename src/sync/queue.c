@@ -17,7 +17,10 @@
  *   - the last task_done (or an immediate shutdown) ends every join;
  *   - shutdown wakes every getter and putter, which find it shut down.
  * A woken getter or putter loops: it retries its operation and parks
- * again, at the tail, if someone else got there first. A woken one whose
+ * again, at the tail, if someone else got there first. (So a waiting
+ * putter's item and priority stay in its own call's locals: only it
+ * reads them, after it has resumed, which is safe on a lean stack;
+ * nobody else touches a waiter but through its record.) A woken one whose
  * task has a cancel pending returns -ECANCELED and passes the wakeup on
  * to the next waiter of its list if what it was woken for is still there
  * (an item, a free slot), so a cancel never strands an item with a
