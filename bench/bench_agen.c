@@ -78,7 +78,7 @@ static int consumer(void *arg, void **result)
                 sum += (uintptr_t)x;
                 count++;
             }
-            if (rc == CORIO_AGEN_END)
+            if (rc == CORIO_END)
                 rc = 0;
             corio_agen_free(g);
         }

@@ -4,7 +4,7 @@
  *
  * Workload: one publisher task publishes N items (the pointers 1..N) to a
  * topic, then closes it; each subscriber is a task of its own looping on
- * corio_topic_next until CORIO_TOPIC_END. Every subscriber has a buffer of
+ * corio_topic_next until CORIO_END. Every subscriber has a buffer of
  * CAPACITY (64) items. N is 10,000,000 with 1 subscriber and 200,000
  * with 100 (20,000,000 deliveries). The figure is wall time per published
  * item, from spawning the tasks to the last subscriber done; subscribing
@@ -92,7 +92,7 @@ static int tp_subscriber(void *arg, void **result)
         me->last = v;
         me->received++;
     }
-    me->rc = rc == CORIO_TOPIC_END ? 0 : rc;
+    me->rc = rc == CORIO_END ? 0 : rc;
     if (me->rc) { /* leave, or a BLOCK publisher would wait for us forever */
         corio_topic_unsubscribe(me->sub);
         me->sub = NULL;

@@ -21,7 +21,7 @@
  * between them, then goes quiet. The generator waits for each one with a
  * timeout; its waits suspend the consumer's task, so the sensor runs
  * meanwhile. When nothing arrives for `idle` seconds the generator returns
- * and the consumer's loop ends with CORIO_AGEN_END.
+ * and the consumer's loop ends with CORIO_END.
  *
  * Part 2 leaves the loop early and closes the generator with
  * corio_agen_close (Python's `await agen.aclose()`): its cleanup runs,
@@ -54,7 +54,7 @@ static int readings(void *arg, void **result)
     (void)result;
 
     for (;;) {
-        if ((rc = corio_timeout(IDLE, &sc)) != 0)
+        if ((rc = corio_scope_timeout(IDLE, &sc)) != 0)
             break;
         rc = corio_queue_get(r->q, &item);
         rc = corio_scope_close(sc, rc); /* closed before the yield */
@@ -102,7 +102,7 @@ static int careless(void *arg, void **result)
     int rc;
     (void)arg;
     (void)result;
-    if ((rc = corio_timeout(1.0, &sc)) != 0)
+    if ((rc = corio_scope_timeout(1.0, &sc)) != 0)
         return rc;
     rc = corio_yield((void *)1, NULL); /* refused */
     printf("  careless: its yield returned %s\n", corio_errname(rc));
@@ -128,9 +128,9 @@ static int run_part1(struct reader *r)
             break;
     }
     printf("  loop ended: %s after %d readings\n",
-           rc == CORIO_AGEN_END ? "end of stream" : corio_errname(rc), n);
+           rc == CORIO_END ? "end of stream" : corio_errname(rc), n);
     corio_agen_free(g);
-    return rc == CORIO_AGEN_END && n == 7 ? 0 : -EPROTO;
+    return rc == CORIO_END && n == 7 ? 0 : -EPROTO;
 }
 
 static int run_part2(struct reader *r)

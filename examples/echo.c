@@ -54,7 +54,7 @@ static int handle(void *arg, void **result)
         rc = (int)n;
     printf("server: connection on fd %d closed, %zu bytes echoed\n", fd,
            total);
-    corio_close(fd);
+    corio_fd_close(fd);
     connections_open--;
     return rc;
 }
@@ -70,13 +70,13 @@ static int serve(void *arg, void **result)
         char ip[INET_ADDRSTRLEN];
         int fd = corio_accept(lfd, (struct sockaddr *)&peer, &len), rc;
         if (fd < 0) { /* -ECANCELED when main stops us */
-            corio_close(lfd);
+            corio_fd_close(lfd);
             return fd;
         }
         inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
         printf("server: connection from %s:%d\n", ip, ntohs(peer.sin_port));
         if ((rc = corio_spawn(handle, (void *)(intptr_t)fd, NULL, NULL)) != 0) {
-            corio_close(fd);
+            corio_fd_close(fd);
             continue;
         }
         connections_open++;
@@ -118,7 +118,7 @@ static int client(void *arg, void **result)
         if (rc == 0 && memcmp(line, back, len) == 0)
             c->echoed++;
     }
-    corio_close(fd);
+    corio_fd_close(fd);
     printf("client %d: %d of %d lines echoed\n", c->id, c->echoed, LINES);
     return rc;
 }
@@ -144,12 +144,12 @@ static int amain(void *arg, void **result)
         listen(lfd, 16) < 0 ||
         getsockname(lfd, (struct sockaddr *)&addr, &len) < 0) {
         int err = -errno;
-        corio_close(lfd);
+        corio_fd_close(lfd);
         return err;
     }
     printf("server: listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
     if (corio_spawn(serve, (void *)(intptr_t)lfd, NULL, &server) != 0) {
-        corio_close(lfd);
+        corio_fd_close(lfd);
         return -ENOMEM;
     }
 

@@ -17,7 +17,7 @@
  * A BLOCK subscriber is lossless (a full buffer would hold the camera
  * back); the archiver trades completeness for never slowing the camera.
  * After the last frame the camera closes the topic; each subscriber drains
- * its buffer, gets CORIO_TOPIC_END and returns; the group waits for all.
+ * its buffer, gets CORIO_END and returns; the group waits for all.
  *
  * Frame ownership. Frames live on the heap and all subscribers share
  * each one, so a frame carries a reference count, run the way
@@ -232,7 +232,7 @@ static int consume(void *arg, void **result)
         if (rc != 0)
             return rc;
     }
-    return rc == CORIO_TOPIC_END ? 0 : rc;
+    return rc == CORIO_END ? 0 : rc;
 }
 
 /* The median pixel: a robust sky level, stars being few. */

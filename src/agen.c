@@ -117,7 +117,7 @@ static int drive(corio_agen *g, void *value, int err, void **out)
         if (rc == CORIO_AWAITING) {
             void *back = NULL;
             if (g->sync)
-                err = CORIO_ENOLOOP; /* being closed with no driver */
+                err = CORIO_ENOTASK; /* being closed with no driver */
             else if (!th->current)
                 err = CORIO_ENOTCORO; /* a wait outside any coroutine */
             else
@@ -170,7 +170,7 @@ static int step(corio_agen *g, void *value, int err, void **item)
     if (rc)
         return rc;
     if (g->coro.state == CORIO_CORO_CLOSED)
-        return CORIO_AGEN_END;
+        return CORIO_END;
     if (value && g->coro.state == CORIO_CORO_CREATED)
         return CORIO_ENOTSTARTED;
     rc = drive(g, value, err, &out);
@@ -180,7 +180,7 @@ static int step(corio_agen *g, void *value, int err, void **item)
         return 0;
     }
     if (rc == CORIO_FINISHED)
-        return CORIO_AGEN_END;
+        return CORIO_END;
     return rc;
 }
 
@@ -264,7 +264,7 @@ static void report_close(corio_agen *g, int rc)
                     g->coro.name, corio_strerror(rc));
 }
 
-/* Close g with no driver: its waits fail at once with CORIO_ENOLOOP. The
+/* Close g with no driver: its waits fail at once with CORIO_ENOTASK. The
  * running task, if any, is hidden meanwhile, so that g's waits do not
  * park it at all: a park undone by the thrown error still leaves some
  * waits behind (a sleep(0) has queued the task already). */
@@ -356,8 +356,8 @@ int corio_agen_shutdown(void)
     int rc = 0;
 
     if (!t)
-        return CORIO_ENOLOOP;
-    if (corio__task_cancel_pending(t))
+        return CORIO_ENOTASK;
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     for (g = agen_of(t->loop->agens.first); g; g = agen_of(g->node.next))
         n += closable(g);

@@ -323,7 +323,7 @@ int corio_gather(corio_future *const *futs, size_t n, unsigned flags,
         (collect && !errors))
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if ((rc = check_futures(futs, n, t->loop, t)) != 0)
         return rc;
     for (i = 0; i < n; i++)
@@ -341,7 +341,7 @@ int corio_gather(corio_future *const *futs, size_t n, unsigned flags,
         }
         if (m->ndone == n)
             break;
-        if (corio__task_cancel_pending(t) ||
+        if (corio__task_cancel_report(t) ||
             park_on(m, t, &gather_ops) != 0)
             goto cancelled;
     }
@@ -388,7 +388,7 @@ int corio_wait(corio_future *const *futs, size_t n, int mode, double timeout,
         mode > CORIO_WAIT_ALL_COMPLETED || isnan(timeout))
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if ((rc = check_futures(futs, n, t->loop, t)) != 0)
         return rc;
     for (i = 0; i < n; i++) {
@@ -400,7 +400,7 @@ int corio_wait(corio_future *const *futs, size_t n, int mode, double timeout,
             *ndone = done;
         return 0;
     }
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (!(m = multi_new(KIND_WAIT, mode, futs, n, t->loop)))
         return -ENOMEM;
@@ -431,7 +431,7 @@ int corio_as_completed_new(corio_future *const *futs, size_t n,
     if (!out || (!futs && n > 0) || isnan(timeout))
         return -EINVAL;
     if (!loop)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if ((rc = check_futures(futs, n, loop, NULL)) != 0)
         return rc;
     if (!(m = multi_new(KIND_ITER, 0, futs, n, loop)))
@@ -456,7 +456,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
     if (!m || !f)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (m->task)
         return -EBUSY;
     for (;;) {
@@ -473,7 +473,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
             return 1;
         if (m->timed_out)
             return -ETIMEDOUT;
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         rc = park_on(m, t, &iter_ops);
         if (m->freed) {
@@ -530,16 +530,16 @@ int corio_wait_for(corio_future *f, double timeout, void **result)
     if (!f || f->magic != CORIO__FUTURE_MAGIC || isnan(timeout))
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (f->loop && f->loop != t->loop)
         return -EINVAL;
     if (f == &t->fut)
         return -EDEADLK;
     if (f->state == CORIO__FUT_PENDING) {
-        if (timeout != INFINITY && (rc = corio_timeout(timeout, &sc)) != 0)
+        if (timeout != INFINITY && (rc = corio_scope_timeout(timeout, &sc)) != 0)
             return rc;
         corio_future_retain(f);
-        if (!corio__task_cancel_pending(t))
+        if (!corio__task_cancel_report(t))
             park_on_future(t, f, &wait_for_ops);
         if (f->state == CORIO__FUT_PENDING) {
             /* Our deadline or an outside cancel: cancel f and wait until

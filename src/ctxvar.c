@@ -10,15 +10,15 @@
  * freed variable's stale entries can never be mistaken for a new one's.
  *
  * Context identity (for tokens). Python rejects a token reset in another
- * Context. Here a context is "task T" or "the corio_ctx C entered by task
- * T". Entered corio_ctx objects sit on a per-thread list, newest first;
+ * Context. Here a context is "task T" or "the corio_context C entered by task
+ * T". Entered corio_context objects sit on a per-thread list, newest first;
  * the first one entered by T is T's current context. The list holds only
  * contexts being run right now, so it stays short.
  *
  * Invariants:
  *   - m->refs >= 1, 1 <= m->n <= m->cap (an empty map is NULL, but one
  *     emptied in place may stay with n == 0), m->e[] strictly sorted by id;
- *   - a corio_ctx with task != NULL is on the run list and its map has
+ *   - a corio_context with task != NULL is on the run list and its map has
  *     been lent to that task (ctx->map == NULL meanwhile).
  *
  * Limits: reference counts are plain ints; contexts never cross threads.
@@ -51,7 +51,7 @@ struct corio__ctx_map {
     struct ctx_entry e[];
 };
 
-struct corio_ctx {
+struct corio_context {
     int refs;
     struct corio__ctx_map *map;  /* NULL while entered (lent to task) */
     corio_task *task;            /* the task running inside it, or NULL */
@@ -65,16 +65,16 @@ struct corio_ctxvar_token {
     int had_old;
     int used;
     corio_loop *loop;   /* the context it was made in: loop, task id, */
-    uint64_t task_id;   /* and the corio_ctx entered then, if any */
-    corio_ctx *ctx;     /* (a reference) */
+    uint64_t task_id;   /* and the corio_context entered then, if any */
+    corio_context *ctx;     /* (a reference) */
 };
 
 static atomic_uint_fast64_t next_var_id = 1;
 static _Thread_local corio__list runs; /* entered contexts, newest first */
 
-static corio_ctx *ctx_of_run(corio__node *n)
+static corio_context *ctx_of_run(corio__node *n)
 {
-    return n ? CORIO__CONTAINER(n, corio_ctx, run_node) : NULL;
+    return n ? CORIO__CONTAINER(n, corio_context, run_node) : NULL;
 }
 
 /* ---- the map ------------------------------------------------------------------- */
@@ -223,10 +223,10 @@ static int map_get(const struct corio__ctx_map *m, const corio_ctxvar *var,
     return 0;
 }
 
-/* The corio_ctx task t has entered last, or NULL for its own context. */
-static corio_ctx *entered_by(const corio_task *t)
+/* The corio_context task t has entered last, or NULL for its own context. */
+static corio_context *entered_by(const corio_task *t)
 {
-    corio_ctx *c;
+    corio_context *c;
     for (c = ctx_of_run(runs.first); c; c = ctx_of_run(c->run_node.next))
         if (c->task == t)
             return c;
@@ -288,7 +288,7 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
     if (!var)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (tok) {
         if (!(k = malloc(sizeof *k)))
             return -ENOMEM;
@@ -307,7 +307,7 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
     }
     if (k) {
         if (k->ctx)
-            corio_ctx_retain(k->ctx);
+            corio_context_retain(k->ctx);
         *tok = k;
     }
     return 0;
@@ -321,7 +321,7 @@ int corio_ctxvar_reset(corio_ctxvar_token *tok)
     if (!tok)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (tok->used || tok->loop != t->loop || tok->task_id != t->id ||
         tok->ctx != entered_by(t))
         return -EINVAL;
@@ -337,16 +337,16 @@ void corio_ctxvar_token_free(corio_ctxvar_token *tok)
     if (!tok)
         return;
     if (tok->ctx)
-        corio_ctx_release(tok->ctx);
+        corio_context_release(tok->ctx);
     free(tok);
 }
 
 /* ---- context objects ------------------------------------------------------------ */
 
-int corio_ctx_copy(corio_ctx **out)
+int corio_context_copy(corio_context **out)
 {
     corio_task *t = corio__task_running();
-    corio_ctx *c;
+    corio_context *c;
     if (!out)
         return -EINVAL;
     if (!(c = malloc(sizeof *c)))
@@ -360,22 +360,22 @@ int corio_ctx_copy(corio_ctx **out)
     return 0;
 }
 
-void corio_ctx_retain(corio_ctx *ctx)
+void corio_context_retain(corio_context *ctx)
 {
     assert(ctx->refs > 0);
     ctx->refs++;
 }
 
-void corio_ctx_release(corio_ctx *ctx)
+void corio_context_release(corio_context *ctx)
 {
     if (!ctx || --ctx->refs > 0)
         return;
-    assert(!ctx->task); /* corio_ctx_run holds a reference */
+    assert(!ctx->task); /* corio_context_run holds a reference */
     corio__ctx_map_release(ctx->map);
     free(ctx);
 }
 
-int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
+int corio_context_run(corio_context *ctx, int (*fn)(void *), void *arg)
 {
     corio_task *t = corio__task_running();
     int rc;
@@ -383,10 +383,10 @@ int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
     if (!ctx || !fn)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (ctx->task)
         return -EBUSY;
-    corio_ctx_retain(ctx);
+    corio_context_retain(ctx);
     ctx->outer = t->ctxvars;
     t->ctxvars = ctx->map; /* ctx's reference moves to the task */
     ctx->map = NULL;
@@ -401,15 +401,15 @@ int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg)
     ctx->map = t->ctxvars;
     t->ctxvars = ctx->outer;
     ctx->outer = NULL;
-    corio_ctx_release(ctx);
+    corio_context_release(ctx);
     return rc;
 }
 
 /* ctx's values now: while entered, they are lent to its task, which holds
- * them itself or, inside a later corio_ctx_run, saved them in that ctx. */
-static const struct corio__ctx_map *live_map(const corio_ctx *ctx)
+ * them itself or, inside a later corio_context_run, saved them in that ctx. */
+static const struct corio__ctx_map *live_map(const corio_context *ctx)
 {
-    const corio_ctx *c;
+    const corio_context *c;
     if (!ctx->task)
         return ctx->map;
     for (c = ctx_of_run(ctx->run_node.prev); c;
@@ -419,14 +419,14 @@ static const struct corio__ctx_map *live_map(const corio_ctx *ctx)
     return ctx->task->ctxvars;
 }
 
-int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var, void **value)
+int corio_context_get(const corio_context *ctx, const corio_ctxvar *var, void **value)
 {
     if (!ctx)
         return -EINVAL;
     return map_get(live_map(ctx), var, value);
 }
 
-size_t corio_ctx_size(const corio_ctx *ctx)
+size_t corio_context_size(const corio_context *ctx)
 {
     const struct corio__ctx_map *m = ctx ? live_map(ctx) : NULL;
     return m ? m->n : 0;

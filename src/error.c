@@ -25,7 +25,7 @@ static const struct corio_err_name own[] = {
      "shared stack is held by an active coroutine"},
     {CORIO_EWRONGTHREAD, "CORIO_EWRONGTHREAD",
      "object belongs to another thread"},
-    {CORIO_ENOLOOP, "CORIO_ENOLOOP", "no running loop"},
+    {CORIO_ENOTASK, "CORIO_ENOTASK", "no running loop"},
     {CORIO_ESCOPE, "CORIO_ESCOPE",
      "cancel scope closed out of order or by another task"},
     {CORIO_EYIELDSCOPE, "CORIO_EYIELDSCOPE",

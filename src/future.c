@@ -285,14 +285,14 @@ int corio_future_await(corio_future *f, void **result)
     }
     if (&t->fut == f)
         return -EDEADLK;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     corio_future_retain(f);
     rc = corio__wait_park(
         corio__future_wait_begin(f, t, &corio__future_await_ops));
     if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
         corio_future_cancel(f);
-    else if (rc == 0 && corio__task_cancel_pending(t))
+    else if (rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED; /* the cancel reached us while we waited on f */
     if (rc == 0)
         rc = corio_future_result(f, result);

@@ -148,7 +148,7 @@ int corio_group_open(corio_group **out)
     if (!out)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     g = calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;

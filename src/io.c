@@ -5,7 +5,7 @@
  * Table. Each loop that has seen a descriptor keeps a table indexed by fd
  * number (grown by doubling to the largest fd used; 24 bytes per number).
  * An entry holds:
- *   gen         bumped by corio_close; the poller token is (gen << 32) | fd,
+ *   gen         bumped by corio_fd_close; the poller token is (gen << 32) | fd,
  *               so an event for a closed descriptor (same number, older
  *               generation) is recognised and dropped;
  *   registered  the poller watches fd under the current token;
@@ -37,7 +37,7 @@
  *   - registered == 0 implies interest == 0.
  *
  * Limits: one reader and one writer per descriptor; a descriptor closed
- * with close(2) instead of corio_close (or while no loop runs on the
+ * with close(2) instead of corio_fd_close (or while no loop runs on the
  * thread and no task of the loop is running) leaves a stale entry, so a
  * new descriptor with that number may never be watched (see io.h).
  */
@@ -260,7 +260,7 @@ static int probe(int fd, unsigned dir)
  * would_block: the caller's operation just failed with EAGAIN, so the
  * direction is known not ready; otherwise a set readiness bit is checked
  * and, if true, returned at once. Returns 0 (ready: try again), or
- * -ECANCELED, -EBADF (invalid, or closed with corio_close meanwhile),
+ * -ECANCELED, -EBADF (invalid, or closed with corio_fd_close meanwhile),
  * -EBUSY, -EPERM, -ENOMEM, -ENOSPC.
  */
 static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
@@ -271,7 +271,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     uint32_t gen;
     int rc;
 
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (fd < 0)
         return -EBADF;
@@ -307,7 +307,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     e = ent_find(loop, fd);
     if (!e || e->gen != gen)
         return -EBADF;
-    return corio__task_cancel_pending(t) ? -ECANCELED : 0;
+    return corio__task_cancel_report(t) ? -ECANCELED : 0;
 }
 
 /* The running task, for a call that may suspend; NULL outside a task. */
@@ -347,7 +347,7 @@ int corio_wait_readable(int fd)
 {
     corio_task *t = caller();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return fd_wait(t, fd, IN, 0);
 }
 
@@ -355,7 +355,7 @@ int corio_wait_writable(int fd)
 {
     corio_task *t = caller();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return fd_wait(t, fd, OUT, 0);
 }
 
@@ -365,9 +365,9 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     ssize_t n;
     int rc;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (;;) {
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -407,9 +407,9 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     ssize_t n;
     int rc;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (;;) {
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         if ((rc = busy(t, fd, OUT)) != 0)
             return rc;
@@ -431,7 +431,7 @@ int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
     size_t done = 0;
     int rc = 0;
     if (!caller()) {
-        rc = CORIO_ENOLOOP;
+        rc = CORIO_ENOTASK;
         len = 0;
     }
     while (done < len) {
@@ -453,9 +453,9 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     socklen_t len0 = addrlen ? *addrlen : 0;
     int s, rc;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     for (;;) {
-        if (corio__task_cancel_pending(t))
+        if (corio__task_cancel_report(t))
             return -ECANCELED;
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -480,8 +480,8 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     socklen_t elen = sizeof(int);
     int err = 0, rc;
     if (!t)
-        return CORIO_ENOLOOP;
-    if (corio__task_cancel_pending(t))
+        return CORIO_ENOTASK;
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     if ((rc = busy(t, fd, OUT)) != 0)
         return rc;
@@ -498,7 +498,7 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     return -err;
 }
 
-int corio_close(int fd)
+int corio_fd_close(int fd)
 {
     corio_loop *loop = corio_loop_current();
     corio_task *t = corio__task_running();

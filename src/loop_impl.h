@@ -178,7 +178,7 @@ static inline corio_task *corio__task_running(void)
 /* 1 if a park by t would return -ECANCELED at once: the innermost
  * cancelled scope comes before any shield, or (no shield on the way) the
  * task has cancel requests. */
-int corio__task_cancel_pending(const corio_task *t);
+int corio__task_cancel_report(const corio_task *t);
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
 void corio__task_deliver_cancel(corio_task *t);
 /* Group scopes (scope.c, for group.c): a scope of kind CORIO__SCOPE_GROUP

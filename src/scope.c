@@ -37,7 +37,7 @@ struct corio_scope {
     unsigned char cancelled; /* cancelled itself (deadline or by hand) */
 };
 
-int corio__task_cancel_pending(const corio_task *t)
+int corio__task_cancel_report(const corio_task *t)
 {
     const corio_scope *s;
     int pending = t->cancel_requests > 0;
@@ -127,7 +127,7 @@ int corio_scope_open(int kind, double deadline, corio_scope **out)
         kind > CORIO_SCOPE_SHIELD)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return scope_push(t, kind, deadline, out);
 }
 
@@ -151,26 +151,26 @@ void corio__scope_cancel(corio_scope *s)
     scope_cancel(s);
 }
 
-int corio_timeout(double seconds, corio_scope **out)
+int corio_scope_timeout(double seconds, corio_scope **out)
 {
     return corio_scope_open(CORIO_SCOPE_FAIL,
                             corio_loop_time(NULL) + (seconds > 0 ? seconds : 0),
                             out);
 }
 
-int corio_timeout_at(double deadline, corio_scope **out)
+int corio_scope_timeout_at(double deadline, corio_scope **out)
 {
     return corio_scope_open(CORIO_SCOPE_FAIL, deadline, out);
 }
 
-int corio_move_on_after(double seconds, corio_scope **out)
+int corio_scope_move_on_after(double seconds, corio_scope **out)
 {
     return corio_scope_open(CORIO_SCOPE_MOVE_ON,
                             corio_loop_time(NULL) + (seconds > 0 ? seconds : 0),
                             out);
 }
 
-int corio_shield(corio_scope **out)
+int corio_scope_shield(corio_scope **out)
 {
     return corio_scope_open(CORIO_SCOPE_SHIELD, INFINITY, out);
 }

@@ -209,13 +209,13 @@ int corio_signal_wait(int signo)
     int rc;
 
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     /* sigaddset also refuses the C library's internal signals. */
     sigemptyset(&probe);
     if (signo <= 0 || signo >= _NSIG || signo == SIGKILL ||
         signo == SIGSTOP || sigaddset(&probe, signo) != 0)
         return -EINVAL;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     loop = t->loop;
     if ((rc = sig_of(loop, &st)) != 0)
@@ -233,5 +233,5 @@ int corio_signal_wait(int signo)
     rc = corio__wait_park(w);
     if (rc)
         return rc;
-    return corio__task_cancel_pending(t) ? -ECANCELED : 0;
+    return corio__task_cancel_report(t) ? -ECANCELED : 0;
 }

@@ -200,7 +200,7 @@ static void task_step(corio__ready *r)
             t->resume_how = CORIO__RESUME_RAW;
             corio_future_retain(f);
             if (f->state != CORIO__FUT_PENDING ||
-                corio__task_cancel_pending(t)) {
+                corio__task_cancel_report(t)) {
                 /* Done already, or cancelled: no wait (level-triggered:
                  * a cancelled task's await fails at once). */
                 corio__wait *w = corio__wait_begin(t, &corio__future_raw_ops,
@@ -264,7 +264,7 @@ int corio_task_spawn_at(corio_loop *loop, corio_coro_fn fn, void *arg,
     if (opts->flags & ~CORIO_CORO_LEAN)
         return -EINVAL;
     if (!loop && !(loop = corio_loop_current()))
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (loop->closing)
         return -ESHUTDOWN;
     if ((t = loop->task_free) != NULL) {
@@ -354,7 +354,7 @@ int corio_task_join(corio_task *t, void **result)
         return -EINVAL;
     if (!corio__task_running() && t->fut.state == CORIO__FUT_PENDING &&
         !corio_coro_current())
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     return corio_future_await(&t->fut, result);
 }
 
@@ -453,8 +453,8 @@ int corio_sleep(double seconds)
     int rc;
 
     if (!t)
-        return CORIO_ENOLOOP;
-    if (corio__task_cancel_pending(t))
+        return CORIO_ENOTASK;
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     ns = corio__seconds_to_ns(seconds);
     if (ns == 0) {
@@ -472,7 +472,7 @@ int corio_sleep(double seconds)
             return rc;
         rc = corio__wait_park(corio__wait_begin(t, &sleep_ops, NULL, 0));
     }
-    if (rc == 0 && corio__task_cancel_pending(t))
+    if (rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;
 }

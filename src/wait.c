@@ -47,7 +47,7 @@ void corio__task_deliver_cancel(corio_task *t)
     corio__wait *w = &t->wait;
     if (w->state != CORIO__WAIT_PENDING ||
         (w->flags & CORIO__WAIT_UNCANCELLABLE) ||
-        !corio__task_cancel_pending(t))
+        !corio__task_cancel_report(t))
         return;
     if (w->ops->forward && w->ops->forward(w))
         return; /* passed on to what it awaits, which will wake it */

@@ -45,7 +45,7 @@ static inline int kid_run(void *arg, void **result)
                     : corio_sleep(k->sleep);
     if (k->rc == -ECANCELED && k->cleanup > 0) {
         corio_scope *sh;
-        CHECK_EQ(corio_shield(&sh), 0);
+        CHECK_EQ(corio_scope_shield(&sh), 0);
         CHECK_EQ(corio_sleep(k->cleanup), 0);
         CHECK_EQ(corio_scope_close(sh, 0), 0);
     }

@@ -101,7 +101,7 @@ static int in_task_sleep_body(void)
     ticks = 0;
     CHECK_EQ(corio_spawn(ticker, NULL, NULL, NULL), 0);
     CHECK_EQ(corio_agen_new(waiting_gen, &s, NULL, &g), 0);
-    CHECK_EQ(iterate_all(g, &sum), CORIO_AGEN_END);
+    CHECK_EQ(iterate_all(g, &sum), CORIO_END);
     CHECK_EQ(sum, 0 + 1 + 2 + 3 + 4);
     CHECK_EQ(s.yielded, 5);
     /* The generator's sleeps suspended the task, not the loop. */
@@ -161,7 +161,7 @@ static int every_wait_kind_body(void)
         else
             CHECK_EQ(corio_spawn(holder, &s, NULL, NULL), 0);
         CHECK_EQ(corio_agen_new(waiting_gen, &s, NULL, &g), 0);
-        CHECK_EQ(iterate_all(g, &sum), CORIO_AGEN_END);
+        CHECK_EQ(iterate_all(g, &sum), CORIO_END);
         CHECK_EQ(sum, 3);
         CHECK_EQ(s.yielded, 3);
         corio_agen_free(g);
@@ -196,7 +196,7 @@ static int cancel_consumer(void *arg, void **result)
         CHECK_EQ(PI(x), c->consumed);
         c->consumed++;
     }
-    return c->rc == CORIO_AGEN_END ? 0 : c->rc;
+    return c->rc == CORIO_END ? 0 : c->rc;
 }
 
 /* Cancel the consumer after `delay` loop iterations, for each wait kind
@@ -269,7 +269,7 @@ static int consumer_scope_body(void)
     /* A timeout the consumer puts around next covers the generator's
      * waits (PEP 789's allowed direction). */
     CHECK_EQ(corio_agen_new(waiting_gen, &s, NULL, &g), 0);
-    CHECK_EQ(corio_move_on_after(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(0.01, &sc), 0);
     rc = corio_agen_next(g, &x);
     CHECK_EQ(rc, -ECANCELED);
     CHECK_EQ(corio_scope_close(sc, rc), 0);
@@ -307,7 +307,7 @@ static int scoped_gen(void *arg, void **result)
         CHECK_EQ(corio_group_open(&gr), 0);
         CHECK_EQ(corio_group_spawn(gr, child_noop, NULL, NULL, NULL), 0);
     } else {
-        CHECK_EQ(corio_timeout(10.0, &sc), 0);
+        CHECK_EQ(corio_scope_timeout(10.0, &sc), 0);
     }
     rc = corio_sleep(0);
     if (*mode == 2) {
@@ -337,7 +337,7 @@ static int yield_in_scope_body(void)
         if (mode == 2) {
             CHECK_EQ(rc, 0);
             CHECK_EQ(PI(x), 42);
-            CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+            CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
         } else {
             /* Refused: the item never arrives, the generator ends. */
             CHECK_EQ(rc, CORIO_EYIELDSCOPE);
@@ -412,7 +412,7 @@ static int busy_body(void)
     /* Another task may go on with it afterwards. */
     CHECK_EQ(corio_agen_next(g, &x), 0);
     CHECK_EQ(PI(x), 1);
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
     corio_task_release(t);
     corio_agen_free(g);
     return 0;
@@ -436,7 +436,7 @@ static int doubling_gen(void *arg, void **result)
             break;
     }
     corio_agen_close(inner); /* may wait */
-    return rc == CORIO_AGEN_END ? 0 : rc;
+    return rc == CORIO_END ? 0 : rc;
 }
 
 static int nested_body(void)
@@ -448,7 +448,7 @@ static int nested_body(void)
 
     CHECK_EQ(corio_agen_new(waiting_gen, &s, NULL, &inner), 0);
     CHECK_EQ(corio_agen_new(doubling_gen, inner, NULL, &outer), 0);
-    CHECK_EQ(iterate_all(outer, &sum), CORIO_AGEN_END);
+    CHECK_EQ(iterate_all(outer, &sum), CORIO_END);
     CHECK_EQ(sum, 2 * (0 + 1 + 2 + 3));
     corio_agen_free(outer);
     corio_agen_free(inner);
@@ -502,7 +502,7 @@ static int lean_consumer(void *arg, void **result)
     intptr_t sum;
     (void)result;
     CHECK_EQ(corio_ctxvar_set(cv, IP(5), NULL), 0);
-    CHECK_EQ(iterate_all(g, &sum), CORIO_AGEN_END);
+    CHECK_EQ(iterate_all(g, &sum), CORIO_END);
     CHECK_EQ(sum, 15); /* the generator saw this task's value */
     return 0;
 }

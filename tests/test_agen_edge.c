@@ -113,7 +113,7 @@ static int fail_msg_body(void)
      * that task's. */
     CHECK_STR_HAS(corio_task_message(t), "generator broke at item 2");
     CHECK(corio_task_message(corio_task_current()) == NULL);
-    CHECK_EQ(corio_agen_next(g, NULL), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, NULL), CORIO_END);
     corio_task_release(t);
     corio_agen_free(g);
     return 0;
@@ -162,7 +162,7 @@ static void check_odd_values(void)
     CHECK_EQ(corio_agen_new(echo_any_gen, NULL, NULL, &g), 0);
     CHECK_EQ(corio_agen_throw(g, -1, &x), -1); /* unstarted: not run */
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
-    CHECK_EQ(corio_agen_send(g, NULL, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_send(g, NULL, &x), CORIO_END);
     corio_agen_free(g);
 
     CHECK_EQ(corio_agen_new(echo_any_gen, NULL, NULL, &g), 0);
@@ -177,12 +177,12 @@ static void check_odd_values(void)
     CHECK_EQ(corio_agen_throw(g, CORIO_EYIELDSCOPE, &x), 0);
     CHECK_EQ(PI(x), CORIO_EYIELDSCOPE);
     CHECK_EQ(corio_agen_throw(g, INT_MAX, &x), -EINVAL);
-    CHECK_EQ(corio_agen_throw(g, CORIO_AGEN_END, &x), -EINVAL);
+    CHECK_EQ(corio_agen_throw(g, CORIO_END, &x), -EINVAL);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_SUSPENDED);
     CHECK_EQ(corio_agen_throw(g, INT_MIN, &x), INT_MIN);
     CHECK_PTR(x, NULL);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
-    CHECK_EQ(corio_agen_throw(g, INT_MIN, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_throw(g, INT_MIN, &x), CORIO_END);
     corio_agen_free(g);
 
     /* athrow(GeneratorExit) that is not handled: the error comes back. */
@@ -195,11 +195,11 @@ static void check_odd_values(void)
     /* A throw the generator turns into a normal return: the end. */
     CHECK_EQ(corio_agen_new(echo_any_gen, NULL, NULL, &g), 0);
     CHECK_EQ(corio_agen_next(g, &x), 0);
-    CHECK_EQ(corio_agen_throw(g, -EPIPE, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_throw(g, -EPIPE, &x), CORIO_END);
     corio_agen_free(g);
 
     /* A body returning a positive value breaks its contract: -EINVAL, and
-     * never confused with CORIO_AGEN_END. */
+     * never confused with CORIO_END. */
     CHECK_EQ(corio_agen_new(echo_any_gen, NULL, NULL, &g), 0);
     CHECK_EQ(corio_agen_next(g, &x), 0);
     CHECK_EQ(corio_agen_throw(g, -ENOSPC, &x), -EINVAL);

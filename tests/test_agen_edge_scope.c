@@ -33,7 +33,7 @@ static int adder_gen(void *arg, void **result)
     for (int i = 0;; i++) {
         if (s->inner) {
             rc = corio_agen_next(s->inner, &x);
-            if (rc == CORIO_AGEN_END) {
+            if (rc == CORIO_END) {
                 rc = 0;
                 break;
             }
@@ -83,7 +83,7 @@ static int lean_chain_consumer(void *arg, void **result)
             return -EFAULT;
     }
     c->rc = rc;
-    return rc == CORIO_AGEN_END ? 0 : rc;
+    return rc == CORIO_END ? 0 : rc;
 }
 
 static int churn(void *arg, void **result)
@@ -123,7 +123,7 @@ static int lean_nested_body(void)
         CHECK_EQ(corio_spawn(churn, NULL, &tlean, &ch[i]), 0);
     for (int k = 0; k < 4; k++) {
         CHECK_EQ(corio_task_join(t[k], NULL), 0);
-        CHECK_EQ(c[k].rc, CORIO_AGEN_END);
+        CHECK_EQ(c[k].rc, CORIO_END);
         CHECK_EQ(c[k].sum, 45 + 200 * 10);
         corio_task_release(t[k]);
         for (int d = 0; d < 3; d++) {
@@ -150,7 +150,7 @@ static int shield_gen(void *arg, void **result)
     struct edge *s = arg;
     corio_scope *sh;
     (void)result;
-    CHECK_EQ(corio_shield(&sh), 0);
+    CHECK_EQ(corio_scope_shield(&sh), 0);
     s->rc1 = corio_sleep(0.02); /* the consumer is cancelled meanwhile */
     s->rc2 = corio_yield(IP(1), NULL); /* refused: inside its own shield */
     s->rc3 = corio_scope_close(sh, s->rc2);
@@ -208,7 +208,7 @@ static int scope_between_body(void)
 
     CHECK_EQ(corio_agen_new(sleepy_gen, &s, NULL, &g), 0);
     CHECK_EQ(corio_agen_new(plain_gen, &p, NULL, &pg), 0);
-    CHECK_EQ(corio_move_on_after(100.0, &sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(100.0, &sc), 0);
     CHECK_EQ(corio_agen_next(g, &x), 0);
     CHECK_EQ(corio_agen_next(pg, &x), 0);
     corio_scope_cancel(sc);
@@ -224,7 +224,7 @@ static int scope_between_body(void)
     CHECK_EQ(s.cleanup_rc, -ECANCELED); /* still inside the scope */
     CHECK_EQ(corio_scope_close(sc, rc), 0);
     CHECK_EQ(corio_task_cancelling(corio_task_current()), 0);
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
     /* Outside the scope the other one goes on normally. */
     CHECK_EQ(corio_agen_next(pg, &x), 0);
     CHECK_EQ(PI(x), 2);
@@ -269,7 +269,7 @@ static int relay_gen(void *arg, void **result)
     s->rc1 = corio_agen_close(s->inner);
     s->cleanup_rc = corio_sleep(0);
     s->cleanup++;
-    return rc == CORIO_AGEN_END ? 0 : rc;
+    return rc == CORIO_END ? 0 : rc;
 }
 
 static int nested_cancel_body(void)
@@ -451,7 +451,7 @@ static int leaky_scope_gen(void *arg, void **result)
     corio_scope *sc;
     (void)arg;
     (void)result;
-    return corio_timeout(100.0, &sc); /* never closed: a bug in the body */
+    return corio_scope_timeout(100.0, &sc); /* never closed: a bug in the body */
 }
 
 static int leaky_scope_body(void)
@@ -459,7 +459,7 @@ static int leaky_scope_body(void)
     corio_coro_opts o = {.name = "leaky"};
     corio_agen *g;
     CHECK_EQ(corio_agen_new(leaky_scope_gen, NULL, &o, &g), 0);
-    CHECK_EQ(corio_agen_next(g, NULL), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, NULL), CORIO_END);
     corio_agen_free(g);
     return 0; /* the task ends inside the leaked scope */
 }

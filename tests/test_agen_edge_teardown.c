@@ -211,7 +211,7 @@ TEST(agen_edge_orphan_ignores_close_then_waits)
         free(err);
         /* The second close had no task to wait in: its wait failed at
          * once (never "succeeded" on a task that went on without it). */
-        CHECK_EQ(twice_s.cleanup_rc, CORIO_ENOLOOP);
+        CHECK_EQ(twice_s.cleanup_rc, CORIO_ENOTASK);
     }
 }
 
@@ -258,7 +258,7 @@ static void free_ignoring_from_other_loop(double wait)
     err = corio_test_stderr_end();
     free(err);
     CHECK_EQ(twice_s.cleanup, 1);
-    CHECK_EQ(twice_s.cleanup_rc, CORIO_ENOLOOP);
+    CHECK_EQ(twice_s.cleanup_rc, CORIO_ENOTASK);
     CHECK_EQ(corio_loop_free(a), 0); /* g is gone from its list */
 }
 
@@ -322,7 +322,7 @@ static int free_from_callbacks_body(void)
         CHECK_EQ(cb_s[i].cleanup_rc, 0); /* closed in a task: could wait */
     }
     /* Iterated outside any task: its sleep failed, so it ended at once. */
-    CHECK_EQ(cb_s[2].rc1, CORIO_ENOLOOP);
+    CHECK_EQ(cb_s[2].rc1, CORIO_ENOTASK);
     CHECK_EQ(cb_rc[2], 0);
     corio_future_release(f);
     return 0;

@@ -166,7 +166,7 @@ TEST(agen_loop_free_closes)
     free(err);
     /* Closed at once: the cleanup's wait failed, nothing blocked. */
     CHECK_EQ(left_s[0].cleanup, 1);
-    CHECK_EQ(left_s[0].cleanup_rc, CORIO_ENOLOOP);
+    CHECK_EQ(left_s[0].cleanup_rc, CORIO_ENOTASK);
     CHECK_EQ(corio_agen_state(left[0]), CORIO_CORO_CLOSED);
     CHECK_EQ(corio_agen_free(left[0]), 0);
 }

@@ -30,13 +30,13 @@ TEST(agen_hand_next)
         CHECK_EQ(PI(x), i);
         CHECK_EQ(corio_agen_state(g), CORIO_CORO_SUSPENDED);
     }
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
     CHECK_PTR(x, NULL);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
     /* StopAsyncIteration again, however asked. */
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
-    CHECK_EQ(corio_agen_send(g, IP(1), &x), CORIO_AGEN_END);
-    CHECK_EQ(corio_agen_throw(g, -EIO, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
+    CHECK_EQ(corio_agen_send(g, IP(1), &x), CORIO_END);
+    CHECK_EQ(corio_agen_throw(g, -EIO, &x), CORIO_END);
     CHECK_EQ(corio_agen_close(g), 0);
     CHECK_EQ(s.cleanup, 0);
     CHECK_EQ(corio_agen_free(g), 0);
@@ -60,7 +60,7 @@ TEST(agen_hand_misuse)
     CHECK_EQ(corio_agen_free(NULL), 0);
     CHECK_EQ(corio_agen_state(NULL), CORIO_CORO_CLOSED);
     CHECK(strcmp(corio_agen_name(NULL), "agen") == 0);
-    CHECK_EQ(corio_agen_shutdown(), CORIO_ENOLOOP);
+    CHECK_EQ(corio_agen_shutdown(), CORIO_ENOTASK);
 
     CHECK_EQ(corio_agen_new(counting_gen, &s, NULL, &g), 0);
     CHECK(strcmp(corio_agen_name(g), "agen") == 0);
@@ -72,7 +72,7 @@ TEST(agen_hand_misuse)
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CREATED);
     /* item may be NULL. */
     CHECK_EQ(corio_agen_next(g, NULL), 0);
-    CHECK_EQ(corio_agen_next(g, NULL), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, NULL), CORIO_END);
     corio_agen_free(g);
 
     /* Freed without ever being iterated: no report (Python has none). */
@@ -98,7 +98,7 @@ TEST(agen_hand_send)
     CHECK_EQ(corio_agen_send(g, IP(20), &x), 0);
     CHECK_EQ(corio_agen_send(g, IP(30), &x), 0);
     CHECK_EQ(PI(x), 3);
-    CHECK_EQ(corio_agen_send(g, IP(40), &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_send(g, IP(40), &x), CORIO_END);
     CHECK_EQ(s.sent_sum, 100);
     corio_agen_free(g);
 }
@@ -141,7 +141,7 @@ TEST(agen_hand_throw)
     CHECK_EQ(s.cleanup, 1);
     CHECK_EQ(s.last_rc, -EIO);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
     corio_agen_free(g);
 
     /* Thrown into a generator that never started: it never runs. */
@@ -150,7 +150,7 @@ TEST(agen_hand_throw)
     CHECK_EQ(corio_agen_throw(g, -EPIPE, &x), -EPIPE);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
     CHECK_EQ(s.cleanup, 0);
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
     corio_agen_free(g);
     (void)ran;
 }
@@ -176,7 +176,7 @@ TEST(agen_hand_error)
         n++;
     CHECK_EQ(n, 2);
     CHECK_EQ(rc, -EIO);
-    CHECK_EQ(corio_agen_next(g, &x), CORIO_AGEN_END);
+    CHECK_EQ(corio_agen_next(g, &x), CORIO_END);
     CHECK_EQ(corio_agen_close(g), 0);
     corio_agen_free(g);
 }
@@ -294,7 +294,7 @@ static int consumer_coro(void *arg, void **result)
     while ((rc = corio_agen_next(g, &x)) == 0)
         sum += PI(x);
     *result = IP(sum);
-    return rc == CORIO_AGEN_END ? 0 : rc;
+    return rc == CORIO_END ? 0 : rc;
 }
 
 TEST(agen_hand_driver_sees_awaits)

@@ -280,13 +280,13 @@ TEST(combine_outside_loop)
     void *r = IP(1);
     int errs[1];
     CHECK_EQ(corio_future_new(NULL, &f), 0);
-    CHECK_EQ(corio_gather(&f, 1, 0, &r, NULL), CORIO_ENOLOOP);
+    CHECK_EQ(corio_gather(&f, 1, 0, &r, NULL), CORIO_ENOTASK);
     CHECK_EQ(corio_gather(&f, 1, CORIO_GATHER_COLLECT, &r, errs),
-             CORIO_ENOLOOP);
+             CORIO_ENOTASK);
     CHECK_EQ(corio_wait(&f, 1, CORIO_WAIT_ALL_COMPLETED, 1, &nd),
-             CORIO_ENOLOOP);
-    CHECK_EQ(corio_as_completed_new(&f, 1, 1, &it), CORIO_ENOLOOP);
-    CHECK_EQ(corio_wait_for(f, 1, &r), CORIO_ENOLOOP);
+             CORIO_ENOTASK);
+    CHECK_EQ(corio_as_completed_new(&f, 1, 1, &it), CORIO_ENOTASK);
+    CHECK_EQ(corio_wait_for(f, 1, &r), CORIO_ENOTASK);
     CHECK_EQ(nd, 5);
     CHECK_PTR(it, NULL);
     CHECK_EQ(PI(r), 1);

@@ -251,7 +251,7 @@ static int gather_in_timeout(void)
     corio_scope *sc;
     int rc;
     spawn_kids(k, 2, t, f);
-    CHECK_EQ(corio_timeout(0.02, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.02, &sc), 0);
     rc = corio_gather(f, 2, 0, NULL, NULL);
     CHECK_EQ(rc, -ECANCELED);
     CHECK_EQ(corio_scope_close(sc, rc), -ETIMEDOUT);

@@ -565,7 +565,7 @@ static int wait_for_in_scope(void)
     corio_scope *sc;
     int rc;
     spawn_kids(&k, 1, &t, &f);
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     rc = corio_wait_for(f, 5, NULL);
     CHECK_EQ(rc, -ECANCELED);
     CHECK_EQ(corio_scope_close(sc, rc), -ETIMEDOUT);

@@ -2,7 +2,7 @@
  * test_ctxvar.c: context variables: defaults, set/get/reset, tokens used
  * twice or in the wrong context, inheritance at spawn in both directions,
  * O(1) spawn (the child shares its parent's map), copy-on-write, many
- * variables in random order, corio_ctx_run (nested, suspending, spawning),
+ * variables in random order, corio_context_run (nested, suspending, spawning),
  * lean tasks, and calls outside any task.
  */
 #include "test.h"
@@ -142,7 +142,7 @@ static int reset_in_ctx(void *arg)
 static int tokens_body(void)
 {
     corio_ctxvar_token *t, *tin;
-    corio_ctx *c, *c2;
+    corio_context *c, *c2;
     corio_task *child;
     void *res;
 
@@ -161,20 +161,20 @@ static int tokens_body(void)
     CHECK_EQ(corio_ctxvar_reset(foreign_tok), 0); /* still fine here */
     corio_ctxvar_token_free(foreign_tok);
 
-    /* A token made inside corio_ctx_run is not valid outside it, nor
+    /* A token made inside corio_context_run is not valid outside it, nor
      * inside another ctx, and one from outside is not valid inside. */
-    CHECK_EQ(corio_ctx_copy(&c), 0);
-    CHECK_EQ(corio_ctx_copy(&c2), 0);
-    CHECK_EQ(corio_ctx_run(c, set_in_ctx, &tin), 0);
+    CHECK_EQ(corio_context_copy(&c), 0);
+    CHECK_EQ(corio_context_copy(&c2), 0);
+    CHECK_EQ(corio_context_run(c, set_in_ctx, &tin), 0);
     CHECK_EQ(corio_ctxvar_reset(tin), -EINVAL);
-    CHECK_EQ(corio_ctx_run(c2, reset_in_ctx, tin), -EINVAL);
+    CHECK_EQ(corio_context_run(c2, reset_in_ctx, tin), -EINVAL);
     CHECK_EQ(corio_ctxvar_set(va, IP(4), &t), 0);
-    CHECK_EQ(corio_ctx_run(c, reset_in_ctx, t), -EINVAL);
-    CHECK_EQ(corio_ctx_run(c, reset_in_ctx, tin), 0);
-    CHECK_EQ(corio_ctx_run(c, reset_in_ctx, tin), -EINVAL);
+    CHECK_EQ(corio_context_run(c, reset_in_ctx, t), -EINVAL);
+    CHECK_EQ(corio_context_run(c, reset_in_ctx, tin), 0);
+    CHECK_EQ(corio_context_run(c, reset_in_ctx, tin), -EINVAL);
     CHECK_EQ(corio_ctxvar_reset(t), 0);
-    corio_ctx_release(c);  /* the token tin still holds c */
-    corio_ctx_release(c2);
+    corio_context_release(c);  /* the token tin still holds c */
+    corio_context_release(c2);
     corio_ctxvar_token_free(tin);
     corio_ctxvar_token_free(t);
     return 0;
@@ -348,7 +348,7 @@ static int random_body(void)
     corio_ctxvar *v[NRAND];
     corio_ctxvar_token *first[NRAND]; /* made when v[i] was unset */
     intptr_t model[NRAND];            /* 0: unset */
-    corio_ctx *snap = NULL;
+    corio_context *snap = NULL;
     uint32_t seed = 12345;
 
     for (int i = 0; i < NRAND; i++) {
@@ -363,8 +363,8 @@ static int random_body(void)
         i = (int)((seed >> 8) % NRAND);
         op = (int)((seed >> 20) % 4);
         if (step % 97 == 0) { /* share the map now and then */
-            corio_ctx_release(snap);
-            CHECK_EQ(corio_ctx_copy(&snap), 0);
+            corio_context_release(snap);
+            CHECK_EQ(corio_context_copy(&snap), 0);
         }
         if (op <= 1 || (op == 2 && !first[i])) {
             CHECK_EQ(corio_ctxvar_set(v[i], IP(step + 1),
@@ -385,7 +385,7 @@ static int random_body(void)
         for (int j = 0; j < NRAND; j++)
             CHECK_EQ(get(v[j]), model[j] ? model[j] : -ENOENT);
     }
-    corio_ctx_release(snap);
+    corio_context_release(snap);
     for (int i = 0; i < NRAND; i++) {
         corio_ctxvar_token_free(first[i]);
         corio_ctxvar_free(v[i]);
@@ -398,13 +398,13 @@ TEST(ctxvar_random_model)
     CHECK_EQ(run(random_body), 0);
 }
 
-/* ---- corio_ctx_run -------------------------------------------------------------------- */
+/* ---- corio_context_run -------------------------------------------------------------------- */
 
-static corio_ctx *cx;
+static corio_context *cx;
 
 static int in_ctx(void *arg)
 {
-    corio_ctx *other = arg;
+    corio_context *other = arg;
     corio_task *t;
     struct seen s = {0};
     void *res;
@@ -413,7 +413,7 @@ static int in_ctx(void *arg)
     CHECK_EQ(get(va), 10); /* the snapshot's value */
     CHECK_EQ(corio_ctxvar_set(va, IP(11), NULL), 0);
     CHECK_EQ(corio_ctxvar_set(vn, IP(12), NULL), 0);
-    CHECK_EQ(corio_ctx_run(cx, in_ctx, NULL), -EBUSY); /* entered */
+    CHECK_EQ(corio_context_run(cx, in_ctx, NULL), -EBUSY); /* entered */
     CHECK_EQ(corio_sleep(0), 0); /* suspending inside is fine */
     CHECK_EQ(get(va), 11);
     /* A task spawned inside copies cx. */
@@ -423,13 +423,13 @@ static int in_ctx(void *arg)
     CHECK_EQ(s.a0, 11);
     CHECK_EQ(s.n0, 12);
     if (other) { /* nested: cx's values read through the inner run */
-        rc = corio_ctx_run(other, in_ctx, NULL);
+        rc = corio_context_run(other, in_ctx, NULL);
         CHECK_EQ(get(va), 11);
         return rc;
     }
     {
         void *x;
-        CHECK_EQ(corio_ctx_get(cx, va, &x), 0);
+        CHECK_EQ(corio_context_get(cx, va, &x), 0);
         CHECK_EQ(PI(x), 11);
     }
     return 42;
@@ -439,54 +439,54 @@ static int entered_elsewhere(void *arg, void **result)
 {
     (void)arg;
     (void)result;
-    return corio_ctx_run(cx, in_ctx, NULL);
+    return corio_context_run(cx, in_ctx, NULL);
 }
 
 static int ctx_run_body(void)
 {
-    corio_ctx *c2;
+    corio_context *c2;
     corio_task *t;
     void *x, *res;
 
     CHECK_EQ(corio_ctxvar_set(va, IP(10), NULL), 0);
-    CHECK_EQ(corio_ctx_copy(&cx), 0);
+    CHECK_EQ(corio_context_copy(&cx), 0);
     CHECK_EQ(corio_ctxvar_set(va, IP(20), NULL), 0); /* not in cx */
-    CHECK_EQ(corio_ctx_size(cx), 1);
+    CHECK_EQ(corio_context_size(cx), 1);
 
     /* Another task tries to enter cx while this one is inside. */
     CHECK_EQ(corio_spawn(entered_elsewhere, NULL, NULL, &t), 0);
-    CHECK_EQ(corio_ctx_run(cx, in_ctx, NULL), 42);
+    CHECK_EQ(corio_context_run(cx, in_ctx, NULL), 42);
     CHECK_EQ(corio_task_join(t, &res), -EBUSY);
     corio_task_release(t);
 
     /* Back in the task's own context; cx kept the changes. */
     CHECK_EQ(get(va), 20);
     CHECK_EQ(get(vn), -ENOENT);
-    CHECK_EQ(corio_ctx_get(cx, va, &x), 0);
+    CHECK_EQ(corio_context_get(cx, va, &x), 0);
     CHECK_EQ(PI(x), 11);
-    CHECK_EQ(corio_ctx_get(cx, vn, &x), 0);
+    CHECK_EQ(corio_context_get(cx, vn, &x), 0);
     CHECK_EQ(PI(x), 12);
-    CHECK_EQ(corio_ctx_get(cx, vb, &x), 0);
+    CHECK_EQ(corio_context_get(cx, vb, &x), 0);
     CHECK_PTR(x, NULL);
-    CHECK_EQ(corio_ctx_size(cx), 2);
+    CHECK_EQ(corio_context_size(cx), 2);
 
     /* Nested runs of two contexts: in cx, then in c2 inside it. */
     CHECK_EQ(corio_ctxvar_set(va, IP(10), NULL), 0);
-    corio_ctx_release(cx);
-    CHECK_EQ(corio_ctx_copy(&cx), 0);
-    CHECK_EQ(corio_ctx_copy(&c2), 0);
+    corio_context_release(cx);
+    CHECK_EQ(corio_context_copy(&cx), 0);
+    CHECK_EQ(corio_context_copy(&c2), 0);
     CHECK_EQ(corio_ctxvar_set(va, IP(20), NULL), 0);
     /* inner in_ctx runs in c2 (va 10 there) and sets 11 in c2 */
-    CHECK_EQ(corio_ctx_run(cx, in_ctx, c2), 42);
-    CHECK_EQ(corio_ctx_get(c2, va, &x), 0);
+    CHECK_EQ(corio_context_run(cx, in_ctx, c2), 42);
+    CHECK_EQ(corio_context_get(c2, va, &x), 0);
     CHECK_EQ(PI(x), 11);
     CHECK_EQ(get(va), 20);
 
-    CHECK_EQ(corio_ctx_run(NULL, in_ctx, NULL), -EINVAL);
-    CHECK_EQ(corio_ctx_run(cx, NULL, NULL), -EINVAL);
-    CHECK_EQ(corio_ctx_get(NULL, va, &x), -EINVAL);
-    corio_ctx_release(c2);
-    corio_ctx_release(cx);
+    CHECK_EQ(corio_context_run(NULL, in_ctx, NULL), -EINVAL);
+    CHECK_EQ(corio_context_run(cx, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_context_get(NULL, va, &x), -EINVAL);
+    corio_context_release(c2);
+    corio_context_release(cx);
     return 0;
 }
 
@@ -506,13 +506,13 @@ static int lean_body(void)
     static struct seen s[8];
     corio_task_opts lean = {0};
     corio_task *t[8];
-    corio_ctx *c;
+    corio_context *c;
     void *res;
 
     lean.flags = CORIO_CORO_LEAN;
     CHECK_EQ(corio_ctxvar_set(va, IP(100), NULL), 0);
     CHECK_EQ(corio_ctxvar_set(vn, IP(101), NULL), 0);
-    CHECK_EQ(corio_ctx_copy(&c), 0);
+    CHECK_EQ(corio_context_copy(&c), 0);
     memset(s, 0, sizeof s);
     for (int i = 0; i < 8; i++) {
         CHECK_EQ(corio_future_new(NULL, &s[i].go), 0);
@@ -532,7 +532,7 @@ static int lean_body(void)
     }
     CHECK_EQ(get(va), 7);
     CHECK_EQ(get(vn), 101);
-    corio_ctx_release(c);
+    corio_context_release(c);
     return 0;
 }
 
@@ -575,22 +575,22 @@ static int never(void *arg)
 TEST(ctxvar_outside_task)
 {
     corio_ctxvar_token *tok = NULL;
-    corio_ctx *c;
+    corio_context *c;
     void *x;
     vars_new();
     CHECK_EQ(get(va), 1);
     CHECK_EQ(get(vn), -ENOENT);
-    CHECK_EQ(corio_ctxvar_set(va, IP(5), &tok), CORIO_ENOLOOP);
+    CHECK_EQ(corio_ctxvar_set(va, IP(5), &tok), CORIO_ENOTASK);
     CHECK_PTR(tok, NULL);
     CHECK_EQ(get(va), 1);
-    CHECK_EQ(corio_ctx_copy(&c), 0); /* empty */
-    CHECK_EQ(corio_ctx_size(c), 0);
-    CHECK_EQ(corio_ctx_get(c, va, &x), 0);
+    CHECK_EQ(corio_context_copy(&c), 0); /* empty */
+    CHECK_EQ(corio_context_size(c), 0);
+    CHECK_EQ(corio_context_get(c, va, &x), 0);
     CHECK_EQ(PI(x), 1);
-    CHECK_EQ(corio_ctx_get(c, vn, &x), -ENOENT);
-    CHECK_EQ(corio_ctx_run(c, never, NULL), CORIO_ENOLOOP);
-    CHECK_EQ(corio_ctx_copy(NULL), -EINVAL);
-    corio_ctx_release(c);
-    corio_ctx_release(NULL);
+    CHECK_EQ(corio_context_get(c, vn, &x), -ENOENT);
+    CHECK_EQ(corio_context_run(c, never, NULL), CORIO_ENOTASK);
+    CHECK_EQ(corio_context_copy(NULL), -EINVAL);
+    corio_context_release(c);
+    corio_context_release(NULL);
     vars_free();
 }

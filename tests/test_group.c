@@ -230,7 +230,7 @@ static int slow_cleanup_kid(void *arg, void **result)
     int rc;
     (void)result;
     rc = corio_sleep(10);
-    CHECK_EQ(corio_shield(&sh), 0);
+    CHECK_EQ(corio_scope_shield(&sh), 0);
     CHECK_EQ(corio_sleep(0.02), 0);
     CHECK_EQ(corio_scope_close(sh, 0), 0);
     *cleanup_done = 1;
@@ -277,7 +277,7 @@ static int group_in_timeout(void)
     corio_scope *sc;
     corio_group *g;
     int rc;
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     CHECK_EQ(corio_group_open(&g), 0);
     CHECK_EQ(corio_group_spawn(g, kid_run, &k, NULL, NULL), 0);
     rc = corio_group_wait(g, 0);
@@ -461,7 +461,7 @@ static int wrong_order(void)
     corio_group *g;
     corio_scope *sc;
     CHECK_EQ(corio_group_open(&g), 0);
-    CHECK_EQ(corio_timeout(10, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(10, &sc), 0);
     CHECK_EQ(corio_group_wait(g, 0), CORIO_ESCOPE); /* sc is innermost */
     CHECK_EQ(corio_scope_close(sc, 0), 0);
     CHECK_EQ(corio_group_wait(g, 0), 0);
@@ -500,7 +500,7 @@ TEST(group_freed_before_wait_is_reported)
 TEST(group_outside_task)
 {
     corio_group *g = NULL;
-    CHECK_EQ(corio_group_open(&g), CORIO_ENOLOOP);
+    CHECK_EQ(corio_group_open(&g), CORIO_ENOTASK);
     CHECK_PTR(g, NULL);
 }
 

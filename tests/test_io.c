@@ -50,8 +50,8 @@ static int pipe_reader_first_main(void *arg, void **result)
     CHECK_EQ(memcmp(r.buf, "hello", 5), 0);
     CHECK_EQ(io_waiting(), 0);
     corio_task_release(t);
-    CHECK_EQ(corio_close(p[0]), 0);
-    CHECK_EQ(corio_close(p[1]), 0);
+    CHECK_EQ(corio_fd_close(p[0]), 0);
+    CHECK_EQ(corio_fd_close(p[1]), 0);
     return 0;
 }
 
@@ -72,7 +72,7 @@ static int echo_task(void *arg, void **result)
             break;
     if (n < 0)
         rc = (int)n;
-    corio_close(fd);
+    corio_fd_close(fd);
     return rc;
 }
 
@@ -101,7 +101,7 @@ static int socketpair_echo_main(void *arg, void **result)
     CHECK_EQ(corio_task_join(t, NULL), 0); /* saw end of file */
     CHECK_EQ(corio_read(sv[0], back, sizeof back), 0);
     corio_task_release(t);
-    CHECK_EQ(corio_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
     CHECK_EQ(io_waiting(), 0);
     return 0;
 }
@@ -164,8 +164,8 @@ static int backpressure_main(void *arg, void **result)
         CHECK_EQ(w.written, SIZE);
         CHECK_EQ(got, SIZE);
         corio_task_release(t);
-        corio_close(fds[0]);
-        corio_close(fds[1]);
+        corio_fd_close(fds[0]);
+        corio_fd_close(fds[1]);
     }
     free(big);
     return 0;
@@ -215,7 +215,7 @@ static int tcp_server(void *arg, void **result)
     }
     CHECK_EQ(memcmp(buf, "ping", 4), 0);
     CHECK_EQ(corio_write_all(fd, "pong", 4, NULL), 0);
-    return corio_close(fd);
+    return corio_fd_close(fd);
 }
 
 static int tcp_main(void *arg, void **result)
@@ -244,8 +244,8 @@ static int tcp_main(void *arg, void **result)
     CHECK_EQ(memcmp(buf, "pong", 4), 0);
     CHECK_EQ(corio_task_join(t, NULL), 0);
     corio_task_release(t);
-    CHECK_EQ(corio_close(fd), 0);
-    CHECK_EQ(corio_close(lfd), 0);
+    CHECK_EQ(corio_fd_close(fd), 0);
+    CHECK_EQ(corio_fd_close(lfd), 0);
     return 0;
 }
 
@@ -272,7 +272,7 @@ static int reset_main(void *arg, void **result)
     CHECK_EQ(corio_read(sfd, buf, sizeof buf), 2);
     /* The client aborts: linger 0 sends a reset instead of a FIN. */
     CHECK_EQ(setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-    CHECK_EQ(corio_close(cfd), 0);
+    CHECK_EQ(corio_fd_close(cfd), 0);
     CHECK_EQ(corio_read(sfd, buf, sizeof buf), -ECONNRESET);
     /* Writing after the reset: an error, and no SIGPIPE. */
     {
@@ -280,8 +280,8 @@ static int reset_main(void *arg, void **result)
         CHECK(n == -EPIPE || n == -ECONNRESET);
     }
     CHECK_EQ(io_waiting(), 0);
-    CHECK_EQ(corio_close(sfd), 0);
-    CHECK_EQ(corio_close(lfd), 0);
+    CHECK_EQ(corio_fd_close(sfd), 0);
+    CHECK_EQ(corio_fd_close(lfd), 0);
     return 0;
 }
 
@@ -314,7 +314,7 @@ static int refused_main(void *arg, void **result)
     CHECK_EQ(corio_connect(fd, (struct sockaddr *)&sa, sizeof sa),
              -ECONNREFUSED);
     CHECK_EQ(io_waiting(), 0);
-    corio_close(fd);
+    corio_fd_close(fd);
     close(bound);
     return 0;
 }

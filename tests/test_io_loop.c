@@ -63,7 +63,7 @@ static int no_spin_main(void *arg, void **result)
     make_socketpair(sv);
     CHECK_EQ(corio_wait_writable(sv[0]), 0);
     close(sv[1]);
-    /* A watched pipe closed with corio_close while a dup keeps its
+    /* A watched pipe closed with corio_fd_close while a dup keeps its
      * description alive, then made readable and hung up (libuv#1468). */
     make_pipe(q);
     keep = dup(q[0]);
@@ -73,7 +73,7 @@ static int no_spin_main(void *arg, void **result)
         corio_task *t;
         CHECK_EQ(corio_spawn(read_once, &r, NULL, &t), 0);
         CHECK_EQ(corio_sleep(0.01), 0);
-        CHECK_EQ(corio_close(q[0]), 0);
+        CHECK_EQ(corio_fd_close(q[0]), 0);
         CHECK_EQ(corio_task_join(t, NULL), -EBADF);
         corio_task_release(t);
     }
@@ -83,10 +83,10 @@ static int no_spin_main(void *arg, void **result)
     if (cpu > 0.06)
         corio_test_fail(__FILE__, __LINE__, "%.3f s of CPU in 0.2 s idle",
                         cpu);
-    corio_close(p[0]);
-    corio_close(p[1]);
-    corio_close(sv[0]);
-    corio_close(q[1]);
+    corio_fd_close(p[0]);
+    corio_fd_close(p[1]);
+    corio_fd_close(sv[0]);
+    corio_fd_close(q[1]);
     close(keep);
     return 0;
 }
@@ -106,28 +106,28 @@ TEST(io_calls_outside_a_loop)
     char c;
     int p[2];
     CHECK_EQ(pipe(p), 0);
-    CHECK_EQ(corio_read(p[0], &c, 1), CORIO_ENOLOOP);
-    CHECK_EQ(corio_write(p[1], "x", 1), CORIO_ENOLOOP);
-    CHECK_EQ(corio_write_all(p[1], "x", 1, &written), CORIO_ENOLOOP);
+    CHECK_EQ(corio_read(p[0], &c, 1), CORIO_ENOTASK);
+    CHECK_EQ(corio_write(p[1], "x", 1), CORIO_ENOTASK);
+    CHECK_EQ(corio_write_all(p[1], "x", 1, &written), CORIO_ENOTASK);
     CHECK_EQ(written, 0);
-    CHECK_EQ(corio_wait_readable(p[0]), CORIO_ENOLOOP);
-    CHECK_EQ(corio_wait_writable(p[1]), CORIO_ENOLOOP);
+    CHECK_EQ(corio_wait_readable(p[0]), CORIO_ENOTASK);
+    CHECK_EQ(corio_wait_writable(p[1]), CORIO_ENOTASK);
     CHECK_EQ(corio_accept(p[0], (struct sockaddr *)&sa, &salen),
-             CORIO_ENOLOOP);
+             CORIO_ENOTASK);
     memset(&sa, 0, sizeof sa);
     CHECK_EQ(corio_connect(p[0], (struct sockaddr *)&sa, sizeof sa),
-             CORIO_ENOLOOP);
-    CHECK_EQ(corio_signal_wait(SIGUSR1), CORIO_ENOLOOP);
+             CORIO_ENOTASK);
+    CHECK_EQ(corio_signal_wait(SIGUSR1), CORIO_ENOTASK);
     /* These two need no loop. */
     CHECK(!(fcntl(p[0], F_GETFL) & O_NONBLOCK));
     CHECK_EQ(corio_fd_nonblock(p[0]), 0);
     CHECK(fcntl(p[0], F_GETFL) & O_NONBLOCK);
     CHECK_EQ(corio_fd_nonblock(p[0]), 0); /* already: fine */
-    CHECK_EQ(corio_close(p[0]), 0);
+    CHECK_EQ(corio_fd_close(p[0]), 0);
     CHECK(fcntl(p[0], F_GETFD) < 0 && errno == EBADF);
     CHECK_EQ(corio_fd_nonblock(p[0]), -EBADF);
-    CHECK_EQ(corio_close(p[0]), -EBADF);
-    CHECK_EQ(corio_close(p[1]), 0);
+    CHECK_EQ(corio_fd_close(p[0]), -EBADF);
+    CHECK_EQ(corio_fd_close(p[1]), 0);
 }
 
 static int regular_file_main(void *arg, void **result)
@@ -152,7 +152,7 @@ static int regular_file_main(void *arg, void **result)
         CHECK_EQ(corio_wait_writable(fd), -EPERM);
     }
     CHECK_EQ(io_waiting(), 0);
-    CHECK_EQ(corio_close(fd), 0);
+    CHECK_EQ(corio_fd_close(fd), 0);
     return 0;
 }
 
@@ -167,7 +167,7 @@ static int read_then_close(void *arg, void **result)
     struct reading *r = arg;
     (void)result;
     r->rc = corio_read(r->fd, r->buf, sizeof r->buf);
-    CHECK_EQ(corio_close(r->fd), 0);
+    CHECK_EQ(corio_fd_close(r->fd), 0);
     return (int)r->rc;
 }
 
@@ -194,7 +194,7 @@ TEST(io_loop_free_with_waiters)
     CHECK_EQ(corio_loop_run(loop), 0);
     CHECK_EQ(loop->io_waiting, 2);
     /* Abandoned: their waits end with -ECANCELED, cleanup runs (and may
-     * still use corio_close), and the loop's I/O state goes with it. */
+     * still use corio_fd_close), and the loop's I/O state goes with it. */
     CHECK_EQ(corio_loop_free(loop), 0);
     CHECK_EQ(r.rc, -ECANCELED);
     CHECK_EQ(w.rc, -ECANCELED);

@@ -132,10 +132,10 @@ static int readiness_main(void *arg, void **result)
     CHECK_EQ(io_waiting(), 0);
     corio_task_cancel(dog);
     corio_task_release(dog);
-    corio_close(p[0]);
-    corio_close(p[1]);
-    corio_close(sv[0]);
-    corio_close(sv[1]);
+    corio_fd_close(p[0]);
+    corio_fd_close(p[1]);
+    corio_fd_close(sv[0]);
+    corio_fd_close(sv[1]);
     return 0;
 }
 
@@ -188,8 +188,8 @@ static int second_reader_main(void *arg, void **result)
     CHECK_EQ(io_waiting(), 0);
     corio_task_release(tr);
     corio_task_release(tw);
-    corio_close(sv[0]);
-    corio_close(sv[1]);
+    corio_fd_close(sv[0]);
+    corio_fd_close(sv[1]);
     return 0;
 }
 
@@ -261,8 +261,8 @@ static int cancel_read_main(void *arg, void **result)
     CHECK_EQ(corio_read(p[0], &c, 1), 1);
     CHECK_EQ(c, 'w');
 
-    corio_close(p[0]);
-    corio_close(p[1]);
+    corio_fd_close(p[0]);
+    corio_fd_close(p[1]);
     return 0;
 }
 
@@ -299,8 +299,8 @@ static int write_all_cancel_main(void *arg, void **result)
     }
     CHECK_EQ(total, w.written);
     corio_task_release(t);
-    corio_close(p[0]);
-    corio_close(p[1]);
+    corio_fd_close(p[0]);
+    corio_fd_close(p[1]);
     return 0;
 }
 
@@ -328,8 +328,8 @@ static int close_wakes_main(void *arg, void **result)
     CHECK_EQ(corio_spawn(write_all_task, &w, NULL, &tw), 0);
     CHECK_EQ(corio_sleep(0.01), 0);
     CHECK_EQ(io_waiting(), 2);
-    CHECK_EQ(corio_close(p[0]), 0);
-    CHECK_EQ(corio_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(p[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
     CHECK_EQ(io_waiting(), 0);
     CHECK_EQ(corio_sleep(0), 0); /* one iteration */
     CHECK(corio_task_done(tr));
@@ -342,8 +342,8 @@ static int close_wakes_main(void *arg, void **result)
     corio_task_release(tw);
     /* The descriptors are really closed. */
     CHECK(fcntl(p[0], F_GETFD) < 0 && errno == EBADF);
-    corio_close(p[1]);
-    corio_close(sv[1]);
+    corio_fd_close(p[1]);
+    corio_fd_close(sv[1]);
     return 0;
 }
 
@@ -368,7 +368,7 @@ static int fd_reuse_main(void *arg, void **result)
     ra.fd = old_fd;
     CHECK_EQ(corio_spawn(read_once, &ra, NULL, &ta), 0);
     CHECK_EQ(corio_sleep(0.01), 0);
-    CHECK_EQ(corio_close(old_fd), 0);
+    CHECK_EQ(corio_fd_close(old_fd), 0);
     CHECK_EQ(corio_task_join(ta, NULL), -EBADF);
     corio_task_release(ta);
 
@@ -412,8 +412,8 @@ static int fd_reuse_main(void *arg, void **result)
     CHECK_EQ(corio_sleep(0.01), 0);
     CHECK_EQ(write(p2[1], "x", 1), 1);
     CHECK(yield_until_woken(tb)); /* woken, not yet run */
-    CHECK_EQ(corio_close(old_fd), 0);
-    corio_close(p2[1]);
+    CHECK_EQ(corio_fd_close(old_fd), 0);
+    corio_fd_close(p2[1]);
     make_pipe(p2);
     if (p2[0] != old_fd) {
         CHECK_EQ(dup2(p2[0], old_fd), old_fd);
@@ -425,10 +425,10 @@ static int fd_reuse_main(void *arg, void **result)
     CHECK_EQ(rb.rc, -EBADF);
     corio_task_release(tb);
 
-    corio_close(keep);
-    corio_close(p1[1]);
-    corio_close(p2[0]);
-    corio_close(p2[1]);
+    corio_fd_close(keep);
+    corio_fd_close(p1[1]);
+    corio_fd_close(p2[0]);
+    corio_fd_close(p2[1]);
     return 0;
 }
 
@@ -453,7 +453,7 @@ static int epipe_main(void *arg, void **result)
     CHECK_EQ(written, 0);
     CHECK_EQ(sigpending(&pend), 0);
     CHECK(!sigismember(&pend, SIGPIPE));
-    corio_close(sv[0]);
+    corio_fd_close(sv[0]);
     return 0;
 }
 
@@ -494,7 +494,7 @@ static int hangup_main(void *arg, void **result)
     CHECK_EQ(io_waiting(), 0);
     corio_task_release(tr);
     corio_task_release(tw);
-    corio_close(sv[0]);
+    corio_fd_close(sv[0]);
     return 0;
 }
 

@@ -747,15 +747,15 @@ TEST(task_loop_calls_without_loop)
 {
     corio_coro *co;
     corio_task *t = NULL;
-    CHECK_EQ(corio_sleep(0.1), CORIO_ENOLOOP);
-    CHECK_EQ(corio_spawn(add_one, NULL, NULL, &t), CORIO_ENOLOOP);
+    CHECK_EQ(corio_sleep(0.1), CORIO_ENOTASK);
+    CHECK_EQ(corio_spawn(add_one, NULL, NULL, &t), CORIO_ENOTASK);
     CHECK_PTR(t, NULL);
     CHECK_PTR(corio_loop_current(), NULL);
     CHECK_PTR(corio_task_current(), NULL);
     CHECK_EQ(corio_coro_new(sleeps_in_plain_coro, NULL, NULL, &co), 0);
-    CHECK_EQ(corio_coro_resume(co, NULL, NULL), CORIO_ENOLOOP);
+    CHECK_EQ(corio_coro_resume(co, NULL, NULL), CORIO_ENOTASK);
     CHECK_EQ(corio_coro_free(co), 0);
-    CHECK_STR_HAS(corio_strerror(CORIO_ENOLOOP), "no running loop");
+    CHECK_STR_HAS(corio_strerror(CORIO_ENOTASK), "no running loop");
 }
 
 /* ---- corio_run ------------------------------------------------------------------------- */

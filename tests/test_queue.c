@@ -280,9 +280,9 @@ TEST(queue_try_variants)
     CHECK_EQ(corio_queue_try_put(q, IP(8)), -EAGAIN);
     CHECK_EQ(corio_queue_size(q), 1);
     /* The suspending calls need a task. */
-    CHECK_EQ(corio_queue_put(q, IP(8)), CORIO_ENOLOOP);
-    CHECK_EQ(corio_queue_get(q, &p), CORIO_ENOLOOP);
-    CHECK_EQ(corio_queue_join(q), CORIO_ENOLOOP);
+    CHECK_EQ(corio_queue_put(q, IP(8)), CORIO_ENOTASK);
+    CHECK_EQ(corio_queue_get(q, &p), CORIO_ENOTASK);
+    CHECK_EQ(corio_queue_join(q), CORIO_ENOTASK);
     /* Filled before the loop, used inside it. */
     CHECK_EQ(corio_run(use_prefilled, q, NULL), 0);
     CHECK_EQ(corio_queue_free(q), 0);
@@ -514,7 +514,7 @@ static int scoped_get_run(void *arg, void **result)
 {
     struct scoped_get *s = arg;
     (void)result;
-    CHECK_EQ(corio_move_on_after(1000, &s->sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(1000, &s->sc), 0);
     s->rc = corio_queue_get(s->q, &s->item);
     s->rc2 = corio_sleep(0);
     s->rc_close = corio_scope_close(s->sc, s->rc2);
@@ -779,7 +779,7 @@ static int timed(struct harness *h, int is_put, intptr_t id, void **item)
     if (corio_test_rand() % 4 == 0)
         /* 0 too: a timeout already expired when opened (a stray wakeup
          * is impossible since sleep(0) is a granted wait record). */
-        CHECK_EQ(corio_timeout((double)(corio_test_rand() % 200) * 1e-6,
+        CHECK_EQ(corio_scope_timeout((double)(corio_test_rand() % 200) * 1e-6,
                                &sc), 0);
     rc = is_put ? corio_queue_put_prio(h->q, (int64_t)(corio_test_rand() % 8),
                                        IP(id))
@@ -900,7 +900,7 @@ static int harness_main(void)
     /* Everything put gets taken and marked done (a lost item would make
      * this wait forever: bound it, and let the counts below say what went
      * wrong). */
-    CHECK_EQ(corio_timeout(20, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(20, &sc), 0);
     join_rc = corio_scope_close(sc, corio_queue_join(h.q));
     h.stop = 1;
     CHECK_EQ(corio_task_join(tc, NULL), 0);
@@ -1024,7 +1024,7 @@ static int sleep0_then_expired_timeout(void)
     CHECK_EQ(corio_queue_new(CORIO_QUEUE_FIFO, 0, &q), 0);
     CHECK_EQ(corio_spawn(late_put, q, NULL, &t), 0);
     CHECK_EQ(corio_sleep(0), 0);
-    CHECK_EQ(corio_timeout(0, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0, &sc), 0);
     CHECK_EQ(corio_scope_close(sc, corio_queue_get(q, &p)), -ETIMEDOUT);
     CHECK_EQ(corio_queue_get(q, &p), 0);
     CHECK_EQ(PI(p), 42);

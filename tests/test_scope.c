@@ -22,7 +22,7 @@ static int timeout_expires(void)
     corio_scope *sc;
     double t0 = now_s();
     int rc;
-    CHECK_EQ(corio_timeout(0.02, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.02, &sc), 0);
     CHECK(!corio_scope_cancelled(sc));
     rc = corio_sleep(10);
     CHECK_EQ(rc, -ECANCELED);
@@ -45,10 +45,10 @@ TEST(scope_timeout_expires)
 static int timeout_not_reached(void)
 {
     corio_scope *sc;
-    CHECK_EQ(corio_timeout(10, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(10, &sc), 0);
     CHECK_EQ(corio_sleep(0.001), 0);
     CHECK_EQ(corio_scope_close(sc, 0), 0);
-    CHECK_EQ(corio_timeout(10, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(10, &sc), 0);
     CHECK_EQ(corio_scope_close(sc, -EIO), -EIO); /* passes through */
     return 0;
 }
@@ -62,7 +62,7 @@ static int move_on(void)
 {
     corio_scope *sc;
     int rc;
-    CHECK_EQ(corio_move_on_after(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(0.01, &sc), 0);
     rc = corio_sleep(10);
     CHECK_EQ(rc, -ECANCELED);
     CHECK(corio_scope_cancelled(sc));
@@ -78,10 +78,10 @@ TEST(scope_move_on_after)
 static int zero_timeout(void)
 {
     corio_scope *sc;
-    CHECK_EQ(corio_timeout(0, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0, &sc), 0);
     CHECK(corio_scope_cancelled(sc)); /* already due */
     CHECK_EQ(corio_scope_close(sc, corio_sleep(0)), -ETIMEDOUT);
-    CHECK_EQ(corio_timeout(-5, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(-5, &sc), 0);
     CHECK_EQ(corio_scope_close(sc, 0), 0); /* body did not notice */
     CHECK_EQ(corio_task_cancelling(corio_task_current()), 0);
     return 0;
@@ -98,9 +98,9 @@ static int inner_expires_first(void)
 {
     corio_scope *a, *b, *c;
     int rc;
-    CHECK_EQ(corio_timeout(10, &a), 0);
-    CHECK_EQ(corio_timeout(5, &b), 0);
-    CHECK_EQ(corio_timeout(0.01, &c), 0);
+    CHECK_EQ(corio_scope_timeout(10, &a), 0);
+    CHECK_EQ(corio_scope_timeout(5, &b), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &c), 0);
     CHECK(fabs(corio_current_deadline() - corio_scope_deadline(c)) < 1e-6);
     rc = corio_scope_close(c, corio_sleep(10));
     CHECK_EQ(rc, -ETIMEDOUT);
@@ -120,9 +120,9 @@ static int outer_expires_first(void)
 {
     corio_scope *a, *b, *c;
     int rc;
-    CHECK_EQ(corio_timeout(0.01, &a), 0);
-    CHECK_EQ(corio_timeout(5, &b), 0);
-    CHECK_EQ(corio_timeout(10, &c), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &a), 0);
+    CHECK_EQ(corio_scope_timeout(5, &b), 0);
+    CHECK_EQ(corio_scope_timeout(10, &c), 0);
     CHECK(fabs(corio_current_deadline() - corio_scope_deadline(a)) < 1e-6);
     rc = corio_sleep(10);
     CHECK_EQ(rc, -ECANCELED);
@@ -150,7 +150,7 @@ static int cancelled_inside_timeout(void *arg, void **result)
     int rc;
     (void)arg;
     (void)result;
-    CHECK_EQ(corio_timeout(0.02, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.02, &sc), 0);
     rc = corio_sleep(10);          /* the task is cancelled from outside */
     CHECK_EQ(rc, -ECANCELED);
     rc = corio_sleep(10);          /* and then the deadline passes too */
@@ -182,8 +182,8 @@ static int shield_inside_timeout(void)
 {
     corio_scope *to, *sh;
     int rc;
-    CHECK_EQ(corio_timeout(0.01, &to), 0);
-    CHECK_EQ(corio_shield(&sh), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &to), 0);
+    CHECK_EQ(corio_scope_shield(&sh), 0);
     CHECK_EQ(corio_sleep(0.03), 0); /* the deadline passes meanwhile */
     CHECK(corio_scope_cancelled(to));
     CHECK_EQ(corio_sleep(0), 0);     /* still shielded */
@@ -211,7 +211,7 @@ static int shielded_cleanup(void *arg, void **result)
     (void)result;
     rc = corio_sleep(10); /* cancelled here */
     CHECK_EQ(rc, -ECANCELED);
-    CHECK_EQ(corio_shield(&sh), 0);
+    CHECK_EQ(corio_scope_shield(&sh), 0);
     s->slept_rc = corio_sleep(0.01); /* cleanup that suspends */
     CHECK_EQ(corio_scope_close(sh, 0), 0);
     s->after_rc = corio_sleep(0);
@@ -242,7 +242,7 @@ TEST(scope_shield_lets_cleanup_suspend)
 static int shield_own_cancel(void)
 {
     corio_scope *sh;
-    CHECK_EQ(corio_shield(&sh), 0);
+    CHECK_EQ(corio_scope_shield(&sh), 0);
     corio_scope_cancel(sh); /* its own cancellation does apply */
     CHECK_EQ(corio_scope_close(sh, corio_sleep(1)), 0);
     return 0;
@@ -259,7 +259,7 @@ static int reschedule(void)
 {
     corio_scope *sc;
     double t0 = now_s();
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     /* Far off: a process that wakes late past the new deadline would
      * have both timers fire in one iteration, and the cancel would reach
      * the sleep before it returns. (It goes to infinity right after.) */
@@ -284,7 +284,7 @@ TEST(scope_reschedule)
 static int manual_cancel(void)
 {
     corio_scope *sc;
-    CHECK_EQ(corio_move_on_after(INFINITY, &sc), 0);
+    CHECK_EQ(corio_scope_move_on_after(INFINITY, &sc), 0);
     CHECK(isinf(corio_current_deadline()));
     corio_scope_cancel(sc);
     corio_scope_cancel(sc); /* idempotent */
@@ -305,8 +305,8 @@ TEST(scope_manual_cancel)
 static int out_of_order(void)
 {
     corio_scope *a, *b;
-    CHECK_EQ(corio_timeout(10, &a), 0);
-    CHECK_EQ(corio_timeout(10, &b), 0);
+    CHECK_EQ(corio_scope_timeout(10, &a), 0);
+    CHECK_EQ(corio_scope_timeout(10, &b), 0);
     CHECK_EQ(corio_scope_close(a, 0), CORIO_ESCOPE); /* b is innermost */
     CHECK_EQ(corio_scope_close(b, 0), 0);
     CHECK_EQ(corio_scope_close(a, 0), 0);
@@ -326,7 +326,7 @@ static int leaves_scope_open(void *arg, void **result)
     corio_scope *sc;
     (void)arg;
     (void)result;
-    CHECK_EQ(corio_timeout(10, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(10, &sc), 0);
     return 0;
 }
 
@@ -352,7 +352,7 @@ TEST(scope_left_open_is_reported)
 TEST(scope_outside_task)
 {
     corio_scope *sc = NULL;
-    CHECK_EQ(corio_timeout(1, &sc), CORIO_ENOLOOP);
+    CHECK_EQ(corio_scope_timeout(1, &sc), CORIO_ENOTASK);
     CHECK_PTR(sc, NULL);
     CHECK(isinf(corio_current_deadline()));
 }
@@ -363,7 +363,7 @@ static int many_scopes(void)
     corio_scope *sc[200];
     int i, rc;
     for (i = 0; i < 200; i++)
-        CHECK_EQ(corio_timeout(10 - i * 0.01, &sc[i]), 0);
+        CHECK_EQ(corio_scope_timeout(10 - i * 0.01, &sc[i]), 0);
     rc = corio_sleep(0.001);
     for (i = 199; i >= 0; i--)
         rc = corio_scope_close(sc[i], rc);

@@ -231,7 +231,7 @@ static int bad_signal_main(void *arg, void **result)
 
 TEST(signal_bad_number_is_einval)
 {
-    CHECK_EQ(corio_signal_wait(SIGUSR1), CORIO_ENOLOOP);
+    CHECK_EQ(corio_signal_wait(SIGUSR1), CORIO_ENOTASK);
     run_main(bad_signal_main, NULL);
 }
 

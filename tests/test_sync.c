@@ -118,7 +118,7 @@ TEST(sync_lock_basics_and_misuse)
     corio_lock *lk;
     CHECK_EQ(run(lock_basics), 0);
     CHECK_EQ(corio_lock_new(&lk), 0);
-    CHECK_EQ(corio_lock_acquire(lk), CORIO_ENOLOOP); /* outside a task */
+    CHECK_EQ(corio_lock_acquire(lk), CORIO_ENOTASK); /* outside a task */
     CHECK_EQ(corio_lock_free(lk), 0);
 }
 
@@ -250,7 +250,7 @@ static int timed_acquire(void *arg, void **res)
     corio_scope *sc;
     int rc;
     (void)res;
-    CHECK_EQ(corio_timeout(0.02, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.02, &sc), 0);
     rc = corio_lock_acquire(arg);
     rc = corio_scope_close(sc, rc);
     if (rc == 0)
@@ -334,7 +334,7 @@ static int event_all(void)
     CHECK_EQ(w.order[0], 0); /* woken in FIFO order */
     CHECK_EQ(w.order[1], 3);
     /* Timeout on a clear event; then a set one returns at once. */
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     CHECK_EQ(corio_scope_close(sc, corio_event_wait(w.ev)), -ETIMEDOUT);
     CHECK_EQ(corio_event_set(w.ev), 0);
     CHECK_EQ(corio_event_is_set(w.ev), 1);
@@ -348,7 +348,7 @@ TEST(sync_event_wakes_all_and_cancels)
     corio_event *ev;
     CHECK_EQ(run(event_all), 0);
     CHECK_EQ(corio_event_new(&ev), 0);
-    CHECK_EQ(corio_event_wait(ev), CORIO_ENOLOOP);
+    CHECK_EQ(corio_event_wait(ev), CORIO_ENOTASK);
     CHECK_EQ(corio_event_set(ev), 0); /* allowed outside a task */
     CHECK_EQ(corio_event_wait(ev), 0);
     CHECK_EQ(corio_event_free(ev), 0);
@@ -543,7 +543,7 @@ static int cond_wait_for(void)
         items--;
         got_n++;
     }
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     rc = corio_cond_wait_for(cv, have_items, NULL);
     CHECK_EQ(corio_scope_close(sc, rc), -ETIMEDOUT);
     CHECK_PTR(corio_lock_owner(lk), corio_task_current()); /* retaken */
@@ -669,7 +669,7 @@ static int timed_sem(void *arg, void **res)
     corio_scope *sc;
     int rc;
     (void)res;
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     rc = corio_sem_acquire(arg);
     return corio_scope_close(sc, rc);
 }
@@ -882,7 +882,7 @@ static int barrier_timeout(void)
     corio_barrier *b;
     corio_scope *sc;
     CHECK_EQ(corio_barrier_new(2, &b), 0);
-    CHECK_EQ(corio_timeout(0.01, &sc), 0);
+    CHECK_EQ(corio_scope_timeout(0.01, &sc), 0);
     CHECK_EQ(corio_scope_close(sc, corio_barrier_wait(b)), -ETIMEDOUT);
     CHECK_EQ(corio_barrier_n_waiting(b), 0);
     CHECK_EQ(corio_barrier_free(b), 0);

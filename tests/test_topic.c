@@ -102,9 +102,9 @@ static int policies(void)
     CHECK_EQ(PI(p), 5);
     CHECK_EQ(corio_topic_next(old, &p, &m), 0);
     CHECK_EQ(PI(p), 6);
-    CHECK_EQ(corio_topic_next(old, &p, &m), CORIO_TOPIC_END);
-    CHECK_EQ(corio_topic_next(old, &p, &m), CORIO_TOPIC_END);
-    CHECK_EQ(corio_topic_next(lag, &p, &m), CORIO_TOPIC_END);
+    CHECK_EQ(corio_topic_next(old, &p, &m), CORIO_END);
+    CHECK_EQ(corio_topic_next(old, &p, &m), CORIO_END);
+    CHECK_EQ(corio_topic_next(lag, &p, &m), CORIO_END);
     CHECK_EQ(corio_topic_free(t), -EBUSY);
     CHECK_EQ(corio_topic_unsubscribe(old), 0);
     CHECK_EQ(corio_topic_unsubscribe(newest), 0);
@@ -149,7 +149,7 @@ static int fanout(void)
     CHECK_EQ(corio_topic_close(t), 0);
     for (i = 0; i < NS; i++) {
         join(tk[i]);
-        CHECK_EQ(c[i].rc, CORIO_TOPIC_END);
+        CHECK_EQ(c[i].rc, CORIO_END);
         /* every item reached the buffer and was taken or dropped */
         dropped[i] = corio_topic_sub_dropped(c[i].s);
         CHECK_EQ(c[i].n + (long)dropped[i], FAN_N);
@@ -234,7 +234,7 @@ static int join_leave(void)
     CHECK_EQ(corio_topic_close(t), 0);
     for (i = 0; i < spawned; i++) {
         join(tk[i]);
-        CHECK(j[i].rc == 0 || j[i].rc == CORIO_TOPIC_END ||
+        CHECK(j[i].rc == 0 || j[i].rc == CORIO_END ||
               j[i].rc == -ESHUTDOWN);
     }
     CHECK_EQ(corio_topic_subscribers(t), 0);
@@ -294,12 +294,12 @@ static int close_drains(void)
         CHECK_EQ(corio_topic_next(a, &p, NULL), 0);
         CHECK_EQ(PI(p), i);
     }
-    CHECK_EQ(corio_topic_next(a, &p, NULL), CORIO_TOPIC_END);
+    CHECK_EQ(corio_topic_next(a, &p, NULL), CORIO_END);
     for (i = 1; i < 4; i++) {
         CHECK_EQ(corio_topic_next(b, &p, NULL), 0);
         CHECK_EQ(PI(p), i);
     }
-    CHECK_EQ(corio_topic_next(b, &p, NULL), CORIO_TOPIC_END);
+    CHECK_EQ(corio_topic_next(b, &p, NULL), CORIO_END);
     join(tp);
     join(tp2);
     CHECK_EQ(corio_topic_unsubscribe(a), 0);
@@ -316,7 +316,7 @@ static int close_drains(void)
     CHECK_EQ(corio_topic_close(t), 0);
     settle();
     CHECK(w.done);
-    CHECK_EQ(w.rc, CORIO_TOPIC_END);
+    CHECK_EQ(w.rc, CORIO_END);
     join(tw);
     CHECK_EQ(corio_topic_unsubscribe(a), 0);
     CHECK_EQ(corio_topic_free(t), 0);
@@ -598,8 +598,8 @@ TEST(topic_misuse_outside_a_task)
     CHECK_EQ(corio_topic_subscribe(t, 1, CORIO_TOPIC_BLOCK, &s), 0);
     CHECK_EQ(corio_topic_publish(NULL, NULL, &d), -EINVAL);
     CHECK_EQ(d, 0);
-    CHECK_EQ(corio_topic_publish(t, NULL, NULL), CORIO_ENOLOOP);
-    CHECK_EQ(corio_topic_next(s, &p, NULL), CORIO_ENOLOOP);
+    CHECK_EQ(corio_topic_publish(t, NULL, NULL), CORIO_ENOTASK);
+    CHECK_EQ(corio_topic_next(s, &p, NULL), CORIO_ENOTASK);
     CHECK_EQ(corio_topic_next(s, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_topic_next(NULL, &p, NULL), -EINVAL);
     CHECK_EQ(corio_topic_unsubscribe(NULL), -EINVAL);

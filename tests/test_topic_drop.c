@@ -410,7 +410,7 @@ static int rc_sub_run(void *arg, void **result)
             CHECK_EQ(corio_task_uncancel(corio_task_current()), 0);
             break; /* a cancelled subscriber leaves */
         }
-        if (rc == CORIO_TOPIC_END)
+        if (rc == CORIO_END)
             break;
         CHECK_EQ(rc, 0);
         {

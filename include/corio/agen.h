@@ -24,7 +24,7 @@
  *     corio_agen_new(ticks, NULL, NULL, &g);
  *     while ((rc = corio_agen_next(g, &item)) == 0)   // async for
  *         use(item);
- *     corio_agen_free(g);          // rc: CORIO_AGEN_END, or the error
+ *     corio_agen_free(g);          // rc: CORIO_END, or the error
  *
  * Where it runs. The generator runs inside whoever calls next: in a task,
  * its waits suspend that whole task (the loop runs others meanwhile) and
@@ -38,9 +38,9 @@
  * with CORIO_ENOTCORO.
  *
  * Statuses. next, send and throw return 0 with the yielded item in *item;
- * CORIO_AGEN_END (1) when the generator returned (Python's
+ * CORIO_END (1) when the generator returned (Python's
  * StopAsyncIteration; it is closed now, and every later call returns
- * CORIO_AGEN_END again); or a negative error: the one the body failed with
+ * CORIO_END again); or a negative error: the one the body failed with
  * (it is closed now), or misuse. The body's *result is ignored (an async
  * generator has no return value in Python either). An item is a borrowed
  * `void *`: corio never looks at it.
@@ -69,13 +69,13 @@
  *     ("async generator 'name' freed without aclose") and closes it: on a
  *     thread with a running loop, in a new task (asyncio's finalizer
  *     hook), so free itself never suspends; elsewhere at once, with no
- *     loop to serve its waits: they fail at once (CORIO_ENOLOOP).
+ *     loop to serve its waits: they fail at once (CORIO_ENOTASK).
  *   - A generator first iterated inside a task belongs to that task's
  *     loop. corio_run closes every one that is still unfinished after the
  *     main task and the leftover tasks end (asyncio.run's
  *     shutdown_asyncgens), one task each, concurrently; corio_agen_shutdown
  *     does the same for loops run by hand; corio_loop_free closes the rest
- *     at once (their waits fail with CORIO_ENOLOOP). The user still frees
+ *     at once (their waits fail with CORIO_ENOTASK). The user still frees
  *     them.
  *
  * Threads: a generator first iterated in a task belongs to that loop and
@@ -95,7 +95,7 @@ extern "C" {
 typedef struct corio_agen corio_agen;
 
 /* The generator returned: the end of the stream (StopAsyncIteration). */
-#define CORIO_AGEN_END 1
+#define CORIO_END 1
 
 /*
  * corio_agen_new: make an async generator that will run fn(arg, &result).
@@ -111,7 +111,7 @@ CORIO_API int corio_agen_new(corio_coro_fn fn, void *arg,
 /*
  * corio_agen_next: run g until it yields its next item or ends (Python's
  * `await anext(g)`). Suspends the calling task while g waits. Returns 0
- * with *item set, CORIO_AGEN_END, or an error (see above; on anything but
+ * with *item set, CORIO_END, or an error (see above; on anything but
  * 0, *item is NULL). item may be NULL. Misuse: -EINVAL (g NULL),
  * CORIO_ERUNNING (an operation on g is under way), CORIO_EWRONGTHREAD.
  */
@@ -127,10 +127,10 @@ CORIO_API int corio_agen_send(corio_agen *g, void *value, void **item);
 /*
  * corio_agen_throw: make g's pending corio_yield return `err` (negative),
  * then run it as next does (Python's athrow): g may handle it and yield
- * again (0 with the item), return (CORIO_AGEN_END), or fail (its error,
+ * again (0 with the item), return (CORIO_END), or fail (its error,
  * usually err). Thrown into a generator that has not started, err closes
  * it without running it and is returned. A closed generator gives
- * CORIO_AGEN_END. -EINVAL if err is not negative.
+ * CORIO_END. -EINVAL if err is not negative.
  */
 CORIO_API int corio_agen_throw(corio_agen *g, int err, void **item);
 
@@ -150,7 +150,7 @@ CORIO_API int corio_agen_close(corio_agen *g);
  * closed first (see Finalization): in a task on a running loop, the close
  * runs in a new task that frees g afterwards. One that ignores that close
  * (yields again) is closed once more at once, its waits failing with
- * CORIO_ENOLOOP, and if it yields yet again its frames are dropped without
+ * CORIO_ENOTASK, and if it yields yet again its frames are dropped without
  * running (reported). Never suspends. NULL is a
  * no-op. Returns 0, or CORIO_ERUNNING (an operation on g is under way;
  * nothing is freed) or CORIO_EWRONGTHREAD.
@@ -165,7 +165,7 @@ CORIO_API int corio_agen_free(corio_agen *g);
  * Suspends. Returns 0; -ECANCELED when the caller was cancelled (the
  * closing task it was waiting for gets the cancel, as a join passes it
  * on; the others go on unattended); -ENOMEM when some could not be
- * started (those were closed at once, their waits failing); CORIO_ENOLOOP
+ * started (those were closed at once, their waits failing); CORIO_ENOTASK
  * outside a task.
  */
 CORIO_API int corio_agen_shutdown(void);

@@ -19,7 +19,7 @@
  *     documents done to the futures;
  *   - a timeout is in seconds, INFINITY for none; NaN is -EINVAL;
  *   - waiting for the calling task's own future is -EDEADLK;
- *   - outside a task: CORIO_ENOLOOP; on any error the out-parameters are
+ *   - outside a task: CORIO_ENOTASK; on any error the out-parameters are
  *     untouched and nothing stays registered on the futures (gather's
  *     early error, below, is the one documented exception).
  * Memory: gather, wait and as_completed allocate once, in proportion to
@@ -76,7 +76,7 @@ extern "C" {
  * Returns 0, the first error (see above), -ECANCELED, -EINVAL (futs NULL
  * with n > 0, a NULL or foreign-loop future, unknown flags, COLLECT
  * without errors), -EDEADLK (the caller's own future is in futs),
- * -ENOMEM, CORIO_ENOLOOP.
+ * -ENOMEM, CORIO_ENOTASK.
  */
 CORIO_API int corio_gather(corio_future *const *futs, size_t n,
                            unsigned flags, void **results, int *errors);
@@ -105,7 +105,7 @@ enum corio_wait_mode {
  *
  * Errors: -EINVAL (futs NULL, n == 0 as asyncio's ValueError for an empty
  * set, a NULL or foreign-loop future, unknown mode, NaN timeout),
- * -EDEADLK (the caller's own future is in futs), -ENOMEM, CORIO_ENOLOOP.
+ * -EDEADLK (the caller's own future is in futs), -ENOMEM, CORIO_ENOTASK.
  */
 CORIO_API int corio_wait(corio_future *const *futs, size_t n, int mode,
                          double timeout, size_t *ndone);
@@ -126,7 +126,7 @@ CORIO_API int corio_wait(corio_future *const *futs, size_t n, int mode,
  * is exhausted at once. The iterator holds a reference on each future
  * until it is freed, so the futures it hands out stay valid until then.
  * Returns 0 with *out set, -EINVAL (out NULL, futs NULL with n > 0, a
- * NULL or foreign-loop future, NaN timeout), -ENOMEM, CORIO_ENOLOOP (no
+ * NULL or foreign-loop future, NaN timeout), -ENOMEM, CORIO_ENOTASK (no
  * loop running on this thread).
  */
 typedef struct corio_as_completed corio_as_completed;
@@ -147,7 +147,7 @@ CORIO_API int corio_as_completed_new(corio_future *const *futs, size_t n,
  *     iterator stays usable);
  *   -EINVAL (NULL it or f), -EBUSY (another task is waiting in next on
  *     the same iterator), -ESHUTDOWN (the iterator was freed by another
- *     task while this one waited; it is gone), CORIO_ENOLOOP (not in a
+ *     task while this one waited; it is gone), CORIO_ENOTASK (not in a
  *     task).
  * *f is untouched unless 0 is returned.
  */
@@ -178,9 +178,9 @@ CORIO_API void corio_as_completed_free(corio_as_completed *it);
  *     cancelled, wait_for waits until f is done (further cancels do not
  *     cut that short), and returns -ECANCELED whatever f's outcome.
  *   - a timeout and an outside cancel together: -ECANCELED (the outside
- *     cancel wins, as with corio_timeout).
+ *     cancel wins, as with corio_scope_timeout).
  *
- * The timeout is a cancel scope (corio_timeout): its expiry adds a cancel
+ * The timeout is a cancel scope (corio_scope_timeout): its expiry adds a cancel
  * request to the caller, withdrawn before the call returns (as Python
  * 3.12's wait_for, built on asyncio.timeout), so corio_task_cancelling
  * is the same after the call as before unless a cancel came from
@@ -189,7 +189,7 @@ CORIO_API void corio_as_completed_free(corio_as_completed *it);
  * 0 is returned.
  *
  * Errors: -EINVAL (f NULL, f of another loop, NaN timeout), -EDEADLK (f is
- * the caller's own future), -ENOMEM, CORIO_ENOLOOP (not in a task).
+ * the caller's own future), -ENOMEM, CORIO_ENOTASK (not in a task).
  */
 CORIO_API int corio_wait_for(corio_future *f, double timeout, void **result);
 

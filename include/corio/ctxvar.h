@@ -21,11 +21,11 @@
  *
  * Threads. Variables are process-wide objects and may be used on any
  * thread. Contexts belong to the thread whose loop runs their tasks; their
- * reference counts are plain ints, so a context (corio_ctx included) must
+ * reference counts are plain ints, so a context (corio_context included) must
  * never be handed to another thread.
  *
  * Outside a task (no loop, or a plain loop callback) there is no context:
- * get returns the default, set and corio_ctx_run return CORIO_ENOLOOP.
+ * get returns the default, set and corio_context_run return CORIO_ENOTASK.
  */
 #ifndef CORIO_CTXVAR_H
 #define CORIO_CTXVAR_H
@@ -39,7 +39,7 @@ extern "C" {
 
 typedef struct corio_ctxvar corio_ctxvar;
 typedef struct corio_ctxvar_token corio_ctxvar_token;
-typedef struct corio_ctx corio_ctx;
+typedef struct corio_context corio_context;
 
 /*
  * corio_ctxvar_new: a variable named `name` (borrowed: it must outlive the
@@ -79,7 +79,7 @@ CORIO_API int corio_ctxvar_get(const corio_ctxvar *var, void **value);
  * corio_ctxvar_set: set var to value in the running task's context. If tok
  * is not NULL, *tok gets a token that corio_ctxvar_reset uses to restore
  * what was there before; the caller frees it with corio_ctxvar_token_free.
- * Returns 0, -EINVAL (var NULL), -ENOMEM, CORIO_ENOLOOP (outside a task).
+ * Returns 0, -EINVAL (var NULL), -ENOMEM, CORIO_ENOTASK (outside a task).
  * On error nothing changed and *tok is untouched. Does not suspend.
  */
 CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
@@ -89,8 +89,8 @@ CORIO_API int corio_ctxvar_set(corio_ctxvar *var, void *value,
  * corio_ctxvar_reset: restore var to its value (or unset state) before
  * the set that made tok. Returns 0; -EINVAL if tok was already used
  * (Python's RuntimeError) or was made in another context: another task,
- * or inside or outside a corio_ctx_run that is not the current one
- * (Python's ValueError); CORIO_ENOLOOP outside a task. The token stays
+ * or inside or outside a corio_context_run that is not the current one
+ * (Python's ValueError); CORIO_ENOTASK outside a task. The token stays
  * the caller's. Does not suspend.
  */
 CORIO_API int corio_ctxvar_reset(corio_ctxvar_token *tok);
@@ -102,31 +102,31 @@ CORIO_API void corio_ctxvar_token_free(corio_ctxvar_token *tok);
 /*
  * Context objects (Python's contextvars.Context).
  *
- * corio_ctx_copy: *out gets a snapshot of the running task's context
+ * corio_context_copy: *out gets a snapshot of the running task's context
  * (copy_context()); outside a task, an empty context. O(1). Returns 0,
- * -EINVAL (out NULL), -ENOMEM. Release it with corio_ctx_release.
+ * -EINVAL (out NULL), -ENOMEM. Release it with corio_context_release.
  */
-CORIO_API int corio_ctx_copy(corio_ctx **out);
-CORIO_API void corio_ctx_retain(corio_ctx *ctx);
-CORIO_API void corio_ctx_release(corio_ctx *ctx);
+CORIO_API int corio_context_copy(corio_context **out);
+CORIO_API void corio_context_retain(corio_context *ctx);
+CORIO_API void corio_context_release(corio_context *ctx);
 
 /*
- * corio_ctx_run: run fn(arg) with ctx as the running task's context
+ * corio_context_run: run fn(arg) with ctx as the running task's context
  * (Context.run) and return what fn returns. Values set inside stay in
  * ctx; the task's own context is back when fn returns. fn may suspend
- * (corio_ctx_run suspends if fn does); tasks spawned inside copy ctx.
+ * (corio_context_run suspends if fn does); tasks spawned inside copy ctx.
  * Errors, fn not called: -EINVAL (ctx or fn NULL), -EBUSY (ctx is
  * already entered, by this or another task: Python's RuntimeError),
- * CORIO_ENOLOOP (outside a task).
+ * CORIO_ENOTASK (outside a task).
  */
-CORIO_API int corio_ctx_run(corio_ctx *ctx, int (*fn)(void *), void *arg);
+CORIO_API int corio_context_run(corio_context *ctx, int (*fn)(void *), void *arg);
 
-/* corio_ctx_get: ctx's value for var, without entering it (Context[var]
+/* corio_context_get: ctx's value for var, without entering it (Context[var]
  * with the default as fallback); returns as corio_ctxvar_get. */
-CORIO_API int corio_ctx_get(const corio_ctx *ctx, const corio_ctxvar *var,
+CORIO_API int corio_context_get(const corio_context *ctx, const corio_ctxvar *var,
                             void **value);
-/* corio_ctx_size: how many variables are set in ctx (len(Context)). */
-CORIO_API size_t corio_ctx_size(const corio_ctx *ctx);
+/* corio_context_size: how many variables are set in ctx (len(Context)). */
+CORIO_API size_t corio_context_size(const corio_context *ctx);
 
 /* ---- internals, for task.c and tests -------------------------------------------- */
 

@@ -52,7 +52,7 @@ extern "C" {
 #define CORIO_EWRONGTHREAD (CORIO_EBASE - 8)
 /* The call needs a running loop on this thread and there is none (asyncio:
  * "no running event loop"). */
-#define CORIO_ENOLOOP (CORIO_EBASE - 9)
+#define CORIO_ENOTASK (CORIO_EBASE - 9)
 /* A cancel scope or group was closed out of order or by another task
  * (Trio's "cancel scope stack corrupted"). */
 #define CORIO_ESCOPE (CORIO_EBASE - 10)

@@ -56,7 +56,7 @@ typedef struct corio_group_error_info {
 
 /*
  * corio_group_open: open a group in the running task. Does not suspend.
- * Returns 0 with *out set, -ENOMEM, CORIO_ENOLOOP (not in a task).
+ * Returns 0 with *out set, -ENOMEM, CORIO_ENOTASK (not in a task).
  */
 CORIO_API int corio_group_open(corio_group **out);
 

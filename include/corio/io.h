@@ -3,8 +3,8 @@
  * signals, for tasks.
  *
  * The calls that may suspend do so for the calling task only, and must be
- * made inside a task (CORIO_ENOLOOP otherwise); corio_fd_nonblock and
- * corio_close work anywhere. The I/O calls try the operation first
+ * made inside a task (CORIO_ENOTASK otherwise); corio_fd_nonblock and
+ * corio_fd_close work anywhere. The I/O calls try the operation first
  * and wait for readiness only when it would block (EAGAIN), so a ready
  * descriptor costs no extra system call. Descriptors must be non-blocking
  * (corio_fd_nonblock); a blocking one would block the whole loop.
@@ -14,7 +14,7 @@
  * reads or writes nothing).
  *
  * Closing: close every descriptor these calls have been used on with
- * corio_close, never close(2), and while its loop runs (in a task or
+ * corio_fd_close, never close(2), and while its loop runs (in a task or
  * callback). It wakes the waiters (their call returns -EBADF), forgets the
  * descriptor's registration, then closes it, so a new descriptor that
  * reuses the number never receives the old one's events. A descriptor
@@ -47,9 +47,9 @@ CORIO_API int corio_fd_nonblock(int fd);
  * that do their own I/O (recvmsg, a library's read). Returns at once when
  * fd is ready already (corio checks, so a readiness that the caller's own
  * I/O used up is not reported again). Consumes nothing. Returns 0,
- * -ECANCELED, -EBADF (fd closed with corio_close meanwhile, or invalid),
+ * -ECANCELED, -EBADF (fd closed with corio_fd_close meanwhile, or invalid),
  * -EBUSY (another task already waits in that direction), -EPERM (fd cannot
- * be polled, like a regular file under epoll), -ENOMEM, CORIO_ENOLOOP.
+ * be polled, like a regular file under epoll), -ENOMEM, CORIO_ENOTASK.
  */
 CORIO_API int corio_wait_readable(int fd);
 CORIO_API int corio_wait_writable(int fd);
@@ -105,14 +105,14 @@ CORIO_API int corio_connect(int fd, const struct sockaddr *addr,
                             socklen_t addrlen);
 
 /*
- * corio_close: wake every task waiting on fd (they get -EBADF), drop fd's
+ * corio_fd_close: wake every task waiting on fd (they get -EBADF), drop fd's
  * registration with the loop running on this thread (if any), and close
  * it. Returns 0 or -errno from close(2) (an interrupted close counts as
  * done: Linux has freed the descriptor, so it is never retried). Never
  * suspends. Safe for a descriptor corio never saw, and outside a loop
  * (then it is close(2)).
  */
-CORIO_API int corio_close(int fd);
+CORIO_API int corio_fd_close(int fd);
 
 /*
  * corio_signal_wait: suspend the calling task until signal `signo` is
@@ -124,7 +124,7 @@ CORIO_API int corio_close(int fd);
  * starting them), or another thread may take it.
  * Several tasks may wait for the same signal; one delivery wakes them all.
  * Returns 0, -ECANCELED, -EINVAL (bad signal number, SIGKILL/SIGSTOP, or
- * one the C library keeps for itself), -ENOMEM, -EMFILE, CORIO_ENOLOOP.
+ * one the C library keeps for itself), -ENOMEM, -EMFILE, CORIO_ENOTASK.
  * Free the loop on the thread that ran it: that thread's signal mask is
  * restored then (signals it had blocked before stay blocked). One loop at
  * a time should wait for a given signal. Waiting for SIGINT takes it from

@@ -83,7 +83,7 @@ CORIO_API int corio_queue_free(corio_queue *q);
  * the calling task. Returns 0 (item is in the queue), -ECANCELED
  * (cancelled before or while waiting, or woken but cancelled before it
  * ran: the item was not put), -ESHUTDOWN (shut down before or while waiting: not put),
- * -ENOMEM (not put), CORIO_ENOLOOP outside a task, CORIO_EWRONGTHREAD (a
+ * -ENOMEM (not put), CORIO_ENOTASK outside a task, CORIO_EWRONGTHREAD (a
  * task of another loop), -EINVAL (q NULL). Each successful put counts one
  * unfinished item for join.
  */
@@ -107,7 +107,7 @@ CORIO_API int corio_queue_try_put_prio(corio_queue *q, int64_t prio,
  * Suspends the calling task. Returns 0 with *item set; -ECANCELED
  * (cancelled before or while waiting, or woken by a put but cancelled
  * before it ran: no item was taken, it stays for the next getter); -ESHUTDOWN (the
- * queue is shut down and empty); -ENOMEM; CORIO_ENOLOOP;
+ * queue is shut down and empty); -ENOMEM; CORIO_ENOTASK;
  * CORIO_EWRONGTHREAD; -EINVAL (q or item NULL). On error *item is
  * untouched.
  */
@@ -137,7 +137,7 @@ CORIO_API int corio_queue_task_done(corio_queue *q);
  * corio_queue_join: wait until every item put has been marked done.
  * Suspends the calling task (returns at once if none is unfinished).
  * Returns 0, -ECANCELED (cancelled before or while waiting), -ENOMEM,
- * CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. Shutdown does not end a
+ * CORIO_ENOTASK, CORIO_EWRONGTHREAD, -EINVAL. Shutdown does not end a
  * join by itself; the immediate form does when it drops the last
  * unfinished items.
  */

@@ -14,7 +14,7 @@
  * The typical shape, asyncio.timeout in C:
  *
  *     corio_scope *sc;
- *     if ((rc = corio_timeout(2.0, &sc)) != 0) return rc;
+ *     if ((rc = corio_scope_timeout(2.0, &sc)) != 0) return rc;
  *     rc = do_work();                 // its suspensions fail with
  *                                     // -ECANCELED once 2 s have passed
  *     rc = corio_scope_close(sc, rc); // -ECANCELED from our own expiry
@@ -56,16 +56,16 @@ enum corio_scope_kind {
  * corio_scope_open: open a scope of `kind` in the running task, with a
  * deadline on the loop clock (`deadline`, seconds; INFINITY for none).
  * Does not suspend. Returns 0 with *out set, -EINVAL (unknown kind, NaN
- * deadline), -ENOMEM, CORIO_ENOLOOP (not in a task). A deadline already
+ * deadline), -ENOMEM, CORIO_ENOTASK (not in a task). A deadline already
  * past cancels the scope at once.
  */
 CORIO_API int corio_scope_open(int kind, double deadline, corio_scope **out);
 
 /* Shorthands: relative timeouts and a shield. */
-CORIO_API int corio_timeout(double seconds, corio_scope **out);
-CORIO_API int corio_timeout_at(double deadline, corio_scope **out);
-CORIO_API int corio_move_on_after(double seconds, corio_scope **out);
-CORIO_API int corio_shield(corio_scope **out);
+CORIO_API int corio_scope_timeout(double seconds, corio_scope **out);
+CORIO_API int corio_scope_timeout_at(double deadline, corio_scope **out);
+CORIO_API int corio_scope_move_on_after(double seconds, corio_scope **out);
+CORIO_API int corio_scope_shield(corio_scope **out);
 
 /*
  * corio_scope_close: leave the scope (it must be the innermost open scope

@@ -24,9 +24,9 @@
  *     CancelledError then): what it was handed goes to the next waiter (or
  *     back to the object), so nothing is lost or duplicated. If the cancel
  *     is withdrawn before it runs, it returns 0 and keeps what it got.
- * Timeouts come from cancel scopes: wrap the call in corio_timeout.
+ * Timeouts come from cancel scopes: wrap the call in corio_scope_timeout.
  *
- * Outside a task, calls that may suspend return CORIO_ENOLOOP. NULL objects
+ * Outside a task, calls that may suspend return CORIO_ENOTASK. NULL objects
  * give -EINVAL.
  */
 #ifndef CORIO_SYNC_H
@@ -52,11 +52,11 @@ CORIO_API int corio_lock_free(corio_lock *lk);
  * corio_lock_acquire: take the lock, owned by the calling task. Suspends
  * while another task holds it. Returns 0, -ECANCELED (see above; the lock
  * is not held), -EDEADLK (the caller holds it already: asyncio would hang
- * forever), CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL.
+ * forever), CORIO_ENOTASK, CORIO_EWRONGTHREAD, -EINVAL.
  */
 CORIO_API int corio_lock_acquire(corio_lock *lk);
 /* corio_lock_try_acquire: never suspends. 0 (taken), -EBUSY (held, or
- * tasks wait for it), -EDEADLK, CORIO_ENOLOOP, -EINVAL. */
+ * tasks wait for it), -EDEADLK, CORIO_ENOTASK, -EINVAL. */
 CORIO_API int corio_lock_try_acquire(corio_lock *lk);
 /* corio_lock_release: never suspends. Hands the lock to the first waiter,
  * if any. 0, -EPERM (the calling task does not hold it; asyncio's
@@ -83,7 +83,7 @@ CORIO_API int corio_event_set(corio_event *ev);
 CORIO_API void corio_event_clear(corio_event *ev);
 CORIO_API int corio_event_is_set(const corio_event *ev);
 /* corio_event_wait: 0 at once if set, else suspends until it is. 0,
- * -ECANCELED, CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. */
+ * -ECANCELED, CORIO_ENOTASK, CORIO_EWRONGTHREAD, -EINVAL. */
 CORIO_API int corio_event_wait(corio_event *ev);
 
 /* ---- Condition --------------------------------------------------------------- */
@@ -111,7 +111,7 @@ CORIO_API corio_lock *corio_cond_lock(corio_cond *c);
  * -ECANCELED (cancelled while waiting, after being notified, or while
  * retaking the lock; the lock is held, and a notification it had been
  * given goes to the next waiter), -EPERM (caller does not hold the lock;
- * nothing happened), CORIO_ENOLOOP, -EINVAL. Only while the loop is being
+ * nothing happened), CORIO_ENOTASK, -EINVAL. Only while the loop is being
  * freed can it return -ECANCELED without the lock.
  */
 CORIO_API int corio_cond_wait(corio_cond *c);
@@ -141,7 +141,7 @@ CORIO_API int corio_sem_new_bounded(int value, corio_sem **out);
 /* corio_sem_free: 0, or -EBUSY (tasks wait on it; nothing freed). */
 CORIO_API int corio_sem_free(corio_sem *s);
 /* corio_sem_acquire: take a permit; suspends while there is none. 0,
- * -ECANCELED (no permit held), CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL. */
+ * -ECANCELED (no permit held), CORIO_ENOTASK, CORIO_EWRONGTHREAD, -EINVAL. */
 CORIO_API int corio_sem_acquire(corio_sem *s);
 /* corio_sem_try_acquire: never suspends. 0, -EAGAIN (no permit free),
  * -EINVAL. Works outside a task. */
@@ -173,7 +173,7 @@ CORIO_API int corio_barrier_free(corio_barrier *b);
  * (broken: aborted, or reset while waiting; asyncio's BrokenBarrierError),
  * -ECANCELED (it leaves; the barrier waits for one more party; if the
  * barrier had already let it through, the others are not affected),
- * CORIO_ENOLOOP, CORIO_EWRONGTHREAD, -EINVAL.
+ * CORIO_ENOTASK, CORIO_EWRONGTHREAD, -EINVAL.
  */
 CORIO_API int corio_barrier_wait(corio_barrier *b);
 /* corio_barrier_reset: waiters get -EPIPE; the barrier is empty and usable

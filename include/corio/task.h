@@ -63,7 +63,7 @@ typedef struct corio_task_opts {
  * is recorded for reports.
  *
  * Returns 0, -EINVAL (fn NULL, bad opts), -ENOMEM (no memory or no stack),
- * CORIO_ENOLOOP. On error nothing was started and *out is untouched.
+ * CORIO_ENOTASK. On error nothing was started and *out is untouched.
  */
 #define corio_spawn(fn, arg, opts, out)                                    \
     corio_task_spawn_at(NULL, (fn), (arg), (opts), (out), __FILE__, __LINE__)
@@ -91,7 +91,7 @@ CORIO_API void corio_task_release(corio_task *t);
  * it to the task it awaits) and the join goes on until t has ended; it
  * then returns -ECANCELED, since the caller's own request still stands,
  * even if t refused the cancel. A task cannot join itself (-EDEADLK).
- * Outside a task: CORIO_ENOLOOP.
+ * Outside a task: CORIO_ENOTASK.
  */
 CORIO_API int corio_task_join(corio_task *t, void **result);
 
@@ -141,7 +141,7 @@ CORIO_API int corio_fail(int err, const char *fmt, ...)
  * corio_sleep: suspend the calling task for `seconds` (never less).
  * corio_sleep(0) yields to the loop once: every other ready task runs
  * before this one continues (asyncio.sleep(0)). Returns 0, -ECANCELED
- * (cancelled before or while sleeping), CORIO_ENOLOOP outside a task.
+ * (cancelled before or while sleeping), CORIO_ENOTASK outside a task.
  */
 CORIO_API int corio_sleep(double seconds);
 

@@ -11,7 +11,7 @@
  *     ...                                    // subscriber task:
  *     while ((rc = corio_topic_next(s, &item, &missed)) == 0)
  *         use(item, missed);
- *     corio_topic_unsubscribe(s);            // rc: CORIO_TOPIC_END, ...
+ *     corio_topic_unsubscribe(s);            // rc: CORIO_END, ...
  *
  * Items are `void *`, borrowed: the topic never looks at them or frees
  * them; the same pointer goes to every subscriber. An item a subscriber
@@ -52,7 +52,7 @@
  *
  * Closing: corio_topic_close ends the topic. Publishes return -ESHUTDOWN
  * (waiting ones are woken with it); each subscriber still drains its
- * buffer, then next returns CORIO_TOPIC_END.
+ * buffer, then next returns CORIO_END.
  *
  * Threads and loops: a topic belongs to the loop of the first task that
  * waits on it and is used on that loop's thread only (no locking).
@@ -127,7 +127,7 @@ enum corio_topic_policy {
 };
 
 /* corio_topic_next's "closed and drained" (as as_completed's 1). */
-#define CORIO_TOPIC_END 1
+#define CORIO_END 1
 
 /* A subscriber's drop callback: item will never come out of its
  * corio_topic_next. arg is corio_topic_sub_on_drop's. */
@@ -199,7 +199,7 @@ CORIO_API int corio_topic_sub_on_drop(corio_topic_sub *s,
  * full (see above). Returns 0 (every subscriber got it, or dropped it by
  * its policy); -ECANCELED (cancelled before or while waiting); -ESHUTDOWN
  * (t closed before or while waiting); -EBUSY
- * (from a drop callback on t); CORIO_ENOLOOP (not in a task);
+ * (from a drop callback on t); CORIO_ENOTASK (not in a task);
  * CORIO_EWRONGTHREAD; -EINVAL (t NULL). If delivered is not NULL,
  * *delivered is always set: how many subscribers the item reached, each
  * of which will return it from next or pass it to its drop callback
@@ -214,10 +214,10 @@ CORIO_API int corio_topic_publish(corio_topic *t, void *item,
  * buffer is empty. Suspends the calling task. Returns 0 with *item set
  * and, if missed is not NULL, *missed set: for a LAG subscriber the
  * number of items dropped since the previous item it took, else 0;
- * CORIO_TOPIC_END (the topic is closed and s's buffer is empty);
+ * CORIO_END (the topic is closed and s's buffer is empty);
  * -ECANCELED (cancelled before or while waiting: nothing taken);
  * -EBUSY (another task waits in next on s, or called from a drop
- * callback on the topic); CORIO_ENOLOOP; CORIO_EWRONGTHREAD; -EINVAL (s
+ * callback on the topic); CORIO_ENOTASK; CORIO_EWRONGTHREAD; -EINVAL (s
  * or item NULL). On error *item and *missed are untouched.
  */
 CORIO_API int corio_topic_next(corio_topic_sub *s, void **item,
@@ -226,7 +226,7 @@ CORIO_API int corio_topic_next(corio_topic_sub *s, void **item,
 /*
  * corio_topic_close: close t (see above). Does not suspend. Wakes waiting
  * publishers (-ESHUTDOWN) and subscribers with empty buffers
- * (CORIO_TOPIC_END). Idempotent. Drops nothing: buffers stay to drain.
+ * (CORIO_END). Idempotent. Drops nothing: buffers stay to drain.
  * Returns 0, -EBUSY (from a drop callback on t), CORIO_EWRONGTHREAD,
  * -EINVAL.
  */

@@ -55,7 +55,7 @@ int corio_barrier_wait(corio_barrier *b)
     if (!b)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (b->broken)
         return -EPIPE;
     if (!corio__waitq_loop_ok(&b->q, t))
@@ -66,10 +66,10 @@ int corio_barrier_wait(corio_barrier *b)
         assert(idx == b->parties - 1);
         return idx;
     }
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&b->q, t, &corio__waitq_barrier, &granted);
-    if (granted && rc >= 0 && corio__task_cancel_pending(t))
+    if (granted && rc >= 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;
 }

@@ -67,17 +67,17 @@ int corio_cond_wait(corio_cond *c)
     if (!c)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (c->lock->owner != t)
         return -EPERM;
     if (!corio__waitq_loop_ok(&c->q, t))
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED; /* the lock was never let go */
     corio__lock_pass(c->lock);
     rc = corio__waitq_park(&c->q, t, &corio__waitq_cond, &granted);
     rc2 = corio__lock_take_uncancellable(c->lock, t);
-    if (rc2 == 0 && rc == 0 && corio__task_cancel_pending(t))
+    if (rc2 == 0 && rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED; /* cancelled after the notify, or while retaking */
     if (rc2)
         rc = rc2; /* the loop is being freed: lock not held */

@@ -72,13 +72,13 @@ int corio_event_wait(corio_event *ev)
     if (ev->set)
         return 0;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (!corio__waitq_loop_ok(&ev->q, t))
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&ev->q, t, &corio__waitq_event, &granted);
-    if (granted && rc == 0 && corio__task_cancel_pending(t))
+    if (granted && rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;
 }

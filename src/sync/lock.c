@@ -52,7 +52,7 @@ int corio_lock_acquire(corio_lock *lk)
     if (!lk)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (lk->owner == t)
         return -EDEADLK;
     if (!lk->owner) {
@@ -62,13 +62,13 @@ int corio_lock_acquire(corio_lock *lk)
     }
     if (!corio__waitq_loop_ok(&lk->q, t) || lk->owner->loop != t->loop)
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&lk->q, t, &corio__waitq_lock, &granted);
     if (!granted)
         return rc;
     assert(lk->owner == t);
-    if (rc == 0 && !corio__task_cancel_pending(t))
+    if (rc == 0 && !corio__task_cancel_report(t))
         return 0;
     corio__lock_pass(lk); /* handed over, but cancelled before it ran */
     return rc ? rc : -ECANCELED;
@@ -98,7 +98,7 @@ int corio_lock_try_acquire(corio_lock *lk)
     if (!lk)
         return -EINVAL;
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (lk->owner == t)
         return -EDEADLK;
     if (lk->owner)

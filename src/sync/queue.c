@@ -215,7 +215,7 @@ static int wait_on(corio_queue *q, corio_task *t, int which)
     q->inuse--;
     if (w->state != CORIO__WAIT_GRANTED)
         return rc;
-    if (rc == 0 && !corio__task_cancel_pending(t))
+    if (rc == 0 && !corio__task_cancel_report(t))
         return 0;
     /* Woken, but it will not use what it was woken for: pass it on. */
     if (which == L_GET && q->n > 0)
@@ -240,11 +240,11 @@ static int enter(corio_queue *q, corio_task **tp)
 {
     corio_task *t = corio__task_running();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (q->inuse && q->loop != t->loop)
         return CORIO_EWRONGTHREAD;
     q->loop = t->loop;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     *tp = t;
     return 0;

@@ -71,15 +71,15 @@ int corio_sem_acquire(corio_sem *s)
         return 0;
     }
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (!corio__waitq_loop_ok(&s->q, t))
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     rc = corio__waitq_park(&s->q, t, &corio__waitq_sem, &granted);
     if (!granted)
         return rc;
-    if (rc == 0 && !corio__task_cancel_pending(t))
+    if (rc == 0 && !corio__task_cancel_report(t))
         return 0;
     give(s); /* handed a permit, but cancelled before it ran */
     return rc ? rc : -ECANCELED;

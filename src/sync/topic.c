@@ -284,12 +284,12 @@ static inline int enter(corio_topic *tp, corio_task **tp_out)
 {
     corio_task *t = corio__task_running();
     if (!t)
-        return CORIO_ENOLOOP;
+        return CORIO_ENOTASK;
     if (tp->inuse && tp->loop != t->loop)
         return CORIO_EWRONGTHREAD;
     if (tp->calling)
         return -EBUSY;
-    if (corio__task_cancel_pending(t))
+    if (corio__task_cancel_report(t))
         return -ECANCELED;
     *tp_out = t;
     return 0;
@@ -434,7 +434,7 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
         return -EBUSY;
     if (s->n == 0) {
         if (tp->closed)
-            return CORIO_TOPIC_END;
+            return CORIO_END;
         tp->loop = t->loop;
         tp->inuse++;
         s->wt = t;
@@ -444,8 +444,8 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
         tp->inuse--;
         if (w->state != CORIO__WAIT_GRANTED)
             return rc ? rc : -ECANCELED;
-        if (w->value == CORIO_TOPIC_END) /* closed */
-            return CORIO_TOPIC_END;
+        if (w->value == CORIO_END) /* closed */
+            return CORIO_END;
         assert(s->n > 0);
     }
     *item = take(s);
@@ -476,7 +476,7 @@ int corio_topic_close(corio_topic *tp)
     FOR_SUBS(s, tp) {
         if (s->wt && corio__task_parked(s->wt)) {
             assert(s->n == 0);
-            corio__wait_wake(&s->wt->wait, CORIO_TOPIC_END, NULL);
+            corio__wait_wake(&s->wt->wait, CORIO_END, NULL);
         }
     }
     return 0;

@@ -47,7 +47,7 @@ static int source(void *arg, void **result)
     if (rc == CORIO_EEXIT)
         ev("gen", "closing");
     ev("gen", "finally");
-    if (s->slow_cleanup && corio_shield(&sh) == 0) {
+    if (s->slow_cleanup && corio_scope_shield(&sh) == 0) {
         if (corio_sleep(0.01) == 0)
             ev("gen", "finally: slept 10 ms");
         corio_scope_close(sh, 0);
@@ -70,7 +70,7 @@ static int consumer(void *arg, void **result)
         if (c->between && (rc = corio_sleep(1)) != 0)
             break;
     }
-    if (rc == CORIO_AGEN_END) {
+    if (rc == CORIO_END) {
         ev("consumer", "end");
         return 0;
     }
@@ -116,7 +116,7 @@ static int run_case(int i)
         else
             ev("main", "consumer: error %s", errname(rc));
         corio_task_release(t);
-        if (corio_agen_next(c.g, NULL) == CORIO_AGEN_END)
+        if (corio_agen_next(c.g, NULL) == CORIO_END)
             ev("main", "anext after it: end");
         else
             ev("main", "anext after it: an item");

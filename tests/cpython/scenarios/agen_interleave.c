@@ -34,7 +34,7 @@ static int consume(const char *who, corio_agen *g)
     int rc;
     while ((rc = corio_agen_next(g, &item)) == 0)
         ev(who, "item %d", PTR2INT(item));
-    if (rc != CORIO_AGEN_END)
+    if (rc != CORIO_END)
         return rc;
     ev(who, "end");
     return 0;

@@ -5,7 +5,7 @@
  * start; close at a yield runs the cleanup, which waits), throw (handled,
  * unhandled, before the start; close before the start), and calls from a
  * second task while one waits inside next (CORIO_ERUNNING). See the .py
- * twin. CORIO_AGEN_END, CORIO_ERUNNING and CORIO_ENOTSTARTED print as the
+ * twin. CORIO_END, CORIO_ERUNNING and CORIO_ENOTSTARTED print as the
  * neutral words "end", "already running" and "not started". */
 #include "evtrace.h"
 
@@ -49,7 +49,7 @@ static void show(const char *who, const char *what, int rc, void *item)
         ev(who, "%s: item %d", what, PTR2INT(item));
     else if (rc == 0)
         ev(who, "%s: ok", what);
-    else if (rc == CORIO_AGEN_END)
+    else if (rc == CORIO_END)
         ev(who, "%s: end", what);
     else if (rc == CORIO_ERUNNING)
         ev(who, "%s: already running", what);

@@ -16,7 +16,7 @@ yield brings back; its finally waits 10 ms. The cases:
   athrow and aclose from another task are refused at once; the first
   anext is not disturbed.
 
-corio's spellings: StopAsyncIteration is CORIO_AGEN_END, "asynchronous
+corio's spellings: StopAsyncIteration is CORIO_END, "asynchronous
 generator is already running" CORIO_ERUNNING, "can't send non-None value
 to a just-started async generator" CORIO_ENOTSTARTED, GeneratorExit
 CORIO_EEXIT; both sides print neutral words for them."""

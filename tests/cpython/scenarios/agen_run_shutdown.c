@@ -54,7 +54,7 @@ static int bg(void *arg, void **result)
     ev("bg", "g2 gave %d", PTR2INT(item));
     if ((rc = corio_sleep(1)) == -ECANCELED) {
         ev("bg", "%s at shutdown, cleanup 20 ms", errname(rc));
-        if (corio_shield(&sh) == 0) {
+        if (corio_scope_shield(&sh) == 0) {
             corio_sleep(0.02);
             corio_scope_close(sh, 0);
         }

@@ -21,7 +21,7 @@ static int reader(void *arg, void **result)
     for (i = 1;; i++) {
         if (r->own == 0) {
             rc = corio_sleep(r->wait);
-        } else if ((rc = corio_timeout(r->own, &sc)) == 0) {
+        } else if ((rc = corio_scope_timeout(r->own, &sc)) == 0) {
             rc = corio_sleep(r->wait);
             rc = corio_scope_close(sc, rc);
         }
@@ -52,14 +52,14 @@ static int one_next(const struct reader *r, double limit)
 
     if ((rc = corio_agen_new(reader, (void *)r, NULL, &g)) != 0)
         return rc;
-    if ((rc = corio_timeout(limit, &sc)) != 0) {
+    if ((rc = corio_scope_timeout(limit, &sc)) != 0) {
         corio_agen_free(g);
         return rc;
     }
     rc = corio_agen_next(g, &item);
     if (rc == 0)
         ev("main", "anext: item %d", PTR2INT(item));
-    else if (rc == CORIO_AGEN_END)
+    else if (rc == CORIO_END)
         ev("main", "anext: end");
     rc = corio_scope_close(sc, rc < 0 ? rc : 0);
     if (rc == 0)
@@ -69,7 +69,7 @@ static int one_next(const struct reader *r, double limit)
            cancelling());
     ev("main", "aclose");
     corio_agen_close(g);
-    if (corio_agen_next(g, NULL) == CORIO_AGEN_END)
+    if (corio_agen_next(g, NULL) == CORIO_END)
         ev("main", "anext after it: end");
     else
         ev("main", "anext after it: an item");
@@ -101,7 +101,7 @@ static int scenario(void *arg, void **result)
         return rc;
 
     section("100 ms timeout around async for, items 40 ms apart");
-    if ((rc = corio_timeout(0.1, &sc)) != 0)
+    if ((rc = corio_scope_timeout(0.1, &sc)) != 0)
         return rc;
     if ((rc = corio_agen_new(reader, (void *)&r40, NULL, &g)) == 0) {
         while ((rc = corio_agen_next(g, &item)) == 0)

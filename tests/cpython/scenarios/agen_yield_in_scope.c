@@ -15,7 +15,7 @@ static int careless(void *arg, void **result)
 {
     corio_scope *sc;
     int rc;
-    if ((rc = corio_timeout(0.02, &sc)) != 0)
+    if ((rc = corio_scope_timeout(0.02, &sc)) != 0)
         return rc;
     ev("gen", "yield 1 inside its own 20 ms timeout");
     rc = corio_yield(INT2PTR(1), NULL);

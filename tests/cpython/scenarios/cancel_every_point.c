@@ -78,7 +78,7 @@ static int steps(void)
     corio_task_release(t);
     if (rc)
         return rc;
-    if ((rc = corio_timeout(0.05, &sc)) != 0)
+    if ((rc = corio_scope_timeout(0.05, &sc)) != 0)
         return rc;
     point(5, "sleep in a timeout");
     rc = corio_scope_close(sc, corio_sleep(0.01));

@@ -16,7 +16,7 @@ static int slow(void *arg, void **result)
     int rc = corio_sleep(1);
     if (rc == -ECANCELED) {
         ev("slow", "cancelled, 60 ms of cleanup");
-        corio_shield(&sh);
+        corio_scope_shield(&sh);
         corio_sleep(0.06);
         corio_scope_close(sh, 0);
         ev("slow", "cleanup done");

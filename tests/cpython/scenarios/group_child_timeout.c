@@ -7,7 +7,7 @@
 static int impatient(void *arg, void **result)
 {
     corio_scope *sc;
-    int rc = corio_timeout(0.01, &sc);
+    int rc = corio_scope_timeout(0.01, &sc);
     return rc ? rc : corio_scope_close(sc, corio_sleep(1));
 }
 

@@ -10,7 +10,7 @@ static int child(void *arg, void **result)
     corio_scope *sh;
     int rc = corio_sleep(1);
     if (rc == -ECANCELED) {
-        corio_shield(&sh);
+        corio_scope_shield(&sh);
         corio_sleep(0.01);
         corio_scope_close(sh, 0);
         ev("child", "cleanup done");
@@ -23,7 +23,7 @@ static int scenario(void *arg, void **result)
     corio_scope *sc;
     corio_group *g;
     int rc;
-    if ((rc = corio_timeout(0.04, &sc)) != 0)
+    if ((rc = corio_scope_timeout(0.04, &sc)) != 0)
         return rc;
     if ((rc = corio_group_open(&g)) == 0) {
         corio_group_spawn(g, child, NULL, NULL, NULL);

@@ -12,7 +12,7 @@ static int child(void *arg, void **result)
     corio_scope *sh;
     int rc = corio_sleep(1);
     if (rc == -ECANCELED) {
-        corio_shield(&sh);
+        corio_scope_shield(&sh);
         corio_sleep(ms / 1000.0);
         corio_scope_close(sh, 0);
         ev(name, "cleanup done (%d ms)", ms);

@@ -45,8 +45,8 @@ static int scenario(void *arg, void **result)
     ev("main", "stopped spinning at %d", spins);
     rc = corio_task_join(r, NULL);
     corio_task_release(r);
-    corio_close(sv[0]);
-    corio_close(sv[1]);
+    corio_fd_close(sv[0]);
+    corio_fd_close(sv[1]);
     return rc;
 }
 

@@ -11,7 +11,7 @@ static int child(void *arg, void **result)
     if (rc != -ECANCELED)
         return rc;
     ev("child", "cancelled, 20 ms of cleanup");
-    if (corio_shield(&sh) == 0) {
+    if (corio_scope_shield(&sh) == 0) {
         corio_sleep(0.02);
         corio_scope_close(sh, 0);
     }

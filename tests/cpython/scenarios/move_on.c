@@ -1,5 +1,5 @@
 /* move_on: give up on a slow step after a deadline and go on
- * (corio_move_on_after, whose close turns its own cancel into 0; asyncio
+ * (corio_scope_move_on_after, whose close turns its own cancel into 0; asyncio
  * catches a timeout's TimeoutError). A step that finishes in time is
  * unaffected; an outside cancel still propagates. */
 #include "evtrace.h"
@@ -26,18 +26,18 @@ static int scenario(void *arg, void **result)
     int rc;
 
     section("slow step");
-    corio_move_on_after(0.04, &sc);
+    corio_scope_move_on_after(0.04, &sc);
     if (corio_scope_close(sc, step("slow", 100)) == 0)
         ev("main", "moved on, cancelling=%d", cancelling());
 
     section("quick step");
-    corio_move_on_after(0.04, &sc);
+    corio_scope_move_on_after(0.04, &sc);
     if (corio_scope_close(sc, step("quick", 10)) == 0)
         ev("main", "moved on, cancelling=%d", cancelling());
 
     section("outside cancel");
     corio_loop_call_later(corio_loop_current(), 0.01, cancel, me, NULL);
-    corio_move_on_after(0.05, &sc);
+    corio_scope_move_on_after(0.05, &sc);
     rc = corio_scope_close(sc, step("cancelled", 100));
     if (rc == 0) {
         ev("main", "moved on (must not happen)");

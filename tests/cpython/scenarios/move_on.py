@@ -1,6 +1,6 @@
 """move_on: give up on a slow step after a deadline and go on (Trio's
 move_on_after). asyncio spells it as a timeout whose TimeoutError is
-caught; corio has a scope kind for it (corio_move_on_after) whose close
+caught; corio has a scope kind for it (corio_scope_move_on_after) whose close
 turns its own cancel into 0. A step that finishes in time is unaffected;
 an outside cancel still propagates."""
 import asyncio

@@ -16,7 +16,7 @@ static int bg(void *arg, void **result)
     if (!ms) {
         ev(name, "cancelled at shutdown");
     } else {
-        corio_shield(&sh);
+        corio_scope_shield(&sh);
         corio_sleep(ms / 1000.0);
         corio_scope_close(sh, 0);
         ev(name, "cleanup done (%d ms)", ms);

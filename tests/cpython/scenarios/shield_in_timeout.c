@@ -26,7 +26,7 @@ static int scenario(void *arg, void **result)
     corio_spawn(work, NULL, NULL, &t);
     if ((rc = corio_future_shield(corio_task_future(t), &outer)) != 0)
         return rc;
-    corio_timeout(0.02, &sc);
+    corio_scope_timeout(0.02, &sc);
     rc = corio_scope_close(sc, corio_future_await(outer, NULL));
     corio_future_release(outer);
     ev("main", "timeout: error %s, cancelling=%d", errname(rc), cancelling());

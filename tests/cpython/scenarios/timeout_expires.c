@@ -1,4 +1,4 @@
-/* timeout_expires: corio_timeout(20 ms) around a 100 ms sleep: the sleep
+/* timeout_expires: corio_scope_timeout(20 ms) around a 100 ms sleep: the sleep
  * fails with -ECANCELED at tick 2, the body's cleanup runs, closing the
  * scope turns its own cancel into -ETIMEDOUT, the scope says it was
  * cancelled, and its cancel request is withdrawn: cancelling is 0
@@ -10,7 +10,7 @@ static int scenario(void *arg, void **result)
     corio_scope *sc;
     int rc, expired;
     ev("main", "before: cancelling=%d", cancelling());
-    if ((rc = corio_timeout(0.02, &sc)) != 0)
+    if ((rc = corio_scope_timeout(0.02, &sc)) != 0)
         return rc;
     rc = corio_sleep(0.1);
     if (rc == 0)

@@ -11,13 +11,13 @@ static int scenario(void *arg, void **result)
 {
     corio_scope *outer, *shield, *inner;
     int rc, rc2;
-    corio_timeout(0.01, &outer);
+    corio_scope_timeout(0.01, &outer);
     rc = corio_sleep(1);
     if (rc == -ECANCELED) {
         ev("body", "outer expired, cleanup with a 20 ms timeout, "
            "cancelling=%d", cancelling());
-        corio_shield(&shield);
-        corio_timeout(0.02, &inner);
+        corio_scope_shield(&shield);
+        corio_scope_timeout(0.02, &inner);
         rc2 = corio_scope_close(inner, corio_sleep(1));
         corio_scope_close(shield, 0);
         ev("body", "cleanup timed out: error %s, cancelling=%d", errname(rc2),

@@ -12,7 +12,7 @@ static int level(int i)
 {
     corio_scope *sc;
     int rc;
-    if ((rc = corio_timeout(ms[i] / 1000.0, &sc)) != 0)
+    if ((rc = corio_scope_timeout(ms[i] / 1000.0, &sc)) != 0)
         return rc;
     if (i + 1 < 3) {
         rc = level(i + 1);

@@ -21,7 +21,7 @@ static int scenario(void *arg, void **result)
     int rc, expired;
     if (outside_first)
         corio_loop_call_at(loop, when, cancel, me, NULL);
-    corio_timeout_at(when, &sc);
+    corio_scope_timeout_at(when, &sc);
     if (!outside_first)
         corio_loop_call_at(loop, when, cancel, me, NULL);
     rc = corio_sleep(1);

@@ -25,13 +25,13 @@ static int scenario(void *arg, void **result)
     section("three caught timeouts");
     ev("main", "start: cancelling=%d", cancelling());
     for (i = 0; i < 3; i++) {
-        corio_timeout(0.01, &sc);
+        corio_scope_timeout(0.01, &sc);
         if (corio_scope_close(sc, corio_sleep(1)) == -ETIMEDOUT)
             ev("main", "timeout %d caught, cancelling=%d", i, cancelling());
     }
 
     section("body swallows the timeout's cancel");
-    corio_timeout(0.01, &sc);
+    corio_scope_timeout(0.01, &sc);
     if (corio_sleep(1) == -ECANCELED)
         ev("body", "swallowed the timeout's cancel, cancelling=%d",
            cancelling());
@@ -42,7 +42,7 @@ static int scenario(void *arg, void **result)
 
     section("outside cancel inside a timeout");
     corio_spawn(cancel_later, me, NULL, &c);
-    corio_timeout(0.05, &sc);
+    corio_scope_timeout(0.05, &sc);
     rc = corio_scope_close(sc, corio_sleep(1));
     if (rc == -ECANCELED) {
         ev("main", "outside cancel passed through: %s, cancelling=%d",
@@ -53,7 +53,7 @@ static int scenario(void *arg, void **result)
     corio_task_release(c);
 
     section("timeout after uncancel");
-    corio_timeout(0.01, &sc);
+    corio_scope_timeout(0.01, &sc);
     if (corio_scope_close(sc, corio_sleep(1)) == -ETIMEDOUT)
         ev("main", "timeout after uncancel caught, cancelling=%d",
            cancelling());

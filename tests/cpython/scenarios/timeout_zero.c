@@ -16,7 +16,7 @@ static int scenario(void *arg, void **result)
     int rc, expired;
 
     section("timeout(0), no await");
-    corio_timeout(0, &sc);
+    corio_scope_timeout(0, &sc);
     ev("body", "runs");
     expired = corio_scope_cancelled(sc);
     if (corio_scope_close(sc, 0) == 0)
@@ -24,19 +24,19 @@ static int scenario(void *arg, void **result)
            cancelling());
 
     section("timeout(0), sleep(0) inside");
-    corio_timeout(0, &sc);
+    corio_scope_timeout(0, &sc);
     if ((rc = corio_sleep(0)) == 0)
         ev("body", "slept (must not happen)");
     if ((rc = corio_scope_close(sc, rc)) != 0)
         ev("main", "error %s, cancelling=%d", errname(rc), cancelling());
 
     section("timeout(-1), sleep inside");
-    corio_timeout(-1, &sc);
+    corio_scope_timeout(-1, &sc);
     if ((rc = corio_scope_close(sc, corio_sleep(0.01))) != 0)
         ev("main", "error %s, cancelling=%d", errname(rc), cancelling());
 
     section("deadline passes while the body blocks");
-    corio_timeout(0.01, &sc);
+    corio_scope_timeout(0.01, &sc);
     nanosleep(&block, NULL);
     ev("body", "blocked 20 ms without awaiting");
     if (corio_scope_close(sc, 0) == 0)

@@ -23,7 +23,7 @@ static int worker(void *arg, void **result)
         *result = INT2PTR(9);
         return 0;
     }
-    corio_shield(&sh);
+    corio_scope_shield(&sh);
     corio_sleep(0.01);
     corio_scope_close(sh, 0);
     ev("worker", "cleanup done");
