@@ -35,7 +35,7 @@ struct corio_agen {
     corio_coro coro;
     corio_loop *loop;             /* the loop it belongs to, or NULL */
     corio__thread *home;          /* that loop's thread */
-    corio_agen *next, *prev;      /* loop->agens */
+    corio__node node;             /* in loop->agens while loop is set */
     unsigned char busy;
     unsigned char pending;        /* a finalizer task is yet to start */
     unsigned char orphan;
@@ -49,29 +49,24 @@ static void link_to_loop(corio_agen *g, corio_loop *loop, corio__thread *th)
 {
     g->loop = loop;
     g->home = th;
-    g->prev = NULL;
-    g->next = loop->agens;
-    if (g->next)
-        g->next->prev = g;
-    loop->agens = g;
+    corio__list_push_front(&loop->agens, &g->node);
 }
 
 static void unlink_from_loop(corio_agen *g)
 {
     if (!g->loop)
         return;
-    if (g->prev)
-        g->prev->next = g->next;
-    else
-        g->loop->agens = g->next;
-    if (g->next)
-        g->next->prev = g->prev;
-    g->next = g->prev = NULL;
+    corio__list_remove(&g->loop->agens, &g->node);
     g->loop = NULL;
     g->home = NULL;
 }
 
 static void close_now(corio_agen *g);
+
+static corio_agen *agen_of(corio__node *n)
+{
+    return n ? CORIO__CONTAINER(n, corio_agen, node) : NULL;
+}
 
 /* Free g. One still suspended (it ignored a close) gets one more close
  * with no driver; if it ignores that too, its frames are dropped without
@@ -362,7 +357,7 @@ int corio_agen_shutdown(void)
 
     if (!t)
         return CORIO_ENOTASK;
-    for (g = t->loop->agens; g; g = g->next)
+    for (g = agen_of(t->loop->agens.first); g; g = agen_of(g->node.next))
         n += closable(g);
     if (n == 0)
         return 0;
@@ -370,7 +365,8 @@ int corio_agen_shutdown(void)
         return -ECANCELED; /* it would wait for the closing tasks */
     tasks = calloc(n, sizeof *tasks);
     i = 0;
-    for (g = t->loop->agens; g && i < n; g = g->next) {
+    for (g = agen_of(t->loop->agens.first); g && i < n;
+         g = agen_of(g->node.next)) {
         if (!closable(g))
             continue;
         if (!tasks || spawn_finalizer(g, t->loop, &tasks[i]) != 0) {
@@ -395,7 +391,7 @@ size_t corio__agens_shutdown(corio_loop *loop)
     size_t n = 0;
     corio_agen *g;
 
-    for (g = loop->agens; g; g = g->next) {
+    for (g = agen_of(loop->agens.first); g; g = agen_of(g->node.next)) {
         if (g->pending && loop->ntasks == 0)
             g->busy = g->pending = 0; /* its finalizer was cancelled
                                          before it ran: try again */
@@ -416,7 +412,7 @@ void corio__agens_fini(corio_loop *loop)
 {
     corio_agen *g;
 
-    while ((g = loop->agens) != NULL) {
+    while ((g = agen_of(loop->agens.first)) != NULL) {
         unlink_from_loop(g);
         if (g->busy && !g->pending) {
             /* Its operation's task was torn down and g went on waiting

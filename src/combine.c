@@ -3,8 +3,8 @@
  * shield.
  *
  * gather, wait and as_completed share one structure, a `multi`: a single
- * allocation holding a watch per future. A watch is an internal waiter
- * (loop_impl.h) linked into its future's waiter list while the future is
+ * allocation holding a watch per future. A watch is a wait record with no
+ * task (wait.h) linked into its future's waiters while the future is
  * pending; the future's completion calls watch_done synchronously, which
  * records the outcome and wakes the task parked on the multi when the
  * combinator's condition holds. Nothing is on the task's stack, so lean
@@ -18,8 +18,9 @@
  *   - every watch holds a reference on its future from multi_new until
  *     multi_free, or for an orphaned gather (owned == 0) until the watch's
  *     future is done; an orphaned multi is freed by its last watch;
- *   - m->task is set only while that task is parked on m; whoever wakes it
- *     (watch_done, the timer, the task's detach) clears it first.
+ *   - m->task is set only while that task is parked on m (its record's
+ *     obj is m); whoever ends the wait (watch_done, the timer, the
+ *     record's detach) clears it first.
  *
  * Limit: an orphaned gather watching a plain future that is never
  * completed keeps that future and the multi alive (asyncio's callback
@@ -48,7 +49,7 @@ typedef struct watch watch;
 typedef struct gather_fut gather_fut;
 
 struct watch {
-    corio__waiter w;   /* its node in f's waiter list, while linked */
+    corio__wait w;     /* a watcher in f's waiters, while linked */
     multi *m;
     corio_future *f;
     watch *next_done;  /* as_completed: done, not yet handed out */
@@ -75,9 +76,9 @@ struct corio_as_completed {
     watch w[];
 };
 
-static watch *watch_of(corio__waiter *w)
+static watch *watch_of(corio__wait *w)
 {
-    return (watch *)((char *)w - offsetof(watch, w));
+    return CORIO__CONTAINER(w, watch, w);
 }
 
 /* Check every entry: a live future of `loop` (or of none), and not the
@@ -104,20 +105,26 @@ static void wake(multi *m)
     corio_task *t = m->task;
     if (t) {
         m->task = NULL;
-        corio__task_wake(t, 0);
+        corio__wait_wake(&t->wait, 0, NULL);
     }
 }
 
-static void detach_multi(corio_task *t)
+static void detach_multi(corio__wait *w)
 {
-    ((multi *)t->wait_obj)->task = NULL;
+    ((multi *)w->obj)->task = NULL;
 }
 
-static int park_on(multi *m, corio_task *t, const char *what)
+static const corio__wait_ops gather_ops = {"gather", detach_multi, 0, 0};
+static const corio__wait_ops gather_cancelling_ops = {
+    "gather (cancelling)", detach_multi, 0, 0};
+static const corio__wait_ops wait_ops = {"wait", detach_multi, 0, 0};
+static const corio__wait_ops iter_ops = {"as_completed", detach_multi, 0, 0};
+
+static int park_on(multi *m, corio_task *t, const corio__wait_ops *ops)
 {
     int rc;
     m->task = t;
-    rc = corio__task_park(t, detach_multi, what, m);
+    rc = corio__wait_park(corio__wait_begin(t, ops, m, 0));
     assert(m->task == NULL);
     return rc;
 }
@@ -160,11 +167,10 @@ static void record_done(multi *m, watch *w)
 
 static void gather_fut_settle(multi *m);
 
-static void watch_done(corio__waiter *wt, corio_future *f)
+static void watch_done(corio__wait *wt)
 {
     watch *w = watch_of(wt);
     multi *m = w->m;
-    (void)f;
     w->linked = 0;
     m->nlinked--;
     record_done(m, w);
@@ -178,6 +184,9 @@ static void watch_done(corio__waiter *wt, corio_future *f)
             free(m);
     }
 }
+
+static const corio__wait_ops watch_ops = {"combinator watch", 0, 0,
+                                          watch_done};
 
 static void unlink_watch(multi *m, watch *w)
 {
@@ -241,12 +250,12 @@ static multi *multi_new(int kind, int mode, corio_future *const *futs,
         watch *w = &m->w[i];
         w->m = m;
         w->f = futs[i];
-        w->w.done = watch_done;
         w->next_done = NULL;
         w->result = NULL;
         w->err = 0;
         corio_future_retain(w->f);
         if (w->f->state == CORIO__FUT_PENDING) {
+            corio__wait_watch(&w->w, &watch_ops, w->f);
             w->linked = 1;
             m->nlinked++;
             corio__future_add_waiter(w->f, &w->w);
@@ -344,7 +353,7 @@ int corio_gather(corio_future *const *futs, size_t n, unsigned flags,
         if (m->ndone == n)
             break;
         if (corio__task_cancel_report(t) ||
-            park_on(m, t, "gather") != 0)
+            park_on(m, t, &gather_ops) != 0)
             goto cancelled;
     }
     for (i = 0; i < n; i++) {
@@ -365,7 +374,7 @@ cancelled:
         if (m->w[i].linked)
             corio_future_cancel(m->w[i].f);
     while (m->ndone < n && !t->loop->closing)
-        park_on(m, t, "gather (cancelling)");
+        park_on(m, t, &gather_cancelling_ops);
     multi_free(m);
     return -ECANCELED;
 }
@@ -389,7 +398,7 @@ struct gather_fut {
 static int gather_fut_cancel(corio_future *f);
 static void gather_fut_free(corio_future *f);
 
-static const corio__future_ops gather_ops = {gather_fut_cancel,
+static const corio__future_ops gather_fut_ops = {gather_fut_cancel,
                                              gather_fut_free};
 
 static void gather_fut_complete(gather_fut *g, int err)
@@ -495,7 +504,7 @@ int corio_gather_start(corio_future *const *futs, size_t n, unsigned flags,
     if (!(g = malloc(sizeof *g + n * (sizeof(void *) + sizeof(int)))))
         return -ENOMEM;
     corio__future_init(&g->fut, loop);
-    g->fut.ops = &gather_ops;
+    g->fut.ops = &gather_fut_ops;
     g->m = NULL;
     g->n = n;
     g->flags = flags;
@@ -520,7 +529,7 @@ int corio_gather_result(corio_future *f, void **results, int *errors)
     gather_fut *g = (gather_fut *)f;
     size_t i;
 
-    if (!f || f->magic != CORIO__FUTURE_MAGIC || f->ops != &gather_ops ||
+    if (!f || f->magic != CORIO__FUTURE_MAGIC || f->ops != &gather_fut_ops ||
         ((g->flags & CORIO_GATHER_COLLECT) && !errors))
         return -EINVAL;
     if (f->state == CORIO__FUT_PENDING)
@@ -578,7 +587,7 @@ int corio_wait(corio_future *const *futs, size_t n, int mode, double timeout,
         return rc;
     }
     /* Woken only once the condition holds or the timeout passed. */
-    rc = park_on(m, t, "wait");
+    rc = park_on(m, t, &wait_ops);
     done = m->ndone;
     multi_free(m);
     if (rc)
@@ -644,7 +653,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
             return -ETIMEDOUT;
         if (corio__task_cancel_report(t))
             return -ECANCELED;
-        rc = park_on(m, t, "as_completed");
+        rc = park_on(m, t, &iter_ops);
         if (m->freed) {
             free(m);
             return -ESHUTDOWN;
@@ -669,7 +678,7 @@ void corio_as_completed_free(corio_as_completed *m)
     }
     if (t) { /* misuse: a task waits in next; it frees m when it runs */
         m->freed = 1;
-        corio__task_wake(t, 0);
+        corio__wait_wake(&t->wait, 0, NULL);
         return;
     }
     free(m);
@@ -677,12 +686,16 @@ void corio_as_completed_free(corio_as_completed *m)
 
 /* ---- wait_for ---------------------------------------------------------------------- */
 
+static const corio__wait_ops wait_for_ops = {"wait_for", corio__future_detach,
+                                            0, 0};
+static const corio__wait_ops wait_for_cancelling_ops = {
+    "wait_for (cancelling)", corio__future_detach, 0, 0};
+
 /* Park t until f is done or a cancel reaches t. */
-static int park_on_future(corio_task *t, corio_future *f, const char *what)
+static int park_on_future(corio_task *t, corio_future *f,
+                          const corio__wait_ops *ops)
 {
-    t->waiter.done = corio__waiter_wake_task;
-    corio__future_add_waiter(f, &t->waiter);
-    return corio__task_park(t, corio__detach_from_future, what, f);
+    return corio__wait_park(corio__future_wait_begin(f, t, ops));
 }
 
 int corio_wait_for(corio_future *f, double timeout, void **result)
@@ -705,14 +718,14 @@ int corio_wait_for(corio_future *f, double timeout, void **result)
             return rc;
         corio_future_retain(f);
         if (!corio__task_cancel_report(t))
-            park_on_future(t, f, "wait_for");
+            park_on_future(t, f, &wait_for_ops);
         if (f->state == CORIO__FUT_PENDING) {
             /* Our deadline or an outside cancel: cancel f and wait until
              * it is really done, whatever else is cancelled meanwhile. */
             interrupted = 1;
             corio_future_cancel(f);
             while (f->state == CORIO__FUT_PENDING && !t->loop->closing)
-                park_on_future(t, f, "wait_for (cancelling)");
+                park_on_future(t, f, &wait_for_cancelling_ops);
         }
         rc = f->state == CORIO__FUT_PENDING ? -ECANCELED
                                             : corio_future_result(f, &res);
@@ -739,8 +752,8 @@ int corio_wait_for(corio_future *f, double timeout, void **result)
 /* ---- shield ------------------------------------------------------------------------ */
 
 typedef struct shield_link {
-    corio__waiter on_inner; /* in inner's waiters while both are pending */
-    corio__waiter on_outer; /* in outer's */
+    corio__wait on_inner; /* in inner's waiters while both are pending */
+    corio__wait on_outer; /* in outer's */
     corio_future *inner, *outer;
 } shield_link;
 
@@ -752,10 +765,10 @@ static void link_free(shield_link *l)
 }
 
 /* inner is done: pass its outcome on to outer. */
-static void shield_inner_done(corio__waiter *w, corio_future *inner)
+static void shield_inner_done(corio__wait *w)
 {
-    shield_link *l = (shield_link *)((char *)w -
-                                     offsetof(shield_link, on_inner));
+    shield_link *l = CORIO__CONTAINER(w, shield_link, on_inner);
+    corio_future *inner = l->inner;
     void *res = NULL;
     int rc;
     corio__future_remove_waiter(l->outer, &l->on_outer);
@@ -768,14 +781,17 @@ static void shield_inner_done(corio__waiter *w, corio_future *inner)
 }
 
 /* outer is done first (cancelled, usually): inner runs on, unwatched. */
-static void shield_outer_done(corio__waiter *w, corio_future *outer)
+static void shield_outer_done(corio__wait *w)
 {
-    shield_link *l = (shield_link *)((char *)w -
-                                     offsetof(shield_link, on_outer));
-    (void)outer;
+    shield_link *l = CORIO__CONTAINER(w, shield_link, on_outer);
     corio__future_remove_waiter(l->inner, &l->on_inner);
     link_free(l);
 }
+
+static const corio__wait_ops shield_inner_ops = {"shield (inner)", 0, 0,
+                                                shield_inner_done};
+static const corio__wait_ops shield_outer_ops = {"shield (outer)", 0, 0,
+                                                shield_outer_done};
 
 int corio_future_shield(corio_future *f, corio_future **outer)
 {
@@ -800,8 +816,8 @@ int corio_future_shield(corio_future *f, corio_future **outer)
     l->outer = o;
     corio_future_retain(f);
     corio_future_retain(o);
-    l->on_inner.done = shield_inner_done;
-    l->on_outer.done = shield_outer_done;
+    corio__wait_watch(&l->on_inner, &shield_inner_ops, f);
+    corio__wait_watch(&l->on_outer, &shield_outer_ops, o);
     corio__future_add_waiter(f, &l->on_inner);
     corio__future_add_waiter(o, &l->on_outer);
     *outer = o;

@@ -1,13 +1,14 @@
 /*
  * future.c: futures: a pending outcome, its waiters and done callbacks.
  *
- * A future keeps a doubly linked list of waiters in the order they came:
- * tasks parked on it (their node lives in the task) and done callbacks
- * (a small node allocated per callback). Completing the future unlinks
- * every waiter and tells it; tasks are made runnable and callbacks queued,
- * both through the loop's ready queue, so they run in registration order
- * and never inside the call that completed the future. A future with no
- * loop runs its callbacks at once instead.
+ * A future keeps a list of wait records (wait.h) in the order they came:
+ * tasks parked on it (their own record) and watchers: done callbacks (a
+ * small node allocated per callback, a record with no task) and the
+ * combinators' watches. Completing the future pops every record and wakes
+ * it; tasks are made runnable and callbacks queued, both through the
+ * loop's ready queue, so they run in registration order and never inside
+ * the call that completed the future. A future with no loop runs its
+ * callbacks at once instead.
  *
  * A task's future is the first member of the task; its reference count is
  * the task's, and cancelling it cancels the task.
@@ -20,7 +21,7 @@
 #define FUTURE_FREE_MAX 4096 /* recycled futures a loop keeps */
 
 typedef struct cb_node {
-    corio__waiter w;
+    corio__wait w;       /* a watcher: no task */
     corio__ready r;
     corio_future *f;
     corio_future_callback fn;
@@ -39,7 +40,7 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->err = 0;
     f->result = NULL;
     f->loop = loop;
-    f->wait_head = f->wait_tail = NULL;
+    corio__list_init(&f->waiters);
     f->next_free = NULL;
 }
 
@@ -106,34 +107,10 @@ void corio_future_release(corio_future *f)
     }
 }
 
-void corio__future_add_waiter(corio_future *f, corio__waiter *w)
-{
-    w->next = NULL;
-    w->prev = f->wait_tail;
-    if (f->wait_tail)
-        f->wait_tail->next = w;
-    else
-        f->wait_head = w;
-    f->wait_tail = w;
-}
-
-void corio__future_remove_waiter(corio_future *f, corio__waiter *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        f->wait_head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        f->wait_tail = w->prev;
-    w->next = w->prev = NULL;
-}
-
 int corio__future_complete(corio_future *f, unsigned char state, int err,
                            void *result)
 {
-    corio__waiter *w;
+    corio__wait *w;
     if (f->state != CORIO__FUT_PENDING)
         return -EALREADY;
     f->state = state;
@@ -141,10 +118,8 @@ int corio__future_complete(corio_future *f, unsigned char state, int err,
     f->result = result;
     /* Callbacks may drop the last reference: keep f alive until done. */
     f->refs++;
-    while ((w = f->wait_head) != NULL) {
-        corio__future_remove_waiter(f, w);
-        w->done(w, f);
-    }
+    while ((w = corio__wait_pop(&f->waiters)) != NULL)
+        corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
     corio_future_release(f);
     return 0;
 }
@@ -218,6 +193,9 @@ static void cb_call(void *arg)
     n->fn(n->f, n->arg);
 }
 
+static void cb_done(corio__wait *w);
+static const corio__wait_ops cb_ops = {"done callback", 0, 0, cb_done};
+
 static void cb_run(corio__ready *r)
 {
     cb_node *n = (cb_node *)((char *)r - offsetof(cb_node, r));
@@ -228,10 +206,10 @@ static void cb_run(corio__ready *r)
     corio_future_release(f);
 }
 
-static void cb_done(corio__waiter *w, corio_future *f)
+static void cb_done(corio__wait *w)
 {
-    cb_node *n = (cb_node *)w;
-    n->f = f;
+    cb_node *n = CORIO__CONTAINER(w, cb_node, w);
+    corio_future *f = n->f;
     corio_future_retain(f);
     if (f->loop && !f->loop->closing) {
         n->r.run = cb_run;
@@ -250,12 +228,13 @@ static int add_done_callback(corio_future *f, corio_context *ctx,
     n = malloc(sizeof *n);
     if (!n)
         return -ENOMEM;
-    n->w.done = cb_done;
+    corio__wait_watch(&n->w, &cb_ops, f);
+    n->f = f;
     n->fn = fn;
     n->arg = arg;
     corio__ctx_capture(&n->ctx, ctx); /* a reference: never allocates */
     if (f->state != CORIO__FUT_PENDING)
-        cb_done(&n->w, f);
+        corio__wait_wake(&n->w, 0, NULL);
     else
         corio__future_add_waiter(f, &n->w);
     return 0;
@@ -278,17 +257,17 @@ int corio_future_add_done_callback_in_ctx(corio_future *f, corio_context *ctx,
 int corio_future_remove_done_callback(corio_future *f,
                                       corio_future_callback fn, void *arg)
 {
-    corio__waiter *w, *next;
+    corio__node *nd, *nx;
     int removed = 0;
     if (!f || !fn)
         return -EINVAL;
-    for (w = f->wait_head; w; w = next) {
-        next = w->next;
-        if (w->done == cb_done && ((cb_node *)w)->fn == fn &&
-            ((cb_node *)w)->arg == arg) {
+    CORIO__LIST_EACH(nd, nx, &f->waiters) {
+        corio__wait *w = CORIO__CONTAINER(nd, corio__wait, node);
+        cb_node *n = CORIO__CONTAINER(w, cb_node, w);
+        if (w->ops == &cb_ops && n->fn == fn && n->arg == arg) {
             corio__future_remove_waiter(f, w);
-            corio__ctx_capture_drop(&((cb_node *)w)->ctx);
-            free(w);
+            corio__ctx_capture_drop(&n->ctx);
+            free(n);
             removed++;
         }
     }
@@ -297,30 +276,31 @@ int corio_future_remove_done_callback(corio_future *f,
 
 /* ---- awaiting ---------------------------------------------------------------- */
 
-void corio__waiter_wake_task(corio__waiter *w, corio_future *f)
+/* A cancel of a task parked on the future w->obj: a plain future
+ * completes as cancelled here and wakes the task at once; a task's future
+ * asks that task to cancel, and the waiter waits for its end. */
+static int forward_cancel(corio__wait *w)
 {
-    corio_task *t = (corio_task *)((char *)w - offsetof(corio_task, waiter));
-    (void)f;
-    corio__task_wake(t, 0);
-}
-
-int corio__forward_cancel_to_future(corio_task *t)
-{
-    corio_future *f = (corio_future *)t->wait_obj;
-    /* A plain future completes as cancelled here and wakes t at once; a
-     * task's future asks that task to cancel, with t's cancel message, and
-     * t waits for its end (-ENOMEM: cancelled all the same). */
+    corio_future *f = (corio_future *)w->obj;
+    /* A task's future: ask that task to cancel, with the waiting task's
+     * cancel message (-ENOMEM: cancelled all the same). */
     if (f->state != CORIO__FUT_PENDING)
         return 0;
     if (f->is_task)
-        return corio_task_cancel_msg((corio_task *)f, t->cancel_msg) != -EALREADY;
+        return corio_task_cancel_msg((corio_task *)f, w->task->cancel_msg) !=
+               -EALREADY;
     return corio_future_cancel(f) == 0;
 }
 
-void corio__detach_from_future(corio_task *t)
+void corio__future_detach(corio__wait *w)
 {
-    corio__future_remove_waiter((corio_future *)t->wait_obj, &t->waiter);
+    corio__future_remove_waiter((corio_future *)w->obj, w);
 }
+
+const corio__wait_ops corio__future_await_ops = {
+    "future", corio__future_detach, forward_cancel, 0};
+const corio__wait_ops corio__future_raw_ops = {
+    "future (raw await)", corio__future_detach, forward_cancel, 0};
 
 int corio_future_await(corio_future *f, void **result)
 {
@@ -348,11 +328,8 @@ int corio_future_await(corio_future *f, void **result)
     if (corio__task_cancel_report(t))
         return -ECANCELED;
     corio_future_retain(f);
-    t->waiter.done = corio__waiter_wake_task;
-    corio__future_add_waiter(f, &t->waiter);
-    rc = corio__task_park_forward(t, corio__detach_from_future,
-                                  corio__forward_cancel_to_future, "future",
-                                  f);
+    rc = corio__wait_park(
+        corio__future_wait_begin(f, t, &corio__future_await_ops));
     if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
         corio_future_cancel(f);
     else if (rc == 0 && corio__task_cancel_report(t))

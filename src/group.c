@@ -29,7 +29,7 @@
 #include <string.h>
 
 typedef struct child {
-    struct child *next, *prev;
+    corio__node node;           /* in g->live */
     corio_group *g;
     corio_task *t;
 } child;
@@ -38,11 +38,12 @@ struct corio_group {
     corio_loop *loop;
     corio_task *parent;
     struct corio_scope *scope;  /* the group's scope in the parent */
-    child *live;
+    corio__list live;           /* children (child.node) */
     size_t nlive;
     corio_group_error_info *errors;
     size_t nerr, errcap;
-    corio_task *waiter;         /* the parent, parked in the wait */
+    corio_task *waiter;         /* the parent, parked in the wait (its
+                                   record's obj is the group) */
     corio__timer stop_timer;    /* corio_group_stop's grace period */
     unsigned char aborting;     /* children are being cancelled */
     unsigned char exiting;      /* corio_group_wait has begun */
@@ -90,11 +91,13 @@ static void record_error(corio_group *g, int code, const char *msg,
 
 static void abort_children(corio_group *g)
 {
-    child *c;
+    corio__node *nd, *nx;
     g->aborting = 1;
-    for (c = g->live; c; c = c->next)
+    CORIO__LIST_EACH(nd, nx, &g->live) {
+        child *c = CORIO__CONTAINER(nd, child, node);
         if (!corio_task_done(c->t))
             corio_task_cancel(c->t);
+    }
 }
 
 /* Cancel the parent's code inside the group, once (asyncio's
@@ -112,7 +115,7 @@ static void wake_waiter(corio_group *g)
     if (g->waiter && g->nlive == 0) {
         corio_task *t = g->waiter;
         g->waiter = NULL;
-        corio__task_wake(t, 0);
+        corio__wait_wake(&t->wait, 0, NULL);
     }
 }
 
@@ -123,12 +126,7 @@ static void on_child_done(corio_future *f, void *arg)
     corio_task *t = c->t;
     int rc;
 
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        g->live = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    corio__list_remove(&g->live, &c->node);
     g->nlive--;
     free(c);
     wake_waiter(g);
@@ -200,11 +198,7 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
     }
     c->g = g;
     c->t = t;
-    c->prev = NULL;
-    c->next = g->live;
-    if (g->live)
-        g->live->prev = c;
-    g->live = c;
+    corio__list_push_front(&g->live, &c->node);
     g->nlive++;
     t->group = g;
     if (out) {
@@ -214,11 +208,13 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
     return 0;
 }
 
-static void detach_wait(corio_task *t)
+static void detach_wait(corio__wait *w)
 {
-    corio_group *g = (corio_group *)t->wait_obj;
-    g->waiter = NULL;
+    ((corio_group *)w->obj)->waiter = NULL;
 }
+
+static const corio__wait_ops group_wait_ops = {"group wait", detach_wait, 0,
+                                              0};
 
 int corio_group_wait(corio_group *g, int rc)
 {
@@ -246,7 +242,7 @@ int corio_group_wait(corio_group *g, int rc)
             abort_children(g);
         }
         g->waiter = t;
-        woke = corio__task_park(t, detach_wait, "group wait", g);
+        woke = corio__wait_park(corio__wait_begin(t, &group_wait_ops, g, 0));
         if (woke == -ECANCELED && !g->aborting) {
             propagate_cancel = 1;
             abort_children(g);
@@ -328,22 +324,20 @@ void corio_group_free(corio_group *g)
     if (!g)
         return;
     if (!g->finished) {
-        child *c;
+        corio__node *nd, *nx;
         corio__warn("task group %p freed before its wait; its %zu "
                     "children are cancelled and left to the loop",
                     (void *)g, g->nlive);
-        for (c = g->live; c; c = c->next) {
+        CORIO__LIST_EACH(nd, nx, &g->live) {
+            child *c = CORIO__CONTAINER(nd, child, node);
             corio_future_remove_done_callback(corio_task_future(c->t),
                                               on_child_done, c);
             corio_task_cancel(c->t);
             c->t->group = NULL;
             corio_task_release(c->t);
         }
-        while (g->live) {
-            child *next = g->live->next;
-            free(g->live);
-            g->live = next;
-        }
+        while ((nd = corio__list_pop(&g->live)) != NULL)
+            free(CORIO__CONTAINER(nd, child, node));
         if (g->scope && g->parent->scope == g->scope)
             corio__scope_pop(g->parent, g->scope);
         corio__timer_stop(g->loop, &g->stop_timer);

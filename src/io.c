@@ -28,8 +28,9 @@
  * a zero-timeout poll(2) before trusting it.
  *
  * Invariants:
- *   - e->reader == t  <=>  t is parked on fd for reading (t->wait_obj is
- *     the fd number, t->detach is detach_reader); same for writers;
+ *   - e->reader == t  <=>  t is parked on fd for reading (its wait record
+ *     is PENDING with obj the fd number and ops read_ops); same for
+ *     writers;
  *   - loop->io_waiting counts every parked reader and writer (and
  *     signal.c's waiters): increment when parking, decrement on wake or
  *     detach;
@@ -174,7 +175,7 @@ static void wake_slot(corio_loop *loop, corio_task **slot, int err)
     *slot = NULL;
     assert(loop->io_waiting > 0);
     loop->io_waiting--;
-    corio__task_wake(t, err);
+    corio__wait_wake(&t->wait, err, NULL);
 }
 
 static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
@@ -204,10 +205,11 @@ static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
 
 /* ---- parking ------------------------------------------------------------------ */
 
-static void detach_dir(corio_task *t, unsigned dir)
+static void detach_dir(corio__wait *w, unsigned dir)
 {
+    corio_task *t = w->task;
     corio_loop *loop = t->loop;
-    int fd = (int)(intptr_t)t->wait_obj;
+    int fd = (int)(intptr_t)w->obj;
     struct fdent *e = ent_find(loop, fd);
     corio_task **slot;
     assert(e);
@@ -219,15 +221,20 @@ static void detach_dir(corio_task *t, unsigned dir)
     sync_interest(loop, fd, e);
 }
 
-static void detach_reader(corio_task *t)
+static void detach_reader(corio__wait *w)
 {
-    detach_dir(t, IN);
+    detach_dir(w, IN);
 }
 
-static void detach_writer(corio_task *t)
+static void detach_writer(corio__wait *w)
 {
-    detach_dir(t, OUT);
+    detach_dir(w, OUT);
 }
+
+static const corio__wait_ops read_ops = {"fd (readable)", detach_reader, 0,
+                                         0};
+static const corio__wait_ops write_ops = {"fd (writable)", detach_writer, 0,
+                                          0};
 
 /* Is fd ready in direction dir right now? 1 yes (or in error: the caller's
  * next call reports it), 0 no, -EBADF not open. */
@@ -295,9 +302,8 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     loop->io_waiting++;
     sync_interest(loop, fd, e);
     gen = e->gen;
-    rc = corio__task_park(t, dir == IN ? detach_reader : detach_writer,
-                          dir == IN ? "fd (readable)" : "fd (writable)",
-                          (void *)(intptr_t)fd);
+    rc = corio__wait_park(corio__wait_begin(
+        t, dir == IN ? &read_ops : &write_ops, (void *)(intptr_t)fd, 0));
     if (rc)
         return rc;
     /* Woken by readiness; but a task that ran before us may have closed

@@ -5,17 +5,19 @@
  * running it means (step a task, call a callback, run a future's done
  * callback). Nodes live in their owners, so queueing allocates nothing.
  *
- * Parking. Every blocking primitive (futures, sleep, I/O, and later locks
- * and queues) waits the same way: it checks corio__task_cancel_report,
- * links the task into whatever it waits on, and calls corio__task_park
- * with a `detach` function that unlinks it again. Whoever satisfies the
- * wait calls corio__task_wake(t, 0); a cancel calls detach and then
- * corio__task_wake(t, -ECANCELED). park returns that value. Nothing about
- * a wait lives on the task's stack, so lean tasks are safe.
+ * Parking. Every blocking primitive (futures, sleep, I/O, locks, queues,
+ * topics, signals, combinators) waits the same way, through the task's
+ * one wait record (wait.h): once it knows it would have to wait, it checks
+ * corio__task_cancel_report, starts the record with corio__wait_begin,
+ * links it into whatever it waits on and calls corio__wait_park. Whoever
+ * satisfies the wait unlinks the record and calls corio__wait_wake; a
+ * cancel calls the kind's detach and ends it with -ECANCELED. Nothing
+ * about a wait lives on the task's stack, so lean tasks are safe.
  *
  * Invariants:
- *   - a task is in at most one place: running, in the ready queue, or
- *     parked (t->detach set), or done;
+ *   - a task is in exactly one place: running, in the ready queue
+ *     (queued), parked (t->wait.state == PENDING), or done (debug builds
+ *     check it at every scheduling point: CORIO__TASK_CHECK);
  *   - the loop holds a reference on every task not yet done;
  *   - t->fut.state != PENDING  <=>  the task is done and its coroutine
  *     closed.
@@ -30,9 +32,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "check.h"
 #include "core/coro_impl.h"
+#include "list.h"
 #include "loop/heap.h"
 #include "loop/poll/poll.h"
+#include "wait.h"
 
 /* ---- ready queue ---------------------------------------------------------- */
 
@@ -60,13 +65,6 @@ struct corio__timer {
 enum { CORIO__FUT_PENDING, CORIO__FUT_RESULT, CORIO__FUT_ERROR,
        CORIO__FUT_CANCELLED };
 
-/* Something waiting for a future: a parked task or a done callback. */
-typedef struct corio__waiter corio__waiter;
-struct corio__waiter {
-    corio__waiter *next, *prev;
-    void (*done)(corio__waiter *w, corio_future *f); /* f just completed */
-};
-
 #define CORIO__FUTURE_MAGIC 0x66757475u
 
 /* A future that is part of a bigger object (a gather's): cancel replaces
@@ -87,7 +85,7 @@ struct corio_future {
     void *result;
     const corio__future_ops *ops; /* NULL: a plain future or a task's */
     corio_loop *loop;
-    corio__waiter *wait_head, *wait_tail;
+    corio__list waiters;    /* corio__wait records: tasks and watchers */
     corio_future *next_free; /* loop's free list */
 };
 
@@ -97,10 +95,10 @@ struct corio_task {
     corio_future fut;       /* first: the task's outcome */
     corio_coro coro;
     corio__ready ready;     /* its step, when queued */
-    corio__waiter waiter;   /* its node in an awaited future */
+    corio__wait wait;       /* its one wait record (wait.h) */
     corio__timer timer;     /* corio_sleep */
     corio_loop *loop;
-    corio_task *all_next, *all_prev; /* the loop's live tasks */
+    corio__node all_node;   /* in loop->all while not done */
     const char *name;
     const char *file;
     int line;
@@ -112,17 +110,8 @@ struct corio_task {
     struct corio_scope *scope; /* innermost open cancel scope, or NULL */
     struct corio_group *group; /* the group it was spawned into, or NULL */
     int stopping_groups;    /* groups it parents that were asked to stop */
-    int wake;               /* what the pending park returns */
     unsigned char queued;   /* in the ready queue */
     unsigned char resume_how; /* CORIO__RESUME_* for its next step */
-    void (*detach)(corio_task *t); /* set while parked */
-    /* Set while parked on a future by corio_future_await: a cancel is
-     * passed on to that future (asyncio's Task.cancel cancels its
-     * _fut_waiter) and, when it takes, the task stays parked until the
-     * future completes. Returns 1 if it took. */
-    int (*forward)(corio_task *t);
-    const char *wait_what;  /* what it is parked on, for reports */
-    const void *wait_obj;
     char *message;          /* corio_fail */
     char *cancel_msg;       /* corio_task_cancel_msg's copy, or NULL */
     unsigned char cancel_msg_fixed; /* a cancel woke it and it has not run
@@ -134,9 +123,9 @@ struct corio_task {
 };
 
 enum {
-    CORIO__RESUME_NORMAL, /* resume; a parked wait reads t->wake */
+    CORIO__RESUME_NORMAL, /* resume; a parked wait reads t->wait */
     CORIO__RESUME_RAW,    /* waited on a future through raw corio_await:
-                             throw t->wake in if it is an error */
+                             throw t->wait.value in if it is an error */
     CORIO__RESUME_BADYIELD, /* awaited something that is not a future */
     CORIO__RESUME_YIELD     /* a bare corio_yield (sleep(0)): throw in a
                                cancel that stands by then */
@@ -161,8 +150,8 @@ struct corio_loop {
     int stopping;
     unsigned since_poll;          /* iterations since the last poll */
     int closing;                  /* corio_loop_free in progress */
-    corio_task *all;              /* live tasks */
-    struct corio_agen *agens;     /* async generators iterated here (agen.c) */
+    corio__list all;              /* live tasks (corio_task.all_node) */
+    corio__list agens;            /* async generators iterated here (agen.c) */
     size_t agens_closing;         /* corio_run's closing tasks not yet done */
     size_t ntasks;
     uint64_t next_task_id;
@@ -269,17 +258,66 @@ void corio__scope_cancel(struct corio_scope *s);
 /* Free the scopes a finished task left open (scope.c), with a warning. */
 void corio__scopes_abandon(corio_task *t);
 
-/* Park the running task t (see above). Suspends. */
-int corio__task_park(corio_task *t, void (*detach)(corio_task *),
-                     const char *what, const void *obj);
-/* corio__task_park with a cancel forwarder (see corio_task.forward). */
-int corio__task_park_forward(corio_task *t, void (*detach)(corio_task *),
-                             int (*forward)(corio_task *), const char *what,
-                             const void *obj);
-/* The forwarder for a task parked on the future t->wait_obj (future.c). */
-int corio__forward_cancel_to_future(corio_task *t);
-/* Make a parked task runnable; its park returns err. */
-void corio__task_wake(corio_task *t, int err);
+/* 1 while t is parked (its record PENDING). */
+static inline int corio__task_parked(const corio_task *t)
+{
+    return t->wait.state == CORIO__WAIT_PENDING;
+}
+/* Debug builds: check t's invariants at a scheduling point (task.c):
+ * a task is in exactly one place (its coroutine running; suspended and
+ * either queued or parked on its wait record; or done), its record is
+ * consistent, and the loop holds it (in loop->all, referenced) while it
+ * is not done. Compiled out under NDEBUG. */
+#ifdef NDEBUG
+#define CORIO__TASK_CHECK(t) ((void)0)
+#else
+void corio__task_check(const corio_task *t);
+#define CORIO__TASK_CHECK(t) corio__task_check(t)
+#endif
+/* Queue t's next step (a wake, a cancel, the raw await, yields). t must
+ * not be queued already. */
+static inline void corio__task_ready(corio_task *t)
+{
+    if (NEVER(t->queued) || t->loop->closing)
+        return;
+    t->queued = 1;
+    corio__ready_push(t->loop, &t->ready);
+}
+/* See wait.h. */
+static inline void corio__wait_wake(corio__wait *w, int value, void *payload)
+{
+    if (NEVER(w->state != CORIO__WAIT_PENDING))
+        return; /* woken twice, or never parked */
+    w->state = CORIO__WAIT_GRANTED;
+    w->value = value;
+    w->payload = payload;
+    if (w->task) {
+        corio__task_ready(w->task);
+        CORIO__TASK_CHECK(w->task);
+    } else {
+        w->ops->notify(w);
+    }
+}
+/* See wait.h. t is the running task, or the task whose step the loop is
+ * finishing (a raw await, task.c). */
+static inline corio__wait *corio__wait_begin(corio_task *t,
+                                             const corio__wait_ops *ops,
+                                             const void *obj, unsigned flags)
+{
+    corio__wait *w = &t->wait;
+    CORIO_ASSERT(ops && ops->detach);
+    CORIO_ASSERT(w->state != CORIO__WAIT_PENDING); /* one wait at a time */
+    w->task = t;
+    w->ops = ops;
+    w->obj = obj;
+    w->payload = NULL;
+    w->value = 0;
+    w->state = CORIO__WAIT_PENDING;
+    w->flags = (unsigned char)flags;
+    return w;
+}
+/* The token a parked coroutine awaits (wait.c; task.c's step knows it). */
+extern const char corio__parked_token;
 
 /* Timers on the loop's heap. */
 int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline);
@@ -311,12 +349,32 @@ void corio__task_unref(corio_task *t);
 void corio__future_init(corio_future *f, corio_loop *loop);
 int corio__future_complete(corio_future *f, unsigned char state, int err,
                            void *result);
-void corio__future_add_waiter(corio_future *f, corio__waiter *w);
-void corio__future_remove_waiter(corio_future *f, corio__waiter *w);
-/* A waiter whose done() wakes its task; detach for a task parked on a
- * future (t->wait_obj). future.c. */
-void corio__waiter_wake_task(corio__waiter *w, corio_future *f);
-void corio__detach_from_future(corio_task *t);
+/* Link a PENDING record (a task's, or a watcher) at the tail of f's
+ * waiters; f's completion wakes it with value 0. */
+static inline void corio__future_add_waiter(corio_future *f, corio__wait *w)
+{
+    corio__list_push_back(&f->waiters, &w->node);
+}
+static inline void corio__future_remove_waiter(corio_future *f,
+                                               corio__wait *w)
+{
+    corio__list_remove(&f->waiters, &w->node);
+}
+/* Kinds of task waits on the future w->obj (future.c): detach unlinks
+ * from it; the first two pass a cancel on to the future. */
+extern const corio__wait_ops corio__future_await_ops;  /* "future" */
+extern const corio__wait_ops corio__future_raw_ops;    /* raw await */
+void corio__future_detach(corio__wait *w);
+/* Start t's wait on the pending future f with ops and link it. */
+static inline corio__wait *corio__future_wait_begin(corio_future *f,
+                                                    corio_task *t,
+                                                    const corio__wait_ops *ops)
+{
+    corio__wait *w = corio__wait_begin(t, ops, f, 0);
+    CORIO_ASSERT(f->state == CORIO__FUT_PENDING);
+    corio__future_add_waiter(f, w);
+    return w;
+}
 /* Free every task and recycled object of a loop being freed (task.c). */
 void corio__tasks_fini(corio_loop *loop);
 /* Async generators of a loop (agen.c). shutdown starts a task closing

@@ -11,9 +11,8 @@
  * next wait for it returns at once. Like the kernel's own pending set,
  * that remembers one delivery per signal, not a count.
  *
- * Waiters. A task waiting for signo is linked into list[signo] through
- * its corio__waiter node (free while it is not waiting on a future: a
- * task waits on one thing at a time); t->wait_obj holds signo. Each one
+ * Waiters. A task waiting for signo is linked into waiters[signo] through
+ * its wait record (wait.h), whose obj holds signo. Each one
  * counts in loop->io_waiting, so the deadlock detector knows a signal may
  * still come.
  *
@@ -51,44 +50,25 @@ struct sig {
     sigset_t mask;         /* what the signalfd receives */
     sigset_t blocked;      /* what we blocked (and unblock at teardown) */
     uint64_t pending;      /* bit signo-1: delivered while nobody waited */
-    corio__waiter *head[_NSIG], *tail[_NSIG];
+    corio__list waiters[_NSIG]; /* wait records, per signal */
     int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
     void (*next_fini)(corio_loop *loop);
 };
 
-static corio_task *task_of_waiter(corio__waiter *w)
-{
-    return (corio_task *)((char *)w - offsetof(corio_task, waiter));
-}
-
-static void unlink_waiter(struct sig *st, int signo, corio__waiter *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        st->head[signo] = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        st->tail[signo] = w->prev;
-    w->next = w->prev = NULL;
-}
-
 /* signo arrived: wake everyone waiting for it, or remember it. */
 static void deliver(corio_loop *loop, struct sig *st, int signo)
 {
-    corio__waiter *w;
+    corio__wait *w;
     if (signo <= 0 || signo >= _NSIG)
         return;
-    if (!st->head[signo]) {
+    if (corio__list_empty(&st->waiters[signo])) {
         st->pending |= UINT64_C(1) << (signo - 1);
         return;
     }
-    while ((w = st->head[signo]) != NULL) {
-        unlink_waiter(st, signo, w);
+    while ((w = corio__wait_pop(&st->waiters[signo])) != NULL) {
         assert(loop->io_waiting > 0);
         loop->io_waiting--;
-        corio__task_wake(task_of_waiter(w), 0);
+        corio__wait_wake(w, 0, NULL);
     }
 }
 
@@ -125,7 +105,7 @@ static void sig_fini(corio_loop *loop)
     void (*next)(corio_loop *) = st->next_fini;
     int i;
     for (i = 1; i < _NSIG; i++) /* tasks were detached before teardown */
-        assert(!st->head[i]);
+        assert(corio__list_empty(&st->waiters[i]));
     (void)i;
     drain(NULL, st);
     loop->pops->unwatch(loop->poller, st->fd);
@@ -205,13 +185,13 @@ static int sig_add(corio_loop *loop, struct sig *st, int signo)
     return 0;
 }
 
-static void detach_signal(corio_task *t)
+static void detach_signal(corio__wait *w)
 {
-    corio_loop *loop = t->loop;
+    corio_loop *loop = w->task->loop;
     struct sig *st = loop->sig;
-    int signo = (int)(intptr_t)t->wait_obj;
+    int signo = (int)(intptr_t)w->obj;
     assert(st && signo > 0 && signo < _NSIG);
-    unlink_waiter(st, signo, &t->waiter);
+    corio__list_remove(&st->waiters[signo], &w->node);
     assert(loop->io_waiting > 0);
     loop->io_waiting--;
 }
@@ -230,6 +210,7 @@ static int arrived(corio_loop *loop, int signo)
     }
     return sigpending(&set) == 0 && sigismember(&set, signo) == 1;
 }
+static const corio__wait_ops signal_ops = {"signal", detach_signal, 0, 0};
 
 int corio_signal_wait(int signo)
 {
@@ -237,6 +218,7 @@ int corio_signal_wait(int signo)
     corio_loop *loop;
     struct sig *st = NULL;
     sigset_t probe;
+    corio__wait *w;
     uint64_t bit;
     int rc;
 
@@ -265,17 +247,10 @@ int corio_signal_wait(int signo)
     }
     if (corio__task_cancel_report(t))
         return -ECANCELED; /* it would have to wait */
-    t->waiter.done = NULL;
-    t->waiter.next = NULL;
-    t->waiter.prev = st->tail[signo];
-    if (st->tail[signo])
-        st->tail[signo]->next = &t->waiter;
-    else
-        st->head[signo] = &t->waiter;
-    st->tail[signo] = &t->waiter;
+    w = corio__wait_begin(t, &signal_ops, (void *)(intptr_t)signo, 0);
+    corio__list_push_back(&st->waiters[signo], &w->node);
     loop->io_waiting++;
-    rc = corio__task_park(t, detach_signal, "signal",
-                          (void *)(intptr_t)signo);
+    rc = corio__wait_park(w);
     if (rc)
         return rc;
     return corio__task_cancel_report(t) ? -ECANCELED : 0;

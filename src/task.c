@@ -12,8 +12,8 @@
  *   - finished or failed: the task's future is completed.
  *
  * Cancellation (level-triggered, see task.h) needs no cooperation from the
- * waited-on object: corio_task_cancel calls the parked task's detach
- * function and wakes it with -ECANCELED; later parks see
+ * waited-on object: corio_task_cancel ends the parked task's wait record
+ * through its kind's detach with -ECANCELED (wait.c); later parks see
  * corio__task_cancel_report and fail at once.
  *
  * Task objects are recycled per loop, so in steady state a spawn allocates
@@ -32,13 +32,54 @@
 #define TASK_FREE_MAX 65536 /* recycled task objects a loop keeps */
 
 /* What a parked task hands the loop (its address is the token). */
-static const char parked_token;
-#define PARKED ((void *)&parked_token)
+#define PARKED ((void *)&corio__parked_token)
 
 static corio_task *task_of_ready(corio__ready *r)
 {
     return (corio_task *)((char *)r - offsetof(corio_task, ready));
 }
+
+/* ---- the state checker (debug builds) ------------------------------------------ */
+
+#ifndef NDEBUG
+static int in_live_list(const corio_task *t)
+{
+    return t->all_node.prev != NULL || t->loop->all.first == &t->all_node;
+}
+
+void corio__task_check(const corio_task *t)
+{
+    const corio__wait *w = &t->wait;
+    int parked = w->state == CORIO__WAIT_PENDING;
+    int done = t->fut.state != CORIO__FUT_PENDING;
+    int running = t->coro.state == CORIO_CORO_RUNNING ||
+                  t->coro.state == CORIO_CORO_NORMAL;
+    CORIO_ASSERT(t->fut.magic == CORIO__FUTURE_MAGIC && t->fut.is_task);
+    CORIO_ASSERT(t->fut.refs > 0 && t->loop && t->loop->refs > 0);
+    CORIO_ASSERT(w->state <= CORIO__WAIT_CANCELLED);
+    /* One place at a time. */
+    CORIO_ASSERT(parked + t->queued + done + running <= 1);
+    if (done) {
+        /* (A loop being freed may leave a coroutine that refused its
+         * close unfinished: the last handle closes it.) */
+        CORIO_ASSERT(t->coro.state == CORIO_CORO_CLOSED || t->loop->closing);
+        CORIO_ASSERT(!in_live_list(t));
+        return;
+    }
+    /* Not done: the loop holds it. */
+    CORIO_ASSERT(in_live_list(t));
+    /* Suspended and not done: something must resume it (while the loop
+     * is being freed, nothing is queued any more). */
+    if (!running && !t->loop->closing)
+        CORIO_ASSERT(parked || t->queued);
+    if (parked) {
+        CORIO_ASSERT(w->task == t && w->ops && w->ops->detach);
+        CORIO_ASSERT(t->coro.state == CORIO_CORO_SUSPENDED);
+    }
+    if (t->resume_how == CORIO__RESUME_RAW)
+        CORIO_ASSERT(w->ops == &corio__future_raw_ops && w->obj);
+}
+#endif
 
 /* ---- references and freeing ------------------------------------------------------- */
 
@@ -104,13 +145,8 @@ static void task_finish(corio_task *t, int rc, void *result)
     state = rc == 0              ? CORIO__FUT_RESULT
                           : rc == -ECANCELED ? CORIO__FUT_CANCELLED
                                              : CORIO__FUT_ERROR;
-    if (t->all_prev)
-        t->all_prev->all_next = t->all_next;
-    else
-        loop->all = t->all_next;
-    if (t->all_next)
-        t->all_next->all_prev = t->all_prev;
-    t->all_next = t->all_prev = NULL;
+    CORIO_ASSERT(!corio__task_parked(t) && !t->queued);
+    corio__list_remove(&loop->all, &t->all_node);
     loop->ntasks--;
     if (t->scope)
         corio__scopes_abandon(t);
@@ -119,6 +155,7 @@ static void task_finish(corio_task *t, int rc, void *result)
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
     corio__future_complete(&t->fut, state, rc, rc == 0 ? result : NULL);
+    CORIO__TASK_CHECK(t);
     corio__task_unref(t); /* the loop's reference */
 }
 
@@ -132,8 +169,13 @@ static void task_step(corio__ready *r)
     void *out = NULL;
     int rc;
 
+    CORIO__TASK_CHECK(t);
     t->queued = 0;
     if (t->loop->closing)
+        return;
+    /* Only a wake or a cancel queues a parked task (wait.c); a stray
+     * step must not resume it (its own wake will queue it again). */
+    if (NEVER(corio__task_parked(t)))
         return;
     t->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
     th->task = t;
@@ -142,6 +184,8 @@ static void task_step(corio__ready *r)
     } else if (t->resume_how != CORIO__RESUME_NORMAL) {
         int how = t->resume_how;
         t->resume_how = CORIO__RESUME_NORMAL;
+        if (how == CORIO__RESUME_RAW) /* the reference the wait held */
+            corio_future_release((corio_future *)t->wait.obj);
         if (how == CORIO__RESUME_BADYIELD)
             rc = corio_coro_throw(&t->coro, -EINVAL, &out);
         else if (how == CORIO__RESUME_YIELD)
@@ -150,8 +194,8 @@ static void task_step(corio__ready *r)
             rc = corio__task_cancel_report(t)
                      ? corio_coro_throw(&t->coro, -ECANCELED, &out)
                      : corio_coro_resume(&t->coro, NULL, &out);
-        else if (t->wake < 0)
-            rc = corio_coro_throw(&t->coro, t->wake, &out);
+        else if (t->wait.value < 0)
+            rc = corio_coro_throw(&t->coro, t->wait.value, &out);
         else
             rc = corio_coro_resume(&t->coro, NULL, &out);
     } else {
@@ -161,116 +205,45 @@ static void task_step(corio__ready *r)
 
     if (rc == CORIO_AWAITING) {
         corio_future *f = out;
-        if (out == PARKED)
+        if (out == PARKED) {
+            CORIO__TASK_CHECK(t);
             return;
+        }
         if (f && f->magic == CORIO__FUTURE_MAGIC && f != &t->fut) {
-            /* The raw protocol: wait for the future, then resume. */
+            /* The raw protocol: wait for the future, then resume. The
+             * record holds a reference on f until the next step. */
             t->resume_how = CORIO__RESUME_RAW;
-            t->wake = 0;
+            corio_future_retain(f);
             if (f->state != CORIO__FUT_PENDING ||
                 corio__task_cancel_report(t)) {
                 /* Done already, or cancelled: no wait (level-triggered:
                  * a cancelled task's await fails at once). */
-                if (f->state == CORIO__FUT_PENDING)
-                    t->wake = -ECANCELED;
-                t->queued = 1;
-                corio__ready_push(t->loop, &t->ready);
+                corio__wait *w = corio__wait_begin(t, &corio__future_raw_ops,
+                                                   f, 0);
+                corio__wait_grant_now(w, f->state == CORIO__FUT_PENDING
+                                             ? -ECANCELED
+                                             : 0);
+                corio__task_ready(t);
+                CORIO__TASK_CHECK(t);
                 return;
             }
-            corio_future_retain(f);
-            t->waiter.done = corio__waiter_wake_task;
-            corio__future_add_waiter(f, &t->waiter);
-            t->detach = corio__detach_from_future;
-            t->forward = corio__forward_cancel_to_future;
-            t->wait_what = "future (raw await)";
-            t->wait_obj = f;
+            corio__future_wait_begin(f, t, &corio__future_raw_ops);
+            CORIO__TASK_CHECK(t);
             return;
         }
         /* asyncio's "Task got bad yield": the await fails with -EINVAL. */
         t->resume_how = CORIO__RESUME_BADYIELD;
-        t->queued = 1;
-        corio__ready_push(t->loop, &t->ready);
+        corio__task_ready(t);
+        CORIO__TASK_CHECK(t);
         return;
     }
     if (rc == CORIO_YIELDED) { /* a bare yield: sleep(0) */
         t->resume_how = CORIO__RESUME_YIELD;
-        t->queued = 1;
-        corio__ready_push(t->loop, &t->ready);
+        corio__task_ready(t);
+        CORIO__TASK_CHECK(t);
         return;
     }
     task_finish(t, rc, out);
-}
-
-/* ---- parking ------------------------------------------------------------------- */
-
-void corio__task_deliver_cancel(corio_task *t)
-{
-    void (*d)(corio_task *);
-    /* Only a question here: if the cancel is passed on, the task's wait
-     * ends however the awaited future ends, and that decides what it
-     * reports; the wake below reports it (corio__task_park). */
-    if (!t->detach || !corio__task_cancel_pending(t))
-        return;
-    if (t->forward && t->forward(t))
-        return; /* passed on to what it awaits, which will wake it */
-    t->cancel_seen = 1;
-    d = t->detach;
-    t->detach = NULL;
-    d(t);
-    corio__task_wake(t, -ECANCELED);
-}
-
-int corio__task_park(corio_task *t, void (*detach)(corio_task *),
-                     const char *what, const void *obj)
-{
-    return corio__task_park_forward(t, detach, NULL, what, obj);
-}
-
-int corio__task_park_forward(corio_task *t, void (*detach)(corio_task *),
-                             int (*forward)(corio_task *), const char *what,
-                             const void *obj)
-{
-    int rc;
-    t->detach = detach;
-    t->forward = forward;
-    t->wait_what = what;
-    t->wait_obj = obj;
-    t->wake = 0;
-    rc = corio_await(PARKED, NULL);
-    if (rc == 0) {
-        /* Running again, so no longer parked, however it was resumed (a
-         * sleep(0) comes back from the ready queue without a wake): a
-         * stale detach would let a later cancel queue a running task. */
-        t->detach = NULL;
-        t->forward = NULL;
-        t->wait_what = NULL;
-        t->wait_obj = NULL;
-        return t->wake;
-    }
-    t->forward = NULL;
-    /* Thrown into or closed while parked (the loop is being freed): still
-     * linked to what it waited on. */
-    if (t->detach) {
-        void (*d)(corio_task *) = t->detach;
-        t->detach = NULL;
-        d(t);
-    }
-    return rc == CORIO_EEXIT ? -ECANCELED : rc;
-}
-
-void corio__task_wake(corio_task *t, int err)
-{
-    if (t->resume_how == CORIO__RESUME_RAW && t->wait_obj)
-        corio_future_release((corio_future *)t->wait_obj); /* its ref */
-    t->detach = NULL;
-    t->forward = NULL;
-    t->wait_what = NULL;
-    t->wait_obj = NULL;
-    t->wake = err;
-    if (!t->queued && !t->loop->closing) {
-        t->queued = 1;
-        corio__ready_push(t->loop, &t->ready);
-    }
 }
 
 /* ---- spawning -------------------------------------------------------------------- */
@@ -342,13 +315,12 @@ static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
     t->scope = NULL;
     t->group = NULL;
     t->stopping_groups = 0;
-    t->wake = 0;
     t->queued = 1;
     t->resume_how = CORIO__RESUME_NORMAL;
-    t->detach = NULL;
-    t->forward = NULL;
-    t->wait_what = NULL;
-    t->wait_obj = NULL;
+    t->wait.state = CORIO__WAIT_IDLE;
+    t->wait.ops = NULL;
+    t->wait.obj = NULL;
+    t->wait.node.next = t->wait.node.prev = NULL;
     t->message = NULL;
     t->cancel_msg = NULL;
     t->cancel_msg_fixed = 0;
@@ -362,14 +334,11 @@ static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
     } else {
         t->ctxvars = corio__ctx_current();
     }
-    t->all_prev = NULL;
-    t->all_next = loop->all;
-    if (loop->all)
-        loop->all->all_prev = t;
-    loop->all = t;
+    corio__list_push_front(&loop->all, &t->all_node);
     loop->ntasks++;
     loop->refs++;
     corio__ready_push(loop, &t->ready);
+    CORIO__TASK_CHECK(t);
     if (out) {
         t->fut.refs++;
         *out = t;
@@ -410,7 +379,7 @@ static void task_cancel(corio_task *t, char *msg)
         free(t->cancel_msg);
         t->cancel_msg = msg;
         /* Reaching a parked task fixes what it will see. */
-        if (t->detach && corio__task_cancel_pending(t))
+        if (corio__task_parked(t) && corio__task_cancel_pending(t))
             t->cancel_msg_fixed = 1;
     }
     corio__task_deliver_cancel(t); /* unless a shield keeps it out */
@@ -514,13 +483,14 @@ corio_task *corio_task_current(void)
 
 size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
 {
-    corio_task *t;
+    corio__node *nd, *nx;
     size_t n = 0;
     if (!loop)
         return 0;
     if (!buf)
         cap = 0;
-    for (t = loop->all; t; t = t->all_next) {
+    CORIO__LIST_EACH(nd, nx, &loop->all) {
+        corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         if (n < cap)
             buf[n] = t;
         n++;
@@ -547,23 +517,28 @@ int corio_fail(int err, const char *fmt, ...)
 
 static void sleep_fire(corio__timer *tm)
 {
-    corio_task *t = (corio_task *)((char *)tm - offsetof(corio_task, timer));
-    corio__task_wake(t, 0);
+    corio_task *t = CORIO__CONTAINER(tm, corio_task, timer);
+    corio__wait_wake(&t->wait, 0, NULL);
 }
 
-static void detach_from_timer(corio_task *t)
+static void detach_from_timer(corio__wait *w)
 {
-    corio__timer_stop(t->loop, &t->timer);
+    corio__timer_stop(w->task->loop, &w->task->timer);
 }
 
-static void detach_from_ready(corio_task *t)
+static void detach_from_ready(corio__wait *w)
 {
-    (void)t; /* a sleep(0) is already queued; the cancel wake is a no-op */
+    (void)w; /* a sleep(0) is granted and queued from the start */
 }
+
+static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0};
+static const corio__wait_ops yield_ops = {"sleep(0)", detach_from_ready, 0,
+                                          0};
 
 int corio_sleep(double seconds)
 {
     corio_task *t = corio__task_running();
+    corio__wait *w;
     int64_t at;
     int rc;
 
@@ -574,11 +549,11 @@ int corio_sleep(double seconds)
     if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (!(seconds > 0)) {
-        if (!t->queued) {
-            t->queued = 1;
-            corio__ready_push(t->loop, &t->ready);
-        }
-        rc = corio__task_park(t, detach_from_ready, "sleep(0)", NULL);
+        /* Granted in advance: nothing but the ready queue resumes it. */
+        w = corio__wait_begin(t, &yield_ops, NULL, 0);
+        corio__wait_grant_now(w, 0);
+        corio__task_ready(t);
+        rc = corio__wait_park(w);
     } else {
         /* INFINITY keeps a timer too (at the end of time): a task that
          * sleeps forever waits for a cancel, not a deadlock report. */
@@ -586,7 +561,7 @@ int corio_sleep(double seconds)
         t->timer.fire = sleep_fire;
         if ((rc = corio__timer_start(t->loop, &t->timer, at)) != 0)
             return rc;
-        rc = corio__task_park(t, detach_from_timer, "sleep", NULL);
+        rc = corio__wait_park(corio__wait_begin(t, &sleep_ops, NULL, 0));
     }
     if (rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
@@ -597,13 +572,14 @@ int corio_sleep(double seconds)
 
 void corio__loop_report_waits(corio_loop *loop, const char *why)
 {
-    corio_task *t;
+    corio__node *nd, *nx;
     fprintf(stderr, "corio: %s; %zu task(s) alive:\n", why, loop->ntasks);
-    for (t = loop->all; t; t = t->all_next) {
+    CORIO__LIST_EACH(nd, nx, &loop->all) {
+        corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
                 t->line);
-        if (t->wait_what)
-            fprintf(stderr, "waits on %s %p", t->wait_what, t->wait_obj);
+        if (corio__task_parked(t))
+            fprintf(stderr, "waits on %s %p", t->wait.ops->what, t->wait.obj);
         else if (t->queued)
             fprintf(stderr, "is ready to run");
         else
@@ -620,11 +596,9 @@ void corio__loop_report_waits(corio_loop *loop, const char *why)
 
 void corio__loop_cancel_all(corio_loop *loop)
 {
-    corio_task *t, *next;
-    for (t = loop->all; t; t = next) {
-        next = t->all_next;
-        corio_task_cancel(t);
-    }
+    corio__node *nd, *nx;
+    CORIO__LIST_EACH(nd, nx, &loop->all)
+        corio_task_cancel(CORIO__CONTAINER(nd, corio_task, all_node));
 }
 
 void corio__tasks_fini(corio_loop *loop)
@@ -633,13 +607,15 @@ void corio__tasks_fini(corio_loop *loop)
     corio_task *t;
     void *prev = th->task;
 
-    while ((t = loop->all) != NULL) {
+    while (!corio__list_empty(&loop->all)) {
+        t = CORIO__CONTAINER(corio__list_first(&loop->all), corio_task,
+                             all_node);
         t->cancel_requests++; /* every suspension in cleanup fails */
-        t->forward = NULL;
-        if (t->detach) {
-            void (*d)(corio_task *) = t->detach;
-            t->detach = NULL;
-            d(t);
+        if (corio__task_parked(t))
+            corio__wait_abort(&t->wait); /* uncancellable ones too */
+        if (t->resume_how == CORIO__RESUME_RAW) { /* the wait's reference */
+            t->resume_how = CORIO__RESUME_NORMAL;
+            corio_future_release((corio_future *)t->wait.obj);
         }
         th->task = t;
         corio_coro_close(&t->coro); /* CREATED: just closed */

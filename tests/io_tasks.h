@@ -29,7 +29,7 @@ static inline int yield_until_woken(corio_task *t)
     int i;
     for (i = 0; i < 1000; i++) {
         CHECK_EQ(corio_sleep(0), 0);
-        if (t->detach == NULL && t->queued)
+        if (!corio__task_parked(t) && t->queued)
             return 1;
     }
     return 0;

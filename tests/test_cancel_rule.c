@@ -119,7 +119,7 @@ static int future_await_body(void)
     CHECK_EQ(corio_future_await(pending, &r), -ECANCELED);
     CHECK_PTR(r, NULL);
     CHECK_EQ(corio_future_done(pending), 0);
-    CHECK_PTR(pending->wait_head, NULL);
+    CHECK(corio__list_empty(&pending->waiters));
     NOT_SUSPENDED();
     uncancel_self();
     CHECK_EQ(corio_future_set_result(pending, IP(8)), 0);
@@ -192,7 +192,7 @@ static int raw_await_body(void)
     CHECK_EQ(corio_await(done, NULL), 0);
     CHECK_EQ(corio_await(pending, NULL), -ECANCELED);
     CHECK_EQ(corio_future_done(pending), 0);
-    CHECK_PTR(pending->wait_head, NULL);
+    CHECK(corio__list_empty(&pending->waiters));
     uncancel_self();
     corio_future_release(done);
     corio_future_release(pending);
@@ -513,7 +513,7 @@ static int wait_body(void)
              -ECANCELED);
     CHECK_EQ(nd, 99);
     CHECK_EQ(corio_future_done(f[1]), 0);
-    CHECK_PTR(f[1]->wait_head, NULL);
+    CHECK(corio__list_empty(&f[1]->waiters));
     NOT_SUSPENDED();
     uncancel_self();
     corio_future_release(f[0]);

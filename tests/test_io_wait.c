@@ -240,7 +240,7 @@ static int cancel_read_main(void *arg, void **result)
      * between. */
     CHECK_EQ(corio_spawn(read_once, &r, NULL, &t), 0);
     CHECK_EQ(corio_sleep(0.01), 0);
-    CHECK(t->detach != NULL);
+    CHECK(corio__task_parked(t));
     CHECK_EQ(write(p[1], "z", 1), 1);
     CHECK(yield_until_woken(t)); /* woken, not yet run */
     CHECK_EQ(io_waiting(), 0);
@@ -386,7 +386,7 @@ static int fd_reuse_main(void *arg, void **result)
     rb.rc = 99;
     CHECK_EQ(corio_spawn(read_once, &rb, NULL, &tb), 0);
     CHECK_EQ(corio_sleep(0.01), 0);
-    CHECK(tb->detach != NULL);
+    CHECK(corio__task_parked(tb));
 
     /* Traffic on the old description, and an event under the old token
      * (generation 0: the number's first life in this loop), as a poller
@@ -395,7 +395,7 @@ static int fd_reuse_main(void *arg, void **result)
     stale.token = (uint64_t)(uint32_t)old_fd;
     stale.events = CORIO__POLL_IN | CORIO__POLL_ERR;
     loop->on_event(loop, &stale);
-    CHECK(tb->detach != NULL);
+    CHECK(corio__task_parked(tb));
     CHECK_EQ(corio_sleep(0.02), 0);
     CHECK(!corio_task_done(tb));
     CHECK_EQ(rb.rc, 99);

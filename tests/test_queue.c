@@ -185,17 +185,20 @@ static int bounded(void)
     for (i = 0; i < 3; i++)
         CHECK(!put[i].done);
     CHECK_EQ(corio_queue_size(q), 2);
-    /* Each get frees a slot that goes to the first waiting putter, at
-     * once: the queue stays full, and no later put can overtake. */
+    /* Each get frees a slot and wakes the first waiting putter, which
+     * puts when it runs (asyncio): until then the slot is free. Putters
+     * go in the order they came. */
     CHECK_EQ(corio_queue_get(q, &p), 0);
     CHECK_EQ(PI(p), 1);
-    CHECK_EQ(corio_queue_size(q), 2);
-    CHECK_EQ(corio_queue_try_put(q, IP(99)), -EAGAIN);
+    CHECK_EQ(corio_queue_size(q), 1);
+    CHECK(!corio_queue_full(q));
     CHECK_EQ(corio_queue_get(q, &p), 0);
     CHECK_EQ(PI(p), 2);
+    CHECK(corio_queue_empty(q));
     settle();
     CHECK(put[0].done && put[1].done && !put[2].done);
     CHECK_EQ(put[0].rc, 0);
+    CHECK(corio_queue_full(q));
     for (i = 10; i < 13; i++) {
         CHECK_EQ(corio_queue_get(q, &p), 0);
         CHECK_EQ(PI(p), i);
@@ -228,15 +231,15 @@ static int getters_fair(void)
         t[i] = spawn_op(&get[i], 0);
         settle();
     }
-    /* A put hands the item to the first getter; the queue stays empty,
-     * so our own try_get cannot steal it. */
+    /* A put leaves the item in the queue, counted by size, and wakes the
+     * first getter, which takes it when it runs (asyncio). */
     CHECK_EQ(corio_queue_put(q, IP(100)), 0);
-    CHECK_EQ(corio_queue_size(q), 0);
-    {
-        void *p;
-        CHECK_EQ(corio_queue_try_get(q, &p), -EAGAIN);
-    }
+    CHECK_EQ(corio_queue_size(q), 1);
+    settle();
+    CHECK(get[0].done && !get[1].done);
+    CHECK(corio_queue_empty(q));
     CHECK_EQ(corio_queue_put(q, IP(101)), 0);
+    settle();
     CHECK_EQ(corio_queue_put(q, IP(102)), 0);
     for (i = 0; i < 3; i++) {
         CHECK_EQ(corio_task_join(t[i], NULL), 0);
@@ -496,9 +499,10 @@ TEST(queue_cancel_getter_waiting)
     CHECK_EQ(run(cancel_getter_waiting), 0);
 }
 
-/* A getter handed an item and cancelled before it runs returns the item
- * with 0; the cancel shows at its next suspension. Both by
- * corio_task_cancel and by a scope, plain and lean. */
+/* A getter woken by a put and cancelled before it runs returns
+ * -ECANCELED and leaves the item in the queue, waking the next getter if
+ * there is one (asyncio). Both by corio_task_cancel and by a scope, plain
+ * and lean. */
 struct scoped_get {
     corio_queue *q;
     corio_scope *sc;
@@ -530,17 +534,41 @@ static int cancel_getter_woken(void)
         g = (struct op){q, 'g', NULL, 0, 1, 0, 1, 0, NULL};
         t = spawn_op(&g, lean ? CORIO_CORO_LEAN : 0);
         settle();
-        CHECK_EQ(corio_queue_put(q, IP(7)), 0); /* handed over, woken */
-        CHECK_EQ(corio_queue_put(q, IP(8)), 0); /* stays queued */
+        CHECK_EQ(corio_queue_put(q, IP(7)), 0); /* queued, g woken */
+        CHECK_EQ(corio_queue_put(q, IP(8)), 0);
         CHECK_EQ(corio_task_cancel(t), 0);      /* before it runs */
         CHECK_EQ(corio_task_join(t, NULL), 0);
-        CHECK_EQ(g.rc, 0);
-        CHECK_EQ(PI(g.item), 7);
+        CHECK_EQ(g.rc, -ECANCELED);
+        CHECK(g.item == NULL);
         CHECK_EQ(g.rc2, -ECANCELED);            /* level-triggered */
-        CHECK_EQ(corio_queue_size(q), 1);       /* 8 was not taken */
+        CHECK_EQ(corio_queue_size(q), 2);       /* nothing was taken */
+        CHECK_EQ(corio_queue_try_get(q, &p), 0);
+        CHECK_EQ(PI(p), 7);
         CHECK_EQ(corio_queue_try_get(q, &p), 0);
         CHECK_EQ(PI(p), 8);
         corio_task_release(t);
+
+        /* Woken, cancelled before it runs, with a second getter waiting:
+         * that one is woken in its place and gets the item. */
+        {
+            struct op g2 = {q, 'g', NULL, 0, 1, 0, 0, 0, NULL};
+            corio_task *t2;
+            g = (struct op){q, 'g', NULL, 0, 1, 0, 0, 0, NULL};
+            t = spawn_op(&g, lean ? CORIO_CORO_LEAN : 0);
+            settle();
+            t2 = spawn_op(&g2, lean ? 0 : CORIO_CORO_LEAN);
+            settle();
+            CHECK_EQ(corio_queue_put(q, IP(5)), 0); /* wakes g only */
+            CHECK_EQ(corio_task_cancel(t), 0);
+            CHECK_EQ(corio_task_join(t2, NULL), 0);
+            CHECK_EQ(g.rc, -ECANCELED);
+            CHECK_EQ(g2.rc, 0);
+            CHECK_EQ(PI(g2.item), 5);
+            CHECK(corio_queue_empty(q));
+            CHECK_EQ(corio_task_join(t, NULL), 0);
+            corio_task_release(t);
+            corio_task_release(t2);
+        }
 
         /* The same through a cancel scope. */
         s = (struct scoped_get){q, NULL, 1, 1, 1, NULL};
@@ -553,18 +581,20 @@ static int cancel_getter_woken(void)
         CHECK_EQ(corio_queue_put(q, IP(9)), 0);
         corio_scope_cancel(s.sc);
         CHECK_EQ(corio_task_join(ts, NULL), 0);
-        CHECK_EQ(s.rc, 0);
-        CHECK_EQ(PI(s.item), 9);
+        CHECK_EQ(s.rc, -ECANCELED);
+        CHECK(s.item == NULL);
         CHECK_EQ(s.rc2, -ECANCELED);
         CHECK_EQ(s.rc_close, 0); /* move_on absorbed it */
-        CHECK(corio_queue_empty(q));
+        CHECK_EQ(corio_queue_size(q), 1);
+        CHECK_EQ(corio_queue_try_get(q, &p), 0);
+        CHECK_EQ(PI(p), 9);
         corio_task_release(ts);
         CHECK_EQ(corio_queue_free(q), 0);
     }
     return 0;
 }
 
-TEST(queue_cancel_getter_woken_keeps_item)
+TEST(queue_cancel_getter_woken_leaves_item)
 {
     CHECK_EQ(run(cancel_getter_woken), 0);
 }
@@ -607,37 +637,41 @@ TEST(queue_cancel_putter_waiting)
     CHECK_EQ(run(cancel_putter_waiting), 0);
 }
 
-/* A putter whose item was moved into a freed slot and which is cancelled
- * before it runs reports 0: its item is in the queue, once. */
+/* A putter woken by a get and cancelled before it runs has not put: it
+ * reports -ECANCELED and passes the free slot on to the next putter
+ * (asyncio). */
 static int cancel_putter_woken(void)
 {
     corio_queue *q;
-    struct op pu = {0};
-    corio_task *t;
+    struct op pu = {0}, pu2 = {0};
+    corio_task *t, *t2;
     void *p;
     CHECK_EQ(corio_queue_new(CORIO_QUEUE_LIFO, 1, &q), 0);
     CHECK_EQ(corio_queue_put(q, IP(1)), 0);
     pu = (struct op){q, 'p', IP(2), 0, 1, 0, 0, 0, NULL};
     t = spawn_op(&pu, CORIO_CORO_LEAN);
     settle();
-    CHECK_EQ(corio_queue_try_get(q, &p), 0);
+    pu2 = (struct op){q, 'p', IP(3), 0, 1, 0, 0, 0, NULL};
+    t2 = spawn_op(&pu2, 0);
+    settle();
+    CHECK_EQ(corio_queue_try_get(q, &p), 0); /* wakes pu only */
     CHECK_EQ(PI(p), 1);
     CHECK_EQ(corio_task_cancel(t), 0);
-    /* The put happened (pu.rc == 0); the task then ends without another
-     * suspension while its cancel request stands, so the task itself ends
-     * cancelled, as asyncio's would (_must_cancel). */
-    CHECK_EQ(corio_task_join(t, NULL), -ECANCELED);
-    CHECK_EQ(pu.rc, 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    CHECK_EQ(pu.rc, -ECANCELED);
+    CHECK_EQ(corio_task_join(t2, NULL), 0);
+    CHECK_EQ(pu2.rc, 0);
     CHECK_EQ(corio_queue_size(q), 1);
     CHECK_EQ(corio_queue_get(q, &p), 0);
-    CHECK_EQ(PI(p), 2);
+    CHECK_EQ(PI(p), 3);
     CHECK(corio_queue_empty(q));
     corio_task_release(t);
+    corio_task_release(t2);
     CHECK_EQ(corio_queue_free(q), 0);
     return 0;
 }
 
-TEST(queue_cancel_putter_woken_counts_as_put)
+TEST(queue_cancel_putter_woken_passes_slot)
 {
     CHECK_EQ(run(cancel_putter_woken), 0);
 }
@@ -720,7 +754,7 @@ struct harness {
     corio_queue *q;
     unsigned char put[H_ITEMS + 1];  /* times each id was put */
     unsigned char got[H_ITEMS + 1];  /* times each id was got */
-    long nput, ngot, ncancel_put, ncancel_get, ntimeout, nhanded_cancel;
+    long nput, ngot, ncancel_put, ncancel_get, ntimeout, nleft_cancel;
     corio_task *workers[H_PRODUCERS + H_CONSUMERS];
     int stop;
 };
@@ -743,10 +777,9 @@ static int timed(struct harness *h, int is_put, intptr_t id, void **item)
     corio_scope *sc = NULL;
     int rc;
     if (corio_test_rand() % 4 == 0)
-        /* Never 0: a timeout already expired when opened, after a
-         * corio_sleep(0), hits task.c's stale-detach bug (see
-         * queue_get_after_sleep0_and_expired_timeout). */
-        CHECK_EQ(corio_scope_timeout((double)(1 + corio_test_rand() % 200) * 1e-6,
+        /* 0 too: a timeout already expired when opened (a stray wakeup
+         * is impossible since sleep(0) is a granted wait record). */
+        CHECK_EQ(corio_scope_timeout((double)(corio_test_rand() % 200) * 1e-6,
                                &sc), 0);
     rc = is_put ? corio_queue_put_prio(h->q, (int64_t)(corio_test_rand() % 8),
                                        IP(id))
@@ -798,14 +831,14 @@ static int consumer(void *arg, void **result)
             CHECK(PI(p) >= 1 && PI(p) <= H_ITEMS);
             h->got[PI(p)]++;
             h->ngot++;
-            if (corio_task_cancelling(corio_task_current()))
-                h->nhanded_cancel++; /* got it although cancelled */
             CHECK_EQ(corio_queue_task_done(h->q), 0);
         } else if (rc == -ESHUTDOWN) {
             return 0;
         } else {
             CHECK(rc == -ECANCELED || rc == -ETIMEDOUT);
             h->ncancel_get++;
+            if (!corio_queue_empty(h->q))
+                h->nleft_cancel++; /* cancelled, leaving items there */
         }
         absorb_cancel();
     }
@@ -887,14 +920,14 @@ static int harness_main(void)
     CHECK_EQ(put_ids, h.nput);
     CHECK_EQ(join_rc, 0);
     fprintf(stderr, "queue harness: put %ld got %ld, cancelled puts %ld "
-            "gets %ld, timeouts %ld, got while cancelled %ld\n", h.nput,
-            h.ngot, h.ncancel_put, h.ncancel_get, h.ntimeout,
-            h.nhanded_cancel);
+            "gets %ld, timeouts %ld, gets cancelled with items left %ld\n",
+            h.nput, h.ngot, h.ncancel_put, h.ncancel_get, h.ntimeout,
+            h.nleft_cancel);
     /* The chaos must have bitten, or the test proves little. */
     CHECK(h.nput > H_ITEMS / 2);
     CHECK(h.ncancel_put > 10);
     CHECK(h.ncancel_get > 5);
-    CHECK(h.nhanded_cancel > 5);
+    CHECK(h.nleft_cancel > 5);
     CHECK_EQ(corio_queue_free(h.q), 0);
     return 0;
 }

@@ -7,32 +7,36 @@
  * first, a PRIORITY queue lowest `prio` first (given to
  * corio_queue_put_prio; plain put uses 0), equal priorities in put order.
  *
- * Waiting is FIFO-fair: getters are served in the order they began to
- * wait, and so are putters. A put that finds a getter waiting hands the
- * item straight to it; a get from a full queue moves the first waiting
- * putter's item into the freed slot. So a waiting getter implies an empty
- * queue and a waiting putter a full one, and nobody can overtake.
+ * Waiting is asyncio's. Waiters are woken in the order they began to
+ * wait. A put stores its item in the queue and wakes the first waiting
+ * getter; the item stays in the queue, counted by corio_queue_size and
+ * corio_queue_full, until that getter runs and takes it. A get frees a
+ * slot and wakes the first waiting putter, which puts its item when it
+ * runs. A woken waiter that finds the item (or the slot) gone, because a
+ * task that ran first took it, waits again at the back, as in asyncio.
  *
- * Cancellation never loses or duplicates an item. The rule: a wait that
- * was satisfied has happened. A getter woken with an item returns it with
- * 0 even if it is cancelled before it runs again (level-triggered cancel
- * shows at its next suspension); a putter whose item was moved into the
- * queue returns 0. A wait cancelled before it was satisfied took nothing:
- * get returns -ECANCELED and no item, put returns -ECANCELED and its item
- * is not in the queue.
+ * Cancellation never loses or duplicates an item: items move only between
+ * a caller and the queue. A getter cancelled while it waits, or after a
+ * put woke it but before it ran, returns -ECANCELED and takes nothing; the
+ * item stays in the queue and the next waiting getter is woken in its
+ * place. Likewise a cancelled putter returns -ECANCELED without putting
+ * and passes a free slot on to the next putter. So the usual consumer
+ * loop (get, work, task_done) never leaves join waiting for an item
+ * nobody will take.
  *
  * Cancellation: fails with -ECANCELED at once if it would have to wait
- * while a cancel stands; unlike the general rule (task.h), get, put and
- * join fail at once while a cancel stands even when they could finish
- * without waiting (asyncio's get on a non-empty queue would not notice
- * the cancel). The _try_ calls never look at cancellation.
+ * while a cancel stands. So, as in asyncio, a get from a non-empty queue,
+ * a put into a queue with room and a join with nothing unfinished succeed
+ * with a cancel standing; the cancel shows at the next real wait. The
+ * _try_ calls never look at cancellation.
  *
  * Shutdown (asyncio 3.13): after corio_queue_shutdown, put and try_put
  * return -ESHUTDOWN; get and try_get still return what is queued and
- * -ESHUTDOWN once the queue is empty. Waiting putters are woken with
- * -ESHUTDOWN (their items are not put), and so are waiting getters (they
- * can only wait on an empty queue). The immediate form also drops what is
- * queued, counting each dropped item as done for join.
+ * -ESHUTDOWN once the queue is empty. Waiting putters and getters are
+ * woken and retry: putters return -ESHUTDOWN (their items are not put),
+ * getters take what is still queued or return -ESHUTDOWN. The immediate
+ * form also drops what is queued, counting each dropped item as done for
+ * join.
  *
  * Threads and loops: a queue belongs to the loop of the first task that
  * calls get, put or join on it, and is used on that loop's thread only
@@ -40,8 +44,9 @@
  * e.g. to fill a queue before corio_run.
  *
  * Memory: items live in a ring buffer (FIFO, LIFO) or a binary heap
- * (PRIORITY) that doubles when full, up to maxsize; wait records are
- * recycled per queue. In steady state put and get allocate nothing.
+ * (PRIORITY) that doubles when full, up to maxsize; a waiting task waits
+ * through its own wait record. In steady state put and get allocate
+ * nothing.
  */
 #ifndef CORIO_QUEUE_H
 #define CORIO_QUEUE_H
@@ -78,9 +83,9 @@ CORIO_API int corio_queue_free(corio_queue *q);
 
 /*
  * corio_queue_put: add item, waiting while the queue is full. Suspends
- * the calling task. Returns 0 (item is in the queue, or handed to a
- * getter), -ECANCELED (cancelled before or while waiting: the item was
- * not put), -ESHUTDOWN (shut down before or while waiting: not put),
+ * the calling task. Returns 0 (item is in the queue), -ECANCELED
+ * (cancelled before or while waiting, or woken but cancelled before it
+ * ran: the item was not put), -ESHUTDOWN (shut down before or while waiting: not put),
  * -ENOMEM (not put), CORIO_ENOTASK outside a task, CORIO_EWRONGTHREAD (a
  * task of another loop), -EINVAL (q NULL). Each successful put counts one
  * unfinished item for join.
@@ -93,7 +98,7 @@ CORIO_API int corio_queue_put_prio(corio_queue *q, int64_t prio, void *item);
 
 /*
  * corio_queue_try_put, _try_put_prio: add item without suspending.
- * Returns 0, -EAGAIN (full, or putters already wait), -ESHUTDOWN,
+ * Returns 0, -EAGAIN (full), -ESHUTDOWN,
  * -ENOMEM, CORIO_EWRONGTHREAD (tasks of another loop wait on q),
  * -EINVAL (q NULL); on error the item was not put.
  */
@@ -104,7 +109,8 @@ CORIO_API int corio_queue_try_put_prio(corio_queue *q, int64_t prio,
 /*
  * corio_queue_get: take the next item, waiting while the queue is empty.
  * Suspends the calling task. Returns 0 with *item set; -ECANCELED
- * (cancelled before or while waiting: no item was taken); -ESHUTDOWN (the
+ * (cancelled before or while waiting, or woken by a put but cancelled
+ * before it ran: no item was taken, it stays for the next getter); -ESHUTDOWN (the
  * queue is shut down and empty); -ENOMEM; CORIO_ENOTASK;
  * CORIO_EWRONGTHREAD; -EINVAL (q or item NULL). On error *item is
  * untouched.

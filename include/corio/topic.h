@@ -95,7 +95,7 @@
  * reached subscribers release and BIAS exceeds their number; after it,
  * refs + delivered - BIAS is exactly the releases still to come (refs is
  * a size_t). This holds whatever the publish returns: an error before its
- * turn (-ESHUTDOWN, -ENOMEM, cancelled while queued) reached nobody, so
+ * turn (-ESHUTDOWN, cancelled while queued) reached nobody, so
  * the publisher frees; cancelled or closed while waiting for BLOCK
  * subscribers, it counts only those it reached; a subscriber leaving
  * meanwhile releases at unsubscribe if it was reached, else is not
@@ -104,8 +104,9 @@
  * between publish returning and the adjustment (this thread owns the
  * count then); atomic counts if subscribers release on other threads.
  *
- * Memory: one ring per subscriber, allocated at subscribe; publisher wait
- * records are recycled per topic. Steady state allocates nothing.
+ * Memory: one ring per subscriber, allocated at subscribe; a waiting
+ * publisher or subscriber waits through its task's own wait record, so
+ * publishing and receiving never allocate.
  * Limits: a publish costs O(subscribers).
  */
 #ifndef CORIO_TOPIC_H
@@ -198,7 +199,7 @@ CORIO_API int corio_topic_sub_on_drop(corio_topic_sub *s,
  * task while another publish is delivering, or while a BLOCK subscriber is
  * full (see above). Returns 0 (every subscriber got it, or dropped it by
  * its policy); -ECANCELED (cancelled before or while waiting); -ESHUTDOWN
- * (t closed before or while waiting); -ENOMEM (nobody got it); -EBUSY
+ * (t closed before or while waiting); -EBUSY
  * (from a drop callback on t); CORIO_ENOTASK (not in a task);
  * CORIO_EWRONGTHREAD; -EINVAL (t NULL). If delivered is not NULL,
  * *delivered is always set: how many subscribers the item reached, each

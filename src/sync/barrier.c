@@ -68,7 +68,7 @@ int corio_barrier_wait(corio_barrier *b)
     }
     if (corio__task_cancel_report(t))
         return -ECANCELED;
-    rc = corio__waitq_park(&b->q, t, "barrier", &granted);
+    rc = corio__waitq_park(&b->q, t, &corio__waitq_barrier, &granted);
     if (granted && rc >= 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;

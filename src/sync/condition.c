@@ -75,7 +75,7 @@ int corio_cond_wait(corio_cond *c)
     if (corio__task_cancel_report(t))
         return -ECANCELED; /* the lock was never let go */
     corio__lock_pass(c->lock);
-    rc = corio__waitq_park(&c->q, t, "condition", &granted);
+    rc = corio__waitq_park(&c->q, t, &corio__waitq_cond, &granted);
     rc2 = corio__lock_take_uncancellable(c->lock, t);
     if (rc2 == 0 && rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED; /* cancelled after the notify, or while retaking */

@@ -77,7 +77,7 @@ int corio_event_wait(corio_event *ev)
         return CORIO_EWRONGTHREAD;
     if (corio__task_cancel_report(t))
         return -ECANCELED;
-    rc = corio__waitq_park(&ev->q, t, "event", &granted);
+    rc = corio__waitq_park(&ev->q, t, &corio__waitq_event, &granted);
     if (granted && rc == 0 && corio__task_cancel_report(t))
         rc = -ECANCELED;
     return rc;

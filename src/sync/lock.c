@@ -81,7 +81,7 @@ int corio_lock_acquire(corio_lock *lk)
         return CORIO_EWRONGTHREAD;
     if (corio__task_cancel_report(t))
         return -ECANCELED;
-    rc = corio__waitq_park(&lk->q, t, "lock", &granted);
+    rc = corio__waitq_park(&lk->q, t, &corio__waitq_lock, &granted);
     if (!granted)
         return rc;
     assert(lk->owner == t);
@@ -98,7 +98,7 @@ int corio__lock_take_uncancellable(corio_lock *lk, corio_task *t)
         set_owner(lk, t);
         return 0;
     }
-    rc = corio__waitq_park_uncancellable(&lk->q, t, "lock (condition)",
+    rc = corio__waitq_park_uncancellable(&lk->q, t, &corio__waitq_lock_cond,
                                          &granted);
     if (!granted)
         return rc;

@@ -6,30 +6,35 @@
  * seq, item), seq breaking ties in put order. Both double when full, up to
  * maxsize, so a bounded queue never holds more than maxsize slots.
  *
- * Waiting. A task that must wait takes a wait record (struct qwait) from
- * the queue's pool, links it at the tail of the GET, PUT or JOIN list and
- * parks with the record as t->wait_obj. Records live on the heap, never on
- * the task's stack (lean tasks copy theirs away), and are recycled: steady
- * state allocates nothing. Whoever satisfies a wait does the whole
- * transfer before waking the task:
- *   - put with a getter waiting stores the item in the getter's record;
- *   - get from a full queue moves the first putter's item into the slot;
+ * Waiting is asyncio's. A task that must wait parks its own wait record
+ * (wait.h) at the tail of the GET, PUT or JOIN list; nothing is handed
+ * over through the record:
+ *   - a put stores the item in the queue and wakes the first getter, if
+ *     any; the item stays in the queue (qsize and full count it) until
+ *     that getter runs and takes it, like any other caller could;
+ *   - a get frees a slot and wakes the first putter, if any, which puts
+ *     when it runs (and waits again if the queue is full by then);
  *   - the last task_done (or an immediate shutdown) ends every join;
- *   - shutdown wakes putters and getters with -ESHUTDOWN.
- * The record is unlinked and marked SATISFIED in the same step, so a
- * cancel arriving later finds the task no longer parked (t->detach is
- * NULL) and cannot undo it; a cancel arriving first unlinks the record
- * (detach) and marks it CANCELLED, and nothing was transferred. That is
- * the whole "never lose or duplicate an item" argument.
+ *   - shutdown wakes every getter and putter, which find it shut down.
+ * A woken getter or putter loops: it retries its operation and parks
+ * again, at the tail, if someone else got there first. (So a waiting
+ * putter's item and priority stay in its own call's locals: only it
+ * reads them, after it has resumed, which is safe on a lean stack;
+ * nobody else touches a waiter but through its record.) A woken one whose
+ * task has a cancel pending returns -ECANCELED and passes the wakeup on
+ * to the next waiter of its list if what it was woken for is still there
+ * (an item, a free slot), so a cancel never strands an item with a
+ * getter waiting, nor a slot with a putter waiting (asyncio's
+ * _wakeup_next in the except clause). A cancel that reaches a task still
+ * parked just unlinks its record (detach). Nothing can be lost or
+ * duplicated: items only ever move between a caller and the storage.
  *
  * Invariants:
- *   - getters wait  =>  the queue is empty;
- *   - putters wait  =>  maxsize > 0 and the queue holds maxsize items;
- *   - a record is in the pool, or linked in exactly one list (WAITING), or
- *     held by a woken task that has not run yet (inuse counts the last
- *     two);
- *   - a queue with records in use belongs to q->loop; only that loop's
- *     thread may change it.
+ *   - a record is linked in one of the lists exactly while its task is
+ *     parked there; inuse counts the tasks inside a suspending call that
+ *     parked (from the park until they return);
+ *   - a queue with inuse > 0 belongs to q->loop; only that loop's thread
+ *     may change it.
  *
  * Limits: no locking; one loop's thread at a time.
  */
@@ -42,22 +47,6 @@
 #include <string.h>
 
 enum { L_GET, L_PUT, L_JOIN, L_COUNT };
-enum { W_WAITING, W_SATISFIED, W_CANCELLED, W_SHUTDOWN };
-
-struct qwait {
-    struct qwait *next, *prev; /* in a list, or next in the pool */
-    struct qwait *all_next;    /* every record of the queue, for free */
-    corio_queue *q;
-    corio_task *t;
-    void *item;                /* the putter's item, or the getter's */
-    int64_t prio;
-    unsigned char list;        /* L_* */
-    unsigned char state;       /* W_* */
-};
-
-struct wlist {
-    struct qwait *head, *tail;
-};
 
 struct pent {
     int64_t prio;
@@ -77,9 +66,8 @@ struct corio_queue {
     uint64_t seq;
     size_t unfinished;         /* put and not yet task_done */
     corio_loop *loop;          /* the loop of its waiters */
-    struct wlist lists[L_COUNT];
-    struct qwait *pool, *all;
-    size_t inuse;              /* records out of the pool */
+    corio__list lists[L_COUNT]; /* parked tasks' wait records */
+    size_t inuse;              /* tasks between a park and their return */
 };
 
 /* ---- storage ------------------------------------------------------------------ */
@@ -172,115 +160,68 @@ static void *take(corio_queue *q)
     return item;
 }
 
-/* ---- wait records ----------------------------------------------------------------- */
+/* ---- waiting ------------------------------------------------------------------------ */
 
-static struct qwait *rec_get(corio_queue *q)
+static void detach_list(corio__wait *w, int which)
 {
-    struct qwait *w = q->pool;
-    if (w) {
-        q->pool = w->next;
-    } else {
-        w = calloc(1, sizeof *w);
-        if (!w)
-            return NULL;
-        w->q = q;
-        w->all_next = q->all;
-        q->all = w;
-    }
-    q->inuse++;
-    return w;
+    corio__list_remove(&((corio_queue *)w->obj)->lists[which], &w->node);
 }
 
-static void rec_put(corio_queue *q, struct qwait *w)
+static void detach_get(corio__wait *w)
 {
-    assert(q->inuse > 0);
-    q->inuse--;
-    w->t = NULL;
-    w->item = NULL;
-    w->prev = NULL;
-    w->next = q->pool;
-    q->pool = w;
+    detach_list(w, L_GET);
 }
 
-static void unlink_rec(corio_queue *q, struct qwait *w)
+static void detach_put(corio__wait *w)
 {
-    struct wlist *l = &q->lists[w->list];
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        l->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        l->tail = w->prev;
-    w->next = w->prev = NULL;
+    detach_list(w, L_PUT);
 }
 
-/* Unlink the first waiter of list `which`, mark it `state`, wake it. */
-static struct qwait *wake_first(corio_queue *q, int which, int state,
-                                int err)
+static void detach_join(corio__wait *w)
 {
-    struct qwait *w = q->lists[which].head;
-    assert(w && w->state == W_WAITING);
-    unlink_rec(q, w);
-    w->state = (unsigned char)state;
-    corio__task_wake(w->t, err);
-    return w;
+    detach_list(w, L_JOIN);
 }
 
-static void wake_all(corio_queue *q, int which, int state, int err)
+static const corio__wait_ops list_ops[L_COUNT] = {
+    {"queue get", detach_get, 0, 0},
+    {"queue put", detach_put, 0, 0},
+    {"queue join", detach_join, 0, 0}};
+
+/* Wake the first waiter of list `which`, if any. */
+static void wake_first(corio_queue *q, int which)
 {
-    while (q->lists[which].head)
-        wake_first(q, which, state, err);
+    corio__wait *w = corio__wait_pop(&q->lists[which]);
+    if (w)
+        corio__wait_wake(w, 0, NULL);
 }
 
-/* A cancel reached a parked task: it took or gave nothing. */
-static void detach_queue(corio_task *t)
+static void wake_all(corio_queue *q, int which)
 {
-    struct qwait *w = (struct qwait *)t->wait_obj;
-    assert(w && w->t == t && w->state == W_WAITING);
-    unlink_rec(w->q, w);
-    w->state = W_CANCELLED;
+    corio__wait *w;
+    while ((w = corio__wait_pop(&q->lists[which])) != NULL)
+        corio__wait_wake(w, 0, NULL);
 }
 
-static const char *const wait_what[L_COUNT] = {"queue get", "queue put",
-                                               "queue join"};
-
-/* Park t on list `which` with w; returns what to report: 0 when the wait
- * was satisfied (whatever happened after), else its error. w stays the
- * caller's to read and put back. */
-static int wait_on(corio_queue *q, corio_task *t, struct qwait *w, int which)
+/* Park t at the tail of list `which` until woken or cancelled. Returns 0
+ * (woken: retry), -ECANCELED (cancelled, before or after the wake; the
+ * wake, if any, has been passed on), or an error. */
+static int wait_on(corio_queue *q, corio_task *t, int which)
 {
-    struct wlist *l = &q->lists[which];
+    corio__wait *w = corio__wait_begin(t, &list_ops[which], q, 0);
     int rc;
-    w->t = t;
-    w->list = (unsigned char)which;
-    w->state = W_WAITING;
-    w->next = NULL;
-    w->prev = l->tail;
-    if (l->tail)
-        l->tail->next = w;
-    else
-        l->head = w;
-    l->tail = w;
-    for (;;) {
-        rc = corio__task_park(t, detach_queue, wait_what[which], w);
-        if (w->state != W_WAITING)
-            break;
-        /* Resumed with the record still linked: nobody woke or detached
-         * us (a stray ready entry; see the report on corio_sleep(0)'s
-         * stale t->detach). Defensive: keep waiting unless there is an
-         * error or a cancel to report. */
-        if (rc == 0 && !corio__task_cancel_report(t))
-            continue;
-        unlink_rec(q, w);
-        w->state = W_CANCELLED;
-        break;
-    }
-    if (w->state == W_SATISFIED)
-        return 0; /* even if thrown into after the wake: it happened */
-    if (w->state == W_SHUTDOWN)
-        return -ESHUTDOWN;
+    corio__list_push_back(&q->lists[which], &w->node);
+    q->inuse++;
+    rc = corio__wait_park(w);
+    q->inuse--;
+    if (w->state != CORIO__WAIT_GRANTED)
+        return rc;
+    if (rc == 0 && !corio__task_cancel_report(t))
+        return 0;
+    /* Woken, but it will not use what it was woken for: pass it on. */
+    if (which == L_GET && q->n > 0)
+        wake_first(q, L_GET);
+    else if (which == L_PUT && !(q->maxsize && q->n >= q->maxsize))
+        wake_first(q, L_PUT);
     return rc ? rc : -ECANCELED;
 }
 
@@ -311,46 +252,29 @@ static int enter(corio_queue *q, corio_task **tp)
 
 /* ---- the non-suspending cores ------------------------------------------------------ */
 
-/* 0 (put or handed over), -EAGAIN (full), -ESHUTDOWN, -ENOMEM. */
+/* 0 (stored, a getter woken), -EAGAIN (full), -ESHUTDOWN, -ENOMEM. */
 static int put_now(corio_queue *q, int64_t prio, void *item)
 {
-    struct qwait *w;
     int rc;
     if (q->shut)
         return -ESHUTDOWN;
-    if (q->lists[L_GET].head) {
-        assert(q->n == 0);
-        w = wake_first(q, L_GET, W_SATISFIED, 0);
-        w->item = item;
-    } else {
-        if (q->maxsize && q->n >= q->maxsize)
-            return -EAGAIN;
-        if ((rc = store(q, item, prio)) != 0)
-            return rc;
-    }
+    if (q->maxsize && q->n >= q->maxsize)
+        return -EAGAIN;
+    if ((rc = store(q, item, prio)) != 0)
+        return rc;
     q->unfinished++;
+    wake_first(q, L_GET);
     return 0;
 }
 
-/* 0 with *item set, -EAGAIN (empty), -ESHUTDOWN (shut down and empty). */
+/* 0 with *item set (a putter woken), -EAGAIN (empty), -ESHUTDOWN (shut
+ * down and empty). */
 static int get_now(corio_queue *q, void **item)
 {
-    struct qwait *w;
-    int rc;
     if (q->n == 0)
         return q->shut ? -ESHUTDOWN : -EAGAIN;
     *item = take(q);
-    if (q->lists[L_PUT].head) {
-        /* The queue was full: the first putter's item takes the slot
-         * (no allocation: the slot was there). */
-        w = q->lists[L_PUT].head;
-        assert(q->maxsize && q->n + 1 == q->maxsize);
-        rc = store(q, w->item, w->prio);
-        assert(rc == 0);
-        (void)rc;
-        wake_first(q, L_PUT, W_SATISFIED, 0);
-        q->unfinished++;
-    }
+    wake_first(q, L_PUT);
     return 0;
 }
 
@@ -373,15 +297,10 @@ int corio_queue_new(int kind, size_t maxsize, corio_queue **out)
 
 int corio_queue_free(corio_queue *q)
 {
-    struct qwait *w, *next;
     if (!q)
         return 0;
     if (q->inuse)
         return -EBUSY;
-    for (w = q->all; w; w = next) {
-        next = w->all_next;
-        free(w);
-    }
     free(q->ring);
     free(q->heap);
     free(q);
@@ -406,21 +325,14 @@ int corio_queue_try_put(corio_queue *q, void *item)
 int corio_queue_put_prio(corio_queue *q, int64_t prio, void *item)
 {
     corio_task *t = NULL;
-    struct qwait *w;
     int rc;
     if (!q)
         return -EINVAL;
     if ((rc = enter(q, &t)) != 0)
         return rc;
-    rc = put_now(q, prio, item);
-    if (rc != -EAGAIN)
-        return rc;
-    if (!(w = rec_get(q)))
-        return -ENOMEM;
-    w->item = item;
-    w->prio = prio;
-    rc = wait_on(q, t, w, L_PUT);
-    rec_put(q, w);
+    while ((rc = put_now(q, prio, item)) == -EAGAIN)
+        if ((rc = wait_on(q, t, L_PUT)) != 0)
+            return rc;
     return rc;
 }
 
@@ -442,21 +354,14 @@ int corio_queue_try_get(corio_queue *q, void **item)
 int corio_queue_get(corio_queue *q, void **item)
 {
     corio_task *t = NULL;
-    struct qwait *w;
     int rc;
     if (!q || !item)
         return -EINVAL;
     if ((rc = enter(q, &t)) != 0)
         return rc;
-    rc = get_now(q, item);
-    if (rc != -EAGAIN)
-        return rc;
-    if (!(w = rec_get(q)))
-        return -ENOMEM;
-    rc = wait_on(q, t, w, L_GET);
-    if (rc == 0)
-        *item = w->item; /* written now that our stack is back */
-    rec_put(q, w);
+    while ((rc = get_now(q, item)) == -EAGAIN)
+        if ((rc = wait_on(q, t, L_GET)) != 0)
+            return rc;
     return rc;
 }
 
@@ -468,14 +373,14 @@ int corio_queue_task_done(corio_queue *q)
     if ((rc = check_thread(q)) != 0)
         return rc;
     if (--q->unfinished == 0)
-        wake_all(q, L_JOIN, W_SATISFIED, 0);
+        wake_all(q, L_JOIN);
     return 0;
 }
 
 int corio_queue_join(corio_queue *q)
 {
     corio_task *t = NULL;
-    struct qwait *w;
+    corio__wait *w;
     int rc;
     if (!q)
         return -EINVAL;
@@ -483,11 +388,13 @@ int corio_queue_join(corio_queue *q)
         return rc;
     if (q->unfinished == 0)
         return 0;
-    if (!(w = rec_get(q)))
-        return -ENOMEM;
-    rc = wait_on(q, t, w, L_JOIN);
-    rec_put(q, w);
-    return rc;
+    w = corio__wait_begin(t, &list_ops[L_JOIN], q, 0);
+    corio__list_push_back(&q->lists[L_JOIN], &w->node);
+    q->inuse++;
+    rc = corio__wait_park(w);
+    q->inuse--;
+    /* Ended while we waited: that happened, whatever came after. */
+    return w->state == CORIO__WAIT_GRANTED ? 0 : rc;
 }
 
 int corio_queue_shutdown(corio_queue *q, int immediate)
@@ -505,13 +412,12 @@ int corio_queue_shutdown(corio_queue *q, int immediate)
                 q->unfinished--;
         }
         if (q->unfinished == 0)
-            wake_all(q, L_JOIN, W_SATISFIED, 0);
+            wake_all(q, L_JOIN);
     }
-    /* Getters wait only on an empty queue, so each of them would now see
-     * "shut down and empty". */
-    assert(!q->lists[L_GET].head || q->n == 0);
-    wake_all(q, L_GET, W_SHUTDOWN, -ESHUTDOWN);
-    wake_all(q, L_PUT, W_SHUTDOWN, -ESHUTDOWN);
+    /* Woken, each retries and finds the queue shut down (a getter takes
+     * what an orderly shutdown left, like any get). */
+    wake_all(q, L_GET);
+    wake_all(q, L_PUT);
     return 0;
 }
 

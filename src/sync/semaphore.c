@@ -76,7 +76,7 @@ int corio_sem_acquire(corio_sem *s)
         return CORIO_EWRONGTHREAD;
     if (corio__task_cancel_report(t))
         return -ECANCELED;
-    rc = corio__waitq_park(&s->q, t, "semaphore", &granted);
+    rc = corio__waitq_park(&s->q, t, &corio__waitq_sem, &granted);
     if (!granted)
         return rc;
     if (rc == 0 && !corio__task_cancel_report(t))

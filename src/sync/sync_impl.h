@@ -3,16 +3,15 @@
  * their struct layouts and a FIFO wait queue built on the parking protocol
  * of loop_impl.h.
  *
- * A waiting task is linked through its own t->waiter node (free while it
- * does not wait on a future: a task waits on one thing at a time), so
- * waiting allocates nothing and lean tasks are safe. The node's `done`
- * field, unused by these queues otherwise, says whether the task was
- * woken by the primitive (corio__waitq_granted) or not (NULL): a woken
- * waiter was handed what it waited for, and must pass it on if it cannot
- * use it (it was cancelled, or its loop is being freed).
+ * A waiting task is linked through its own wait record (wait.h), so
+ * waiting allocates nothing and lean tasks are safe. Whether the
+ * primitive woke it (the record is GRANTED) or a cancel did (CANCELLED)
+ * is the record's state: a granted waiter was handed what it waited for,
+ * and must pass it on if it cannot use it (it was cancelled, or its loop
+ * is being freed).
  *
- * Every primitive starts with its queue, so t->wait_obj (the queue) is
- * also the object, for wait reports.
+ * Every primitive starts with its queue, so the record's obj (the queue)
+ * is also the object, for wait reports.
  */
 #ifndef CORIO_SYNC_IMPL_H
 #define CORIO_SYNC_IMPL_H
@@ -22,7 +21,7 @@
 #include <corio/sync.h>
 
 typedef struct corio__waitq {
-    corio__waiter *head, *tail;
+    corio__list l; /* wait records, FIFO */
     size_t n;
 } corio__waitq;
 
@@ -31,16 +30,22 @@ struct corio_lock {
     corio_task *owner; /* NULL when free; never NULL while q.n > 0 */
 };
 
+/* The kinds of wait on a queue (their report names), waitq.c. */
+extern const corio__wait_ops corio__waitq_lock, corio__waitq_lock_cond,
+    corio__waitq_cond, corio__waitq_event, corio__waitq_sem,
+    corio__waitq_barrier;
+
 /* Link t at the tail of q and park it until woken by the primitive
  * (*granted = 1; the return value is what the waker passed) or by a
  * cancel (*granted = 0, -ECANCELED, already unlinked). Suspends. */
-int corio__waitq_park(corio__waitq *q, corio_task *t, const char *what,
+int corio__waitq_park(corio__waitq *q, corio_task *t,
+                      const corio__wait_ops *kind,
                       int *granted);
 /* The same, but a cancel does not end the wait (nor cost the task its
- * place): only the primitive wakes it, or the loop being freed (then
- * *granted = 0 and it returns -ECANCELED, unlinked). */
+ * place, nor wake it): only the primitive wakes it, or the loop being
+ * freed (then *granted = 0 and it returns -ECANCELED, unlinked). */
 int corio__waitq_park_uncancellable(corio__waitq *q, corio_task *t,
-                                    const char *what, int *granted);
+                                    const corio__wait_ops *kind, int *granted);
 /* The first waiter, or NULL. */
 corio_task *corio__waitq_first(const corio__waitq *q);
 /* Unlink the first waiter, mark it granted and wake it: its park returns

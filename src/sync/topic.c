@@ -2,20 +2,21 @@
  * topic.c: publish/subscribe topics (corio/topic.h).
  *
  * Storage. Each subscriber owns a ring of `capacity` item pointers,
- * allocated at subscribe. Subscribers sit in a doubly linked list on the
- * topic so leaving is O(1).
+ * allocated at subscribe. Subscribers sit in a list on the topic so
+ * leaving is O(1).
  *
- * Publishing. Publishers queue FIFO on the topic, one wait record each
- * (struct pwait, from a per-topic pool: never on a task's stack). The head
- * record may be ACTIVE: its item has gone to every subscriber with room or
- * a dropping policy, and each full BLOCK subscriber carries `pending`; the
- * topic counts them in `owed`. Whoever makes room in a pending subscriber
- * (next) stores the active item there; whoever drops owed to 0 (next,
- * unsubscribe) completes the active publish and starts the following ones
- * (start_next) before any of those tasks runs again. A publish that finds
- * the list empty delivers in its own call with no record, and takes one
- * only if owed > 0; it makes sure of a spare record first, so a publish
- * that has delivered cannot then fail for memory.
+ * Publishing. Publishers queue FIFO on the topic, each through its task's
+ * wait record (wait.h), whose payload is the item while it waits. The
+ * head publisher may be ACTIVE (tp->head_active): its item has gone to
+ * every subscriber with room or a dropping policy, and each full BLOCK
+ * subscriber carries `pending`; the topic counts them in `owed` and the
+ * deliveries so far in head_delivered. Whoever makes room in a pending
+ * subscriber (next) stores the active item there; whoever drops owed to 0
+ * (next, unsubscribe) completes the active publish and starts the
+ * following ones (start_next) before any of those tasks runs again. A
+ * publish that finds the list empty delivers in its own call, and parks
+ * only if owed > 0. However a publish ends (done, cancelled, closed), the
+ * waker or the detach leaves its delivery count in the record's payload.
  *
  * Drops. Every item a publish hands to a subscriber (counted in its
  * `delivered`) leaves that subscriber exactly once: through next, or
@@ -26,27 +27,28 @@
  * walk. A callback cancelling a waiting publisher would re-enter that
  * walk through detach: the header forbids it, an assert catches it.
  *
- * Subscribers waiting. At most one task waits in next per subscriber; its
- * wait state lives in the subscriber (heap). A delivery into an empty
- * buffer wakes it SATISFIED and the item stays in the buffer: while that
- * task has not run, s->wt stays set, so no other next or unsubscribe can
- * take it away, and drops never empty a buffer (capacity >= 1).
+ * Subscribers waiting. At most one task waits in next per subscriber
+ * (s->wt, set from its park until it returns; its record's obj is s). A
+ * delivery into an empty buffer wakes it and the item stays in the
+ * buffer: while that task has not run, s->wt stays set, so no other next
+ * or unsubscribe can take it away, and drops never empty a buffer
+ * (capacity >= 1).
  *
- * Cancellation follows the queue's rule: the transfer happens before the
- * wake and the state says SATISFIED, so a cancel that comes later cannot
- * undo it; a cancel that comes first (detach) finds nothing transferred to
- * the waiter. An active publish cancelled keeps what it delivered and
- * clears every pending mark, so the remaining BLOCK subscribers never see
- * the item.
+ * Cancellation: the transfer happens before the wake and the record says
+ * GRANTED, so a cancel that comes later cannot undo it; a cancel that
+ * comes first (detach) finds nothing transferred to the waiter. An active
+ * publish cancelled keeps what it delivered and clears every pending
+ * mark, so the remaining BLOCK subscribers never see the item.
  *
  * Invariants:
  *   - owed > 0  =>  the publisher list's head is active (outside the
  *     deliver of a publish that found the list empty);
  *   - s->pending  =>  s is BLOCK and full, and counted in owed;
- *   - s->wt set and state WAITING  =>  s's buffer is empty and the topic
- *     is open;
- *   - inuse counts publisher records out of the pool plus subscribers with
- *     s->wt set; a topic with inuse > 0 belongs to t->loop's thread.
+ *   - s->wt set and its record PENDING  =>  s's buffer is empty and the
+ *     topic is open;
+ *   - inuse counts publishers between their park and their return plus
+ *     subscribers with s->wt set; a topic with inuse > 0 belongs to
+ *     t->loop's thread.
  * Limits: no locking; a publish walks every subscriber.
  */
 #include "../loop_impl.h"
@@ -57,39 +59,29 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-enum { W_WAITING, W_SATISFIED, W_CANCELLED, W_SHUTDOWN };
-
-struct pwait {
-    struct pwait *next, *prev;  /* in the publisher list, or pool */
-    struct pwait *all_next;     /* every record, for free */
-    corio_topic *topic;
-    corio_task *t;
-    void *item;
-    size_t delivered;
-    unsigned char state;        /* W_* */
-    unsigned char active;
-};
+/* A publish's delivery count travels in its record's payload. */
+#define COUNT_P(n) ((void *)(uintptr_t)(n))
+#define P_COUNT(p) ((size_t)(uintptr_t)(p))
 
 struct corio_topic_sub {       /* what a delivery reads comes first */
-    corio_topic_sub *next;
+    corio__node node;           /* in tp->subs */
     void **ring;
     size_t cap, n, head;
     int policy;
     unsigned char pending;      /* owed the active publish's item */
-    unsigned char wstate;       /* W_*, while wt is set */
     corio_task *wt;             /* the task in next, or NULL */
     size_t dropped, missed;     /* in all; since the last next */
     corio_topic_drop_fn drop_fn;
     void *drop_arg;
-    corio_topic_sub *prev;
     corio_topic *topic;
 };
 
 struct corio_topic {
-    corio_topic_sub *subs_head, *subs_tail;
+    corio__list subs;           /* corio_topic_sub.node */
     size_t nsubs;
-    struct pwait *pub_head, *pub_tail;
-    struct pwait *pool, *all;
+    corio__list pubs;           /* waiting publishers' records */
+    size_t head_delivered;      /* the active publish's deliveries */
+    unsigned char head_active;  /* pubs' head is the active publish */
     size_t owed;
     size_t inuse;
     corio_loop *loop;
@@ -145,77 +137,22 @@ static void drop(corio_topic *tp, corio_topic_sub *s, void *item)
     }
 }
 
-/* ---- publisher records --------------------------------------------------------- */
+/* ---- subscribers ---------------------------------------------------------------- */
 
-/* Make sure the pool holds a record, so rec_get cannot fail. */
-static int rec_reserve(corio_topic *tp)
+static corio_topic_sub *sub_of(corio__node *n)
 {
-    struct pwait *w;
-    if (tp->pool)
-        return 0;
-    if (!(w = calloc(1, sizeof *w)))
-        return -ENOMEM;
-    w->topic = tp;
-    w->all_next = tp->all;
-    tp->all = w;
-    tp->pool = w;
-    return 0;
+    return n ? CORIO__CONTAINER(n, corio_topic_sub, node) : NULL;
 }
 
-static struct pwait *rec_get(corio_topic *tp)
-{
-    struct pwait *w = tp->pool;
-    assert(w);
-    tp->pool = w->next;
-    w->next = w->prev = NULL;
-    w->delivered = 0;
-    w->active = 0;
-    w->state = W_WAITING;
-    tp->inuse++;
-    return w;
-}
-
-static void rec_put(corio_topic *tp, struct pwait *w)
-{
-    assert(tp->inuse > 0);
-    tp->inuse--;
-    w->t = NULL;
-    w->item = NULL;
-    w->prev = NULL;
-    w->next = tp->pool;
-    tp->pool = w;
-}
-
-static void pub_link(corio_topic *tp, struct pwait *w)
-{
-    w->next = NULL;
-    w->prev = tp->pub_tail;
-    if (tp->pub_tail)
-        tp->pub_tail->next = w;
-    else
-        tp->pub_head = w;
-    tp->pub_tail = w;
-}
-
-static void pub_unlink(corio_topic *tp, struct pwait *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        tp->pub_head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        tp->pub_tail = w->prev;
-    w->next = w->prev = NULL;
-}
+#define FOR_SUBS(s, tp) \
+    for ((s) = sub_of((tp)->subs.first); (s); (s) = sub_of((s)->node.next))
 
 /* ---- delivery ------------------------------------------------------------------- */
 
 static void clear_pending(corio_topic *tp)
 {
     corio_topic_sub *s;
-    for (s = tp->subs_head; s; s = s->next)
+    FOR_SUBS(s, tp)
         s->pending = 0;
     tp->owed = 0;
 }
@@ -229,15 +166,13 @@ static size_t deliver(corio_topic *tp, void *item, size_t *delivered)
     corio_topic_sub *s;
     size_t owed = 0, reached = 0;
     assert(tp->owed == 0);
-    for (s = tp->subs_head; s; s = s->next) {
+    FOR_SUBS(s, tp) {
         assert(!s->pending);
         if (s->n < s->cap) {
             ring_push(s, item);
             reached++;
-            if (s->wt && s->wstate == W_WAITING) {
-                s->wstate = W_SATISFIED;
-                corio__task_wake(s->wt, 0);
-            }
+            if (s->wt && corio__task_parked(s->wt))
+                corio__wait_wake(&s->wt->wait, 0, NULL);
         } else if (s->policy == CORIO_TOPIC_BLOCK) {
             s->pending = 1;
             owed++;
@@ -261,26 +196,27 @@ static size_t deliver(corio_topic *tp, void *item, size_t *delivered)
 /* Start the queued publishes in turn until one has to wait. */
 static void start_next(corio_topic *tp)
 {
-    struct pwait *w;
-    while ((w = tp->pub_head) != NULL && !tp->closed) {
-        assert(!w->active && w->state == W_WAITING);
-        w->active = 1;
-        if (deliver(tp, w->item, &w->delivered) > 0)
+    corio__wait *w;
+    while ((w = corio__wait_first(&tp->pubs)) != NULL && !tp->closed) {
+        assert(!tp->head_active && w->state == CORIO__WAIT_PENDING);
+        tp->head_active = 1;
+        tp->head_delivered = 0;
+        if (deliver(tp, w->payload, &tp->head_delivered) > 0)
             return;
-        pub_unlink(tp, w);
-        w->state = W_SATISFIED;
-        corio__task_wake(w->t, 0);
+        corio__list_remove(&tp->pubs, &w->node);
+        tp->head_active = 0;
+        corio__wait_wake(w, 0, COUNT_P(tp->head_delivered));
     }
 }
 
 /* The active publish reached every subscriber it owed. */
 static void finish_active(corio_topic *tp)
 {
-    struct pwait *w = tp->pub_head;
-    assert(w && w->active && w->state == W_WAITING && tp->owed == 0);
-    pub_unlink(tp, w);
-    w->state = W_SATISFIED;
-    corio__task_wake(w->t, 0);
+    corio__wait *w = corio__wait_first(&tp->pubs);
+    assert(w && tp->head_active && tp->owed == 0);
+    corio__list_remove(&tp->pubs, &w->node);
+    tp->head_active = 0;
+    corio__wait_wake(w, 0, COUNT_P(tp->head_delivered));
     start_next(tp);
 }
 
@@ -300,42 +236,38 @@ static void *take(corio_topic_sub *s)
     corio_topic *tp = s->topic;
     void *item = ring_take(s);
     if (s->pending) {
-        struct pwait *w = tp->pub_head;
-        assert(w && w->active);
-        ring_push(s, w->item);
-        w->delivered++;
+        corio__wait *w = corio__wait_first(&tp->pubs);
+        assert(w && tp->head_active);
+        ring_push(s, w->payload);
+        tp->head_delivered++;
         settle_pending(tp, s);
     }
     return item;
 }
 
-/* A publisher leaves the list unsatisfied (cancel, or the defensive path). */
-static void abandon(struct pwait *w)
+/* A cancel reached a waiting publisher: it leaves the list with what it
+ * delivered so far (in its payload). */
+static void detach_pub(corio__wait *w)
 {
-    corio_topic *tp = w->topic;
-    int was_active = w->active;
+    corio_topic *tp = (corio_topic *)w->obj;
+    int was_active = corio__wait_first(&tp->pubs) == w && tp->head_active;
     assert(!tp->calling); /* a drop callback may not cancel a publisher */
-    pub_unlink(tp, w);
-    w->state = W_CANCELLED;
+    corio__list_remove(&tp->pubs, &w->node);
+    w->payload = COUNT_P(was_active ? tp->head_delivered : 0);
     if (was_active) {
+        tp->head_active = 0;
         clear_pending(tp);
         start_next(tp);
     }
 }
 
-static void detach_pub(corio_task *t)
+static void detach_sub(corio__wait *w)
 {
-    struct pwait *w = (struct pwait *)t->wait_obj;
-    assert(w && w->t == t && w->state == W_WAITING);
-    abandon(w);
+    (void)w; /* s->wt stays set until the task runs */
 }
 
-static void detach_sub(corio_task *t)
-{
-    corio_topic_sub *s = (corio_topic_sub *)t->wait_obj;
-    assert(s && s->wt == t && s->wstate == W_WAITING);
-    s->wstate = W_CANCELLED;
-}
+static const corio__wait_ops pub_ops = {"topic publish", detach_pub, 0, 0};
+static const corio__wait_ops sub_ops = {"topic next", detach_sub, 0, 0};
 
 /* ---- checks --------------------------------------------------------------------- */
 
@@ -378,15 +310,10 @@ int corio_topic_new(corio_topic **out)
 
 int corio_topic_free(corio_topic *tp)
 {
-    struct pwait *w, *next;
     if (!tp)
         return 0;
     if (tp->nsubs || tp->inuse || tp->calling)
         return -EBUSY;
-    for (w = tp->all; w; w = next) {
-        next = w->all_next;
-        free(w);
-    }
     free(tp);
     return 0;
 }
@@ -412,12 +339,7 @@ int corio_topic_subscribe(corio_topic *tp, size_t capacity, int policy,
     s->topic = tp;
     s->cap = capacity;
     s->policy = policy;
-    s->prev = tp->subs_tail;
-    if (tp->subs_tail)
-        tp->subs_tail->next = s;
-    else
-        tp->subs_head = s;
-    tp->subs_tail = s;
+    corio__list_push_back(&tp->subs, &s->node);
     tp->nsubs++;
     *out = s;
     return 0;
@@ -434,14 +356,7 @@ int corio_topic_unsubscribe(corio_topic_sub *s)
         return -EBUSY;
     if ((rc = check_thread(tp)) != 0)
         return rc;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        tp->subs_head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        tp->subs_tail = s->prev;
+    corio__list_remove(&tp->subs, &s->node);
     tp->nsubs--;
     if (s->pending)
         settle_pending(tp, s); /* s is off the list: finish_active skips it */
@@ -465,9 +380,9 @@ int corio_topic_sub_on_drop(corio_topic_sub *s, corio_topic_drop_fn fn,
 int corio_topic_publish(corio_topic *tp, void *item, size_t *delivered)
 {
     corio_task *t = NULL;
-    struct pwait *w;
+    corio__wait *w;
     size_t now = 0;
-    int rc;
+    int rc, active = 0;
     if (delivered)
         *delivered = 0;
     if (!tp)
@@ -476,53 +391,39 @@ int corio_topic_publish(corio_topic *tp, void *item, size_t *delivered)
         return rc;
     if (tp->closed)
         return -ESHUTDOWN;
-    if ((rc = rec_reserve(tp)) != 0)
-        return rc;
     tp->loop = t->loop;
-    if (!tp->pub_head) {
-        /* Our turn now: deliver from here; a record only if we must wait
+    if (corio__list_empty(&tp->pubs)) {
+        /* Our turn now: deliver from here; park only if we must wait
          * (nothing runs in between: callbacks cannot enter the topic). */
         if (deliver(tp, item, &now) == 0) {
             if (delivered)
                 *delivered = now;
             return 0;
         }
-        w = rec_get(tp);
-        w->active = 1;
-        w->delivered = now;
-    } else {
-        w = rec_get(tp);
+        active = 1;
     }
-    w->t = t;
-    w->item = item;
-    pub_link(tp, w);
-    for (;;) {
-        rc = corio__task_park(t, detach_pub, "topic publish", w);
-        if (w->state != W_WAITING)
-            break;
-        /* Resumed still linked: nobody woke or detached us (a stray
-         * ready entry). Keep waiting unless there is something to report. */
-        if (rc == 0 && !corio__task_cancel_report(t))
-            continue;
-        abandon(w);
-        break;
+    w = corio__wait_begin(t, &pub_ops, tp, 0);
+    w->payload = item;
+    corio__list_push_back(&tp->pubs, &w->node);
+    if (active) {
+        tp->head_active = 1;
+        tp->head_delivered = now;
     }
+    tp->inuse++;
+    rc = corio__wait_park(w);
+    tp->inuse--;
     if (delivered)
-        *delivered = w->delivered;
-    if (w->state == W_SATISFIED)
-        rc = 0; /* even if cancelled after the wake: it happened */
-    else if (w->state == W_SHUTDOWN)
-        rc = -ESHUTDOWN;
-    else if (rc == 0)
-        rc = -ECANCELED;
-    rec_put(tp, w);
-    return rc;
+        *delivered = P_COUNT(w->payload);
+    if (w->state == CORIO__WAIT_GRANTED) /* even if thrown into after */
+        return w->value; /* 0: done; -ESHUTDOWN: closed */
+    return rc ? rc : -ECANCELED;
 }
 
 int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
 {
     corio_topic *tp;
     corio_task *t = NULL;
+    corio__wait *w;
     int rc;
     if (!s || !item)
         return -EINVAL;
@@ -537,22 +438,14 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
         tp->loop = t->loop;
         tp->inuse++;
         s->wt = t;
-        s->wstate = W_WAITING;
-        for (;;) {
-            rc = corio__task_park(t, detach_sub, "topic next", s);
-            if (s->wstate != W_WAITING)
-                break;
-            if (rc == 0 && !corio__task_cancel_report(t))
-                continue;
-            s->wstate = W_CANCELLED;
-            break;
-        }
+        w = corio__wait_begin(t, &sub_ops, s, 0);
+        rc = corio__wait_park(w);
         s->wt = NULL;
         tp->inuse--;
-        if (s->wstate == W_SHUTDOWN)
-            return CORIO_END;
-        if (s->wstate != W_SATISFIED)
+        if (w->state != CORIO__WAIT_GRANTED)
             return rc ? rc : -ECANCELED;
+        if (w->value == CORIO_END) /* closed */
+            return CORIO_END;
         assert(s->n > 0);
     }
     *item = take(s);
@@ -565,7 +458,7 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
 int corio_topic_close(corio_topic *tp)
 {
     corio_topic_sub *s;
-    struct pwait *w;
+    corio__wait *w;
     int rc;
     if (!tp)
         return -EINVAL;
@@ -575,16 +468,15 @@ int corio_topic_close(corio_topic *tp)
         return 0;
     tp->closed = 1;
     clear_pending(tp);
-    while ((w = tp->pub_head) != NULL) {
-        pub_unlink(tp, w);
-        w->state = W_SHUTDOWN;
-        corio__task_wake(w->t, -ESHUTDOWN);
+    while ((w = corio__wait_pop(&tp->pubs)) != NULL) {
+        size_t n = tp->head_active ? tp->head_delivered : 0;
+        tp->head_active = 0; /* only the first can have been */
+        corio__wait_wake(w, -ESHUTDOWN, COUNT_P(n));
     }
-    for (s = tp->subs_head; s; s = s->next) {
-        if (s->wt && s->wstate == W_WAITING) {
+    FOR_SUBS(s, tp) {
+        if (s->wt && corio__task_parked(s->wt)) {
             assert(s->n == 0);
-            s->wstate = W_SHUTDOWN;
-            corio__task_wake(s->wt, 0);
+            corio__wait_wake(&s->wt->wait, CORIO_END, NULL);
         }
     }
     return 0;

@@ -1,119 +1,78 @@
 /*
  * waitq.c: the FIFO wait queue every primitive of corio/sync.h parks on
- * (see sync_impl.h for the protocol).
+ * (see sync_impl.h for the protocol): a list of the waiting tasks' wait
+ * records (wait.h) and their count.
  *
- * Invariants: q->n counts the linked nodes; a linked node's done is NULL;
- * a node is linked exactly while its task is parked here (for an
- * uncancellable wait: also between a cancel waking it and its next park).
+ * Invariants: q->n counts the linked records; a record is linked exactly
+ * while it is PENDING here (its task parked on q; an uncancellable wait
+ * ignores cancels, so it stays linked until granted or torn down).
  */
 #include "sync_impl.h"
 
-#include <assert.h>
 #include <errno.h>
 
-/* The marker a woken waiter carries in t->waiter.done; never called. */
-static void granted_mark(corio__waiter *w, corio_future *f)
+static void detach(corio__wait *w)
 {
-    (void)w;
-    (void)f;
-    assert(0);
-}
-
-static corio_task *task_of(corio__waiter *w)
-{
-    return (corio_task *)((char *)w - offsetof(corio_task, waiter));
-}
-
-static void link_tail(corio__waitq *q, corio_task *t)
-{
-    corio__waiter *w = &t->waiter;
-    w->done = NULL;
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
-    q->n++;
-}
-
-static void unlink_node(corio__waitq *q, corio__waiter *w)
-{
-    assert(q->n > 0);
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        q->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        q->tail = w->prev;
-    w->next = w->prev = NULL;
+    corio__waitq *q = (corio__waitq *)w->obj;
+    CORIO_ASSERT(q->n > 0);
+    corio__list_remove(&q->l, &w->node);
     q->n--;
 }
 
-static void detach(corio_task *t)
-{
-    unlink_node((corio__waitq *)t->wait_obj, &t->waiter);
-}
+const corio__wait_ops corio__waitq_lock = {"lock", detach, 0, 0};
+const corio__wait_ops corio__waitq_lock_cond = {"lock (condition)", detach,
+                                                0, 0};
+const corio__wait_ops corio__waitq_cond = {"condition", detach, 0, 0};
+const corio__wait_ops corio__waitq_event = {"event", detach, 0, 0};
+const corio__wait_ops corio__waitq_sem = {"semaphore", detach, 0, 0};
+const corio__wait_ops corio__waitq_barrier = {"barrier", detach, 0, 0};
 
-static void detach_none(corio_task *t)
+static int park(corio__waitq *q, corio_task *t, const corio__wait_ops *kind,
+                unsigned flags, int *granted)
 {
-    (void)t; /* stays linked: the wait goes on */
-}
-
-int corio__waitq_park(corio__waitq *q, corio_task *t, const char *what,
-                      int *granted)
-{
+    corio__wait *w = corio__wait_begin(t, kind, q, flags);
     int rc;
-    link_tail(q, t);
-    rc = corio__task_park(t, detach, what, q);
-    *granted = t->waiter.done == granted_mark;
+    corio__list_push_back(&q->l, &w->node);
+    q->n++;
+    rc = corio__wait_park(w);
+    *granted = w->state == CORIO__WAIT_GRANTED;
     return rc;
 }
 
-int corio__waitq_park_uncancellable(corio__waitq *q, corio_task *t,
-                                    const char *what, int *granted)
+int corio__waitq_park(corio__waitq *q, corio_task *t,
+                      const corio__wait_ops *kind,
+                      int *granted)
 {
-    int rc;
-    link_tail(q, t);
-    for (;;) {
-        rc = corio__task_park(t, detach_none, what, q);
-        if (t->waiter.done == granted_mark) {
-            *granted = 1;
-            return rc;
-        }
-        if (t->loop->closing) { /* nothing will wake it: give up */
-            unlink_node(q, &t->waiter);
-            *granted = 0;
-            return rc ? rc : -ECANCELED;
-        }
-        /* Woken by a cancel: still linked, in its place. Park again. */
-    }
+    return park(q, t, kind, 0, granted);
+}
+
+int corio__waitq_park_uncancellable(corio__waitq *q, corio_task *t,
+                                    const corio__wait_ops *kind, int *granted)
+{
+    return park(q, t, kind, CORIO__WAIT_UNCANCELLABLE, granted);
 }
 
 corio_task *corio__waitq_first(const corio__waitq *q)
 {
-    return q->head ? task_of(q->head) : NULL;
+    corio__wait *w = corio__wait_first(&q->l);
+    return w ? w->task : NULL;
 }
 
 corio_task *corio__waitq_wake_first(corio__waitq *q, int value)
 {
-    corio__waiter *w = q->head;
-    corio_task *t;
+    corio__wait *w = corio__wait_pop(&q->l);
     if (!w)
         return NULL;
-    t = task_of(w);
-    unlink_node(q, w);
-    w->done = granted_mark;
-    corio__task_wake(t, value);
-    return t;
+    CORIO_ASSERT(q->n > 0);
+    q->n--;
+    corio__wait_wake(w, value, NULL);
+    return w->task;
 }
 
 int corio__waitq_loop_ok(const corio__waitq *q, const corio_task *t)
 {
+    corio__wait *w = corio__wait_first(&q->l);
     if (!t)
         t = corio__task_running();
-    return !q->head || !t || task_of(q->head)->loop == t->loop;
+    return !w || !t || w->task->loop == t->loop;
 }

@@ -1,8 +1,8 @@
 /* queue_getter_cancelled: two getters wait on an empty queue; main puts
  * "x" and at once cancels g1, the first getter, before it can run; 10 ms
- * later main puts "y". DELIBERATE DIFFERENCE (queue.h: a wait that was
- * satisfied has happened): g1 was handed "x" and returns it; asyncio's g1
- * raises and g2 gets "x". See the .expected-diff. */
+ * later main puts "y". The put leaves "x" in the queue and wakes g1;
+ * cancelled before it runs, g1 returns -ECANCELED and wakes g2, which
+ * gets "x"; "y" stays queued, as in asyncio. */
 #include "evtrace.h"
 #include <corio/queue.h>
 

@@ -2,13 +2,10 @@
 "x" and at once cancels g1, the first getter, before it can run; a
 10 ms later main puts "y".
 
-DELIBERATE DIFFERENCE (queue.h, "a wait that was satisfied has
-happened"; see queue_getter_cancelled.expected-diff): asyncio only wakes
-g1; cancelled before it runs, g1 raises CancelledError and passes the
-wake-up on, so g2 gets "x" and "y" stays queued. corio hands "x" to g1
-when it is put, so g1 returns it despite the cancel (which it would see
-at its next suspension), g2 gets "y" and the queue ends empty. No item
-is lost or duplicated either way."""
+The put only wakes g1 and leaves "x" in the queue; cancelled before it
+runs, g1 fails with CancelledError and passes the wake-up on, so g2 gets
+"x" and "y" stays queued (corio does the same). No item is lost or
+duplicated."""
 import asyncio
 from evtrace import ev, run, errname
 

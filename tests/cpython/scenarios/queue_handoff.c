@@ -1,8 +1,7 @@
 /* queue_handoff: a producer puts 1, 2, 3 into a queue of size 1; a
  * consumer takes one item every 10 ms. The producer's second put waits
- * until the consumer takes 1 (its item goes in then, counted for join),
- * so join returns at tick 3; asyncio's join returns at tick 1 (see the
- * .expected-diff). */
+ * until the consumer takes 1 and puts when it runs (asyncio's order), so
+ * join returns at tick 1, before put(2) counts its item. */
 #include "evtrace.h"
 #include <corio/queue.h>
 

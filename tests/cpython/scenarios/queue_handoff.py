@@ -1,12 +1,8 @@
 """queue_handoff: a producer puts 1, 2, 3 into a queue of size 1; a
 consumer takes one item every 10 ms. The producer's second put waits
-until the consumer takes 1 (its item goes in then); join() returns once
-no item put is unfinished.
-
-FOUND DIFFERENCE (see queue_handoff.expected-diff): asyncio's join()
-returns at tick 1, between the consumer's task_done() for 1 and the
-blocked put(2) counting its item; corio's get completes the blocked put
-at once, so its join returns at tick 3, after all three."""
+until the consumer takes 1, and puts when it runs; join() returns at
+tick 1, between the consumer's task_done() for 1 and the woken put(2)
+counting its item, in asyncio and in corio alike."""
 import asyncio
 from evtrace import ev, run
 
