@@ -540,10 +540,11 @@ static int cancel_getter_woken(void)
         CHECK_EQ(corio_task_join(t, NULL), 0);
         CHECK_EQ(g.rc, -ECANCELED);
         CHECK(g.item == NULL);
-        CHECK_EQ(g.rc2, -ECANCELED);            /* level-triggered */
-        CHECK_EQ(corio_queue_size(q), 2);       /* nothing was taken */
-        CHECK_EQ(corio_queue_try_get(q, &p), 0);
-        CHECK_EQ(PI(p), 7);
+        /* The cancel still stands, but the second get need not wait:
+         * it takes the first item, as asyncio's would (the cancel rule). */
+        CHECK_EQ(g.rc2, 0);
+        CHECK_EQ(PI(g.item2), 7);
+        CHECK_EQ(corio_queue_size(q), 1);       /* nothing else taken */
         CHECK_EQ(corio_queue_try_get(q, &p), 0);
         CHECK_EQ(PI(p), 8);
         corio_task_release(t);
@@ -713,24 +714,29 @@ TEST(queue_cancel_join)
     CHECK_EQ(run(cancel_join), 0);
 }
 
-/* A task with a cancel standing takes nothing and gives nothing, even
- * when it would not have to wait; the try calls ignore cancellation. */
+/* A task with a cancel standing takes and gives only what needs no wait
+ * (the cancel rule); what would wait fails and changes nothing. The try
+ * calls ignore cancellation. */
 static int cancelled_caller(void)
 {
     corio_queue *q;
     corio_task *self = corio_task_current();
     void *p = IP(-1);
-    CHECK_EQ(corio_queue_new(CORIO_QUEUE_FIFO, 0, &q), 0);
+    CHECK_EQ(corio_queue_new(CORIO_QUEUE_FIFO, 1, &q), 0);
     CHECK_EQ(corio_queue_put(q, IP(1)), 0);
     CHECK_EQ(corio_task_cancel(self), 0);
-    CHECK_EQ(corio_queue_get(q, &p), -ECANCELED);
-    CHECK_EQ(PI(p), -1);
-    CHECK_EQ(corio_queue_put(q, IP(2)), -ECANCELED);
-    CHECK_EQ(corio_queue_join(q), -ECANCELED);
+    CHECK_EQ(corio_queue_put(q, IP(2)), -ECANCELED); /* full: would wait */
+    CHECK_EQ(corio_queue_join(q), -ECANCELED);       /* 1 unfinished */
     CHECK_EQ(corio_queue_size(q), 1);
-    CHECK_EQ(corio_queue_try_put(q, IP(3)), 0);
-    CHECK_EQ(corio_queue_try_get(q, &p), 0);
+    CHECK_EQ(corio_queue_get(q, &p), 0);             /* there: taken */
     CHECK_EQ(PI(p), 1);
+    p = IP(-1);
+    CHECK_EQ(corio_queue_get(q, &p), -ECANCELED);    /* empty: would wait */
+    CHECK_EQ(PI(p), -1);
+    CHECK_EQ(corio_queue_task_done(q), 0);
+    CHECK_EQ(corio_queue_join(q), 0);                /* nothing unfinished */
+    CHECK_EQ(corio_queue_put(q, IP(3)), 0);          /* room */
+    CHECK_EQ(corio_queue_try_put(q, IP(4)), -EAGAIN);
     CHECK_EQ(corio_task_uncancel(self), 0);
     CHECK_EQ(corio_queue_get(q, &p), 0);
     CHECK_EQ(PI(p), 3);

@@ -452,13 +452,18 @@ static int cancel_publish(void)
     CHECK_EQ(corio_task_join(tp, NULL), -ECANCELED);
     corio_task_release(tp);
 
-    /* a cancelled caller publishes nothing */
+    /* a cancelled caller publishes nothing when the publish would wait
+     * (full is BLOCK and full), and takes only what is there */
     CHECK_EQ(corio_task_cancel(corio_task_current()), 0);
     {
         size_t d = 9;
         CHECK_EQ(corio_topic_publish(t, IP(5), &d), -ECANCELED);
         CHECK_EQ(d, 0);
+        CHECK_EQ(corio_topic_next(drop, &p, NULL), 0);
+        CHECK_EQ(PI(p), 3);
+        p = IP(-1);
         CHECK_EQ(corio_topic_next(drop, &p, NULL), -ECANCELED);
+        CHECK_EQ(PI(p), -1);
     }
     CHECK_EQ(corio_task_uncancel(corio_task_current()), 0);
     CHECK_EQ(corio_topic_sub_size(full), 1);

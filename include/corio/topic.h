@@ -49,9 +49,10 @@
  * nor is the item passed to their drop callbacks).
  *
  * Cancellation: fails with -ECANCELED at once if it would have to wait
- * while a cancel stands; unlike the general rule (task.h), next and
- * publish fail at once while a cancel stands even when they could finish
- * without waiting.
+ * while a cancel stands. A next with an item buffered takes it; a publish
+ * that would wait (another publish under way, or a BLOCK subscriber full)
+ * fails before it delivers to anyone, and one that need not wait
+ * delivers.
  *
  * Closing: corio_topic_close ends the topic. Publishes return -ESHUTDOWN
  * (waiting ones are woken with it); each subscriber still drains its

@@ -203,12 +203,16 @@ static void wake_all(corio_queue *q, int which)
 }
 
 /* Park t at the tail of list `which` until woken or cancelled. Returns 0
- * (woken: retry), -ECANCELED (cancelled, before or after the wake; the
- * wake, if any, has been passed on), or an error. */
+ * (woken: retry), -ECANCELED (a cancel stands, so it does not wait; or
+ * cancelled, before or after the wake: the wake, if any, has been passed
+ * on), or an error. */
 static int wait_on(corio_queue *q, corio_task *t, int which)
 {
-    corio__wait *w = corio__wait_begin(t, &list_ops[which], q, 0);
+    corio__wait *w;
     int rc;
+    if (corio__task_cancel_report(t))
+        return -ECANCELED; /* it would have to wait */
+    w = corio__wait_begin(t, &list_ops[which], q, 0);
     corio__list_push_back(&q->lists[which], &w->node);
     q->inuse++;
     rc = corio__wait_park(w);
@@ -235,7 +239,8 @@ static int check_thread(const corio_queue *q)
     return 0;
 }
 
-/* The common start of a suspending call: 0 with *tp set, or an error. */
+/* The common start of a suspending call: 0 with *tp set, or an error. A
+ * cancel is looked at only where the call would have to wait. */
 static int enter(corio_queue *q, corio_task **tp)
 {
     corio_task *t = corio__task_running();
@@ -244,8 +249,6 @@ static int enter(corio_queue *q, corio_task **tp)
     if (q->inuse && q->loop != t->loop)
         return CORIO_EWRONGTHREAD;
     q->loop = t->loop;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED;
     *tp = t;
     return 0;
 }
@@ -388,6 +391,8 @@ int corio_queue_join(corio_queue *q)
         return rc;
     if (q->unfinished == 0)
         return 0;
+    if (corio__task_cancel_report(t))
+        return -ECANCELED; /* it would have to wait */
     w = corio__wait_begin(t, &list_ops[L_JOIN], q, 0);
     corio__list_push_back(&q->lists[L_JOIN], &w->node);
     q->inuse++;

@@ -289,9 +289,21 @@ static inline int enter(corio_topic *tp, corio_task **tp_out)
         return CORIO_EWRONGTHREAD;
     if (tp->calling)
         return -EBUSY;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED;
-    *tp_out = t;
+    *tp_out = t; /* a cancel is looked at where the call would wait */
+    return 0;
+}
+
+/* Would a publish by the running task have to wait: another publish
+ * delivering or queued, or a BLOCK subscriber full? Asked only while a
+ * cancel stands, so that publish can refuse before delivering to anyone. */
+static int publish_would_wait(corio_topic *tp)
+{
+    corio_topic_sub *s;
+    if (!corio__list_empty(&tp->pubs))
+        return 1;
+    FOR_SUBS(s, tp)
+        if (s->n >= s->cap && s->policy == CORIO_TOPIC_BLOCK)
+            return 1;
     return 0;
 }
 
@@ -391,6 +403,9 @@ int corio_topic_publish(corio_topic *tp, void *item, size_t *delivered)
         return rc;
     if (tp->closed)
         return -ESHUTDOWN;
+    if (corio__task_cancel_pending(t) && publish_would_wait(tp) &&
+        corio__task_cancel_report(t))
+        return -ECANCELED; /* nobody got it */
     tp->loop = t->loop;
     if (corio__list_empty(&tp->pubs)) {
         /* Our turn now: deliver from here; park only if we must wait
@@ -435,6 +450,8 @@ int corio_topic_next(corio_topic_sub *s, void **item, size_t *missed)
     if (s->n == 0) {
         if (tp->closed)
             return CORIO_END;
+        if (corio__task_cancel_report(t))
+            return -ECANCELED; /* it would have to wait */
         tp->loop = t->loop;
         tp->inuse++;
         s->wt = t;
