@@ -8,8 +8,8 @@
  */
 #include "test.h"
 #include "run_body.h"
-#include "loop_impl.h"
-#include "ctxvar_impl.h"
+#include "loop/loop_impl.h"
+#include "task/ctxvar_impl.h"
 
 #include <corio.h>
 #include <errno.h>

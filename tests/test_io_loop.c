@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 static int on_poll_backend(void)
 {

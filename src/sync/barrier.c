@@ -12,7 +12,7 @@
  *
  * States: filling (broken == 0) or broken; reset returns to filling.
  */
-#include "sync_impl.h"
+#include "sync/sync_impl.h"
 
 #include <assert.h>
 #include <errno.h>

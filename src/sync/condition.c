@@ -10,7 +10,7 @@
  * so notify(n) never wakes fewer than n waiters that return 0 while
  * enough wait (Python 3.13 does this; 3.11 loses the notification).
  */
-#include "sync_impl.h"
+#include "sync/sync_impl.h"
 
 #include <assert.h>
 #include <errno.h>

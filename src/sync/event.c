@@ -7,7 +7,7 @@
  * returns -ECANCELED: nothing is taken from the event, so nothing is
  * passed on.
  */
-#include "sync_impl.h"
+#include "sync/sync_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

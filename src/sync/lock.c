@@ -13,7 +13,7 @@
  * holding the lock leaves it held (as in asyncio: nobody can release it);
  * corio_lock_free of such a lock drops the reference and frees it.
  */
-#include "sync_impl.h"
+#include "sync/sync_impl.h"
 
 #include <assert.h>
 #include <errno.h>

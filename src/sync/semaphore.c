@@ -6,7 +6,7 @@
  * semaphore, value <= bound, and value + permits held == bound. A woken
  * waiter that cannot use its permit gives it back the same way.
  */
-#include "sync_impl.h"
+#include "sync/sync_impl.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -16,7 +16,7 @@
 #ifndef CORIO_SYNC_IMPL_H
 #define CORIO_SYNC_IMPL_H
 
-#include "../loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <corio/sync.h>
 

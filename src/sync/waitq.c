@@ -7,7 +7,7 @@
  * while it is PENDING here (its task parked on q; an uncancellable wait
  * ignores cancels, so it stays linked until granted or torn down).
  */
-#include "sync_impl.h"
+#include "sync/sync_impl.h"
 
 #include <errno.h>
 

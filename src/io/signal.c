@@ -27,7 +27,7 @@
  * arrives between teardown's last read and the unblocking meets its old
  * disposition.
  */
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <corio/io.h>
 #include <assert.h>

@@ -25,7 +25,7 @@
  */
 #include <corio/agen.h>
 
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@
  * tasks or handles made on it are still referenced; those only see
  * `closing` set and stop scheduling anything.
  */
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <errno.h>
 #include <math.h>

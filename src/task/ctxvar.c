@@ -37,8 +37,8 @@
  *
  * Limits: reference counts are plain ints; contexts never cross threads.
  */
-#include "loop_impl.h"
-#include "ctxvar_impl.h"
+#include "loop/loop_impl.h"
+#include "task/ctxvar_impl.h"
 
 #include <assert.h>
 #include <errno.h>

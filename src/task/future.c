@@ -13,7 +13,7 @@
  * A task's future is the first member of the task; its reference count is
  * the task's, and cancelling it cancels the task.
  */
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -41,7 +41,7 @@
  * thread and no task of the loop is running) leaves a stale entry, so a
  * new descriptor with that number may never be watched (see io.h).
  */
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <corio/io.h>
 #include <assert.h>

@@ -13,7 +13,7 @@
  * threads meanwhile leave SIGINT alone), through the one process-global
  * pointer below. The previous disposition is restored on the way out.
  */
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <corio/run.h>
 #include <errno.h>

@@ -19,8 +19,8 @@
  * Task objects are recycled per loop, so in steady state a spawn allocates
  * nothing (its stack comes from the stack pool).
  */
-#include "loop_impl.h"
-#include "ctxvar_impl.h"
+#include "loop/loop_impl.h"
+#include "task/ctxvar_impl.h"
 
 #include <errno.h>
 #include <math.h>

@@ -13,7 +13,7 @@
  * its kind forwards the cancel (a task awaiting a future cancels that
  * future, and keeps waiting for it to finish).
  */
-#include "loop_impl.h"
+#include "loop/loop_impl.h"
 
 #include <errno.h>
 

@@ -37,7 +37,7 @@
 #include "list.h"
 #include "loop/heap.h"
 #include "loop/poll/poll.h"
-#include "wait.h"
+#include "task/wait.h"
 
 /* ---- ready queue ---------------------------------------------------------- */
 
