@@ -196,6 +196,8 @@ static _Noreturn void finish(corio_coro *co, int rc, void *result)
         r->state = CORIO_CORO_RUNNING;
     canary_check(co->stack);
     corio__fiber_leave(&co->fiber, r ? &r->fiber : &t->base_fiber, 1);
+    if ((co->flags & CORIO__F_NEXT) && rc == 0)
+        rc = CORIO_END; /* the next convention's end; co->status stays 0 */
     corio__ctx_switch(&co->ctx, r ? &r->ctx : &t->base, (void *)(intptr_t)rc);
     abort(); /* a closed coroutine is never switched to */
 }
@@ -395,12 +397,13 @@ static int prepare(corio__thread *t, corio_coro *co)
  * returns (its first run: the coroutine itself, for entry). Returns the
  * status co hands back when it yields, awaits or ends.
  */
-static int enter(corio_coro *co, void **out, intptr_t arg)
+static int enter(corio_coro *co, void **out, intptr_t arg, unsigned mode)
 {
     corio__thread *t = &self_tls;
     corio_coro *self = t->current;
     int rc;
 
+    co->flags = (co->flags & ~(unsigned)CORIO__F_NEXT) | mode;
     if (unlikely(!t->ready || co->flags & CORIO__F_LEAN ||
                  co->state == CORIO_CORO_CREATED)) {
         if (co->state == CORIO_CORO_CREATED)
@@ -438,7 +441,11 @@ static int check_resumable(const corio_coro *co)
     }
 }
 
-int corio_coro_resume(corio_coro *co, void *value, void **out)
+/* Resume co; mode is CORIO__F_NEXT for corio_coro_next, else 0. The
+ * public calls tail-call this, so in a normal build the switch back
+ * returns straight to their caller. */
+CORIO__INLINE int resume(corio_coro *co, void *value, void **out,
+                         unsigned mode)
 {
     int rc;
     if (unlikely(!co))
@@ -455,29 +462,30 @@ int corio_coro_resume(corio_coro *co, void *value, void **out)
         }
         if (co->sent_slot)
             *co->sent_slot = value;
-        return enter(co, out, 0);
+        return enter(co, out, 0, mode);
     }
     if ((rc = check_resumable(co)) != 0)
         return rc;
     if (value) /* CREATED */
         return CORIO_ENOTSTARTED;
-    return enter(co, out, 0);
+    return enter(co, out, 0, mode);
+}
+
+int corio_coro_resume(corio_coro *co, void *value, void **out)
+{
+    return resume(co, value, out, 0);
 }
 
 int corio_coro_next(corio_coro *g, void **out)
 {
-    int rc;
     if (g && g->state == CORIO_CORO_CLOSED) { /* exhausted: the end again */
         if (out)
             *out = NULL;
         return CORIO_END;
     }
-    rc = corio_coro_resume(g, NULL, out);
-    if (rc == CORIO_YIELDED)
-        return 0;
-    if (rc == CORIO_FINISHED)
-        return CORIO_END;
-    return rc;
+    /* The statuses of the next convention come from the leaving side
+     * (suspend, finish), so nothing runs here after the switch. */
+    return resume(g, NULL, out, CORIO__F_NEXT);
 }
 
 int corio_coro_throw(corio_coro *co, int err, void **out)
@@ -495,7 +503,7 @@ int corio_coro_throw(corio_coro *co, int err, void **out)
             *out = NULL;
         return err;
     }
-    return enter(co, out, err);
+    return enter(co, out, err, 0);
 }
 
 int corio_coro_close(corio_coro *co)
@@ -516,7 +524,7 @@ int corio_coro_close(corio_coro *co)
     default:
         return CORIO_ERUNNING;
     }
-    rc = enter(co, NULL, CORIO_EEXIT);
+    rc = enter(co, NULL, CORIO_EEXIT, 0);
     if (rc == CORIO_YIELDED || rc == CORIO_AWAITING)
         return CORIO_EIGNORED;
     if (co->state != CORIO_CORO_CLOSED) /* could not run (lean misuse) */
@@ -538,6 +546,8 @@ CORIO__INLINE int suspend(int kind, void *value, void **sent)
     if (unlikely(!co))
         return CORIO_ENOTCORO;
     r = co->resumer;
+    if (unlikely(co->flags & CORIO__F_NEXT) && kind == CORIO_YIELDED)
+        kind = 0; /* an item, in the next convention */
     co->state = CORIO_CORO_SUSPENDED;
     co->sent_slot = sent;
     if (co->out_slot)
