@@ -37,7 +37,7 @@
  *
  * Limits: reference counts are plain ints; contexts never cross threads.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 #include "task/ctxvar_impl.h"
 
 #include <assert.h>
