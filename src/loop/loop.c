@@ -114,9 +114,14 @@ double corio_loop_time(const corio_loop *loop)
     return (double)corio__loop_now_ns() / 1e9;
 }
 
+/* The loop running on this thread, or NULL: the loop layer's own
+ * thread-local. */
+static _Thread_local corio_loop *loop_cur
+    __attribute__((tls_model("initial-exec")));
+
 corio_loop *corio_loop_current(void)
 {
-    return (corio_loop *)corio__thread_self()->loop;
+    return loop_cur;
 }
 
 /* ---- ready queue --------------------------------------------------------------- */
@@ -537,16 +542,15 @@ static int iterate(corio_loop *loop)
 
 int corio_loop_run(corio_loop *loop)
 {
-    corio__thread *th = corio__thread_self();
     int rc;
     if (!loop)
         return -EINVAL;
-    if (loop->running || th->loop)
+    if (loop->running || loop_cur)
         return CORIO_ERUNNING;
     if (loop->closing)
         return -ESHUTDOWN;
     loop->running = 1;
-    th->loop = loop;
+    loop_cur = loop;
     for (;;) {
         rc = iterate(loop);
         if (rc || loop->stopping)
@@ -556,7 +560,7 @@ int corio_loop_run(corio_loop *loop)
     }
     loop->stopping = 0;
     loop->running = 0;
-    th->loop = NULL;
+    loop_cur = NULL;
     return rc;
 }
 

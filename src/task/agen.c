@@ -117,7 +117,7 @@ static void destroy(corio_agen *g)
 static int drive(corio_agen *g, void *value, int err, void **out)
 {
     corio__thread *th = corio__thread_self();
-    corio_task *t = (corio_task *)th->task;
+    corio_task *t = corio__task_running();
     const struct corio_scope *entry = t ? t->scope : NULL;
     int rc;
 
@@ -284,14 +284,13 @@ static void report_close(corio_agen *g, int rc)
  * waits behind (a sleep(0) has queued the task already). */
 static void close_now(corio_agen *g)
 {
-    corio__thread *th = corio__thread_self();
-    void *task = th->task;
+    corio_task *task = corio__task_cur;
 
     g->busy = 0;
     g->sync = 1;
-    th->task = NULL;
+    corio__task_cur = NULL;
     report_close(g, corio_agen_close(g));
-    th->task = task;
+    corio__task_cur = task;
     g->sync = 0;
 }
 
@@ -329,7 +328,7 @@ static int spawn_finalizer(corio_agen *g, corio_loop *loop, corio_task **out)
 int corio_agen_free(corio_agen *g)
 {
     corio__thread *th = corio__thread_self();
-    corio_loop *loop = (corio_loop *)th->loop;
+    corio_loop *loop = corio_loop_current();
     int rc;
 
     if (!g)

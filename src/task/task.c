@@ -34,6 +34,9 @@
 /* What a parked task hands the loop (its address is the token). */
 #define PARKED ((void *)&corio__parked_token)
 
+_Thread_local corio_task *corio__task_cur
+    __attribute__((tls_model("initial-exec")));
+
 static corio_task *task_of_ready(corio__ready *r)
 {
     return (corio_task *)((char *)r - offsetof(corio_task, ready));
@@ -168,8 +171,7 @@ static void task_finish(corio_task *t, int rc, void *result)
 static void task_step(corio__ready *r)
 {
     corio_task *t = task_of_ready(r);
-    corio__thread *th = corio__thread_self();
-    void *prev = th->task;
+    corio_task *prev = corio__task_cur;
     void *out = NULL;
     int rc;
 
@@ -182,7 +184,7 @@ static void task_step(corio__ready *r)
     if (NEVER(corio__task_parked(t)))
         return;
     t->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
-    th->task = t;
+    corio__task_cur = t;
     if (t->coro.state == CORIO_CORO_CREATED && t->cancel_requests > 0) {
         rc = corio_coro_throw(&t->coro, -ECANCELED, &out); /* never runs */
     } else if (t->resume_how != CORIO__RESUME_NORMAL) {
@@ -205,7 +207,7 @@ static void task_step(corio__ready *r)
     } else {
         rc = corio_coro_resume(&t->coro, NULL, &out);
     }
-    th->task = prev;
+    corio__task_cur = prev;
 
     if (rc == CORIO_AWAITING) {
         corio_future *f = out;
@@ -620,9 +622,8 @@ static void close_tasks(corio__closer *c, corio_loop *loop)
 {
     corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks,
                                              close_tasks);
-    corio__thread *th = corio__thread_self();
+    corio_task *prev = corio__task_cur;
     corio_task *t;
-    void *prev = th->task;
 
     while (!corio__list_empty(&tl->all)) {
         t = CORIO__CONTAINER(corio__list_first(&tl->all), corio_task,
@@ -634,9 +635,9 @@ static void close_tasks(corio__closer *c, corio_loop *loop)
             t->resume_how = CORIO__RESUME_NORMAL;
             corio_future_release((corio_future *)t->wait.obj);
         }
-        th->task = t;
+        corio__task_cur = t;
         corio_coro_close(&t->coro); /* CREATED: just closed */
-        th->task = prev;
+        corio__task_cur = prev;
         task_finish(t, -ECANCELED, NULL);
     }
     (void)loop;

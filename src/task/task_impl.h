@@ -147,10 +147,14 @@ int corio__ctx_enter_whole(corio_task *t, struct corio_context *ctx);
 void corio__ctx_leave_whole(corio_task *t);
 /* ---- internal calls ----------------------------------------------------------- */
 
-/* The running task of this thread, or NULL. */
+/* The running task of this thread, or NULL: the task layer's own
+ * thread-local (task.c), set around each step; initial-exec like the
+ * coroutine layer's, so reading it is one load. */
+extern _Thread_local corio_task *corio__task_cur
+    __attribute__((tls_model("initial-exec")));
 static inline corio_task *corio__task_running(void)
 {
-    return (corio_task *)corio__thread_self()->task;
+    return corio__task_cur;
 }
 
 /* 1 if a park by t would return -ECANCELED at once: the innermost
