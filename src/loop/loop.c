@@ -180,21 +180,28 @@ static void handle_unref(corio_handle *h)
     corio__loop_unref(loop);
 }
 
+const corio__ctx_ops *corio__ctx_ops_registered;
+
 /* Run fn(arg) in the context cap holds (moved out of it). A context
  * entered elsewhere cannot be entered (asyncio's RuntimeError, which its
  * loop logs): the call is skipped and reported. */
 void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
                         void *arg)
 {
+    const corio__ctx_ops *ops = corio__ctx_ops_registered;
     corio__ctx_frame fr;
-    if (corio__ctx_frame_push(&fr, cap) != 0) {
+    if (!ops) { /* no contexts in this program: nothing to enter */
+        fn(arg);
+        return;
+    }
+    if (ops->push(&fr, cap) != 0) {
         corio__warn("callback %p skipped: its context %p is already "
                     "entered (by a task or corio_context_run)",
                     (void *)(uintptr_t)fn, (void *)cap->ctx);
         return;
     }
     fn(arg);
-    corio__ctx_frame_pop(&fr);
+    ops->pop(&fr);
 }
 
 static void handle_run(corio__ready *r)

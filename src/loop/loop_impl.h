@@ -138,13 +138,21 @@ struct corio_loop {
     void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
 };
 
-/* ---- context capture (ctxvar.c) --------------------------------------------------
+/* ---- context capture --------------------------------------------------------------
  *
  * A callback runs in the context current when it was scheduled (asyncio's
  * copy_context() at call_soon), or in a corio_context given explicitly. A
  * capture is a reference, so capturing never allocates. Running a
  * callback pushes a frame, which is the thread's current context owner
- * until it is popped. */
+ * until it is popped.
+ *
+ * What a context is belongs to the task layer (task/ctxvar.c: context
+ * variables are task-local); the loop only carries captures and frames.
+ * ctxvar.c registers its operations once per process, before main (a
+ * constructor: it runs whenever ctxvar.c is linked in, and nothing can
+ * make or read a context unless it is). Without them every capture is
+ * empty and a callback runs without a frame, which nobody can tell
+ * apart. */
 
 typedef struct corio__ctx_cap {
     struct corio__ctx_map *map; /* a snapshot (a reference), or NULL */
@@ -159,19 +167,38 @@ struct corio__ctx_frame {
     corio__ctx_frame *prev;
 };
 
-/* Capture ctx (retained), or the current context when ctx is NULL. */
-void corio__ctx_capture(corio__ctx_cap *c, struct corio_context *ctx);
-/* Drop what a capture holds (a no-op once moved into a frame). */
-void corio__ctx_capture_drop(corio__ctx_cap *c);
-/* Make c the current context until the pop (LIFO); c is moved into fr.
- * -EBUSY, c untouched, when c's explicit context is entered elsewhere
- * (Python's "cannot enter context": the callback must not run). */
-int corio__ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c);
-void corio__ctx_frame_pop(corio__ctx_frame *fr);
-/* A reference to the current context's map (a spawn's copy). */
-struct corio__ctx_map *corio__ctx_current(void);
-/* 1 if ctx is entered (by a task or a callback). */
-int corio__ctx_busy(const struct corio_context *ctx);
+typedef struct corio__ctx_ops {
+    /* Capture ctx (retained), or the current context when ctx is NULL. */
+    void (*capture)(corio__ctx_cap *c, struct corio_context *ctx);
+    /* Drop what a capture holds (a no-op once moved into a frame). */
+    void (*drop)(corio__ctx_cap *c);
+    /* Make c the current context until the pop (LIFO); c is moved into
+     * fr. -EBUSY, c untouched, when c's explicit context is entered
+     * elsewhere (Python's "cannot enter context": the callback must not
+     * run). */
+    int (*push)(corio__ctx_frame *fr, corio__ctx_cap *c);
+    void (*pop)(corio__ctx_frame *fr);
+} corio__ctx_ops;
+
+/* The registered operations (loop.c holds the pointer), or NULL. */
+extern const corio__ctx_ops *corio__ctx_ops_registered;
+
+static inline void corio__ctx_capture(corio__ctx_cap *c,
+                                      struct corio_context *ctx)
+{
+    const corio__ctx_ops *ops = corio__ctx_ops_registered;
+    c->map = NULL;
+    c->ctx = NULL;
+    if (ops)
+        ops->capture(c, ctx);
+}
+
+static inline void corio__ctx_capture_drop(corio__ctx_cap *c)
+{
+    const corio__ctx_ops *ops = corio__ctx_ops_registered;
+    if (ops)
+        ops->drop(c);
+}
 
 /* ---- internal calls ----------------------------------------------------------- */
 

@@ -140,6 +140,11 @@ static inline corio__loop_tasks *corio__tasks_of(corio_loop *loop)
 
 /* ---- context capture, the task side (ctxvar.c) -------------------------------- */
 
+/* A reference to the current context's map (a spawn's copy). */
+struct corio__ctx_map *corio__ctx_current(void);
+/* 1 if ctx is entered (by a task or a callback). */
+int corio__ctx_busy(const struct corio_context *ctx);
+
 /* A task spawned into ctx enters it for its whole life (its own map is
  * dropped): -EBUSY if ctx is entered. leave, when the task finishes,
  * gives the map back (no-op without one). */
