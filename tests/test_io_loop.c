@@ -2,7 +2,7 @@
  * test_io_loop.c: the loop's side of descriptor waits: ready descriptors
  * left idle do not make it spin, the I/O calls outside a loop, regular
  * files on each backend, corio_loop_free with waiters, and waits counted
- * for the deadlock detector (loop_impl.h). *
+ * for the deadlock detector (loop_impl.h: outside_waits). *
  * Every case runs on the backend named by $CORIO_BACKEND (CTest runs the
  * suite once per backend); where the backends differ on purpose (regular
  * files), the case asks which one it is on.
