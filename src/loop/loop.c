@@ -562,7 +562,7 @@ int corio_loop_run(corio_loop *loop)
         rc = iterate(loop);
         if (rc || loop->stopping)
             break;
-        if (loop->stop_check && loop->stop_check(loop))
+        if (loop->stop_check && loop->stop_check(loop->stop_arg))
             break;
     }
     loop->stopping = 0;
@@ -688,14 +688,19 @@ static void run_closers(corio_loop *loop, int until)
     }
 }
 
+/* The last reference went: the RELEASE closers, then the memory. Out of
+ * line, so the unref every object's release makes stays a decrement. */
+__attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
+{
+    run_closers(loop, INT32_MAX);
+    pthread_mutex_destroy(&loop->tsq_lock);
+    free(loop);
+}
+
 void corio__loop_unref(corio_loop *loop)
 {
-    if (--loop->refs == 0) {
-        loop->refs = 1; /* the RELEASE closers may drop references */
-        run_closers(loop, INT32_MAX);
-        pthread_mutex_destroy(&loop->tsq_lock);
-        free(loop);
-    }
+    if (--loop->refs == 0)
+        loop_release(loop);
 }
 
 int corio_loop_free(corio_loop *loop)

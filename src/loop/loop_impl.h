@@ -120,9 +120,10 @@ struct corio_loop {
     size_t alive;                 /* things only this loop can wake */
     size_t outside_waits;         /* waits an outside event can end */
     void (*report_stuck)(corio_loop *loop, const char *why);
-    /* Stop corio_loop_run after an iteration when it returns nonzero
-     * (corio_run's "main is done" and "no task left"). */
-    int (*stop_check)(corio_loop *loop);
+    /* Stop corio_loop_run after an iteration when stop_check(stop_arg)
+     * returns nonzero (corio_run's "main is done" and "no task left"). */
+    int (*stop_check)(void *arg);
+    void *stop_arg;
     /* Per-loop state of the layers above, each owned by its layer. */
     struct corio__loop_tasks *tasks; /* task/task_impl.h */
     /* Descriptor and signal layers (io.c, signal.c). on_event is

@@ -32,6 +32,7 @@ struct run_state {
     corio_task *main;
     corio_future *stop_on;  /* stop when this is done */
     int stop_when_idle;     /* stop when no task is left */
+    corio__loop_tasks *tl;  /* the loop's task state */
 };
 
 static void on_sigint(int signo)
@@ -53,22 +54,21 @@ static struct run_state *run_state_of(corio_loop *loop)
     return loop->tasks ? (struct run_state *)loop->tasks->run_state : NULL;
 }
 
-/* The loop's stop_check while corio_run drives it. */
-static int should_stop(corio_loop *loop)
+/* The loop's stop_check (arg: the run_state) while corio_run drives it;
+ * asked after every iteration, so it reads its own fields only. */
+static int should_stop(void *arg)
 {
-    struct run_state *rs = run_state_of(loop);
-    if (!rs)
-        return 0;
-    if (rs->stop_on && corio_future_done(rs->stop_on))
-        return 1;
-    return rs->stop_when_idle && loop->tasks->ntasks == 0;
+    const struct run_state *rs = arg;
+    return (rs->stop_on && rs->stop_on->state != CORIO__FUT_PENDING) ||
+           (rs->stop_when_idle && rs->tl->ntasks == 0);
 }
 
 static void check_sigint(corio_loop *loop)
 {
-    struct run_state *rs = run_state_of(loop);
+    struct run_state *rs;
     if (sigint_seen && atomic_load(&sigint_owner) == loop) {
         sigint_seen = 0;
+        rs = run_state_of(loop);
         if (rs && rs->main)
             corio_task_cancel(rs->main);
     }
@@ -97,7 +97,7 @@ static void cancel_leftovers(corio_loop *loop)
 int corio_run(corio_coro_fn main, void *arg, void **result)
 {
     corio_task_opts opts;
-    struct run_state rs = {NULL, NULL, 0};
+    struct run_state rs = {NULL, NULL, 0, NULL};
     struct sigaction sa, old;
     corio_loop *expected = NULL;
     corio_loop *loop;
@@ -119,9 +119,11 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         corio_loop_free(loop);
         return rc;
     }
-    loop->tasks->run_state = &rs; /* attached by the spawn */
+    rs.tl = loop->tasks; /* attached by the spawn */
+    rs.tl->run_state = &rs;
     loop->on_iteration = check_sigint;
     loop->stop_check = should_stop;
+    loop->stop_arg = &rs;
     /* Only over the default disposition, as asyncio.run: a program
      * started with SIGINT ignored (nohup, `&`) or with a handler of its
      * own keeps it. */
@@ -170,7 +172,8 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
     }
     loop->on_iteration = NULL;
     loop->stop_check = NULL;
-    loop->tasks->run_state = NULL;
+    loop->stop_arg = NULL;
+    rs.tl->run_state = NULL;
     corio_task_release(rs.main);
     corio_loop_free(loop);
     if (result)
