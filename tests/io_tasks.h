@@ -1,7 +1,7 @@
 /*
  * io_tasks.h: what the I/O tests (test_io*.c) share: descriptor pairs,
  * run_main, tasks that read once or write everything, and two looks inside
- * the loop (loop_impl.h): how many tasks wait on descriptors, and whether
+ * the loop (loop_impl.h, task_impl.h): how many tasks wait on descriptors, and whether
  * a task has been woken but not yet run.
  */
 #ifndef CORIO_TEST_IO_TASKS_H
@@ -16,7 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #define IP(x) ((void *)(intptr_t)(x))
 #define PI(p) ((intptr_t)(p))
@@ -37,7 +37,7 @@ static inline int yield_until_woken(corio_task *t)
 
 static inline size_t io_waiting(void)
 {
-    return corio_loop_current()->io_waiting;
+    return corio_loop_current()->outside_waits;
 }
 
 static inline void make_pipe(int p[2])

@@ -9,7 +9,7 @@
 #include <corio.h>
 #include <errno.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 static int asks_then_returns(void *arg, void **result)
 {

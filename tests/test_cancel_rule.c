@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "io_tasks.h"
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 #include "run_body.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

@@ -8,7 +8,7 @@
  */
 #include "test.h"
 #include "run_body.h"
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 #include "task/ctxvar_impl.h"
 
 #include <corio.h>

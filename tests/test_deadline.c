@@ -1,6 +1,6 @@
 /*
  * test_deadline.c: durations and points in time entering the library all
- * go through one deadline rule (src/loop_impl.h): +INFINITY is no
+ * go through one deadline rule (src/loop/loop_impl.h): +INFINITY is no
  * deadline, <= 0 is now, NaN is -EINVAL, huge values saturate.
  */
 #include "test.h"

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 /* ---- basic traffic ---------------------------------------------------------- */
 

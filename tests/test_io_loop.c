@@ -2,7 +2,7 @@
  * test_io_loop.c: the loop's side of descriptor waits: ready descriptors
  * left idle do not make it spin, the I/O calls outside a loop, regular
  * files on each backend, corio_loop_free with waiters, and waits counted
- * for the deadlock detector (loop_impl.h). *
+ * for the deadlock detector (loop_impl.h: outside_waits). *
  * Every case runs on the backend named by $CORIO_BACKEND (CTest runs the
  * suite once per backend); where the backends differ on purpose (regular
  * files), the case asks which one it is on.
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 static int on_poll_backend(void)
 {
@@ -192,7 +192,7 @@ TEST(io_loop_free_with_waiters)
     CHECK_EQ(corio_loop_spawn(loop, write_all_task, &w, NULL, NULL), 0);
     CHECK_EQ(corio_loop_call_later(loop, 0.01, stop_loop, loop, NULL), 0);
     CHECK_EQ(corio_loop_run(loop), 0);
-    CHECK_EQ(loop->io_waiting, 2);
+    CHECK_EQ(loop->outside_waits, 2);
     /* Abandoned: their waits end with -ECANCELED, cleanup runs (and may
      * still use corio_fd_close), and the loop's I/O state goes with it. */
     CHECK_EQ(corio_loop_free(loop), 0);

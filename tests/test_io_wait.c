@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 static double now_s(void)
 {

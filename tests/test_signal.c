@@ -14,14 +14,14 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #define IP(x) ((void *)(intptr_t)(x))
 #define PI(p) ((intptr_t)(p))
 
 static size_t io_waiting(void)
 {
-    return corio_loop_current()->io_waiting;
+    return corio_loop_current()->outside_waits;
 }
 
 static int blocked_here(int signo)

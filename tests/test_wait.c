@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 #include "sync/sync_impl.h"
 
 /* ---- list.h ------------------------------------------------------------------------- */

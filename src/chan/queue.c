@@ -38,7 +38,7 @@
  *
  * Limits: no locking; one loop's thread at a time.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/queue.h>
 #include <assert.h>

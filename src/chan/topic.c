@@ -51,7 +51,7 @@
  *     t->loop's thread.
  * Limits: no locking; a publish walks every subscriber.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/topic.h>
 #include <assert.h>

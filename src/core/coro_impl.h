@@ -45,8 +45,6 @@ typedef struct corio__thread {
     corio__ctx base;            /* the thread's own context while away */
     corio__fiber base_fiber;
     int ready;                  /* corio__thread_init ran */
-    void *task;                 /* the running corio_task (loop layer) */
-    void *loop;                 /* the running corio_loop (loop layer) */
     corio__lean_stack lean[CORIO__LEAN_MAX];
 } corio__thread;
 

@@ -31,7 +31,7 @@
  *   - e->reader == t  <=>  t is parked on fd for reading (its wait record
  *     is PENDING with obj the fd number and ops read_ops); same for
  *     writers;
- *   - loop->io_waiting counts every parked reader and writer (and
+ *   - loop->outside_waits counts every parked reader and writer (and
  *     signal.c's waiters): increment when parking, decrement on wake or
  *     detach;
  *   - registered == 0 implies interest == 0.
@@ -41,7 +41,7 @@
  * thread and no task of the loop is running) leaves a stale entry, so a
  * new descriptor with that number may never be watched (see io.h).
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/io.h>
 #include <assert.h>
@@ -70,10 +70,10 @@ struct fdent {
 struct io {
     struct fdent *ent;
     size_t n;
-    /* The hooks that were installed before ours, called for tokens that
-     * are not ours and at teardown. */
+    /* The hook that was installed before ours, called for tokens that
+     * are not ours. */
     int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
-    void (*next_fini)(corio_loop *loop);
+    corio__closer closer; /* CORIO__CLOSE_IO: io_fini */
 };
 
 /* ---- the table ------------------------------------------------------------ */
@@ -85,21 +85,20 @@ static uint64_t token_of(const struct fdent *e, int fd)
 
 static int io_on_event(corio_loop *loop, const corio__poll_event *ev);
 
-static void io_fini(corio_loop *loop)
+/* The loop's closer for descriptors: it shares CORIO__CLOSE_IO with
+ * signal.c's, so the newer of the two runs first and the on_event hooks
+ * come off in LIFO order. */
+static void io_fini(corio__closer *c, corio_loop *loop)
 {
-    struct io *io = loop->io;
-    void (*next)(corio_loop *) = io->next_fini;
+    struct io *io = CORIO__CONTAINER(c, struct io, closer);
     size_t i;
     for (i = 0; i < io->n; i++) /* tasks were detached before teardown */
         assert(!io->ent[i].reader && !io->ent[i].writer);
     (void)i;
     free(io->ent);
     loop->on_event = io->next_on_event; /* hooks come off in LIFO order */
-    loop->io_fini = next;
     free(io);
     loop->io = NULL;
-    if (next)
-        next(loop);
 }
 
 /* The loop's I/O state, made (and the hooks installed) on first use.
@@ -113,9 +112,10 @@ static struct io *io_of(corio_loop *loop)
     if (!io)
         return NULL;
     io->next_on_event = loop->on_event;
-    io->next_fini = loop->io_fini;
     loop->on_event = io_on_event;
-    loop->io_fini = io_fini;
+    io->closer.order = CORIO__CLOSE_IO;
+    io->closer.close = io_fini;
+    corio__loop_add_closer(loop, &io->closer);
     loop->io = io;
     return io;
 }
@@ -173,8 +173,8 @@ static void wake_slot(corio_loop *loop, corio_task **slot, int err)
 {
     corio_task *t = *slot;
     *slot = NULL;
-    assert(loop->io_waiting > 0);
-    loop->io_waiting--;
+    assert(loop->outside_waits > 0);
+    loop->outside_waits--;
     corio__wait_wake(&t->wait, err, NULL);
 }
 
@@ -216,8 +216,8 @@ static void detach_dir(corio__wait *w, unsigned dir)
     slot = dir == IN ? &e->reader : &e->writer;
     assert(*slot == t);
     *slot = NULL;
-    assert(loop->io_waiting > 0);
-    loop->io_waiting--;
+    assert(loop->outside_waits > 0);
+    loop->outside_waits--;
     sync_interest(loop, fd, e);
 }
 
@@ -299,7 +299,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         e->interest = (unsigned char)want;
     }
     *slot = t;
-    loop->io_waiting++;
+    loop->outside_waits++;
     sync_interest(loop, fd, e);
     gen = e->gen;
     rc = corio__wait_park(corio__wait_begin(

@@ -13,10 +13,12 @@
  *
  * Waiters. A task waiting for signo is linked into waiters[signo] through
  * its wait record (wait.h), whose obj holds signo. Each one
- * counts in loop->io_waiting, so the deadlock detector knows a signal may
+ * counts in loop->outside_waits, so the deadlock detector knows a signal may
  * still come.
  *
- * Teardown (chained into the loop's io_fini): read and discard what is
+ * Teardown (a loop closer, CORIO__CLOSE_IO, registered with the signalfd;
+ * it shares io.c's order, so of the two the newer runs first, undoing
+ * their on_event hooks in LIFO order): read and discard what is
  * still pending, close the signalfd, and unblock the signals this loop
  * blocked (those that were already blocked stay blocked).
  *
@@ -27,7 +29,7 @@
  * arrives between teardown's last read and the unblocking meets its old
  * disposition.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/io.h>
 #include <assert.h>
@@ -52,7 +54,7 @@ struct sig {
     uint64_t pending;      /* bit signo-1: delivered while nobody waited */
     corio__list waiters[_NSIG]; /* wait records, per signal */
     int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
-    void (*next_fini)(corio_loop *loop);
+    corio__closer closer;  /* CORIO__CLOSE_IO */
 };
 
 /* signo arrived: wake everyone waiting for it, or remember it. */
@@ -66,8 +68,8 @@ static void deliver(corio_loop *loop, struct sig *st, int signo)
         return;
     }
     while ((w = corio__wait_pop(&st->waiters[signo])) != NULL) {
-        assert(loop->io_waiting > 0);
-        loop->io_waiting--;
+        assert(loop->outside_waits > 0);
+        loop->outside_waits--;
         corio__wait_wake(w, 0, NULL);
     }
 }
@@ -99,10 +101,9 @@ static int sig_on_event(corio_loop *loop, const corio__poll_event *ev)
     return 0;
 }
 
-static void sig_fini(corio_loop *loop)
+static void sig_fini(corio__closer *c, corio_loop *loop)
 {
-    struct sig *st = loop->sig;
-    void (*next)(corio_loop *) = st->next_fini;
+    struct sig *st = CORIO__CONTAINER(c, struct sig, closer);
     int i;
     for (i = 1; i < _NSIG; i++) /* tasks were detached before teardown */
         assert(corio__list_empty(&st->waiters[i]));
@@ -112,11 +113,8 @@ static void sig_fini(corio_loop *loop)
     close(st->fd);
     pthread_sigmask(SIG_UNBLOCK, &st->blocked, NULL);
     loop->on_event = st->next_on_event; /* hooks come off in LIFO order */
-    loop->io_fini = next;
     free(st);
     loop->sig = NULL;
-    if (next)
-        next(loop);
 }
 
 /* The loop's signal state, made on first use. 0, -ENOMEM, -EMFILE,
@@ -147,9 +145,10 @@ static int sig_of(corio_loop *loop, struct sig **out)
         return rc;
     }
     st->next_on_event = loop->on_event;
-    st->next_fini = loop->io_fini;
     loop->on_event = sig_on_event;
-    loop->io_fini = sig_fini;
+    st->closer.order = CORIO__CLOSE_IO;
+    st->closer.close = sig_fini;
+    corio__loop_add_closer(loop, &st->closer);
     loop->sig = st;
     *out = st;
     return 0;
@@ -192,8 +191,8 @@ static void detach_signal(corio__wait *w)
     int signo = (int)(intptr_t)w->obj;
     assert(st && signo > 0 && signo < _NSIG);
     corio__list_remove(&st->waiters[signo], &w->node);
-    assert(loop->io_waiting > 0);
-    loop->io_waiting--;
+    assert(loop->outside_waits > 0);
+    loop->outside_waits--;
 }
 
 /* Has signo come without being waited for, so a wait would return at
@@ -249,7 +248,7 @@ int corio_signal_wait(int signo)
         return -ECANCELED; /* it would have to wait */
     w = corio__wait_begin(t, &signal_ops, (void *)(intptr_t)signo, 0);
     corio__list_push_back(&st->waiters[signo], &w->node);
-    loop->io_waiting++;
+    loop->outside_waits++;
     rc = corio__wait_park(w);
     if (rc)
         return rc;

@@ -8,14 +8,21 @@
  * that were queued at that point. Work queued while they run waits for
  * the next iteration, so a task that yields in a loop cannot starve I/O.
  *
- * Deadlock: when nothing is ready, no timer is pending, no task waits on a
- * descriptor or signal, no cross-thread work is announced and no
- * cross-thread call is queued, yet tasks are alive, nothing can ever wake
- * them: the loop reports what each waits on and returns -EDEADLK.
+ * Deadlock: when nothing is ready, no timer is pending, no outside wait
+ * (descriptor, signal) is counted, no cross-thread work is announced and
+ * no cross-thread call is queued, yet things only the loop can wake are
+ * alive (tasks, counted by the task layer), nothing can ever wake them:
+ * the loop asks report_stuck to say what each waits on and returns
+ * -EDEADLK. The loop knows no tasks: the layers above count into it.
  *
- * Lifetime: the loop's memory outlives corio_loop_free while futures,
- * tasks or handles made on it are still referenced; those only see
- * `closing` set and stop scheduling anything.
+ * Teardown: corio_loop_free runs the closers in order (loop_impl.h), the
+ * ready queue drained after each; the loop's own timers and poller are
+ * two of them.
+ *
+ * Lifetime: the loop's memory outlives corio_loop_free while objects made
+ * on it (futures, tasks, handles) are still referenced; those only see
+ * `closing` set and stop scheduling anything. The RELEASE closers run
+ * when the last reference goes.
  */
 #include "loop/loop_impl.h"
 
@@ -107,9 +114,14 @@ double corio_loop_time(const corio_loop *loop)
     return (double)corio__loop_now_ns() / 1e9;
 }
 
+/* The loop running on this thread, or NULL: the loop layer's own
+ * thread-local. */
+static _Thread_local corio_loop *loop_cur
+    __attribute__((tls_model("initial-exec")));
+
 corio_loop *corio_loop_current(void)
 {
-    return (corio_loop *)corio__thread_self()->loop;
+    return loop_cur;
 }
 
 /* ---- ready queue --------------------------------------------------------------- */
@@ -168,21 +180,28 @@ static void handle_unref(corio_handle *h)
     corio__loop_unref(loop);
 }
 
+const corio__ctx_ops *corio__ctx_ops_registered;
+
 /* Run fn(arg) in the context cap holds (moved out of it). A context
  * entered elsewhere cannot be entered (asyncio's RuntimeError, which its
  * loop logs): the call is skipped and reported. */
 void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
                         void *arg)
 {
+    const corio__ctx_ops *ops = corio__ctx_ops_registered;
     corio__ctx_frame fr;
-    if (corio__ctx_frame_push(&fr, cap) != 0) {
+    if (!ops) { /* no contexts in this program: nothing to enter */
+        fn(arg);
+        return;
+    }
+    if (ops->push(&fr, cap) != 0) {
         corio__warn("callback %p skipped: its context %p is already "
                     "entered (by a task or corio_context_run)",
                     (void *)(uintptr_t)fn, (void *)cap->ctx);
         return;
     }
     fn(arg);
-    corio__ctx_frame_pop(&fr);
+    ops->pop(&fr);
 }
 
 static void handle_run(corio__ready *r)
@@ -462,8 +481,8 @@ static int tsq_empty(corio_loop *loop)
 static int nothing_can_happen(corio_loop *loop)
 {
     return loop->ready.n == 0 && loop->timers.n == 0 &&
-           loop->io_waiting == 0 && atomic_load(&loop->external) == 0 &&
-           loop->ntasks > 0 && !atomic_load(&loop->wake_pending) &&
+           loop->outside_waits == 0 && atomic_load(&loop->external) == 0 &&
+           loop->alive > 0 && !atomic_load(&loop->wake_pending) &&
            tsq_empty(loop);
 }
 
@@ -500,9 +519,10 @@ static int iterate(corio_loop *loop)
         if (timeout < 0)
             timeout = 0;
     } else if (nothing_can_happen(loop)) {
-        corio__loop_report_waits(loop, "deadlock: nothing can wake (work "
-                                       "another thread will deliver needs "
-                                       "corio_loop_hold)");
+        if (loop->report_stuck)
+            loop->report_stuck(loop, "deadlock: nothing can wake (work "
+                                     "another thread will deliver needs "
+                                     "corio_loop_hold)");
         return -EDEADLK;
     }
     if (poll) {
@@ -529,28 +549,25 @@ static int iterate(corio_loop *loop)
 
 int corio_loop_run(corio_loop *loop)
 {
-    corio__thread *th = corio__thread_self();
     int rc;
     if (!loop)
         return -EINVAL;
-    if (loop->running || th->loop)
+    if (loop->running || loop_cur)
         return CORIO_ERUNNING;
     if (loop->closing)
         return -ESHUTDOWN;
     loop->running = 1;
-    th->loop = loop;
+    loop_cur = loop;
     for (;;) {
         rc = iterate(loop);
         if (rc || loop->stopping)
             break;
-        if (loop->stop_on && corio_future_done(loop->stop_on))
-            break;
-        if (loop->stop_when_idle && loop->ntasks == 0)
+        if (loop->stop_check && loop->stop_check(loop->stop_arg))
             break;
     }
     loop->stopping = 0;
     loop->running = 0;
-    th->loop = NULL;
+    loop_cur = NULL;
     return rc;
 }
 
@@ -561,6 +578,44 @@ void corio_loop_stop(corio_loop *loop)
 }
 
 /* ---- creation and teardown ---------------------------------------------------------- */
+
+void corio__loop_add_closer(corio_loop *loop, corio__closer *c)
+{
+    corio__closer **p = &loop->closers;
+    while (*p && (*p)->order < c->order)
+        p = &(*p)->next;
+    c->next = *p; /* before its equals: newest first */
+    *p = c;
+}
+
+/* The loop's own closers. Timers left: callback handles drop the
+ * reference their schedule held; other timers went with their owners
+ * (a task's with the task). */
+static void close_timers(corio__closer *c, corio_loop *loop)
+{
+    corio__heap_node *top;
+    (void)c;
+    while ((top = corio__heap_pop(&loop->timers)) != NULL) {
+        corio__timer *tm = (corio__timer *)top;
+        if (tm->fire == handle_timer_fire)
+            handle_unref((corio_handle *)((char *)tm -
+                                          offsetof(corio_handle, timer)));
+    }
+}
+
+static void close_poller(corio__closer *c, corio_loop *loop)
+{
+    corio_handle *h;
+    (void)c;
+    loop->pops->unwatch(loop->poller, loop->wake_fd);
+    close(loop->wake_fd);
+    loop->pops->close(loop->poller);
+    corio__heap_fini(&loop->timers);
+    while ((h = loop->handle_free) != NULL) {
+        loop->handle_free = h->next_free;
+        free(h);
+    }
+}
 
 int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
 {
@@ -579,7 +634,6 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     loop->refs = 1;
     loop->pops = pops;
     loop->wake_fd = -1;
-    loop->next_task_id = 1;
     corio__heap_init(&loop->timers);
     if ((rc = pthread_mutex_init(&loop->tsq_lock, NULL)) != 0) {
         free(loop);
@@ -595,6 +649,12 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     if ((rc = pops->watch(loop->poller, loop->wake_fd, CORIO__POLL_IN,
                           WAKE_TOKEN)) != 0)
         goto fail;
+    loop->close_timers.order = CORIO__CLOSE_TIMERS;
+    loop->close_timers.close = close_timers;
+    corio__loop_add_closer(loop, &loop->close_timers);
+    loop->close_poller.order = CORIO__CLOSE_POLLER;
+    loop->close_poller.close = close_poller;
+    corio__loop_add_closer(loop, &loop->close_poller);
     *out = loop;
     return 0;
 fail:
@@ -615,20 +675,37 @@ static void drain_ready(corio_loop *loop)
         r->run(r);
 }
 
+/* Run, in order, the closers before `until` (they unlink themselves
+ * from the list as they run). */
+static void run_closers(corio_loop *loop, int until)
+{
+    corio__closer *c;
+    while ((c = loop->closers) != NULL && c->order < until) {
+        loop->closers = c->next;
+        c->next = NULL;
+        c->close(c, loop);
+        drain_ready(loop);
+    }
+}
+
+/* The last reference went: the RELEASE closers, then the memory. Out of
+ * line, so the unref every object's release makes stays a decrement. */
+__attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
+{
+    run_closers(loop, INT32_MAX);
+    pthread_mutex_destroy(&loop->tsq_lock);
+    free(loop);
+}
+
 void corio__loop_unref(corio_loop *loop)
 {
-    if (--loop->refs == 0) {
-        pthread_mutex_destroy(&loop->tsq_lock);
-        free(loop);
-    }
+    if (--loop->refs == 0)
+        loop_release(loop);
 }
 
 int corio_loop_free(corio_loop *loop)
 {
     corio__tsq_node *n, *next;
-    corio__heap_node *top;
-    corio_handle *h;
-    corio_future *f;
 
     if (!loop)
         return 0;
@@ -645,30 +722,7 @@ int corio_loop_free(corio_loop *loop)
         free(n);
     }
     drain_ready(loop);
-    corio__tasks_fini(loop); /* closes abandoned tasks; cleanup runs */
-    drain_ready(loop);
-    corio__agens_fini(loop); /* after the tasks that may be driving them */
-    drain_ready(loop);
-    while ((top = corio__heap_pop(&loop->timers)) != NULL) {
-        corio__timer *tm = (corio__timer *)top;
-        if (tm->fire == handle_timer_fire) /* task timers went with tasks */
-            handle_unref((corio_handle *)((char *)tm -
-                                          offsetof(corio_handle, timer)));
-    }
-    if (loop->io_fini)
-        loop->io_fini(loop);
-    loop->pops->unwatch(loop->poller, loop->wake_fd);
-    close(loop->wake_fd);
-    loop->pops->close(loop->poller);
-    corio__heap_fini(&loop->timers);
-    while ((h = loop->handle_free) != NULL) {
-        loop->handle_free = h->next_free;
-        free(h);
-    }
-    while ((f = loop->fut_free) != NULL) {
-        loop->fut_free = f->next_free;
-        free(f);
-    }
+    run_closers(loop, CORIO__CLOSE_RELEASE);
     corio__loop_unref(loop);
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * sync_impl.h: what the synchronization primitives (corio/sync.h) share:
  * their struct layouts and a FIFO wait queue built on the parking protocol
- * of loop_impl.h.
+ * of task_impl.h.
  *
  * A waiting task is linked through its own wait record (wait.h), so
  * waiting allocates nothing and lean tasks are safe. Whether the
@@ -16,7 +16,7 @@
 #ifndef CORIO_SYNC_IMPL_H
 #define CORIO_SYNC_IMPL_H
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/sync.h>
 

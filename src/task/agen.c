@@ -25,7 +25,7 @@
  */
 #include <corio/agen.h>
 
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,7 +35,7 @@ struct corio_agen {
     corio_coro coro;
     corio_loop *loop;             /* the loop it belongs to, or NULL */
     corio__thread *home;          /* that loop's thread */
-    corio__node node;             /* in loop->agens while loop is set */
+    corio__node node;             /* in loop->tasks->agens while loop is set */
     unsigned char busy;
     unsigned char pending;        /* a finalizer task is yet to start */
     unsigned char orphan;
@@ -45,18 +45,32 @@ struct corio_agen {
 
 /* ---- registration with a loop ------------------------------------------------- */
 
-static void link_to_loop(corio_agen *g, corio_loop *loop, corio__thread *th)
+static void close_agens(corio__closer *c, corio_loop *loop);
+
+/* Link g to loop; the first link registers agen.c's closer. 0, or
+ * -ENOMEM when the task layer cannot attach (never when a task of loop
+ * runs: it is attached then). */
+static int link_to_loop(corio_agen *g, corio_loop *loop, corio__thread *th)
 {
+    corio__loop_tasks *tl = corio__tasks_of(loop);
+    if (!tl)
+        return -ENOMEM;
+    if (!tl->close_agens.close) {
+        tl->close_agens.order = CORIO__CLOSE_AGENS;
+        tl->close_agens.close = close_agens;
+        corio__loop_add_closer(loop, &tl->close_agens);
+    }
     g->loop = loop;
     g->home = th;
-    corio__list_push_front(&loop->agens, &g->node);
+    corio__list_push_front(&tl->agens, &g->node);
+    return 0;
 }
 
 static void unlink_from_loop(corio_agen *g)
 {
     if (!g->loop)
         return;
-    corio__list_remove(&g->loop->agens, &g->node);
+    corio__list_remove(&g->loop->tasks->agens, &g->node);
     g->loop = NULL;
     g->home = NULL;
 }
@@ -103,14 +117,14 @@ static void destroy(corio_agen *g)
 static int drive(corio_agen *g, void *value, int err, void **out)
 {
     corio__thread *th = corio__thread_self();
-    corio_task *t = (corio_task *)th->task;
+    corio_task *t = corio__task_running();
     const struct corio_scope *entry = t ? t->scope : NULL;
     int rc;
 
     *out = NULL;
     g->busy = 1;
     if (t && !g->loop && !g->sync)
-        link_to_loop(g, t->loop, th);
+        (void)link_to_loop(g, t->loop, th); /* attached: t runs on it */
     rc = err ? corio_coro_throw(&g->coro, err, out)
              : corio_coro_resume(&g->coro, value, out);
     for (;;) {
@@ -270,14 +284,13 @@ static void report_close(corio_agen *g, int rc)
  * waits behind (a sleep(0) has queued the task already). */
 static void close_now(corio_agen *g)
 {
-    corio__thread *th = corio__thread_self();
-    void *task = th->task;
+    corio_task *task = corio__task_cur;
 
     g->busy = 0;
     g->sync = 1;
-    th->task = NULL;
+    corio__task_cur = NULL;
     report_close(g, corio_agen_close(g));
-    th->task = task;
+    corio__task_cur = task;
     g->sync = 0;
 }
 
@@ -293,7 +306,7 @@ static int finalize(void *arg, void **result)
     if (g->orphan)
         destroy(g);
     /* corio_run's shutdown waits for these, not for what they started. */
-    if (at_exit && loop && --loop->agens_closing == 0)
+    if (at_exit && loop && --loop->tasks->agens_closing == 0)
         corio_loop_stop(loop);
     return 0;
 }
@@ -315,7 +328,7 @@ static int spawn_finalizer(corio_agen *g, corio_loop *loop, corio_task **out)
 int corio_agen_free(corio_agen *g)
 {
     corio__thread *th = corio__thread_self();
-    corio_loop *loop = (corio_loop *)th->loop;
+    corio_loop *loop = corio_loop_current();
     int rc;
 
     if (!g)
@@ -329,9 +342,8 @@ int corio_agen_free(corio_agen *g)
     corio__warn("async generator '%s' freed without aclose; closing it",
                 g->coro.name);
     if (loop && !loop->closing && (!g->loop || g->loop == loop)) {
-        if (!g->loop)
-            link_to_loop(g, loop, th);
-        if (spawn_finalizer(g, loop, NULL) == 0) {
+        if ((g->loop || link_to_loop(g, loop, th) == 0) &&
+            spawn_finalizer(g, loop, NULL) == 0) {
             g->orphan = 1;
             return 0;
         }
@@ -357,7 +369,7 @@ int corio_agen_shutdown(void)
 
     if (!t)
         return CORIO_ENOTASK;
-    for (g = agen_of(t->loop->agens.first); g; g = agen_of(g->node.next))
+    for (g = agen_of(t->loop->tasks->agens.first); g; g = agen_of(g->node.next))
         n += closable(g);
     if (n == 0)
         return 0;
@@ -365,7 +377,7 @@ int corio_agen_shutdown(void)
         return -ECANCELED; /* it would wait for the closing tasks */
     tasks = calloc(n, sizeof *tasks);
     i = 0;
-    for (g = agen_of(t->loop->agens.first); g && i < n;
+    for (g = agen_of(t->loop->tasks->agens.first); g && i < n;
          g = agen_of(g->node.next)) {
         if (!closable(g))
             continue;
@@ -388,11 +400,14 @@ int corio_agen_shutdown(void)
 
 size_t corio__agens_shutdown(corio_loop *loop)
 {
+    corio__loop_tasks *tl = loop->tasks;
     size_t n = 0;
     corio_agen *g;
 
-    for (g = agen_of(loop->agens.first); g; g = agen_of(g->node.next)) {
-        if (g->pending && loop->ntasks == 0)
+    if (!tl)
+        return 0;
+    for (g = agen_of(tl->agens.first); g; g = agen_of(g->node.next)) {
+        if (g->pending && tl->ntasks == 0)
             g->busy = g->pending = 0; /* its finalizer was cancelled
                                          before it ran: try again */
         if (!closable(g))
@@ -404,15 +419,20 @@ size_t corio__agens_shutdown(corio_loop *loop)
             close_now(g);
         }
     }
-    loop->agens_closing = n;
+    tl->agens_closing = n;
     return n;
 }
 
-void corio__agens_fini(corio_loop *loop)
+/* Closer CORIO__CLOSE_AGENS (after the tasks that may be driving them):
+ * close the generators left at once and detach them. */
+static void close_agens(corio__closer *c, corio_loop *loop)
 {
+    corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks,
+                                             close_agens);
     corio_agen *g;
 
-    while ((g = agen_of(loop->agens.first)) != NULL) {
+    (void)loop;
+    while ((g = agen_of(tl->agens.first)) != NULL) {
         unlink_from_loop(g);
         if (g->busy && !g->pending) {
             /* Its operation's task was torn down and g went on waiting

@@ -32,7 +32,7 @@
  * wait for it (Python 3.11's _cancel_and_wait). shield links two futures
  * with a small heap node watching both.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/combine.h>
 #include <corio/scope.h>

@@ -37,7 +37,7 @@
  *
  * Limits: reference counts are plain ints; contexts never cross threads.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 #include "task/ctxvar_impl.h"
 
 #include <assert.h>
@@ -516,9 +516,12 @@ size_t corio_context_size(const corio_context *ctx)
     return m ? m->n : 0;
 }
 
-/* ---- contexts for callbacks and spawns (loop.c, future.c, task.c) ------------------ */
+/* ---- contexts for callbacks and spawns (loop.c, future.c, task.c) ------------------
+ *
+ * The loop layer carries captures and frames without knowing what a
+ * context is: these four are its corio__ctx_ops, registered before main. */
 
-void corio__ctx_capture(corio__ctx_cap *c, corio_context *ctx)
+static void ctx_capture(corio__ctx_cap *c, corio_context *ctx)
 {
     if (ctx) {
         corio_context_retain(ctx);
@@ -530,7 +533,7 @@ void corio__ctx_capture(corio__ctx_cap *c, corio_context *ctx)
     }
 }
 
-void corio__ctx_capture_drop(corio__ctx_cap *c)
+static void ctx_capture_drop(corio__ctx_cap *c)
 {
     corio__ctx_map_release(c->map);
     c->map = NULL;
@@ -539,7 +542,7 @@ void corio__ctx_capture_drop(corio__ctx_cap *c)
     c->ctx = NULL;
 }
 
-int corio__ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c)
+static int ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c)
 {
     owner o;
     if (c->ctx && c->ctx->owner)
@@ -559,7 +562,7 @@ int corio__ctx_frame_push(corio__ctx_frame *fr, corio__ctx_cap *c)
     return 0;
 }
 
-void corio__ctx_frame_pop(corio__ctx_frame *fr)
+static void ctx_frame_pop(corio__ctx_frame *fr)
 {
     assert(frames == fr);
     if (fr->entered)
@@ -567,6 +570,14 @@ void corio__ctx_frame_pop(corio__ctx_frame *fr)
     frames = fr->prev;
     corio__ctx_map_release(fr->map);
     fr->map = NULL;
+}
+
+static const corio__ctx_ops ctx_ops = {ctx_capture, ctx_capture_drop,
+                                       ctx_frame_push, ctx_frame_pop};
+
+__attribute__((constructor)) static void ctx_register(void)
+{
+    corio__ctx_ops_registered = &ctx_ops;
 }
 
 struct corio__ctx_map *corio__ctx_current(void)

@@ -13,7 +13,7 @@
  * A task's future is the first member of the task; its reference count is
  * the task's, and cancelling it cancels the task.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,15 +46,18 @@ void corio__future_init(corio_future *f, corio_loop *loop)
 
 int corio_future_new(corio_loop *loop, corio_future **out)
 {
+    corio__loop_tasks *tl = NULL;
     corio_future *f;
     if (!out)
         return -EINVAL;
     if (!loop)
         loop = corio_loop_current();
-    if (loop && loop->fut_free) {
-        f = loop->fut_free;
-        loop->fut_free = f->next_free;
-        loop->fut_free_n--;
+    if (loop)
+        tl = corio__tasks_of(loop); /* NULL: no memory, or closing */
+    if (tl && tl->fut_free) {
+        f = tl->fut_free;
+        tl->fut_free = f->next_free;
+        tl->fut_free_n--;
     } else {
         f = malloc(sizeof *f);
         if (!f)
@@ -80,10 +83,11 @@ static void future_free(corio_future *f)
         corio__warn("future %p failed with %s (%s) and nobody retrieved it",
                     (void *)f, corio_errname(f->err), corio_strerror(f->err));
     f->magic = 0;
-    if (loop && !loop->closing && loop->fut_free_n < FUTURE_FREE_MAX) {
-        f->next_free = loop->fut_free;
-        loop->fut_free = f;
-        loop->fut_free_n++;
+    if (loop && !loop->closing && loop->tasks &&
+        loop->tasks->fut_free_n < FUTURE_FREE_MAX) {
+        f->next_free = loop->tasks->fut_free;
+        loop->tasks->fut_free = f;
+        loop->tasks->fut_free_n++;
     } else {
         free(f);
     }

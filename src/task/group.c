@@ -20,7 +20,7 @@
  * Invariant: g->nlive counts children whose done callback has not run;
  * the wait returns only when it is 0.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/group.h>
 #include <errno.h>

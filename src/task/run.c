@@ -13,7 +13,7 @@
  * threads meanwhile leave SIGINT alone), through the one process-global
  * pointer below. The previous disposition is restored on the way out.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/run.h>
 #include <errno.h>
@@ -25,8 +25,14 @@
 static _Atomic(corio_loop *) sigint_owner;
 static volatile sig_atomic_t sigint_seen;
 
+/* corio_run's bookkeeping, hung off the loop's task state while it runs
+ * (loop->tasks->run_state); the loop asks stop_check after each
+ * iteration. */
 struct run_state {
     corio_task *main;
+    corio_future *stop_on;  /* stop when this is done */
+    int stop_when_idle;     /* stop when no task is left */
+    corio__loop_tasks *tl;  /* the loop's task state */
 };
 
 static void on_sigint(int signo)
@@ -45,14 +51,24 @@ static void on_sigint(int signo)
 
 static struct run_state *run_state_of(corio_loop *loop)
 {
-    return (struct run_state *)loop->run_state;
+    return loop->tasks ? (struct run_state *)loop->tasks->run_state : NULL;
+}
+
+/* The loop's stop_check (arg: the run_state) while corio_run drives it;
+ * asked after every iteration, so it reads its own fields only. */
+static int should_stop(void *arg)
+{
+    const struct run_state *rs = arg;
+    return (rs->stop_on && rs->stop_on->state != CORIO__FUT_PENDING) ||
+           (rs->stop_when_idle && rs->tl->ntasks == 0);
 }
 
 static void check_sigint(corio_loop *loop)
 {
-    struct run_state *rs = run_state_of(loop);
+    struct run_state *rs;
     if (sigint_seen && atomic_load(&sigint_owner) == loop) {
         sigint_seen = 0;
+        rs = run_state_of(loop);
         if (rs && rs->main)
             corio_task_cancel(rs->main);
     }
@@ -61,9 +77,10 @@ static void check_sigint(corio_loop *loop)
 /* Run the loop until it stops or has no task left. */
 static void run_until_idle(corio_loop *loop)
 {
-    loop->stop_when_idle = 1;
+    struct run_state *rs = run_state_of(loop);
+    rs->stop_when_idle = 1;
     corio_loop_run(loop);
-    loop->stop_when_idle = 0;
+    rs->stop_when_idle = 0;
 }
 
 /* Cancel what is left and let it finish; level-triggered cancellation
@@ -71,7 +88,7 @@ static void run_until_idle(corio_loop *loop)
  * -ECANCELED and deadlocks (reported, then abandoned). */
 static void cancel_leftovers(corio_loop *loop)
 {
-    if (loop->ntasks == 0)
+    if (loop->tasks->ntasks == 0)
         return;
     corio__loop_cancel_all(loop);
     run_until_idle(loop);
@@ -80,7 +97,7 @@ static void cancel_leftovers(corio_loop *loop)
 int corio_run(corio_coro_fn main, void *arg, void **result)
 {
     corio_task_opts opts;
-    struct run_state rs = {NULL};
+    struct run_state rs = {NULL, NULL, 0, NULL};
     struct sigaction sa, old;
     corio_loop *expected = NULL;
     corio_loop *loop;
@@ -102,8 +119,11 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         corio_loop_free(loop);
         return rc;
     }
-    loop->run_state = &rs;
+    rs.tl = loop->tasks; /* attached by the spawn */
+    rs.tl->run_state = &rs;
     loop->on_iteration = check_sigint;
+    loop->stop_check = should_stop;
+    loop->stop_arg = &rs;
     /* Only over the default disposition, as asyncio.run: a program
      * started with SIGINT ignored (nohup, `&`) or with a handler of its
      * own keeps it. */
@@ -120,9 +140,9 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
             atomic_store(&sigint_owner, NULL);
     }
 
-    loop->stop_on = &rs.main->fut;
+    rs.stop_on = &rs.main->fut;
     rc = corio_loop_run(loop);
-    loop->stop_on = NULL;
+    rs.stop_on = NULL;
     if (rc == 0) {
         outcome = corio_task_result(rs.main, &res);
     } else {
@@ -137,7 +157,7 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
      * cancelled like the leftovers (asyncio.run drops them unrun). */
     if (corio__agens_shutdown(loop) > 0) {
         run_until_idle(loop);
-        loop->agens_closing = 0;
+        loop->tasks->agens_closing = 0;
         cancel_leftovers(loop);
     }
 
@@ -151,7 +171,9 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         atomic_store(&sigint_owner, NULL);
     }
     loop->on_iteration = NULL;
-    loop->run_state = NULL;
+    loop->stop_check = NULL;
+    loop->stop_arg = NULL;
+    rs.tl->run_state = NULL;
     corio_task_release(rs.main);
     corio_loop_free(loop);
     if (result)

@@ -20,7 +20,7 @@
  * Invariant: a scope is on exactly one task's chain from open to close,
  * and only the running task opens or closes scopes on its own chain.
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/scope.h>
 #include <errno.h>

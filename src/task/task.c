@@ -3,7 +3,7 @@
  *
  * Stepping. The loop resumes a task's coroutine from the ready queue. The
  * coroutine comes back in one of three ways:
- *   - CORIO_AWAITING with corio__parked: it parked itself (loop_impl.h) and
+ *   - CORIO_AWAITING with corio__parked: it parked itself (task_impl.h) and
  *     something will wake it;
  *   - CORIO_AWAITING with a corio_future: it used the raw await protocol on
  *     a future; the task waits for that future like corio_future_await;
@@ -19,7 +19,7 @@
  * Task objects are recycled per loop, so in steady state a spawn allocates
  * nothing (its stack comes from the stack pool).
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 #include "task/ctxvar_impl.h"
 
 #include <errno.h>
@@ -34,6 +34,9 @@
 /* What a parked task hands the loop (its address is the token). */
 #define PARKED ((void *)&corio__parked_token)
 
+_Thread_local corio_task *corio__task_cur
+    __attribute__((tls_model("initial-exec")));
+
 static corio_task *task_of_ready(corio__ready *r)
 {
     return (corio_task *)((char *)r - offsetof(corio_task, ready));
@@ -44,7 +47,9 @@ static corio_task *task_of_ready(corio__ready *r)
 #ifndef NDEBUG
 static int in_live_list(const corio_task *t)
 {
-    return t->all_node.prev != NULL || t->loop->all.first == &t->all_node;
+    const corio__loop_tasks *tl = t->loop->tasks;
+    return t->all_node.prev != NULL ||
+           (tl && tl->all.first == &t->all_node);
 }
 
 void corio__task_check(const corio_task *t)
@@ -103,10 +108,11 @@ static void task_free(corio_task *t)
     corio__ctx_map_release(t->ctxvars);
     t->ctxvars = NULL;
     t->fut.magic = 0;
-    if (!loop->closing && loop->task_free_n < TASK_FREE_MAX) {
-        t->fut.next_free = (corio_future *)loop->task_free;
-        loop->task_free = t;
-        loop->task_free_n++;
+    if (!loop->closing && loop->tasks->task_free_n < TASK_FREE_MAX) {
+        corio__loop_tasks *tl = loop->tasks; /* attached: t was spawned */
+        t->fut.next_free = (corio_future *)tl->task_free;
+        tl->task_free = t;
+        tl->task_free_n++;
     } else {
         free(t);
     }
@@ -146,8 +152,9 @@ static void task_finish(corio_task *t, int rc, void *result)
                           : rc == -ECANCELED ? CORIO__FUT_CANCELLED
                                              : CORIO__FUT_ERROR;
     CORIO_ASSERT(!corio__task_parked(t) && !t->queued);
-    corio__list_remove(&loop->all, &t->all_node);
-    loop->ntasks--;
+    corio__list_remove(&loop->tasks->all, &t->all_node);
+    loop->tasks->ntasks--;
+    loop->alive--;
     if (t->scope)
         corio__scopes_abandon(t);
     corio__ctx_leave_whole(t); /* what it set stays in its corio_context */
@@ -164,8 +171,7 @@ static void task_finish(corio_task *t, int rc, void *result)
 static void task_step(corio__ready *r)
 {
     corio_task *t = task_of_ready(r);
-    corio__thread *th = corio__thread_self();
-    void *prev = th->task;
+    corio_task *prev = corio__task_cur;
     void *out = NULL;
     int rc;
 
@@ -178,7 +184,7 @@ static void task_step(corio__ready *r)
     if (NEVER(corio__task_parked(t)))
         return;
     t->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
-    th->task = t;
+    corio__task_cur = t;
     if (t->coro.state == CORIO_CORO_CREATED && t->cancel_requests > 0) {
         rc = corio_coro_throw(&t->coro, -ECANCELED, &out); /* never runs */
     } else if (t->resume_how != CORIO__RESUME_NORMAL) {
@@ -201,7 +207,7 @@ static void task_step(corio__ready *r)
     } else {
         rc = corio_coro_resume(&t->coro, NULL, &out);
     }
-    th->task = prev;
+    corio__task_cur = prev;
 
     if (rc == CORIO_AWAITING) {
         corio_future *f = out;
@@ -269,6 +275,7 @@ static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
                  const char *file, int line)
 {
     static const corio_task_opts defaults;
+    corio__loop_tasks *tl;
     corio_coro_opts co;
     corio_task *t;
     int rc;
@@ -285,9 +292,11 @@ static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
         return -ESHUTDOWN;
     if (ctx && corio__ctx_busy(ctx))
         return -EBUSY;
-    if ((t = loop->task_free) != NULL) {
-        loop->task_free = (corio_task *)t->fut.next_free;
-        loop->task_free_n--;
+    if (!(tl = corio__tasks_of(loop)))
+        return -ENOMEM;
+    if ((t = tl->task_free) != NULL) {
+        tl->task_free = (corio_task *)t->fut.next_free;
+        tl->task_free_n--;
     } else if ((t = malloc(sizeof *t)) == NULL) {
         return -ENOMEM;
     }
@@ -305,7 +314,7 @@ static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
     t->timer.fire = NULL;
     corio__heap_node_init(&t->timer.node);
     t->loop = loop;
-    t->id = loop->next_task_id++;
+    t->id = tl->next_task_id++;
     t->name = opts->name ? opts->name : auto_name(t->autoname, t->id);
     t->coro.name = t->name;
     t->file = file ? file : "?";
@@ -334,8 +343,9 @@ static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
     } else {
         t->ctxvars = corio__ctx_current();
     }
-    corio__list_push_front(&loop->all, &t->all_node);
-    loop->ntasks++;
+    corio__list_push_front(&tl->all, &t->all_node);
+    tl->ntasks++;
+    loop->alive++;
     loop->refs++;
     corio__ready_push(loop, &t->ready);
     CORIO__TASK_CHECK(t);
@@ -485,11 +495,11 @@ size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
 {
     corio__node *nd, *nx;
     size_t n = 0;
-    if (!loop)
+    if (!loop || !loop->tasks)
         return 0;
     if (!buf)
         cap = 0;
-    CORIO__LIST_EACH(nd, nx, &loop->all) {
+    CORIO__LIST_EACH(nd, nx, &loop->tasks->all) {
         corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         if (n < cap)
             buf[n] = t;
@@ -570,11 +580,14 @@ int corio_sleep(double seconds)
 
 /* ---- reports and teardown -------------------------------------------------------- */
 
-void corio__loop_report_waits(corio_loop *loop, const char *why)
+/* The deadlock report (the loop's report_stuck): what each live task
+ * waits on. */
+static void report_waits(corio_loop *loop, const char *why)
 {
+    corio__loop_tasks *tl = loop->tasks;
     corio__node *nd, *nx;
-    fprintf(stderr, "corio: %s; %zu task(s) alive:\n", why, loop->ntasks);
-    CORIO__LIST_EACH(nd, nx, &loop->all) {
+    fprintf(stderr, "corio: %s; %zu task(s) alive:\n", why, tl->ntasks);
+    CORIO__LIST_EACH(nd, nx, &tl->all) {
         corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
                 t->line);
@@ -597,18 +610,23 @@ void corio__loop_report_waits(corio_loop *loop, const char *why)
 void corio__loop_cancel_all(corio_loop *loop)
 {
     corio__node *nd, *nx;
-    CORIO__LIST_EACH(nd, nx, &loop->all)
+    if (!loop->tasks)
+        return;
+    CORIO__LIST_EACH(nd, nx, &loop->tasks->all)
         corio_task_cancel(CORIO__CONTAINER(nd, corio_task, all_node));
 }
 
-void corio__tasks_fini(corio_loop *loop)
+/* Closer CORIO__CLOSE_TASKS: close every live task (its cleanup runs, and
+ * every suspension in it fails) and finish it cancelled. */
+static void close_tasks(corio__closer *c, corio_loop *loop)
 {
-    corio__thread *th = corio__thread_self();
+    corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks,
+                                             close_tasks);
+    corio_task *prev = corio__task_cur;
     corio_task *t;
-    void *prev = th->task;
 
-    while (!corio__list_empty(&loop->all)) {
-        t = CORIO__CONTAINER(corio__list_first(&loop->all), corio_task,
+    while (!corio__list_empty(&tl->all)) {
+        t = CORIO__CONTAINER(corio__list_first(&tl->all), corio_task,
                              all_node);
         t->cancel_requests++; /* every suspension in cleanup fails */
         if (corio__task_parked(t))
@@ -617,14 +635,63 @@ void corio__tasks_fini(corio_loop *loop)
             t->resume_how = CORIO__RESUME_NORMAL;
             corio_future_release((corio_future *)t->wait.obj);
         }
-        th->task = t;
+        corio__task_cur = t;
         corio_coro_close(&t->coro); /* CREATED: just closed */
-        th->task = prev;
+        corio__task_cur = prev;
         task_finish(t, -ECANCELED, NULL);
     }
-    while ((t = loop->task_free) != NULL) {
-        loop->task_free = (corio_task *)t->fut.next_free;
+    (void)loop;
+}
+
+/* Closer CORIO__CLOSE_MEMORY: the recycled tasks and futures (nothing is
+ * recycled once the loop is closing). */
+static void close_memory(corio__closer *c, corio_loop *loop)
+{
+    corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks,
+                                             close_memory);
+    corio_future *f;
+    corio_task *t;
+    (void)loop;
+    while ((t = tl->task_free) != NULL) {
+        tl->task_free = (corio_task *)t->fut.next_free;
         free(t);
     }
-    loop->task_free_n = 0;
+    tl->task_free_n = 0;
+    while ((f = tl->fut_free) != NULL) {
+        tl->fut_free = f->next_free;
+        free(f);
+    }
+    tl->fut_free_n = 0;
+}
+
+/* Closer CORIO__CLOSE_RELEASE: the state itself, at the loop's last
+ * reference (done tasks and futures still read it until then). */
+static void release_tasks(corio__closer *c, corio_loop *loop)
+{
+    corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks, release);
+    loop->tasks = NULL;
+    loop->report_stuck = NULL;
+    free(tl);
+}
+
+corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
+{
+    corio__loop_tasks *tl;
+    if (loop->tasks)
+        return loop->tasks;
+    if (loop->closing || !(tl = calloc(1, sizeof *tl)))
+        return NULL;
+    tl->next_task_id = 1;
+    tl->close_tasks.order = CORIO__CLOSE_TASKS;
+    tl->close_tasks.close = close_tasks;
+    tl->close_memory.order = CORIO__CLOSE_MEMORY;
+    tl->close_memory.close = close_memory;
+    tl->release.order = CORIO__CLOSE_RELEASE;
+    tl->release.close = release_tasks;
+    corio__loop_add_closer(loop, &tl->close_tasks);
+    corio__loop_add_closer(loop, &tl->close_memory);
+    corio__loop_add_closer(loop, &tl->release);
+    loop->report_stuck = report_waits;
+    loop->tasks = tl;
+    return tl;
 }

@@ -1,6 +1,6 @@
 /*
  * wait.c: parking a task on its wait record, waking it, cancelling it
- * (the protocol is in wait.h; the task side of it in loop_impl.h).
+ * (the protocol is in wait.h; the task side of it in task_impl.h).
  *
  * The wake path is short on purpose (the direct hand-off between tasks
  * builds on it): check the record is PENDING, write the outcome, queue
@@ -13,7 +13,7 @@
  * its kind forwards the cancel (a task awaiting a future cancels that
  * future, and keeps waiting for it to finish).
  */
-#include "loop/loop_impl.h"
+#include "task/task_impl.h"
 
 #include <errno.h>
 

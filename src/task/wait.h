@@ -30,7 +30,7 @@
  *
  * Size: 56 bytes on LP64 (node 16, task, ops, obj, payload, value,
  * state, flags); the wake path is a state check, three stores and a
- * ready-queue push, all inline (loop_impl.h).
+ * ready-queue push, all inline (task_impl.h).
  *
  * Writing a new kind of wait:
  *   static const corio__wait_ops my_ops = {"my thing", my_detach, 0, 0};
@@ -40,7 +40,7 @@
  * and on the waking side: pop the record, corio__wait_wake(w, value, p).
  * my_detach(w) undoes the bookkeeping when a cancel ends the wait first.
  * Callers check corio__task_cancel_report first (cancellation is
- * level-triggered, loop_impl.h).
+ * level-triggered, task_impl.h).
  */
 #ifndef CORIO_WAIT_H
 #define CORIO_WAIT_H
@@ -106,7 +106,7 @@ static inline void corio__wait_watch(corio__wait *w,
 
 /* corio__wait_begin(t, ops, obj, flags): start a wait of the running task
  * t: its record, PENDING, payload NULL; the caller links it and calls
- * corio__wait_park. (Inline, in loop_impl.h, which knows the task.) */
+ * corio__wait_park. (Inline, in task_impl.h, which knows the task.) */
 /* Suspend until w leaves PENDING; returns its value (GRANTED: what the
  * waker passed; CANCELLED: -ECANCELED). If the task is closed or thrown
  * into while parked (its loop is being freed), returns that error
@@ -116,7 +116,7 @@ int corio__wait_park(corio__wait *w);
 /* corio__wait_wake(w, value, payload): the waker's side: w (PENDING,
  * already unlinked) becomes GRANTED with value and payload, and its task
  * is made runnable (or its notify runs). Never suspends. (Inline, in
- * loop_impl.h: it is the hot path of every hand-off.) */
+ * task_impl.h: it is the hot path of every hand-off.) */
 /* End the PENDING record w of a task without its waker, and without
  * queueing the task: its kind's detach, then CANCELLED (the loop's
  * teardown; corio__task_deliver_cancel for a cancel). */
