@@ -403,7 +403,7 @@ static int enter(corio_coro *co, void **out, intptr_t arg, unsigned mode)
     corio_coro *self = t->current;
     int rc;
 
-    co->flags = (co->flags & ~(unsigned)CORIO__F_NEXT) | mode;
+    co->flags |= mode; /* the leaving side clears it (suspend) */
     if (unlikely(!t->ready || co->flags & CORIO__F_LEAN ||
                  co->state == CORIO_CORO_CREATED)) {
         if (co->state == CORIO_CORO_CREATED)
@@ -546,8 +546,11 @@ CORIO__INLINE int suspend(int kind, void *value, void **sent)
     if (unlikely(!co))
         return CORIO_ENOTCORO;
     r = co->resumer;
-    if (unlikely(co->flags & CORIO__F_NEXT) && kind == CORIO_YIELDED)
-        kind = 0; /* an item, in the next convention */
+    if (unlikely(co->flags & CORIO__F_NEXT)) {
+        co->flags &= ~(unsigned)CORIO__F_NEXT;
+        if (kind == CORIO_YIELDED)
+            kind = 0; /* an item, in the next convention */
+    }
     co->state = CORIO_CORO_SUSPENDED;
     co->sent_slot = sent;
     if (co->out_slot)

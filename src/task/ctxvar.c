@@ -582,7 +582,16 @@ __attribute__((constructor)) static void ctx_register(void)
 
 struct corio__ctx_map *corio__ctx_current(void)
 {
-    return corio__ctx_map_retain(cur_map());
+    /* On every spawn: read the owner's map directly, no owner record. */
+    struct corio__ctx_map *m;
+    corio_task *t;
+    if (frames)
+        m = frames->map;
+    else
+        m = (t = corio__task_running()) != NULL ? t->ctxvars : NULL;
+    if (m)
+        m->refs++;
+    return m;
 }
 
 int corio__ctx_enter_whole(corio_task *t, corio_context *ctx)

@@ -101,11 +101,14 @@ static void task_free(corio_task *t)
                     t->cancel_msg ? t->cancel_msg : "",
                     t->cancel_msg ? "\") " : "");
     corio__coro_fini(&t->coro);
-    free(t->message);
+    if (t->message) /* the usual case has none: no call */
+        free(t->message);
     t->message = NULL;
-    free(t->cancel_msg);
+    if (t->cancel_msg)
+        free(t->cancel_msg);
     t->cancel_msg = NULL;
-    corio__ctx_map_release(t->ctxvars);
+    if (t->ctxvars)
+        corio__ctx_map_release(t->ctxvars);
     t->ctxvars = NULL;
     t->fut.magic = 0;
     if (!loop->closing && loop->tasks->task_free_n < TASK_FREE_MAX) {
@@ -157,7 +160,8 @@ static void task_finish(corio_task *t, int rc, void *result)
     loop->alive--;
     if (t->scope)
         corio__scopes_abandon(t);
-    corio__ctx_leave_whole(t); /* what it set stays in its corio_context */
+    if (t->ctx_whole) /* what it set stays in its corio_context */
+        corio__ctx_leave_whole(t);
     /* Its stack will never run again: give it back now, so the next spawn
      * reuses a warm one, rather than when the last handle goes. */
     corio__coro_release_stack(&t->coro);
@@ -270,9 +274,12 @@ static const char *auto_name(char *buf, uint64_t id)
     return buf;
 }
 
-static int spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn,
-                 void *arg, const corio_task_opts *opts, corio_task **out,
-                 const char *file, int line)
+/* Inlined into both public spawns: a wrapper call would cost spawn+join
+ * several percent. */
+static inline __attribute__((always_inline)) int
+spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
+      const corio_task_opts *opts, corio_task **out, const char *file,
+      int line)
 {
     static const corio_task_opts defaults;
     corio__loop_tasks *tl;
@@ -518,7 +525,8 @@ int corio_fail(int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    free(t->message);
+    if (t->message)
+        free(t->message);
     t->message = strdup(buf); /* no memory: the error still stands */
     return err;
 }
