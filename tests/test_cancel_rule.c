@@ -31,37 +31,9 @@
 #include "io_tasks.h"
 #include "task/task_impl.h"
 #include "run_body.h"
+#include "cancel_rule.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-static int witness_ran;
-
-static int witness_body(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    witness_ran = 1;
-    return 0;
-}
-
-/* Spawn a witness: it runs only if the caller suspends. */
-static void witness(void)
-{
-    witness_ran = 0;
-    CHECK_EQ(corio_spawn(witness_body, NULL, NULL, NULL), 0);
-}
-
-#define NOT_SUSPENDED() CHECK_EQ(witness_ran, 0)
-
-static void cancel_self(void)
-{
-    CHECK_EQ(corio_task_cancel(corio_task_current()), 0);
-}
-
-static void uncancel_self(void)
-{
-    CHECK_EQ(corio_task_uncancel(corio_task_current()), 0);
-}
 
 static int park_forever(void *arg, void **result)
 {
