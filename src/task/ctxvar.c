@@ -72,7 +72,7 @@ struct corio_context {
     struct corio__ctx_map **slot; /* while entered: the owner's slot */
     struct corio__ctx_map *outer; /* while entered: the owner's map before */
     unsigned char whole;         /* entered by a task for its whole life */
-    corio_context *run_prev, *run_next;
+    corio__node run_node;        /* in `runs` while entered (not whole) */
 };
 
 struct corio_ctxvar_token {
@@ -94,7 +94,7 @@ typedef struct owner {
 } owner;
 
 static atomic_uint_fast64_t next_var_id = 1;
-static _Thread_local corio_context *runs; /* entered contexts, newest first */
+static _Thread_local corio__list runs; /* entered contexts, newest first */
 static _Thread_local corio__ctx_frame *frames; /* callbacks, innermost first */
 static _Thread_local uint64_t next_frame_id;
 
@@ -272,11 +272,16 @@ static struct corio__ctx_map *cur_map(void)
     return cur_owner(&o) ? *o.slot : NULL;
 }
 
+static corio_context *run_of(const corio__node *n)
+{
+    return n ? CORIO__CONTAINER(n, corio_context, run_node) : NULL;
+}
+
 /* The corio_context o has entered last, or NULL for its own context. */
 static corio_context *entered_by(const owner *o)
 {
     corio_context *c;
-    for (c = runs; c; c = c->run_next)
+    for (c = run_of(runs.first); c; c = run_of(c->run_node.next))
         if (c->owner == o->key)
             return c;
     return o->task ? o->task->ctx_whole : NULL;
@@ -291,24 +296,14 @@ static void ctx_enter(corio_context *ctx, const owner *o)
     ctx->map = NULL;
     ctx->owner = o->key;
     ctx->slot = o->slot;
-    ctx->run_prev = NULL;
-    ctx->run_next = runs;
-    if (runs)
-        runs->run_prev = ctx;
-    runs = ctx;
+    corio__list_push_front(&runs, &ctx->run_node);
 }
 
 /* Undo ctx_enter: ctx takes its map back, the owner its own. */
 static void ctx_leave(corio_context *ctx)
 {
     assert(ctx->owner && !ctx->whole);
-    if (ctx->run_prev)
-        ctx->run_prev->run_next = ctx->run_next;
-    else
-        runs = ctx->run_next;
-    if (ctx->run_next)
-        ctx->run_next->run_prev = ctx->run_prev;
-    ctx->run_prev = ctx->run_next = NULL;
+    corio__list_remove(&runs, &ctx->run_node);
     ctx->map = *ctx->slot;
     *ctx->slot = ctx->outer;
     ctx->outer = NULL;
@@ -441,7 +436,7 @@ int corio_context_copy(corio_context **out)
     c->slot = NULL;
     c->whole = 0;
     c->outer = NULL;
-    c->run_prev = c->run_next = NULL;
+    c->run_node.next = c->run_node.prev = NULL;
     *out = c;
     return 0;
 }
@@ -491,11 +486,12 @@ static const struct corio__ctx_map *live_map(const corio_context *ctx)
     if (!ctx->owner)
         return ctx->map;
     if (ctx->whole) {
-        for (c = runs; c; c = c->run_next)
+        for (c = run_of(runs.first); c; c = run_of(c->run_node.next))
             if (c->owner == ctx->owner)
                 newer = c; /* the oldest listed one wins */
     } else {
-        for (c = ctx->run_prev; c && !newer; c = c->run_prev)
+        for (c = run_of(ctx->run_node.prev); c && !newer;
+             c = run_of(c->run_node.prev))
             if (c->owner == ctx->owner)
                 newer = c;
     }
