@@ -6,8 +6,9 @@
  * and both count); oom_end restores the limit. A test calls the function
  * under test with an input whose allocation is several MiB in between.
  * Not usable under ASan, TSan or Valgrind (their allocators reserve
- * memory their own way, and ASan aborts on a failed allocation): then
- * oom_usable() is 0 and the test skips that part.
+ * memory their own way, and ASan aborts on a failed allocation), nor
+ * under qemu-user (it does not apply the guest's RLIMIT_AS): oom_require()
+ * checks, with a probe allocation, and reports the case SKIPPED there.
  */
 #ifndef CORIO_TEST_OOM_H
 #define CORIO_TEST_OOM_H
@@ -22,10 +23,25 @@
 
 static struct rlimit oom_saved_;
 
-static inline int oom_usable(void)
+static inline void oom_begin(void);
+static inline void oom_end(void);
+
+/* Skip the running case unless oom_begin really makes a large allocation
+ * fail here. */
+static inline void oom_require(void)
 {
-    return !corio_test_under_asan() && !corio_test_under_tsan() &&
-           !corio_test_under_valgrind();
+    void *p;
+    if (corio_test_under_asan() || corio_test_under_tsan() ||
+        corio_test_under_valgrind())
+        corio_test_skip("a failing allocation cannot be forced under a "
+                        "sanitizer or Valgrind");
+    oom_begin();
+    p = malloc(8u << 20);
+    oom_end();
+    free(p);
+    if (p)
+        corio_test_skip("RLIMIT_AS does not limit allocations here "
+                        "(qemu-user?)");
 }
 
 static inline void oom_begin(void)

@@ -63,6 +63,14 @@ void corio_test_fail(const char *file, int line, const char *fmt, ...)
     _exit(1);
 }
 
+void corio_test_skip(const char *why)
+{
+    fprintf(stderr, "[%s] SKIPPED: %s\n", current_name, why);
+    fflush(stderr);
+    fflush(stdout);
+    _exit(CORIO_TEST_SKIP_CODE);
+}
+
 uint64_t corio_test_rand(void)
 {
     uint64_t x = rand_state;
@@ -247,7 +255,7 @@ static int run_in_process(const struct test_case *c)
     return 0;
 }
 
-/* Runs one case in a child; returns 1 if it passed. */
+/* Runs one case in a child; returns 1 if it passed, 2 if it skipped. */
 static int run_forked(const struct test_case *c)
 {
     double t0 = now_s();
@@ -270,6 +278,10 @@ static int run_forked(const struct test_case *c)
         printf("ok   %-44s %.2fs\n", c->name, now_s() - t0);
         return 1;
     }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == CORIO_TEST_SKIP_CODE) {
+        printf("skip %-44s\n", c->name);
+        return 2;
+    }
     if (WIFSIGNALED(status))
         printf("FAIL %-44s signal %d%s\n", c->name, WTERMSIG(status),
                WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
@@ -291,7 +303,7 @@ static int matches(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int i, passed = 0, failed = 0;
+    int i, passed = 0, failed = 0, skipped = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (i = 0; i < ncases; i++)
@@ -308,11 +320,12 @@ int main(int argc, char **argv)
     for (i = 0; i < ncases; i++) {
         if (!matches(cases[i].name, argc, argv))
             continue;
-        if (run_forked(&cases[i]))
-            passed++;
-        else
-            failed++;
+        switch (run_forked(&cases[i])) {
+        case 1: passed++; break;
+        case 2: skipped++; break;
+        default: failed++; break;
+        }
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

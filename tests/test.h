@@ -32,6 +32,12 @@ void corio_test_register(const char *name, corio_test_fn fn);
 __attribute__((noreturn, format(printf, 3, 4))) void
 corio_test_fail(const char *file, int line, const char *fmt, ...);
 
+/* End the running case as SKIPPED, saying why on stderr: what it tests
+ * cannot be tested here (exit code CORIO_TEST_SKIP_CODE, which CTest
+ * counts as not run, never as passed). */
+#define CORIO_TEST_SKIP_CODE 77
+__attribute__((noreturn)) void corio_test_skip(const char *why);
+
 #define CHECK(cond)                                                        \
     do {                                                                   \
         if (!(cond))                                                       \

@@ -344,10 +344,7 @@ static int enomem(void)
     corio_future *p = new_gate(), *gf = IP(1), **futs;
     size_t i;
     int rc;
-    if (!oom_usable()) {
-        corio_future_release(p);
-        return 0;
-    }
+    oom_require();
     CHECK((futs = malloc(N * sizeof *futs)) != NULL);
     for (i = 0; i < N; i++)
         futs[i] = p;
