@@ -202,22 +202,33 @@ static void wake_all(corio_queue *q, int which)
         corio__wait_wake(w, 0, NULL);
 }
 
-/* Park t at the tail of list `which` until woken or cancelled. Returns 0
- * (woken: retry), -ECANCELED (a cancel stands, so it does not wait; or
- * cancelled, before or after the wake: the wake, if any, has been passed
- * on), or an error. */
-static int wait_on(corio_queue *q, corio_task *t, int which)
+/* The wait itself, for a call that would have to wait: -ECANCELED at once
+ * while a cancel stands (*wp untouched); else t parks at the tail of list
+ * `which` and this returns what the park did, with *wp its record. */
+static int park_in(corio_queue *q, corio_task *t, int which, corio__wait **wp)
 {
     corio__wait *w;
     int rc;
     if (corio__task_cancel_report(t))
-        return -ECANCELED; /* it would have to wait */
+        return -ECANCELED;
     w = corio__wait_begin(t, &list_ops[which], q, 0);
     corio__list_push_back(&q->lists[which], &w->node);
     q->inuse++;
     rc = corio__wait_park(w);
     q->inuse--;
-    if (w->state != CORIO__WAIT_GRANTED)
+    *wp = w;
+    return rc;
+}
+
+/* Park t on list `which` until woken or cancelled. Returns 0 (woken:
+ * retry), -ECANCELED (a cancel stands, so it does not wait; or cancelled,
+ * before or after the wake: the wake, if any, has been passed on), or an
+ * error. */
+static int wait_on(corio_queue *q, corio_task *t, int which)
+{
+    corio__wait *w = NULL;
+    int rc = park_in(q, t, which, &w);
+    if (!w || w->state != CORIO__WAIT_GRANTED)
         return rc;
     if (rc == 0 && !corio__task_cancel_report(t))
         return 0;
@@ -383,7 +394,7 @@ int corio_queue_task_done(corio_queue *q)
 int corio_queue_join(corio_queue *q)
 {
     corio_task *t = NULL;
-    corio__wait *w;
+    corio__wait *w = NULL;
     int rc;
     if (!q)
         return -EINVAL;
@@ -391,15 +402,9 @@ int corio_queue_join(corio_queue *q)
         return rc;
     if (q->unfinished == 0)
         return 0;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED; /* it would have to wait */
-    w = corio__wait_begin(t, &list_ops[L_JOIN], q, 0);
-    corio__list_push_back(&q->lists[L_JOIN], &w->node);
-    q->inuse++;
-    rc = corio__wait_park(w);
-    q->inuse--;
+    rc = park_in(q, t, L_JOIN, &w);
     /* Ended while we waited: that happened, whatever came after. */
-    return w->state == CORIO__WAIT_GRANTED ? 0 : rc;
+    return w && w->state == CORIO__WAIT_GRANTED ? 0 : rc;
 }
 
 int corio_queue_shutdown(corio_queue *q, int immediate)
