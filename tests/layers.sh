@@ -7,8 +7,13 @@
 #   1 core   src/core/     (contexts, stacks, coroutines)
 #   2 loop   src/loop/     (loop, timers, pollers)
 #   3 task   src/task/     (futures, tasks, waits, scopes, groups, ...)
-#   4 sync   src/sync/, chan src/chan/, io src/io/: side by side on task,
-#            none of them includes another.
+#   4 sync   src/sync/, chan src/chan/, thread src/thread/: side by side
+#            on task, none of them includes another.
+#   5 io     src/io/       (fd waits, signals, files, subprocesses)
+#   6 net    src/net/      (sockets, name resolution, servers, streams, TLS)
+#   7 diag   src/diag/     (task dumps, backtraces, watchdog)
+# Object names must be unique across folders (the link check maps an
+# object back to its folder by file name).
 # Angle-bracket includes (<corio/...>, the system's) are not checked: the
 # public headers are the API every layer may use.
 #
@@ -35,7 +40,10 @@ rank_of() {
     core) echo 1 ;;
     loop) echo 2 ;;
     task) echo 3 ;;
-    sync | chan | io) echo 4 ;;
+    sync | chan | thread) echo 4 ;;
+    io) echo 5 ;;
+    net) echo 6 ;;
+    diag) echo 7 ;;
     *) echo 9 ;; # a new folder: give it a place above
     esac
 }
