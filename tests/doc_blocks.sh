@@ -21,7 +21,8 @@
 #   <!-- doc-setup: int fetch(void *arg, void **result); corio_task *t; -->
 # (one line, or several up to `-->`). Fragments are compiled with -Wall
 # -Wextra -Werror except the unused-variable/function warnings; every other
-# fence (```sh, ```python, ``` plain) is prose.
+# fence (```sh, ```python, ``` plain) is prose. Fences count only at the
+# start of a line.
 #
 # Usage: doc_blocks.sh CC LIBCORIO.a SRCDIR [EXTRA_FLAGS (sanitizer flags)]
 set -eu
