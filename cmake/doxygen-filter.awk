@@ -26,9 +26,9 @@
     }
     if (line ~ /^\/\*($|[^*!])/) {
         sub(/\/\*/, "/**", line)
+        line = "/** @{ */ " line
         if (group_open)
             line = "/** @} */ " line
-        line = "/** @{ */ " line
         group_open = 1
         in_comment = (line !~ /\*\//)
     } else if (line ~ /^[ \t]+\/\*($|[^*!])/) {
