@@ -38,8 +38,7 @@ done
 # Each block becomes $tmp/bN.c; $tmp/list gets "N KIND FILE LINE".
 # shellcheck disable=SC2086 # files is a list of names without spaces
 (cd "$src" && awk -v dir="$tmp" '
-    function flush_setup() { setup = ""; }
-    FNR == 1 { in_block = 0; in_setup = 0; flush_setup(); }
+    FNR == 1 { in_block = 0; in_setup = 0; pending = ""; }
     in_block && /^```/ { in_block = 0; close(out); next; }
     in_block { body = body $0 "\n"; print > out; next; }
     in_setup {
