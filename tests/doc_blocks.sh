@@ -8,9 +8,9 @@
 #                   stands (it must include what it uses), linked against
 #                   libcorio.a and run; it must exit 0.
 #   ```c            without main: top-level declarations (functions, types,
-#                   variables). Compiled with -c after `#include <corio.h>`
-#                   and the usual C headers (errno, math, stdint, stdio,
-#                   stdlib, string).
+#                   variables). Compiled with -c after `#define _GNU_SOURCE`,
+#                   `#include <corio.h>` and the usual C headers (errno,
+#                   math, stdint, stdio, stdlib, string).
 #   ```c body       statements: compiled the same way, as the body of a
 #                   function `int doc_body(void)`.
 #   ```c nocompile  not checked: only for text that cannot be C (a sketch
@@ -19,7 +19,7 @@
 # task `t`) gets them from an HTML comment right before its fence, which
 # Markdown does not show; its lines are put at file scope before the block:
 #   <!-- doc-setup: int fetch(void *arg, void **result); corio_task *t; -->
-# (one line, or several up to `-->`). Fragments are compiled with -Wall
+# (one line, or several up to `-->`; an #include needs a line of its own). Fragments are compiled with -Wall
 # -Wextra -Werror except the unused-variable/function warnings; every other
 # fence (```sh, ```python, ``` plain) is prose. Fences count only at the
 # start of a line.
@@ -66,7 +66,8 @@ done
 
 [ -s "$tmp/list" ] || { echo "doc_blocks: no C blocks found"; exit 1; }
 
-prelude='#include <corio.h>
+prelude='#define _GNU_SOURCE
+#include <corio.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
