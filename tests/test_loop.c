@@ -6,6 +6,7 @@
  * once per backend by CTest).
  */
 #include "test.h"
+#include "helpers.h"
 
 #include <corio.h>
 #include <errno.h>
@@ -25,13 +26,6 @@ static corio_loop *new_loop(void)
     corio_loop *loop = NULL;
     CHECK_EQ(corio_loop_new(NULL, &loop), 0);
     return loop;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- callbacks ----------------------------------------------------------------- */
