@@ -3,6 +3,7 @@
 #
 #   make            build the library, tests, examples and benchmarks
 #   make test       build, then run every test (CTest)
+#   make test-load  build, then run every test with a CPU hog on each core
 #   make demo       build, then run the example programs
 #   make bench      build, then run the benchmarks (one table)
 #   make asan       the whole suite under AddressSanitizer + UBSan
@@ -15,7 +16,7 @@ CMAKE    ?= cmake
 SAN_CC   ?= $(shell command -v clang-14 || command -v clang || echo gcc)
 CTEST     = ctest --output-on-failure -j$(JOBS)
 
-.PHONY: all build test demo bench asan tsan valgrind aarch64 clean
+.PHONY: all build test test-load demo bench asan tsan valgrind aarch64 clean
 
 all: build
 
@@ -25,6 +26,9 @@ build:
 
 test: build
 	cd build && $(CTEST)
+
+test-load: build
+	./tests/under_load.sh build
 
 demo: build
 	@for e in build/example_*; do \
