@@ -9,6 +9,7 @@
 #   make consumer   build a separate project against a fresh install three
 #                   ways (pkg-config, find_package, add_subdirectory)
 #   make docs       the API reference (Doxygen) in build/docs/html, warning-free
+#   make test-load  build, then run every test with a CPU hog on each core
 #   make bench      build, then run the benchmarks (one table)
 #   make asan       the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
@@ -27,7 +28,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 NEED      = sh cmake/need.sh
 
-.PHONY: all build configure lib test demo install consumer docs bench asan tsan valgrind aarch64 clean
+.PHONY: all build configure lib test test-load demo install consumer docs bench asan tsan valgrind aarch64 clean
 
 all: build
 
@@ -51,6 +52,9 @@ demo: configure
 	    n=$$(basename $$f .c); echo "=== $$n"; \
 	    ./build/example_$$n || exit 1; echo; \
 	done
+
+test-load: build
+	./tests/under_load.sh build
 
 # GNUInstallDirs picks the library directory from the prefix (lib, or
 # Debian's lib/<multiarch> under /usr), so the prefix is configured too.
