@@ -99,7 +99,8 @@ const char *corio_errname(int code)
     if (e)
         return e->name;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
-    if (code < 0 && (g = strerrorname_np(-code)) != NULL)
+    /* -4096 < code: the kernel's errno range, and never -INT_MIN. */
+    if (code < 0 && code > -4096 && (g = strerrorname_np(-code)) != NULL)
         return g; /* any errno our table lacks */
 #endif
     return "E?";

@@ -8,6 +8,11 @@
  * that were queued at that point. Work queued while they run waits for
  * the next iteration, so a task that yields in a loop cannot starve I/O.
  *
+ * Cross-thread calls come in through a locked queue and an eventfd; a
+ * wake-up takes the whole queue onto the loop's own list, and each
+ * iteration makes at most TSQ_BUDGET of them ready, so a flood from other
+ * threads delays a due timer by one share, not by the whole queue.
+ *
  * Deadlock: when nothing is ready, no timer is pending, no outside wait
  * (descriptor, signal) is counted, no cross-thread work is announced and
  * no cross-thread call is queued, yet things only the loop can wake are
@@ -38,6 +43,7 @@
 #define WAKE_TOKEN UINT64_MAX
 #define EVENTS_MAX 256
 #define POLL_EVERY 61 /* iterations with ready work between polls (Tokio's) */
+#define TSQ_BUDGET 256 /* cross-thread calls taken per wake-up (tsq_drain) */
 #define HANDLE_FREE_MAX 4096
 
 enum { H_SCHEDULED, H_DONE };
@@ -447,10 +453,12 @@ int corio_loop_unhold(corio_loop *loop)
     return 0;
 }
 
-/* Move cross-thread calls into the ready queue. */
-static void tsq_drain(corio_loop *loop)
+/* The loop was woken for cross-thread calls: take the whole queue (O(1)
+ * under the lock, so the calling threads are not held up) onto the loop's
+ * own list, in order. */
+static void tsq_fetch(corio_loop *loop)
 {
-    corio__tsq_node *n, *next;
+    corio__tsq_node *head, *tail;
     uint64_t v;
     ssize_t r;
     do
@@ -458,13 +466,33 @@ static void tsq_drain(corio_loop *loop)
     while (r < 0 && errno == EINTR);
     pthread_mutex_lock(&loop->tsq_lock);
     atomic_store(&loop->wake_pending, 0);
-    n = loop->tsq_head;
+    head = loop->tsq_head;
+    tail = loop->tsq_tail;
     loop->tsq_head = loop->tsq_tail = NULL;
     pthread_mutex_unlock(&loop->tsq_lock);
-    for (; n; n = next) {
-        next = n->next;
+    if (!head)
+        return;
+    if (loop->tsq_own_tail)
+        loop->tsq_own_tail->next = head;
+    else
+        loop->tsq_own = head;
+    loop->tsq_own_tail = tail;
+}
+
+/* Make at most TSQ_BUDGET of the fetched calls ready: one share per
+ * iteration, so that a flood from other threads delays a due timer by a
+ * share, never by the whole queue (timers run every iteration, the poller
+ * is looked at every POLL_EVERY). */
+static void tsq_share(corio_loop *loop)
+{
+    corio__tsq_node *n;
+    unsigned k;
+    for (k = 0; k < TSQ_BUDGET && (n = loop->tsq_own) != NULL; k++) {
+        loop->tsq_own = n->next;
         corio__ready_push(loop, &n->ready);
     }
+    if (!loop->tsq_own)
+        loop->tsq_own_tail = NULL;
 }
 
 static int tsq_empty(corio_loop *loop)
@@ -480,7 +508,7 @@ static int tsq_empty(corio_loop *loop)
 
 static int nothing_can_happen(corio_loop *loop)
 {
-    return loop->ready.n == 0 && loop->timers.n == 0 &&
+    return loop->ready.n == 0 && loop->timers.n == 0 && !loop->tsq_own &&
            loop->outside_waits == 0 && atomic_load(&loop->external) == 0 &&
            loop->alive > 0 && !atomic_load(&loop->wake_pending) &&
            tsq_empty(loop);
@@ -508,7 +536,7 @@ static int iterate(corio_loop *loop)
     size_t count;
     int n = 0, i, poll = 1;
 
-    if (loop->ready.n || loop->stopping) {
+    if (loop->ready.n || loop->stopping || loop->tsq_own) {
         /* Work is ready: look at the poller only every POLL_EVERY
          * iterations (without waiting), so a task that keeps yielding
          * cannot starve I/O and ready work costs no system call. */
@@ -533,12 +561,13 @@ static int iterate(corio_loop *loop)
     }
     for (i = 0; i < n; i++) {
         if (ev[i].token == WAKE_TOKEN)
-            tsq_drain(loop);
+            tsq_fetch(loop);
         else if (loop->on_event)
             loop->on_event(loop, &ev[i]);
     }
     if (loop->on_iteration)
         loop->on_iteration(loop);
+    tsq_share(loop);
     run_timers(loop);
     for (count = loop->ready.n; count > 0; count--) {
         corio__ready *r = ready_pop(loop);
@@ -721,6 +750,11 @@ int corio_loop_free(corio_loop *loop)
         next = n->next;
         free(n);
     }
+    for (n = loop->tsq_own; n; n = next) { /* fetched, never run */
+        next = n->next;
+        free(n);
+    }
+    loop->tsq_own = loop->tsq_own_tail = NULL;
     drain_ready(loop);
     run_closers(loop, CORIO__CLOSE_RELEASE);
     corio__loop_unref(loop);

@@ -107,6 +107,9 @@ struct corio_loop {
     pthread_mutex_t tsq_lock;
     corio__tsq_node *tsq_head, *tsq_tail;
     int tsq_closed;
+    /* Cross-thread calls taken off the queue but not yet made ready (the
+     * loop's thread only): a bounded share moves per iteration. */
+    corio__tsq_node *tsq_own, *tsq_own_tail;
     int running;
     int stopping;
     unsigned since_poll;          /* iterations since the last poll */

@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 struct corio_sem {
@@ -99,8 +100,8 @@ int corio_sem_release(corio_sem *s)
 {
     if (!s)
         return -EINVAL;
-    if (s->bound >= 0 && s->value >= s->bound)
-        return -EOVERFLOW;
+    if ((s->bound >= 0 && s->value >= s->bound) || s->value == INT_MAX)
+        return -EOVERFLOW; /* value > 0: nobody waits, nothing to hand */
     if (!corio__waitq_loop_ok(&s->q, NULL))
         return CORIO_EWRONGTHREAD;
     give(s);
