@@ -41,6 +41,7 @@
  * thread and no task of the loop is running) leaves a stale entry, so a
  * new descriptor with that number may never be watched (see io.h).
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/io.h>
@@ -95,9 +96,9 @@ static void io_fini(corio__closer *c, corio_loop *loop)
     for (i = 0; i < io->n; i++) /* tasks were detached before teardown */
         assert(!io->ent[i].reader && !io->ent[i].writer);
     (void)i;
-    free(io->ent);
+    corio__free(io->ent);
     loop->on_event = io->next_on_event; /* hooks come off in LIFO order */
-    free(io);
+    corio__free(io);
     loop->io = NULL;
 }
 
@@ -108,7 +109,7 @@ static struct io *io_of(corio_loop *loop)
     struct io *io = loop->io;
     if (io)
         return io;
-    io = calloc(1, sizeof *io);
+    io = corio__calloc(1, sizeof *io);
     if (!io)
         return NULL;
     io->next_on_event = loop->on_event;
@@ -144,7 +145,7 @@ static int ent_get(corio_loop *loop, int fd, struct fdent **out)
         n = io->n ? io->n : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        ent = realloc(io->ent, n * sizeof *ent);
+        ent = corio__realloc(io->ent, n * sizeof *ent);
         if (!ent)
             return -ENOMEM;
         memset(ent + io->n, 0, (n - io->n) * sizeof *ent);

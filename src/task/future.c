@@ -13,6 +13,7 @@
  * A task's future is the first member of the task; its reference count is
  * the task's, and cancelling it cancels the task.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ int corio_future_new(corio_loop *loop, corio_future **out)
         tl->fut_free = f->next_free;
         tl->fut_free_n--;
     } else {
-        f = malloc(sizeof *f);
+        f = corio__malloc(sizeof *f);
         if (!f)
             return -ENOMEM;
     }
@@ -89,7 +90,7 @@ static void future_free(corio_future *f)
         loop->tasks->fut_free = f;
         loop->tasks->fut_free_n++;
     } else {
-        free(f);
+        corio__free(f);
     }
     if (loop)
         corio__loop_unref(loop);
@@ -206,7 +207,7 @@ static void cb_run(corio__ready *r)
     corio_future *f = n->f;
     corio__call_in_ctx(&n->ctx, cb_call, n);
     corio__ctx_capture_drop(&n->ctx);
-    free(n);
+    corio__free(n);
     corio_future_release(f);
 }
 
@@ -229,7 +230,7 @@ static int add_done_callback(corio_future *f, corio_context *ctx,
     cb_node *n;
     if (!f || !fn)
         return -EINVAL;
-    n = malloc(sizeof *n);
+    n = corio__malloc(sizeof *n);
     if (!n)
         return -ENOMEM;
     corio__wait_watch(&n->w, &cb_ops, f);
@@ -271,7 +272,7 @@ int corio_future_remove_done_callback(corio_future *f,
         if (w->ops == &cb_ops && n->fn == fn && n->arg == arg) {
             corio__future_remove_waiter(f, w);
             corio__ctx_capture_drop(&n->ctx);
-            free(n);
+            corio__free(n);
             removed++;
         }
     }

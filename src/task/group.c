@@ -20,6 +20,7 @@
  * Invariant: g->nlive counts children whose done callback has not run;
  * the wait returns only when it is 0.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/group.h>
@@ -59,7 +60,7 @@ static corio_group *group_of_timer(corio__timer *tm)
 
 static char *dup_or_null(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? corio__strdup(s) : NULL;
 }
 
 /* Keep a failure. Out of memory, the failure is still counted: it keeps
@@ -71,7 +72,7 @@ static void record_error(corio_group *g, int code, const char *msg,
     corio_group_error_info *e;
     if (g->nerr == g->errcap) {
         size_t cap = g->errcap ? g->errcap * 2 : 4;
-        void *p = realloc(g->errors, cap * sizeof *g->errors);
+        void *p = corio__realloc(g->errors, cap * sizeof *g->errors);
         if (!p) {
             corio__warn("group %p: no memory to keep error %s of task '%s'",
                         (void *)g, corio_errname(code), name ? name : "?");
@@ -128,7 +129,7 @@ static void on_child_done(corio_future *f, void *arg)
 
     corio__list_remove(&g->live, &c->node);
     g->nlive--;
-    free(c);
+    corio__free(c);
     wake_waiter(g);
     (void)f;
     if (!corio_task_cancelled(t) && (rc = corio_task_result(t, NULL)) != 0) {
@@ -153,11 +154,11 @@ int corio_group_open(corio_group **out)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    g = calloc(1, sizeof *g);
+    g = corio__calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
     if ((rc = corio__scope_push(t, CORIO__SCOPE_GROUP, &g->scope)) != 0) {
-        free(g);
+        corio__free(g);
         return rc;
     }
     g->loop = t->loop;
@@ -179,12 +180,12 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
         return -EINVAL;
     if (g->finished || (g->exiting && g->nlive == 0) || g->aborting)
         return -ESHUTDOWN;
-    c = malloc(sizeof *c);
+    c = corio__malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
     rc = corio_task_spawn_at(g->loop, fn, arg, opts, &t, file, line);
     if (rc) {
-        free(c);
+        corio__free(c);
         return rc;
     }
     rc = corio_future_add_done_callback(corio_task_future(t), on_child_done,
@@ -193,7 +194,7 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
         /* Cannot watch it: take it back before it ever runs. */
         corio_task_cancel(t);
         corio_task_release(t);
-        free(c);
+        corio__free(c);
         return rc;
     }
     c->g = g;
@@ -337,7 +338,7 @@ void corio_group_free(corio_group *g)
             corio_task_release(c->t);
         }
         while ((nd = corio__list_pop(&g->live)) != NULL)
-            free(CORIO__CONTAINER(nd, child, node));
+            corio__free(CORIO__CONTAINER(nd, child, node));
         if (g->scope && g->parent->scope == g->scope)
             corio__scope_pop(g->parent, g->scope);
         corio__timer_stop(g->loop, &g->stop_timer);
@@ -345,10 +346,10 @@ void corio_group_free(corio_group *g)
             g->parent->stopping_groups--;
     }
     for (i = 0; i < g->nerr; i++) {
-        free((void *)g->errors[i].message);
-        free((void *)g->errors[i].cancel_message);
-        free((void *)g->errors[i].task_name);
+        corio__free((void *)g->errors[i].message);
+        corio__free((void *)g->errors[i].cancel_message);
+        corio__free((void *)g->errors[i].task_name);
     }
-    free(g->errors);
-    free(g);
+    corio__free(g->errors);
+    corio__free(g);
 }
