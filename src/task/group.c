@@ -41,7 +41,10 @@ struct corio_group {
     struct corio_scope *scope;  /* the group's scope in the parent */
     corio__list live;           /* children (child.node) */
     size_t nlive;
-    corio_group_error_info *errors;
+    /* Failures kept: the first in place, so that one never needs memory
+     * (a failure must never turn into success), the rest in `more`. */
+    corio_group_error_info first;
+    corio_group_error_info *more; /* failures 2.. (errcap of them) */
     size_t nerr, errcap;
     corio_task *waiter;         /* the parent, parked in the wait (its
                                    record's obj is the group) */
@@ -63,25 +66,33 @@ static char *dup_or_null(const char *s)
     return s ? corio__strdup(s) : NULL;
 }
 
-/* Keep a failure. Out of memory, the failure is still counted: it keeps
- * its code, and its strings are NULL. */
+/* The i-th failure kept (i < g->nerr). */
+static corio_group_error_info *err_at(const corio_group *g, size_t i)
+{
+    return i == 0 ? (corio_group_error_info *)&g->first : &g->more[i - 1];
+}
+
+/* Keep a failure. The first one needs no memory, so it is always kept;
+ * out of memory, its strings are NULL. A later one that finds no memory
+ * is dropped (reported on stderr): the wait's answer comes from the
+ * first. */
 static void record_error(corio_group *g, int code, const char *msg,
                          const char *cancel_msg, const char *name,
                          const char *file, int line)
 {
     corio_group_error_info *e;
-    if (g->nerr == g->errcap) {
+    if (g->nerr > 0 && g->nerr - 1 == g->errcap) {
         size_t cap = g->errcap ? g->errcap * 2 : 4;
-        void *p = corio__realloc(g->errors, cap * sizeof *g->errors);
+        void *p = corio__realloc(g->more, cap * sizeof *g->more);
         if (!p) {
             corio__warn("group %p: no memory to keep error %s of task '%s'",
                         (void *)g, corio_errname(code), name ? name : "?");
             return;
         }
-        g->errors = p;
+        g->more = p;
         g->errcap = cap;
     }
-    e = &g->errors[g->nerr++];
+    e = err_at(g, g->nerr++);
     e->code = code;
     e->message = dup_or_null(msg);
     e->cancel_message = dup_or_null(cancel_msg);
@@ -260,7 +271,7 @@ int corio_group_wait(corio_group *g, int rc)
         record_error(g, rc, t->message, t->cancel_msg, "(body)", t->file,
                      t->line);
     if (g->nerr > 0)
-        return g->errors[0].code;
+        return g->first.code;
     return rc == -ECANCELED ? 0 : rc;
 }
 
@@ -316,7 +327,7 @@ size_t corio_group_error_count(const corio_group *g)
 const corio_group_error_info *corio_group_error(const corio_group *g,
                                                 size_t i)
 {
-    return g && i < g->nerr ? &g->errors[i] : NULL;
+    return g && i < g->nerr ? err_at(g, i) : NULL;
 }
 
 void corio_group_free(corio_group *g)
@@ -346,10 +357,11 @@ void corio_group_free(corio_group *g)
             g->parent->stopping_groups--;
     }
     for (i = 0; i < g->nerr; i++) {
-        corio__free((void *)g->errors[i].message);
-        corio__free((void *)g->errors[i].cancel_message);
-        corio__free((void *)g->errors[i].task_name);
+        corio_group_error_info *e = err_at(g, i);
+        corio__free((void *)e->message);
+        corio__free((void *)e->cancel_message);
+        corio__free((void *)e->task_name);
     }
-    corio__free(g->errors);
+    corio__free(g->more);
     corio__free(g);
 }

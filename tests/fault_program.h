@@ -1,0 +1,42 @@
+/*
+ * fault_program.h: the representative program the out-of-memory sweeps
+ * (test_fault_oom.c) run with allocation N failing, for every N.
+ *
+ * It is a list of parts, each a small use of one area (coroutines by
+ * hand, tasks, groups, scopes and timeouts, queues, topics, async
+ * generators, context variables, locks/events/semaphores, timers, pipe
+ * I/O, gather/wait). Each part knows what every call must give when
+ * nothing fails and checks it: a call either gives exactly that, or
+ * reports a negative errno (prog_err), and an error is only acceptable
+ * once an allocation has failed. A part that sees an error cleans up
+ * what it made and returns it; the program's outcome is then that error.
+ * A wrong value reported as success fails the check at once.
+ */
+#ifndef CORIO_TEST_FAULT_PROGRAM_H
+#define CORIO_TEST_FAULT_PROGRAM_H
+
+/* Which parts to run (bits of PART_*), and how many rounds of each. */
+enum {
+    PART_CORO = 1 << 0,
+    PART_TASKS = 1 << 1,
+    PART_GROUP = 1 << 2,
+    PART_SCOPE = 1 << 3,
+    PART_QUEUE = 1 << 4,
+    PART_TOPIC = 1 << 5,
+    PART_AGEN = 1 << 6,
+    PART_CTXVAR = 1 << 7,
+    PART_SYNC = 1 << 8,
+    PART_TIMERS = 1 << 9,
+    PART_PIPE = 1 << 10,
+    PART_GATHER = 1 << 11,
+    PART_ALL = (1 << 12) - 1
+};
+
+/* Run the parts in `mask`, `rounds` times each, the coroutine part
+ * outside any loop and the rest in one corio_run. Returns 0 or the
+ * first error, after checking it against the errors the parts saw
+ * (an error seen must surface; none may appear unless an allocation
+ * failed). */
+int fault_program_run(unsigned mask, int rounds);
+
+#endif /* CORIO_TEST_FAULT_PROGRAM_H */
