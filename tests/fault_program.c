@@ -15,11 +15,12 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static int first_err; /* the first error a part saw */
 static int nerr;      /* how many errors the parts saw */
-static int rounds_;
+static int rounds_, scale_;
 static unsigned mask_;
 
 /* A call reported rc < 0 where success was due: it must be an error code
@@ -33,6 +34,9 @@ static int prog_err_at(int rc, const char *what, int line)
     if (fault_alloc_failed() == 0)
         corio_test_fail(__FILE__, line, "%s failed (%s) with no failed "
                         "allocation", what, corio_errname(rc));
+    if (getenv("CORIO_FAULT_VERBOSE"))
+        fprintf(stderr, "fault_program.c:%d: %s: %s\n", line, what,
+                corio_errname(rc));
     nerr++;
     if (!first_err)
         first_err = rc;
@@ -64,6 +68,39 @@ static int gen3(void *arg, void **result)
     return 0;
 }
 
+/* Two lean coroutines taking turns on the shared stack: each switch
+ * saves the other's frames in a buffer. */
+static int part_coro_lean(void)
+{
+    corio_coro_opts o = {"lean", 0, CORIO_CORO_LEAN};
+    corio_coro *a = NULL, *b = NULL;
+    void *va, *vb;
+    intptr_t i;
+    int rc, ra, rb;
+    TRY(corio_coro_new(gen3, NULL, &o, &a));
+    TRY(corio_coro_new(gen3, NULL, &o, &b));
+    for (i = 1;; i++) {
+        ra = corio_coro_next(a, &va);
+        rb = corio_coro_next(b, &vb);
+        if (ra < 0 || rb < 0) {
+            rc = prog_err(ra < 0 ? ra : rb, "lean corio_coro_next");
+            goto out;
+        }
+        if (ra == CORIO_END || rb == CORIO_END)
+            break;
+        CHECK_PTR(va, (void *)i);
+        CHECK_PTR(vb, (void *)i);
+    }
+    CHECK_EQ(ra, CORIO_END);
+    CHECK_EQ(rb, CORIO_END);
+    CHECK_EQ(i, 4);
+    rc = 0;
+out:
+    corio_coro_free(a);
+    corio_coro_free(b);
+    return rc;
+}
+
 static int part_coro(void)
 {
     corio_coro *co = NULL;
@@ -78,7 +115,7 @@ static int part_coro(void)
         goto out;
     }
     CHECK_EQ(sum, 6);
-    rc = 0;
+    rc = part_coro_lean();
 out:
     corio_coro_free(co);
     return rc;
@@ -455,23 +492,24 @@ static int part_timers(void)
 {
     corio_loop *loop = corio_loop_current();
     corio_future *f = NULL, *g = NULL;
-    corio_handle *h = NULL;
+    corio_handle *h[3] = {NULL, NULL, NULL};
     void *v = NULL;
-    int rc;
+    int rc, i;
     TRY(corio_future_new(NULL, &f));
     TRY(corio_future_new(NULL, &g));
-    TRY(corio_loop_call_later(loop, 3600, cb_never, NULL, &h));
-    TRY(corio_loop_call_later(loop, 0.001, cb_resolve, f, NULL));
-    TRY(corio_loop_call_soon(loop, cb_resolve, g, NULL));
+    TRY(corio_loop_call_later(loop, 3600, cb_never, NULL, &h[0]));
+    TRY(corio_loop_call_later(loop, 0.001, cb_resolve, f, &h[1]));
+    TRY(corio_loop_call_soon(loop, cb_resolve, g, &h[2]));
     TRY(corio_future_await(f, &v));
     CHECK_PTR(v, (void *)5);
     TRY(corio_future_await(g, &v));
     CHECK_PTR(v, (void *)5);
     rc = 0;
 out:
-    if (h) {
-        corio_handle_cancel(h);
-        corio_handle_release(h);
+    for (i = 0; i < 3; i++) { /* what has not run never will */
+        if (h[i])
+            corio_handle_cancel(h[i]);
+        corio_handle_release(h[i]);
     }
     corio_future_release(f);
     corio_future_release(g);
@@ -566,6 +604,399 @@ out:
     return rc;
 }
 
+
+/* ---- many of everything: tables grow ----------------------------------- */
+
+struct reader_arg {
+    int fd;
+    char got;
+};
+
+static int reader(void *arg, void **result)
+{
+    struct reader_arg *r = arg;
+    ssize_t n;
+    (void)result;
+    n = corio_read(r->fd, &r->got, 1);
+    return n == 1 ? 0 : n < 0 ? (int)n : -EPROTO;
+}
+
+static int sleeper(void *arg, void **result)
+{
+    intptr_t i = (intptr_t)arg;
+    int rc = corio_sleep((double)(i % 7) * 1e-4);
+    if (rc)
+        return rc;
+    *result = arg;
+    return 0;
+}
+
+static int part_many(void)
+{
+    int n = 8 * scale_, i, rc = 0, jr, nt = 0, np = 0, nv = 0;
+    corio_task **t = calloc((size_t)n, sizeof *t);
+    corio_task **rt = calloc((size_t)n, sizeof *rt);
+    corio_ctxvar **vars = calloc((size_t)n, sizeof *vars);
+    struct reader_arg *ra = calloc((size_t)n, sizeof *ra);
+    int (*fds)[2] = calloc((size_t)n, sizeof *fds);
+    CHECK(t && rt && vars && ra && fds);
+    /* Timers at distinct times: the timer heap grows. */
+    for (; nt < n; nt++)
+        if ((rc = corio_spawn(sleeper, (void *)(intptr_t)nt, NULL, &t[nt])) < 0) {
+            prog_err(rc, "spawn sleeper");
+            break;
+        }
+    /* Descriptors: the fd table and the poller's tables grow. */
+    for (; rc == 0 && np < n; np++) {
+        CHECK_EQ(pipe2(fds[np], O_NONBLOCK | O_CLOEXEC), 0);
+        ra[np].fd = fds[np][0];
+        if ((rc = corio_spawn(reader, &ra[np], NULL, &rt[np])) < 0) {
+            prog_err(rc, "spawn reader");
+            close(fds[np][0]);
+            close(fds[np][1]);
+            break;
+        }
+    }
+    /* Variables: the context's map grows. */
+    for (; rc == 0 && nv < n; nv++) {
+        if ((rc = corio_ctxvar_new("many", NULL, &vars[nv])) < 0 ||
+            (rc = corio_ctxvar_set(vars[nv], (void *)(intptr_t)(nv + 1),
+                                   NULL)) < 0) {
+            prog_err(rc, "ctxvar");
+            corio_ctxvar_free(vars[nv]);
+            break;
+        }
+    }
+    if (rc == 0)
+        rc = corio_sleep(0); /* the readers wait now */
+    for (i = 0; i < np; i++) {
+        ssize_t w = rc == 0 ? corio_write(fds[i][1], "x", 1) : -1;
+        if (rc == 0 && w != 1)
+            rc = prog_err((int)w, "corio_write");
+        if (rc)
+            corio_task_cancel(rt[i]);
+    }
+    for (i = 0; i < nv; i++) {
+        void *v;
+        CHECK_EQ(corio_ctxvar_get(vars[i], &v), 0);
+        CHECK_PTR(v, (void *)(intptr_t)(i + 1));
+    }
+    for (i = 0; i < np; i++) {
+        jr = corio_task_join(rt[i], NULL);
+        if (jr == 0)
+            CHECK_EQ(ra[i].got, 'x');
+        else if (!rc)
+            rc = prog_err(jr, "reader");
+        corio_task_release(rt[i]);
+        CHECK_EQ(corio_fd_close(fds[i][0]), 0);
+        CHECK_EQ(corio_fd_close(fds[i][1]), 0);
+    }
+    for (i = 0; i < nt; i++) {
+        void *r = NULL;
+        jr = corio_task_join(t[i], &r);
+        if (jr == 0)
+            CHECK_PTR(r, (void *)(intptr_t)i);
+        else if (!rc)
+            rc = prog_err(jr, "sleeper");
+        corio_task_release(t[i]);
+    }
+    for (i = 0; i < nv; i++)
+        corio_ctxvar_free(vars[i]);
+    free(t);
+    free(rt);
+    free(vars);
+    free(ra);
+    free(fds);
+    return rc;
+}
+
+/* ---- signals ----------------------------------------------------------- */
+
+static void on_usr1(int signo)
+{
+    (void)signo;
+}
+
+static int sig_waiter(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return corio_signal_wait(SIGUSR1);
+}
+
+static int part_signal(void)
+{
+    struct sigaction sa;
+    corio_task *t = NULL;
+    int rc, jr;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* if nobody waits, the signal is harmless */
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    TRY(corio_spawn(sig_waiter, NULL, NULL, &t));
+    rc = corio_sleep(0); /* the waiter waits now */
+    if (rc < 0) {
+        prog_err(rc, "corio_sleep");
+        corio_task_cancel(t);
+    } else {
+        CHECK_EQ(raise(SIGUSR1), 0);
+    }
+    jr = corio_task_join(t, NULL);
+    if (jr < 0 && !rc)
+        rc = prog_err(jr, "signal waiter");
+out:
+    corio_task_release(t);
+    return rc;
+}
+
+/* ---- the rest: messages, callbacks, shields, iterators, conditions ------ */
+
+static int forever(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return corio_sleep(3600);
+}
+
+static void count_cb(corio_future *f, void *arg)
+{
+    (void)f;
+    (*(int *)arg)++;
+}
+
+/* Holds a reference on its future; finds it cancelled if the task that
+ * awaited it gave up. */
+static void resolve_cb(void *arg)
+{
+    int rc = corio_future_set_result(arg, (void *)9);
+    CHECK(rc == 0 || rc == -EALREADY);
+    corio_future_release(arg);
+}
+
+struct cond_kit {
+    corio_lock *lk;
+    corio_cond *c;
+    int flag;
+};
+
+static int flag_set(void *arg)
+{
+    return ((struct cond_kit *)arg)->flag;
+}
+
+static int notifier(void *arg, void **result)
+{
+    struct cond_kit *k = arg;
+    int rc;
+    (void)result;
+    if ((rc = corio_lock_acquire(k->lk)) != 0)
+        return rc;
+    k->flag = 1;
+    rc = corio_cond_notify_all(k->c);
+    CHECK_EQ(corio_lock_release(k->lk), 0);
+    return rc < 0 ? rc : 0; /* how many it woke */
+}
+
+static int consumer(void *arg, void **result)
+{
+    corio_queue *q = arg;
+    void *v;
+    int i, rc;
+    (void)result;
+    for (i = 0; i < 3; i++) {
+        if ((rc = corio_queue_get(q, &v)) != 0)
+            return rc;
+        CHECK_EQ(corio_queue_task_done(q), 0);
+    }
+    return 0;
+}
+
+static int misc_cancel_msg(void)
+{
+    corio_task *t = NULL;
+    int rc, cr, jr;
+    TRY(corio_spawn(forever, NULL, NULL, &t));
+    TRY(corio_sleep(0));
+    cr = corio_task_cancel_msg(t, "stop now");
+    if (cr < 0)
+        prog_err(cr, "corio_task_cancel_msg"); /* the cancel stands */
+    jr = corio_task_join(t, NULL);
+    if (jr == -ECANCELED) {
+        if (cr == 0)
+            CHECK(strcmp(corio_task_cancel_message(t), "stop now") == 0);
+        rc = cr;
+    } else {
+        rc = prog_err(jr, "cancelled task");
+    }
+out:
+    if (rc && t && !corio_task_done(t)) {
+        corio_task_cancel(t);
+        (void)corio_task_join(t, NULL);
+    }
+    corio_task_release(t);
+    return rc;
+}
+
+static int misc_futures(void)
+{
+    static int calls; /* count_cb may run after this returns */
+    corio_future *f = NULL, *outer = NULL, *h = NULL;
+    int rc;
+    calls = 0;
+    void *v = NULL;
+    TRY(corio_future_new(NULL, &f));
+    TRY(corio_future_add_done_callback(f, count_cb, &calls));
+    TRY(corio_future_shield(f, &outer));
+    TRY(corio_future_new(NULL, &h));
+    corio_future_retain(h);
+    if ((rc = corio_loop_call_soon_threadsafe(corio_loop_current(), resolve_cb,
+                                              h)) < 0) {
+        corio_future_release(h);
+        prog_err(rc, "corio_loop_call_soon_threadsafe");
+        goto out;
+    }
+    TRY(corio_future_await(h, &v));
+    CHECK_PTR(v, (void *)9);
+    CHECK_EQ(corio_future_set_result(f, (void *)4), 0);
+    TRY(corio_future_await(outer, &v));
+    CHECK_PTR(v, (void *)4);
+    TRY(corio_sleep(0)); /* done callbacks run soon, not at once */
+    CHECK_EQ(calls, 1);
+    rc = 0;
+out:
+    if (f) /* corio holds the shield's link until f or outer is done */
+        corio_future_cancel(f);
+    if (h)
+        corio_future_cancel(h); /* resolve_cb, if queued, must find it */
+    corio_future_release(f);
+    corio_future_release(outer);
+    corio_future_release(h);
+    return rc;
+}
+
+static int misc_iterators(void)
+{
+    corio_task *t[3] = {NULL, NULL, NULL};
+    corio_future *f[3], *gf = NULL, *done;
+    corio_as_completed *it = NULL;
+    void *res[3];
+    intptr_t i, seen = 0;
+    int rc = 0, n = 0;
+    for (i = 0; i < 3; i++, n++) {
+        if ((rc = corio_spawn(child_double, (void *)(i + 1), NULL, &t[i])) < 0) {
+            prog_err(rc, "corio_spawn");
+            goto out;
+        }
+        f[i] = corio_task_future(t[i]);
+    }
+    TRY(corio_as_completed_new(f, 3, INFINITY, &it));
+    while ((rc = corio_as_completed_next(it, &done)) == 0) {
+        void *r;
+        CHECK_EQ(corio_future_result(done, &r), 0);
+        seen += (intptr_t)r;
+    }
+    if (rc != CORIO_END) {
+        prog_err(rc, "corio_as_completed_next");
+        goto out;
+    }
+    CHECK_EQ(seen, 12);
+    TRY(corio_gather_start(f, 3, 0, &gf));
+    TRY(corio_future_await(gf, NULL));
+    TRY(corio_gather_result(gf, res, NULL));
+    for (i = 0; i < 3; i++)
+        CHECK_PTR(res[i], (void *)((i + 1) * 2));
+    rc = 0;
+out:
+    corio_as_completed_free(it);
+    corio_future_release(gf);
+    for (i = 0; i < n; i++) {
+        if (rc) {
+            corio_task_cancel(t[i]);
+            (void)corio_task_join(t[i], NULL);
+        }
+        corio_task_release(t[i]);
+    }
+    return rc;
+}
+
+static int misc_cond_queue(void)
+{
+    struct cond_kit k = {NULL, NULL, 0};
+    corio_queue *q = NULL;
+    corio_task *nt = NULL, *ct = NULL;
+    intptr_t i;
+    int rc;
+    TRY(corio_lock_new(&k.lk));
+    TRY(corio_cond_new(k.lk, &k.c));
+    TRY(corio_lock_acquire(k.lk));
+    rc = corio_spawn(notifier, &k, NULL, &nt);
+    if (rc == 0)
+        rc = corio_cond_wait_for(k.c, flag_set, &k);
+    CHECK_EQ(corio_lock_release(k.lk), 0);
+    if (rc) {
+        prog_err(rc, "condition");
+        goto out;
+    }
+    TRY(corio_task_join(nt, NULL));
+    TRY(corio_queue_new(CORIO_QUEUE_LIFO, 0, &q));
+    TRY(corio_spawn(consumer, q, NULL, &ct));
+    for (i = 1; i <= 3; i++)
+        TRY(corio_queue_put(q, (void *)i));
+    TRY(corio_queue_join(q));
+    TRY(corio_task_join(ct, NULL));
+out:
+    if (nt && !corio_task_done(nt)) { /* it holds no lock: it waits for it */
+        corio_task_cancel(nt);
+        (void)corio_task_join(nt, NULL);
+    }
+    if (ct && !corio_task_done(ct)) {
+        corio_task_cancel(ct);
+        (void)corio_task_join(ct, NULL);
+    }
+    corio_task_release(nt);
+    corio_task_release(ct);
+    corio_queue_free(q);
+    corio_cond_free(k.c);
+    corio_lock_free(k.lk);
+    return rc;
+}
+
+static int misc_group_stop(void)
+{
+    corio_group *g = NULL;
+    int rc, body = 0, wrc;
+    TRY(corio_group_open(&g));
+    if ((rc = corio_group_spawn(g, forever, NULL, NULL, NULL)) < 0)
+        body = prog_err(rc, "corio_group_spawn");
+    else if ((rc = corio_group_stop(g, 0.001)) < 0) {
+        body = prog_err(rc, "corio_group_stop");
+        corio_group_cancel(g);
+    }
+    wrc = corio_group_wait(g, body);
+    if (body)
+        CHECK(wrc < 0);
+    else if (wrc != 0)
+        rc = prog_err(wrc, "stopped group");
+    rc = body ? body : wrc;
+out:
+    corio_group_free(g);
+    return rc;
+}
+
+static int part_misc(void)
+{
+    int (*const fns[])(void) = {misc_cancel_msg, misc_futures,
+                                misc_iterators, misc_cond_queue,
+                                misc_group_stop};
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        int r = fns[i]();
+        if (r < 0 && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
 /* ---- the program ------------------------------------------------------- */
 
 static const struct {
@@ -577,7 +1008,8 @@ static const struct {
     {PART_TOPIC, part_topic},   {PART_AGEN, part_agen},
     {PART_CTXVAR, part_ctxvar}, {PART_SYNC, part_sync},
     {PART_TIMERS, part_timers}, {PART_PIPE, part_pipe},
-    {PART_GATHER, part_gather},
+    {PART_GATHER, part_gather}, {PART_MANY, part_many},
+    {PART_SIGNAL, part_signal}, {PART_MISC, part_misc},
 };
 
 static int main_body(void *arg, void **result)
@@ -596,12 +1028,13 @@ static int main_body(void *arg, void **result)
     return rc;
 }
 
-int fault_program_run(unsigned mask, int rounds)
+int fault_program_run(unsigned mask, int rounds, int scale)
 {
     int r, rc = 0, crc;
     first_err = 0;
     nerr = 0;
     rounds_ = rounds;
+    scale_ = scale;
     mask_ = mask;
     signal(SIGPIPE, SIG_IGN);
     if (mask & PART_CORO)

@@ -29,14 +29,19 @@ enum {
     PART_TIMERS = 1 << 9,
     PART_PIPE = 1 << 10,
     PART_GATHER = 1 << 11,
-    PART_ALL = (1 << 12) - 1
+    PART_MANY = 1 << 12,   /* enough of each to grow every table */
+    PART_SIGNAL = 1 << 13,
+    PART_MISC = 1 << 14,   /* cancel messages, callbacks, shield,
+                              as_completed, conditions, joins... */
+    PART_ALL = (1 << 15) - 1
 };
 
-/* Run the parts in `mask`, `rounds` times each, the coroutine part
+/* Run the parts in `mask`, `rounds` times each (`scale` sizes the MANY
+ * part), the coroutine part
  * outside any loop and the rest in one corio_run. Returns 0 or the
  * first error, after checking it against the errors the parts saw
  * (an error seen must surface; none may appear unless an allocation
  * failed). */
-int fault_program_run(unsigned mask, int rounds);
+int fault_program_run(unsigned mask, int rounds, int scale);
 
 #endif /* CORIO_TEST_FAULT_PROGRAM_H */

@@ -64,3 +64,31 @@ TEST(fault_alloc_first_fails)
     CHECK_EQ(fault_alloc_live(), 0);
     fault_alloc_uninstall();
 }
+
+static void never_cb(corio_future *f, void *arg)
+{
+    (void)f;
+    (void)arg;
+    CHECK(!"the callback of a future that never completed ran");
+}
+
+static int body_pending_future(void)
+{
+    corio_future *f;
+    int rc = corio_future_new(NULL, &f);
+    if (rc)
+        return rc;
+    CHECK_EQ(corio_future_add_done_callback(f, never_cb, NULL), 0);
+    CHECK_EQ(corio_future_add_done_callback(f, never_cb, NULL), 0);
+    corio_future_release(f); /* pending: its callbacks go with it */
+    return 0;
+}
+
+/* Found by the sweep: a future freed pending kept its done callbacks. */
+TEST(fault_alloc_pending_future_frees_callbacks)
+{
+    fault_alloc_install();
+    CHECK_EQ(run(body_pending_future), 0);
+    CHECK_EQ(fault_alloc_live(), 0);
+    fault_alloc_uninstall();
+}

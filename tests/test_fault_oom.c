@@ -8,6 +8,9 @@
  * (plus LeakSanitizer's own check in ASan builds); the parent checks the
  * child neither crashed nor hung.
  *
+ * To look at one case: CORIO_FAULT_ONLY=N (that allocation only) and
+ * CORIO_FAULT_VERBOSE=1 (every error the program sees, on stderr).
+ *
  * `make test` sweeps each part alone and all parts together, one round.
  * `make faults` sets CORIO_FAULTS=full: three rounds of each, so the
  * second and third rounds run on recycled objects and grown tables.
@@ -44,7 +47,7 @@ static void child(unsigned mask, long n, int mode, int report_fd)
     alarm(CHILD_LIMIT_S);
     fault_alloc_install();
     fault_alloc_fail_at(n, mode);
-    (void)fault_program_run(mask, rounds());
+    (void)fault_program_run(mask, rounds(), rounds() > 1 ? 4 : 1);
     calls = fault_alloc_calls();
     if (fault_alloc_live() != 0)
         corio_test_fail(__FILE__, __LINE__, "%ld blocks leaked",
@@ -97,7 +100,14 @@ static long run_child(unsigned mask, long n, int mode, int report)
 
 static void sweep(unsigned mask)
 {
-    long k = run_child(mask, 0, FAULT_ONCE, 1), n;
+    const char *only = getenv("CORIO_FAULT_ONLY");
+    long k, n;
+    if (only) { /* CORIO_FAULT_ONLY=N: that allocation alone, both modes */
+        run_child(mask, atol(only), FAULT_ONCE, 0);
+        run_child(mask, atol(only), FAULT_FROM, 0);
+        return;
+    }
+    k = run_child(mask, 0, FAULT_ONCE, 1);
     CHECK(k > 0);
     fprintf(stderr, "%ld allocations, %d round(s)\n", k, rounds());
     for (n = 1; n <= k + 1; n++) {
@@ -118,4 +128,7 @@ TEST(fault_oom_sync) { sweep(PART_SYNC); }
 TEST(fault_oom_timers) { sweep(PART_TIMERS); }
 TEST(fault_oom_pipe) { sweep(PART_PIPE); }
 TEST(fault_oom_gather) { sweep(PART_GATHER); }
+TEST(fault_oom_many) { sweep(PART_MANY); }
+TEST(fault_oom_signal) { sweep(PART_SIGNAL); }
+TEST(fault_oom_misc) { sweep(PART_MISC); }
 TEST(fault_oom_all) { sweep(PART_ALL); }

@@ -96,6 +96,8 @@ static void future_free(corio_future *f)
         corio__loop_unref(loop);
 }
 
+static void drop_callbacks(corio_future *f);
+
 void corio_future_release(corio_future *f)
 {
     if (!f)
@@ -105,6 +107,7 @@ void corio_future_release(corio_future *f)
         return;
     }
     if (--f->refs == 0) {
+        drop_callbacks(f); /* it never completed: they never run */
         if (f->ops)
             f->ops->free(f);
         else
@@ -257,6 +260,21 @@ int corio_future_add_done_callback_in_ctx(corio_future *f, corio_context *ctx,
     if (!ctx)
         return -EINVAL;
     return add_done_callback(f, ctx, fn, arg);
+}
+
+/* Free the done callbacks of a future that is freed pending. */
+static void drop_callbacks(corio_future *f)
+{
+    corio__node *nd, *nx;
+    CORIO__LIST_EACH(nd, nx, &f->waiters) {
+        corio__wait *w = CORIO__CONTAINER(nd, corio__wait, node);
+        if (w->ops == &cb_ops) {
+            cb_node *n = CORIO__CONTAINER(w, cb_node, w);
+            corio__future_remove_waiter(f, w);
+            corio__ctx_capture_drop(&n->ctx);
+            corio__free(n);
+        }
+    }
 }
 
 int corio_future_remove_done_callback(corio_future *f,
