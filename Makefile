@@ -5,6 +5,7 @@
 #   make test       build, then run every test (CTest)
 #   make demo       build, then run the example programs
 #   make bench      build, then run the benchmarks (one table)
+#   make faults     build, then the fault-injection cases at full size
 #   make asan       the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
 #   make valgrind   the whole suite under Valgrind memcheck
@@ -15,7 +16,7 @@ CMAKE    ?= cmake
 SAN_CC   ?= $(shell command -v clang-14 || command -v clang || echo gcc)
 CTEST     = ctest --output-on-failure -j$(JOBS)
 
-.PHONY: all build test demo bench asan tsan valgrind aarch64 clean
+.PHONY: all build test demo bench faults asan tsan valgrind aarch64 clean
 
 all: build
 
@@ -34,6 +35,9 @@ demo: build
 
 bench: build
 	./build/bench/corio_bench
+
+faults: build
+	cd build && CORIO_FAULTS=full $(CTEST) -R '^fault_'
 
 asan:
 	@$(CMAKE) -S . -B build-asan -DCMAKE_C_COMPILER=$(SAN_CC) \
