@@ -2,12 +2,14 @@
  * fault_alloc.c: the counting, failing test allocator (fault_alloc.h).
  * It forwards to libc's malloc, realloc and free (so ASan, LeakSanitizer
  * and Valgrind still see every block) and decides before each call
- * whether this one fails.
+ * whether this one fails. CORIO_FAULT_TRACE=N prints every allocation
+ * and free to stderr (to find what leaked), and the stack of allocation N.
  */
 #include "fault_alloc.h"
 #include "test.h"
 
 #include <corio/alloc.h>
+#include <execinfo.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -35,20 +37,35 @@ static void *fa_malloc(void *ud, size_t size)
     p = malloc(size);
     if (p)
         atomic_fetch_add(&live, 1);
+    if (getenv("CORIO_FAULT_TRACE")) {
+        fprintf(stderr, "alloc %ld %p %zu\n", atomic_load(&calls), p, size);
+        if (atol(getenv("CORIO_FAULT_TRACE")) == atomic_load(&calls)) {
+            void *bt[16];
+            backtrace_symbols_fd(bt, backtrace(bt, 16), 2);
+        }
+    }
     return p;
 }
 
 static void *fa_realloc(void *ud, void *ptr, size_t size)
 {
+    void *p;
     (void)ud;
     if (must_fail())
         return NULL;
-    return realloc(ptr, size);
+    if (getenv("CORIO_FAULT_TRACE"))
+        fprintf(stderr, "free %p\n", ptr);
+    p = realloc(ptr, size);
+    if (getenv("CORIO_FAULT_TRACE"))
+        fprintf(stderr, "alloc %ld %p %zu\n", atomic_load(&calls), p, size);
+    return p;
 }
 
 static void fa_free(void *ud, void *ptr)
 {
     (void)ud;
+    if (getenv("CORIO_FAULT_TRACE"))
+        fprintf(stderr, "free %p\n", ptr);
     atomic_fetch_sub(&live, 1);
     free(ptr);
 }

@@ -6,6 +6,7 @@
  */
 #include "fault_program.h"
 #include "fault_alloc.h"
+#include "fault_sys.h"
 #include "test.h"
 
 #include <corio.h>
@@ -16,12 +17,20 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int first_err; /* the first error a part saw */
 static int nerr;      /* how many errors the parts saw */
 static int rounds_, scale_;
 static unsigned mask_;
+
+/* Has a failure been injected that corio may report? */
+static int fault_injected(void)
+{
+    return fault_alloc_failed() > 0 || fault_sys_failed_hard() > 0;
+}
 
 /* A call reported rc < 0 where success was due: it must be an error code
  * and an allocation must have failed. Returns rc. */
@@ -31,9 +40,10 @@ static int prog_err_at(int rc, const char *what, int line)
         corio_test_fail(__FILE__, line, "%s: %d is not an error", what, rc);
     if (rc < -4095 && !(rc <= CORIO_EBASE && rc > CORIO_EBASE - 100))
         corio_test_fail(__FILE__, line, "%s: %d is not an errno", what, rc);
-    if (fault_alloc_failed() == 0)
-        corio_test_fail(__FILE__, line, "%s failed (%s) with no failed "
-                        "allocation", what, corio_errname(rc));
+    if (!fault_injected())
+        corio_test_fail(__FILE__, line, "%s failed (%s) with no fault "
+                        "injected (EINTR must be retried)", what,
+                        corio_errname(rc));
     if (getenv("CORIO_FAULT_VERBOSE"))
         fprintf(stderr, "fault_program.c:%d: %s: %s\n", line, what,
                 corio_errname(rc));
@@ -763,13 +773,15 @@ static void count_cb(corio_future *f, void *arg)
     (*(int *)arg)++;
 }
 
-/* Holds a reference on its future; finds it cancelled if the task that
- * awaited it gave up. */
+/* Resolves the future misc_futures waits for, if it still does (a
+ * callback still queued when the loop is freed is dropped, unrun). */
+static corio_future *pending_h;
+
 static void resolve_cb(void *arg)
 {
-    int rc = corio_future_set_result(arg, (void *)9);
-    CHECK(rc == 0 || rc == -EALREADY);
-    corio_future_release(arg);
+    (void)arg;
+    if (pending_h)
+        CHECK_EQ(corio_future_set_result(pending_h, (void *)9), 0);
 }
 
 struct cond_kit {
@@ -847,13 +859,9 @@ static int misc_futures(void)
     TRY(corio_future_add_done_callback(f, count_cb, &calls));
     TRY(corio_future_shield(f, &outer));
     TRY(corio_future_new(NULL, &h));
-    corio_future_retain(h);
-    if ((rc = corio_loop_call_soon_threadsafe(corio_loop_current(), resolve_cb,
-                                              h)) < 0) {
-        corio_future_release(h);
-        prog_err(rc, "corio_loop_call_soon_threadsafe");
-        goto out;
-    }
+    pending_h = h;
+    TRY(corio_loop_call_soon_threadsafe(corio_loop_current(), resolve_cb,
+                                        NULL));
     TRY(corio_future_await(h, &v));
     CHECK_PTR(v, (void *)9);
     CHECK_EQ(corio_future_set_result(f, (void *)4), 0);
@@ -865,8 +873,7 @@ static int misc_futures(void)
 out:
     if (f) /* corio holds the shield's link until f or outer is done */
         corio_future_cancel(f);
-    if (h)
-        corio_future_cancel(h); /* resolve_cb, if queued, must find it */
+    pending_h = NULL;
     corio_future_release(f);
     corio_future_release(outer);
     corio_future_release(h);
@@ -1057,7 +1064,99 @@ int fault_program_run(unsigned mask, int rounds, int scale)
         if (crc < 0 && !rc)
             rc = crc;
     }
-    if (fault_alloc_failed() == 0)
+    if (!fault_injected())
         CHECK_EQ(rc, 0);
     return rc;
+}
+
+/* ---- one child --------------------------------------------------------- */
+
+/* LeakSanitizer's check, where there is one. */
+extern void __lsan_do_leak_check(void) __attribute__((weak));
+
+/* A child still running after this long is hung (it does milliseconds of
+ * work; this only catches a lost wakeup). */
+#define CHILD_LIMIT_S 30
+
+static int full_size(void)
+{
+    const char *f = getenv("CORIO_FAULTS");
+    return f && strcmp(f, "full") == 0;
+}
+
+static void child(unsigned mask, const struct fault_plan *p, int report_fd)
+{
+    long counts[FS_NFN + 1];
+    int i;
+    alarm(CHILD_LIMIT_S);
+    fault_alloc_install();
+    fault_alloc_fail_at(p->alloc_n, p->alloc_mode);
+    fault_sys_reset();
+    if (report_fd >= 0) /* count every call, fail none */
+        for (i = 0; i < FS_NFN; i++)
+            fault_sys_fail(i, LONG_MAX, 1, EIO);
+    else if (p->sys_k > 0)
+        fault_sys_fail(p->sys_fn, p->sys_k, 1, p->sys_err);
+    (void)fault_program_run(mask, full_size() ? 3 : 1, full_size() ? 4 : 1);
+    for (i = 0; i < FS_NFN; i++)
+        counts[i] = fault_sys_calls(i);
+    counts[FS_NFN] = fault_alloc_calls();
+    fault_sys_reset();
+    if (fault_alloc_live() != 0)
+        corio_test_fail(__FILE__, __LINE__, "%ld blocks leaked",
+                        fault_alloc_live());
+    fault_alloc_uninstall();
+    if (report_fd >= 0)
+        CHECK_EQ(write(report_fd, counts, sizeof counts),
+                 (ssize_t)sizeof counts);
+    if (__lsan_do_leak_check)
+        __lsan_do_leak_check();
+    fflush(NULL);
+    _exit(0);
+}
+
+static void describe(const struct fault_plan *p, char *buf, size_t n)
+{
+    static const char *const names[FS_NFN] = {
+        "epoll_create1", "epoll_ctl", "epoll_wait", "poll", "read", "write",
+        "accept4", "eventfd", "signalfd", "mmap", "mprotect"};
+    if (p->sys_k > 0)
+        snprintf(buf, n, "call %ld of %s failing with %s", p->sys_k,
+                 names[p->sys_fn], corio_errname(-p->sys_err));
+    else
+        snprintf(buf, n, "allocation %ld failing %s", p->alloc_n,
+                 p->alloc_mode == FAULT_ONCE ? "once" : "from then on");
+}
+
+void fault_program_child(unsigned mask, const struct fault_plan *plan,
+                         long *counts)
+{
+    char what[128];
+    int pfd[2] = {-1, -1}, st;
+    pid_t pid;
+    fflush(NULL);
+    if (counts)
+        CHECK_EQ(pipe(pfd), 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (counts)
+            close(pfd[0]);
+        child(mask, plan, pfd[1]);
+    }
+    if (counts) {
+        size_t sz = (FS_NFN + 1) * sizeof *counts;
+        close(pfd[1]);
+        CHECK_EQ(read(pfd[0], counts, sz), (ssize_t)sz);
+        close(pfd[0]);
+    }
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    describe(plan, what, sizeof what);
+    if (WIFSIGNALED(st))
+        corio_test_fail(__FILE__, __LINE__, "%s: child died of signal %d%s",
+                        what, WTERMSIG(st),
+                        WTERMSIG(st) == SIGALRM ? " (hung)" : "");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        corio_test_fail(__FILE__, __LINE__, "%s: child exited %d", what,
+                        WEXITSTATUS(st));
 }

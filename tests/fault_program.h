@@ -44,4 +44,27 @@ enum {
  * failed). */
 int fault_program_run(unsigned mask, int rounds, int scale);
 
+/* What fails in a child: allocation alloc_n (0: none; alloc_mode
+ * FAULT_ONCE or FAULT_FROM), and call sys_k of system function sys_fn
+ * (sys_k 0: none) with sys_err. */
+struct fault_plan {
+    long alloc_n;
+    int alloc_mode;
+    int sys_fn;
+    long sys_k;
+    int sys_err;
+};
+
+/*
+ * Fork a child that runs the program (parts `mask`, at the size
+ * CORIO_FAULTS asks for) with the plan's faults, checks it (see above; no
+ * block still live at the end, and LeakSanitizer's check where there is
+ * one) and exits; fail the running case unless the child exits 0 (a
+ * crash, a failed check, a hang caught by an alarm). If counts is not
+ * NULL, counts[fn] gets the child's calls of each fault_sys function and
+ * counts[FS_NFN] its allocations.
+ */
+void fault_program_child(unsigned mask, const struct fault_plan *plan,
+                         long *counts);
+
 #endif /* CORIO_TEST_FAULT_PROGRAM_H */

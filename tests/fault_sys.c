@@ -66,6 +66,16 @@ long fault_sys_failed(int fn)
     return atomic_load(&plans[fn].failed);
 }
 
+long fault_sys_failed_hard(void)
+{
+    long n = 0;
+    int i;
+    for (i = 0; i < FS_NFN; i++)
+        if (plans[i].err != EINTR)
+            n += atomic_load(&plans[i].failed);
+    return n;
+}
+
 /* Does this call of fn fail? Sets errno if so. */
 static int plan_hit(int fn)
 {

@@ -39,6 +39,9 @@ void fault_sys_fail(int fn, long k, long times, int err);
 void fault_sys_reset(void);
 long fault_sys_calls(int fn);  /* calls since the plan was armed */
 long fault_sys_failed(int fn); /* of those, how many it made fail */
+/* Failures made so far, all functions, other than EINTR (which must
+ * never be seen by corio's caller). */
+long fault_sys_failed_hard(void);
 void fault_sys_require(void);
 
 #endif /* CORIO_TEST_FAULT_SYS_H */

@@ -8,8 +8,13 @@
  * (plus LeakSanitizer's own check in ASan builds); the parent checks the
  * child neither crashed nor hung.
  *
- * To look at one case: CORIO_FAULT_ONLY=N (that allocation only) and
+ * To look at one case: CORIO_FAULT_ONLY=N (that allocation only), or
+ * CORIO_FAULT_SYS=FN,K,ERRNO (call K of fault_sys function FN), and
  * CORIO_FAULT_VERBOSE=1 (every error the program sees, on stderr).
+ *
+ * The same program runs with each system call of corio failing in turn
+ * (fault_sys.h), with EINTR (which must never surface) and the resource
+ * errors each call can give.
  *
  * `make test` sweeps each part alone and all parts together, one round.
  * `make faults` sets CORIO_FAULTS=full: three rounds of each, so the
@@ -18,101 +23,33 @@
 #include "test.h"
 #include "fault_alloc.h"
 #include "fault_program.h"
+#include "fault_sys.h"
 
-#include <corio.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-/* LeakSanitizer's check, where there is one. */
-extern void __lsan_do_leak_check(void) __attribute__((weak));
-
-/* A child that is still running after this long is hung (a sweep child
- * does milliseconds of work; this only catches a lost wakeup). */
-#define CHILD_LIMIT_S 30
-
-static int rounds(void)
-{
-    const char *f = getenv("CORIO_FAULTS");
-    return f && strcmp(f, "full") == 0 ? 3 : 1;
-}
-
-/* In a child: run the program with allocation n failing, check, exit. */
-static void child(unsigned mask, long n, int mode, int report_fd)
-{
-    long calls;
-    alarm(CHILD_LIMIT_S);
-    fault_alloc_install();
-    fault_alloc_fail_at(n, mode);
-    (void)fault_program_run(mask, rounds(), rounds() > 1 ? 4 : 1);
-    calls = fault_alloc_calls();
-    if (fault_alloc_live() != 0)
-        corio_test_fail(__FILE__, __LINE__, "%ld blocks leaked",
-                        fault_alloc_live());
-    fault_alloc_uninstall();
-    if (report_fd >= 0)
-        CHECK_EQ(write(report_fd, &calls, sizeof calls), (ssize_t)sizeof calls);
-    if (__lsan_do_leak_check)
-        __lsan_do_leak_check();
-    fflush(NULL);
-    _exit(0);
-}
-
-/* Fork a child for (n, mode); fail the case unless it exits 0. Returns
- * the allocations it counted when asked (report). */
-static long run_child(unsigned mask, long n, int mode, int report)
-{
-    int p[2] = {-1, -1}, st;
-    long calls = -1;
-    pid_t pid;
-    fflush(NULL);
-    if (report)
-        CHECK_EQ(pipe(p), 0);
-    pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        if (report)
-            close(p[0]);
-        child(mask, n, mode, p[1]);
-    }
-    if (report) {
-        close(p[1]);
-        CHECK_EQ(read(p[0], &calls, sizeof calls), (ssize_t)sizeof calls);
-        close(p[0]);
-    }
-    CHECK_EQ(waitpid(pid, &st, 0), pid);
-    if (WIFSIGNALED(st))
-        corio_test_fail(__FILE__, __LINE__, "allocation %ld failing (%s): "
-                        "child died of signal %d%s", n,
-                        mode == FAULT_ONCE ? "once" : "from then on",
-                        WTERMSIG(st),
-                        WTERMSIG(st) == SIGALRM ? " (hung)" : "");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        corio_test_fail(__FILE__, __LINE__, "allocation %ld failing (%s): "
-                        "child exited %d", n,
-                        mode == FAULT_ONCE ? "once" : "from then on",
-                        WEXITSTATUS(st));
-    return calls;
-}
 
 static void sweep(unsigned mask)
 {
     const char *only = getenv("CORIO_FAULT_ONLY");
-    long k, n;
+    struct fault_plan p = {0, FAULT_ONCE, 0, 0, 0};
+    long counts[FS_NFN + 1], k, n;
     if (only) { /* CORIO_FAULT_ONLY=N: that allocation alone, both modes */
-        run_child(mask, atol(only), FAULT_ONCE, 0);
-        run_child(mask, atol(only), FAULT_FROM, 0);
+        p.alloc_n = atol(only);
+        fault_program_child(mask, &p, NULL);
+        p.alloc_mode = FAULT_FROM;
+        fault_program_child(mask, &p, NULL);
         return;
     }
-    k = run_child(mask, 0, FAULT_ONCE, 1);
+    fault_program_child(mask, &p, counts);
+    k = counts[FS_NFN];
     CHECK(k > 0);
-    fprintf(stderr, "%ld allocations, %d round(s)\n", k, rounds());
+    fprintf(stderr, "%ld allocations\n", k);
     for (n = 1; n <= k + 1; n++) {
-        run_child(mask, n, FAULT_ONCE, 0);
-        run_child(mask, n, FAULT_FROM, 0);
+        p.alloc_n = n;
+        p.alloc_mode = FAULT_ONCE;
+        fault_program_child(mask, &p, NULL);
+        p.alloc_mode = FAULT_FROM;
+        fault_program_child(mask, &p, NULL);
     }
 }
 
@@ -132,3 +69,47 @@ TEST(fault_oom_many) { sweep(PART_MANY); }
 TEST(fault_oom_signal) { sweep(PART_SIGNAL); }
 TEST(fault_oom_misc) { sweep(PART_MISC); }
 TEST(fault_oom_all) { sweep(PART_ALL); }
+
+/* ---- the same program, with system calls failing ----------------------- */
+
+/* Each call of each function fails in turn, with the errnos it can
+ * really give there: EINTR (never seen by the caller: retried), and the
+ * resource errors that corio reports. */
+static void sys_sweep(unsigned mask)
+{
+    static const struct {
+        int fn, err;
+    } faults[] = {
+        {FS_EPOLL_CTL, ENOMEM}, {FS_EPOLL_CTL, ENOSPC},
+        {FS_EPOLL_WAIT, EINTR}, {FS_POLL, EINTR},
+        {FS_POLL, ENOMEM},      {FS_READ, EINTR},
+        {FS_WRITE, EINTR},      {FS_EVENTFD, EMFILE},
+        {FS_SIGNALFD, EMFILE},  {FS_SIGNALFD, ENOMEM},
+        {FS_MMAP, ENOMEM},      {FS_MPROTECT, ENOMEM},
+    };
+    struct fault_plan p = {0, FAULT_ONCE, 0, 0, 0};
+    long counts[FS_NFN + 1], k, runs = 0;
+    size_t i;
+    fault_sys_require();
+    if (getenv("CORIO_FAULT_SYS")) { /* CORIO_FAULT_SYS=FN,K,ERRNO */
+        CHECK_EQ(sscanf(getenv("CORIO_FAULT_SYS"), "%d,%ld,%d", &p.sys_fn,
+                        &p.sys_k, &p.sys_err), 3);
+        fault_program_child(mask, &p, NULL);
+        return;
+    }
+    fault_program_child(mask, &p, counts);
+    for (i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        p.sys_fn = faults[i].fn;
+        p.sys_err = faults[i].err;
+        for (k = 1; k <= counts[p.sys_fn]; k++) {
+            p.sys_k = k;
+            fault_program_child(mask, &p, NULL);
+            runs++;
+        }
+    }
+    fprintf(stderr, "%ld runs with a system call failing\n", runs);
+}
+
+TEST(fault_sys_sweep_io) { sys_sweep(PART_PIPE | PART_MANY); }
+TEST(fault_sys_sweep_signal) { sys_sweep(PART_SIGNAL | PART_TIMERS); }
+TEST(fault_sys_sweep_all) { sys_sweep(PART_ALL); }

@@ -254,6 +254,8 @@ static void task_step(corio__ready *r)
         CORIO__TASK_CHECK(t);
         return;
     }
+    if (t->coro.state == CORIO_CORO_CREATED) /* no stack: it never ran */
+        corio_coro_close(&t->coro);
     task_finish(t, rc, out);
 }
 
