@@ -11,6 +11,7 @@
 #   make docs       the API reference (Doxygen) in build/docs/html, warning-free
 #   make test-load  build, then run every test with a CPU hog on each core
 #   make bench      build, then run the benchmarks (one table)
+#   make faults     build, then the fault-injection cases at full size
 #   make asan       the whole suite under AddressSanitizer + UBSan
 #   make tsan       the whole suite under ThreadSanitizer
 #   make valgrind   the whole suite under Valgrind memcheck
@@ -28,7 +29,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 NEED      = sh cmake/need.sh
 
-.PHONY: all build configure lib test test-load demo install consumer docs bench asan tsan valgrind aarch64 clean
+.PHONY: all build configure lib test test-load demo install consumer docs bench faults asan tsan valgrind aarch64 clean
 
 all: build
 
@@ -70,6 +71,9 @@ consumer: lib
 
 bench: build
 	./build/bench/corio_bench
+
+faults: build
+	cd build && CORIO_FAULTS=full $(CTEST) -R '^fault_'
 
 asan:
 	@SAN_CC=$(SAN_CC) $(NEED) asan

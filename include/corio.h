@@ -3,6 +3,7 @@
  *
  * corio brings Python's coroutines and asyncio to C. Layers, lowest first:
  *   corio/error.h   error codes, corio_strerror
+ *   corio/alloc.h   the allocator corio uses (corio_set_allocator)
  *   corio/version.h CORIO_VERSION_*, corio_version
  *   corio/coro.h    coroutine objects driven by hand (no loop needed)
  *   corio/loop.h    the event loop, its clock and callbacks
@@ -39,6 +40,7 @@
 #define CORIO_H
 
 #include "corio/error.h"
+#include "corio/alloc.h"
 #include "corio/version.h"
 #include "corio/coro.h"
 #include "corio/loop.h"

@@ -51,6 +51,7 @@
  *     t->loop's thread.
  * Limits: no locking; a publish walks every subscriber.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/topic.h>
@@ -314,7 +315,7 @@ int corio_topic_new(corio_topic **out)
     corio_topic *tp;
     if (!out)
         return -EINVAL;
-    if (!(tp = calloc(1, sizeof *tp)))
+    if (!(tp = corio__calloc(1, sizeof *tp)))
         return -ENOMEM;
     *out = tp;
     return 0;
@@ -326,7 +327,7 @@ int corio_topic_free(corio_topic *tp)
         return 0;
     if (tp->nsubs || tp->inuse || tp->calling)
         return -EBUSY;
-    free(tp);
+    corio__free(tp);
     return 0;
 }
 
@@ -342,10 +343,10 @@ int corio_topic_subscribe(corio_topic *tp, size_t capacity, int policy,
         return rc;
     if (tp->closed)
         return -ESHUTDOWN;
-    if (!(s = calloc(1, sizeof *s)))
+    if (!(s = corio__calloc(1, sizeof *s)))
         return -ENOMEM;
-    if (!(s->ring = malloc(capacity * sizeof *s->ring))) {
-        free(s);
+    if (!(s->ring = corio__malloc(capacity * sizeof *s->ring))) {
+        corio__free(s);
         return -ENOMEM;
     }
     s->topic = tp;
@@ -374,8 +375,8 @@ int corio_topic_unsubscribe(corio_topic_sub *s)
         settle_pending(tp, s); /* s is off the list: finish_active skips it */
     while (s->n > 0) /* the topic is settled: only s's ring is left */
         drop(tp, s, ring_take(s));
-    free(s->ring);
-    free(s);
+    corio__free(s->ring);
+    corio__free(s);
     return 0;
 }
 

@@ -50,6 +50,7 @@
  * Limits: one reader and one writer per descriptor; a task parked on a
  * descriptor closed with close(2) may stay parked (epoll) until cancelled.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/io.h>
@@ -108,11 +109,11 @@ static void io_fini(corio__closer *c, corio_loop *loop)
     for (i = 0; i < io->n; i++) /* tasks were detached before teardown */
         assert(!io->ent[i].reader && !io->ent[i].writer);
     (void)i;
-    free(io->ent);
+    corio__free(io->ent);
     if (io->spare >= 0)
         close(io->spare);
     loop->on_event = io->next_on_event; /* hooks come off in LIFO order */
-    free(io);
+    corio__free(io);
     loop->io = NULL;
 }
 
@@ -123,7 +124,7 @@ static struct io *io_of(corio_loop *loop)
     struct io *io = loop->io;
     if (io)
         return io;
-    io = calloc(1, sizeof *io);
+    io = corio__calloc(1, sizeof *io);
     if (!io)
         return NULL;
     io->spare = -1;
@@ -160,7 +161,7 @@ static int ent_get(corio_loop *loop, int fd, struct fdent **out)
         n = io->n ? io->n : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        ent = realloc(io->ent, n * sizeof *ent);
+        ent = corio__realloc(io->ent, n * sizeof *ent);
         if (!ent)
             return -ENOMEM;
         memset(ent + io->n, 0, (n - io->n) * sizeof *ent);

@@ -29,6 +29,7 @@
  * arrives between teardown's last read and the unblocking meets its old
  * disposition.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/io.h>
@@ -113,7 +114,7 @@ static void sig_fini(corio__closer *c, corio_loop *loop)
     close(st->fd);
     pthread_sigmask(SIG_UNBLOCK, &st->blocked, NULL);
     loop->on_event = st->next_on_event; /* hooks come off in LIFO order */
-    free(st);
+    corio__free(st);
     loop->sig = NULL;
 }
 
@@ -127,7 +128,7 @@ static int sig_of(corio_loop *loop, struct sig **out)
         *out = st;
         return 0;
     }
-    st = calloc(1, sizeof *st);
+    st = corio__calloc(1, sizeof *st);
     if (!st)
         return -ENOMEM;
     sigemptyset(&st->mask);
@@ -135,13 +136,13 @@ static int sig_of(corio_loop *loop, struct sig **out)
     st->fd = signalfd(-1, &st->mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (st->fd < 0) {
         rc = -errno;
-        free(st);
+        corio__free(st);
         return rc;
     }
     rc = loop->pops->watch(loop->poller, st->fd, CORIO__POLL_IN, SIG_TOKEN);
     if (rc) {
         close(st->fd);
-        free(st);
+        corio__free(st);
         return rc;
     }
     st->next_on_event = loop->on_event;

@@ -29,6 +29,7 @@
  * `closing` set and stop scheduling anything. The RELEASE closers run
  * when the last reference goes.
  */
+#include "alloc.h"
 #include "loop/loop_impl.h"
 
 #include <errno.h>
@@ -181,7 +182,7 @@ static void handle_unref(corio_handle *h)
         loop->handle_free = h;
         loop->handle_free_n++;
     } else {
-        free(h);
+        corio__free(h);
     }
     corio__loop_unref(loop);
 }
@@ -237,7 +238,7 @@ static int handle_new(corio_loop *loop, corio_context *ctx, corio_callback fn,
         loop->handle_free = h->next_free;
         loop->handle_free_n--;
     } else {
-        h = malloc(sizeof *h);
+        h = corio__malloc(sizeof *h);
         if (!h)
             return -ENOMEM;
     }
@@ -376,7 +377,7 @@ static void tsq_run(corio__ready *r)
     corio__ctx_cap empty = {NULL, NULL};
     if (!n->loop->closing)
         corio__call_in_ctx(&empty, n->fn, n->arg);
-    free(n);
+    corio__free(n);
 }
 
 /* Wake the loop from any thread; tsq_lock held, so the loop cannot close
@@ -399,7 +400,7 @@ int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
     int rc = 0;
     if (!loop || !fn)
         return -EINVAL;
-    n = malloc(sizeof *n);
+    n = corio__malloc(sizeof *n);
     if (!n)
         return -ENOMEM;
     n->ready.run = tsq_run;
@@ -420,7 +421,7 @@ int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
     }
     pthread_mutex_unlock(&loop->tsq_lock);
     if (rc)
-        free(n);
+        corio__free(n);
     return rc;
 }
 
@@ -642,7 +643,7 @@ static void close_poller(corio__closer *c, corio_loop *loop)
     corio__heap_fini(&loop->timers);
     while ((h = loop->handle_free) != NULL) {
         loop->handle_free = h->next_free;
-        free(h);
+        corio__free(h);
     }
 }
 
@@ -657,7 +658,7 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     pops = corio__poll_find(opts ? opts->backend : NULL);
     if (!pops)
         return -EINVAL;
-    loop = calloc(1, sizeof *loop);
+    loop = corio__calloc(1, sizeof *loop);
     if (!loop)
         return -ENOMEM;
     loop->refs = 1;
@@ -665,7 +666,7 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     loop->wake_fd = -1;
     corio__heap_init(&loop->timers);
     if ((rc = pthread_mutex_init(&loop->tsq_lock, NULL)) != 0) {
-        free(loop);
+        corio__free(loop);
         return -rc;
     }
     if ((rc = pops->open(&loop->poller)) != 0)
@@ -692,7 +693,7 @@ fail:
     if (loop->poller)
         pops->close(loop->poller);
     pthread_mutex_destroy(&loop->tsq_lock);
-    free(loop);
+    corio__free(loop);
     return rc;
 }
 
@@ -723,7 +724,7 @@ __attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
 {
     run_closers(loop, INT32_MAX);
     pthread_mutex_destroy(&loop->tsq_lock);
-    free(loop);
+    corio__free(loop);
 }
 
 void corio__loop_unref(corio_loop *loop)
@@ -748,11 +749,11 @@ int corio_loop_free(corio_loop *loop)
     pthread_mutex_unlock(&loop->tsq_lock);
     for (; n; n = next) {
         next = n->next;
-        free(n);
+        corio__free(n);
     }
     for (n = loop->tsq_own; n; n = next) { /* fetched, never run */
         next = n->next;
-        free(n);
+        corio__free(n);
     }
     loop->tsq_own = loop->tsq_own_tail = NULL;
     drain_ready(loop);

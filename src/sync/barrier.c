@@ -12,6 +12,7 @@
  *
  * States: filling (broken == 0) or broken; reset returns to filling.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -29,7 +30,7 @@ int corio_barrier_new(int parties, corio_barrier **out)
     corio_barrier *b;
     if (!out || parties < 1)
         return -EINVAL;
-    b = calloc(1, sizeof *b);
+    b = corio__calloc(1, sizeof *b);
     if (!b)
         return -ENOMEM;
     b->parties = parties;
@@ -43,7 +44,7 @@ int corio_barrier_free(corio_barrier *b)
         return 0;
     if (b->q.n)
         return -EBUSY;
-    free(b);
+    corio__free(b);
     return 0;
 }
 

@@ -10,6 +10,7 @@
  * so notify(n) never wakes fewer than n waiters that return 0 while
  * enough wait (Python 3.13 does this; 3.11 loses the notification).
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -28,7 +29,7 @@ int corio_cond_new(corio_lock *lock, corio_cond **out)
     corio_cond *c;
     if (!out)
         return -EINVAL;
-    c = calloc(1, sizeof *c);
+    c = corio__calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     c->lock = lock ? lock : &c->own;
@@ -42,7 +43,7 @@ int corio_cond_free(corio_cond *c)
         return 0;
     if (c->q.n || c->own.owner || c->own.q.n)
         return -EBUSY;
-    free(c);
+    corio__free(c);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  * returns -ECANCELED: nothing is taken from the event, so nothing is
  * passed on.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@ int corio_event_new(corio_event **out)
     corio_event *ev;
     if (!out)
         return -EINVAL;
-    ev = calloc(1, sizeof *ev);
+    ev = corio__calloc(1, sizeof *ev);
     if (!ev)
         return -ENOMEM;
     *out = ev;
@@ -35,7 +36,7 @@ int corio_event_free(corio_event *ev)
         return 0;
     if (ev->q.n)
         return -EBUSY;
-    free(ev);
+    corio__free(ev);
     return 0;
 }
 

@@ -13,6 +13,7 @@
  * holding the lock leaves it held (as in asyncio: nobody can release it);
  * corio_lock_free of such a lock drops the reference and frees it.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -24,7 +25,7 @@ int corio_lock_new(corio_lock **out)
     corio_lock *lk;
     if (!out)
         return -EINVAL;
-    lk = calloc(1, sizeof *lk);
+    lk = corio__calloc(1, sizeof *lk);
     if (!lk)
         return -ENOMEM;
     *out = lk;
@@ -49,7 +50,7 @@ int corio_lock_free(corio_lock *lk)
     if (lk->q.n || (lk->owner && !corio_task_done(lk->owner)))
         return -EBUSY;
     set_owner(lk, NULL); /* an owner that ended holding it */
-    free(lk);
+    corio__free(lk);
     return 0;
 }
 

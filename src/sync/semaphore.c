@@ -6,6 +6,7 @@
  * semaphore, value <= bound, and value + permits held == bound. A woken
  * waiter that cannot use its permit gives it back the same way.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -24,7 +25,7 @@ static int sem_make(int value, int bound, corio_sem **out)
     corio_sem *s;
     if (!out || value < 0)
         return -EINVAL;
-    s = calloc(1, sizeof *s);
+    s = corio__calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     s->value = value;
@@ -49,7 +50,7 @@ int corio_sem_free(corio_sem *s)
         return 0;
     if (s->q.n)
         return -EBUSY;
-    free(s);
+    corio__free(s);
     return 0;
 }
 

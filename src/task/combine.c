@@ -32,6 +32,7 @@
  * wait for it (Python 3.11's _cancel_and_wait). shield links two futures
  * with a small heap node watching both.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/combine.h>
@@ -181,7 +182,7 @@ static void watch_done(corio__wait *wt)
     if (!m->owned) { /* an orphaned gather: only retrieval was left */
         corio_future_release(w->f);
         if (m->nlinked == 0)
-            free(m);
+            corio__free(m);
     }
 }
 
@@ -228,7 +229,7 @@ static multi *multi_new(int kind, int mode, corio_future *const *futs,
     size_t i;
     if (n > (SIZE_MAX - sizeof *m) / sizeof(watch))
         return NULL;
-    m = malloc(sizeof *m + n * sizeof(watch));
+    m = corio__malloc(sizeof *m + n * sizeof(watch));
     if (!m)
         return NULL;
     m->timer.fire = timer_fire;
@@ -278,7 +279,7 @@ static void multi_free(multi *m)
         unlink_watch(m, &m->w[i]);
         corio_future_release(m->w[i].f);
     }
-    free(m);
+    corio__free(m);
 }
 
 /* gather returned early: watches still linked stay, to mark their futures'
@@ -292,7 +293,7 @@ static void multi_orphan(multi *m)
         if (!m->w[i].linked)
             corio_future_release(m->w[i].f);
     if (m->nlinked == 0)
-        free(m);
+        corio__free(m);
 }
 
 /* ---- gather ---------------------------------------------------------------------- */
@@ -477,7 +478,7 @@ static void gather_fut_free(corio_future *f)
                     "retrieved it",
                     (void *)f, corio_errname(f->err), corio_strerror(f->err));
     f->magic = 0;
-    free(g);
+    corio__free(g);
     if (loop)
         corio__loop_unref(loop);
 }
@@ -501,7 +502,7 @@ int corio_gather_start(corio_future *const *futs, size_t n, unsigned flags,
         return rc;
     if (n > (SIZE_MAX - sizeof *g) / (sizeof(void *) + sizeof(int)))
         return -ENOMEM;
-    if (!(g = malloc(sizeof *g + n * (sizeof(void *) + sizeof(int)))))
+    if (!(g = corio__malloc(sizeof *g + n * (sizeof(void *) + sizeof(int)))))
         return -ENOMEM;
     corio__future_init(&g->fut, loop);
     g->fut.ops = &gather_fut_ops;
@@ -511,7 +512,7 @@ int corio_gather_start(corio_future *const *futs, size_t n, unsigned flags,
     g->cancel_requested = 0;
     g->errors = (int *)&g->results[n];
     if (!(m = multi_new(KIND_GATHER, (int)flags, futs, n, loop))) {
-        free(g);
+        corio__free(g);
         return -ENOMEM;
     }
     if (loop)
@@ -655,7 +656,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
             return -ECANCELED;
         rc = park_on(m, t, &iter_ops);
         if (m->freed) {
-            free(m);
+            corio__free(m);
             return -ESHUTDOWN;
         }
         if (rc)
@@ -681,7 +682,7 @@ void corio_as_completed_free(corio_as_completed *m)
         corio__wait_wake(&t->wait, 0, NULL);
         return;
     }
-    free(m);
+    corio__free(m);
 }
 
 /* ---- wait_for ---------------------------------------------------------------------- */
@@ -761,7 +762,7 @@ static void link_free(shield_link *l)
 {
     corio_future_release(l->inner);
     corio_future_release(l->outer);
-    free(l);
+    corio__free(l);
 }
 
 /* inner is done: pass its outcome on to outer. */
@@ -806,10 +807,10 @@ int corio_future_shield(corio_future *f, corio_future **outer)
         *outer = f;
         return 0;
     }
-    if (!(l = malloc(sizeof *l)))
+    if (!(l = corio__malloc(sizeof *l)))
         return -ENOMEM;
     if ((rc = corio_future_new(f->loop, &o)) != 0) {
-        free(l);
+        corio__free(l);
         return rc;
     }
     l->inner = f;

@@ -13,6 +13,7 @@
  * A task's future is the first member of the task; its reference count is
  * the task's, and cancelling it cancels the task.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <errno.h>
@@ -59,7 +60,7 @@ int corio_future_new(corio_loop *loop, corio_future **out)
         tl->fut_free = f->next_free;
         tl->fut_free_n--;
     } else {
-        f = malloc(sizeof *f);
+        f = corio__malloc(sizeof *f);
         if (!f)
             return -ENOMEM;
     }
@@ -89,11 +90,13 @@ static void future_free(corio_future *f)
         loop->tasks->fut_free = f;
         loop->tasks->fut_free_n++;
     } else {
-        free(f);
+        corio__free(f);
     }
     if (loop)
         corio__loop_unref(loop);
 }
+
+static void drop_callbacks(corio_future *f);
 
 void corio_future_release(corio_future *f)
 {
@@ -104,6 +107,7 @@ void corio_future_release(corio_future *f)
         return;
     }
     if (--f->refs == 0) {
+        drop_callbacks(f); /* it never completed: they never run */
         if (f->ops)
             f->ops->free(f);
         else
@@ -206,7 +210,7 @@ static void cb_run(corio__ready *r)
     corio_future *f = n->f;
     corio__call_in_ctx(&n->ctx, cb_call, n);
     corio__ctx_capture_drop(&n->ctx);
-    free(n);
+    corio__free(n);
     corio_future_release(f);
 }
 
@@ -229,7 +233,7 @@ static int add_done_callback(corio_future *f, corio_context *ctx,
     cb_node *n;
     if (!f || !fn)
         return -EINVAL;
-    n = malloc(sizeof *n);
+    n = corio__malloc(sizeof *n);
     if (!n)
         return -ENOMEM;
     corio__wait_watch(&n->w, &cb_ops, f);
@@ -258,6 +262,21 @@ int corio_future_add_done_callback_in_ctx(corio_future *f, corio_context *ctx,
     return add_done_callback(f, ctx, fn, arg);
 }
 
+/* Free the done callbacks of a future that is freed pending. */
+static void drop_callbacks(corio_future *f)
+{
+    corio__node *nd, *nx;
+    CORIO__LIST_EACH(nd, nx, &f->waiters) {
+        corio__wait *w = CORIO__CONTAINER(nd, corio__wait, node);
+        if (w->ops == &cb_ops) {
+            cb_node *n = CORIO__CONTAINER(w, cb_node, w);
+            corio__future_remove_waiter(f, w);
+            corio__ctx_capture_drop(&n->ctx);
+            corio__free(n);
+        }
+    }
+}
+
 int corio_future_remove_done_callback(corio_future *f,
                                       corio_future_callback fn, void *arg)
 {
@@ -271,7 +290,7 @@ int corio_future_remove_done_callback(corio_future *f,
         if (w->ops == &cb_ops && n->fn == fn && n->arg == arg) {
             corio__future_remove_waiter(f, w);
             corio__ctx_capture_drop(&n->ctx);
-            free(n);
+            corio__free(n);
             removed++;
         }
     }

@@ -20,6 +20,7 @@
  * Invariant: g->nlive counts children whose done callback has not run;
  * the wait returns only when it is 0.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/group.h>
@@ -62,7 +63,7 @@ static corio_group *group_of_timer(corio__timer *tm)
 
 static char *dup_or_null(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? corio__strdup(s) : NULL;
 }
 
 /* The i-th failure kept (i < g->nerr). */
@@ -82,7 +83,7 @@ static void record_error(corio_group *g, int code, const char *msg,
     corio_group_error_info *e;
     if (g->nerr > 0 && g->nerr - 1 == g->errcap) {
         size_t cap = g->errcap ? g->errcap * 2 : 4;
-        void *p = realloc(g->more, cap * sizeof *g->more);
+        void *p = corio__realloc(g->more, cap * sizeof *g->more);
         if (!p) {
             corio__warn("group %p: no memory to keep error %s of task '%s'",
                         (void *)g, corio_errname(code), name ? name : "?");
@@ -139,7 +140,7 @@ static void on_child_done(corio_future *f, void *arg)
 
     corio__list_remove(&g->live, &c->node);
     g->nlive--;
-    free(c);
+    corio__free(c);
     wake_waiter(g);
     (void)f;
     if (!corio_task_cancelled(t) && (rc = corio_task_result(t, NULL)) != 0) {
@@ -164,11 +165,11 @@ int corio_group_open(corio_group **out)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    g = calloc(1, sizeof *g);
+    g = corio__calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
     if ((rc = corio__scope_push(t, CORIO__SCOPE_GROUP, &g->scope)) != 0) {
-        free(g);
+        corio__free(g);
         return rc;
     }
     g->loop = t->loop;
@@ -190,12 +191,12 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
         return -EINVAL;
     if (g->finished || (g->exiting && g->nlive == 0) || g->aborting)
         return -ESHUTDOWN;
-    c = malloc(sizeof *c);
+    c = corio__malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
     rc = corio_task_spawn_at(g->loop, fn, arg, opts, &t, file, line);
     if (rc) {
-        free(c);
+        corio__free(c);
         return rc;
     }
     rc = corio_future_add_done_callback(corio_task_future(t), on_child_done,
@@ -204,7 +205,7 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
         /* Cannot watch it: take it back before it ever runs. */
         corio_task_cancel(t);
         corio_task_release(t);
-        free(c);
+        corio__free(c);
         return rc;
     }
     c->g = g;
@@ -348,7 +349,7 @@ void corio_group_free(corio_group *g)
             corio_task_release(c->t);
         }
         while ((nd = corio__list_pop(&g->live)) != NULL)
-            free(CORIO__CONTAINER(nd, child, node));
+            corio__free(CORIO__CONTAINER(nd, child, node));
         if (g->scope && g->parent->scope == g->scope)
             corio__scope_pop(g->parent, g->scope);
         corio__timer_stop(g->loop, &g->stop_timer);
@@ -357,10 +358,10 @@ void corio_group_free(corio_group *g)
     }
     for (i = 0; i < g->nerr; i++) {
         corio_group_error_info *e = err_at(g, i);
-        free((void *)e->message);
-        free((void *)e->cancel_message);
-        free((void *)e->task_name);
+        corio__free((void *)e->message);
+        corio__free((void *)e->cancel_message);
+        corio__free((void *)e->task_name);
     }
-    free(g->more);
-    free(g);
+    corio__free(g->more);
+    corio__free(g);
 }

@@ -45,6 +45,7 @@
  * Limits: regular files and directories cannot be watched (-EPERM: epoll
  * cannot poll them); not thread-safe, a poller belongs to one loop.
  */
+#include "alloc.h"
 #include "poll.h"
 #include "wait_clock.h"
 
@@ -82,20 +83,20 @@ struct corio__poller {
 
 static int ep_open(corio__poller **out)
 {
-    corio__poller *p = calloc(1, sizeof(*p));
+    corio__poller *p = corio__calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
-    p->kev = malloc(KEV_MIN * sizeof(*p->kev));
+    p->kev = corio__malloc(KEV_MIN * sizeof(*p->kev));
     if (!p->kev) {
-        free(p);
+        corio__free(p);
         return -ENOMEM;
     }
     p->nkev = KEV_MIN;
     p->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (p->epfd < 0) {
         int err = -errno;
-        free(p->kev);
-        free(p);
+        corio__free(p->kev);
+        corio__free(p);
         return err;
     }
     *out = p;
@@ -107,9 +108,9 @@ static void ep_close(corio__poller *p)
     if (!p)
         return;
     close(p->epfd);
-    free(p->reg);
-    free(p->kev);
-    free(p);
+    corio__free(p->reg);
+    corio__free(p->kev);
+    corio__free(p);
 }
 
 /* Make reg[fd] exist. 0 or -ENOMEM (table unchanged). */
@@ -121,7 +122,7 @@ static int reg_reserve(corio__poller *p, int fd)
         return 0;
     while (n < want)
         n *= 2; /* fd <= INT_MAX: cannot overflow size_t */
-    r = realloc(p->reg, n * sizeof(*r));
+    r = corio__realloc(p->reg, n * sizeof(*r));
     if (!r)
         return -ENOMEM;
     memset(r + p->nreg, 0, (n - p->nreg) * sizeof(*r));
@@ -277,7 +278,7 @@ static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
         return -EINVAL;
     if (max > p->nkev) {
         /* Grow for next time; if memory is short, report fewer now. */
-        struct epoll_event *k = realloc(p->kev, (size_t)max * sizeof(*k));
+        struct epoll_event *k = corio__realloc(p->kev, (size_t)max * sizeof(*k));
         if (k) {
             p->kev = k;
             p->nkev = max;
