@@ -19,6 +19,7 @@
  *   corio/topic.h   publish/subscribe topics
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
+ *   corio/process.h child processes: spawn, wait, signals, pipes
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -56,5 +57,6 @@
 #include "corio/topic.h"
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
+#include "corio/process.h"
 
 #endif /* CORIO_H */
