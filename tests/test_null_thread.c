@@ -17,6 +17,14 @@ static int null_body(void)
     CHECK_EQ(corio_loop_pool(corio_loop_current(), NULL), -EINVAL);
     CHECK_EQ(corio_loop_pool(NULL, &p), -EINVAL);
     CHECK_EQ(corio_loop_set_pool(NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_xcall_await(NULL, NULL), -EINVAL);
+    return 0;
+}
+
+static int body_nop(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
     return 0;
 }
 
@@ -32,5 +40,12 @@ TEST(null_thread)
     CHECK_EQ(corio_loop_set_pool(NULL, NULL), -EINVAL);
     CHECK_EQ(corio_to_thread(NULL, NULL, NULL), -EINVAL);
     CHECK_EQ(corio_to_thread_with(NULL, NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_run_coroutine_threadsafe(NULL, body_nop, NULL, NULL),
+             -EINVAL);
+    CHECK_EQ(corio_xcall_wait(NULL, 0, NULL), -EINVAL);
+    CHECK_EQ(corio_xcall_await(NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_xcall_cancel(NULL), -EINVAL);
+    CHECK_EQ(corio_xcall_done(NULL), 0);
+    corio_xcall_release(NULL);
     CHECK_EQ(run(null_body), 0);
 }

@@ -165,6 +165,68 @@ CORIO_API int corio_to_thread_with(corio_thread_fn fn, void *arg,
                                    const corio_to_thread_opts *opts,
                                    void **result);
 
+/* ---- calls between loops ------------------------------------------------------ */
+
+/* A call of a coroutine on another loop (asyncio's
+ * run_coroutine_threadsafe and its concurrent future). */
+typedef struct corio_xcall corio_xcall;
+
+/*
+ * corio_run_coroutine_threadsafe: from any thread, start fn(arg) as a
+ * task on loop (in a coming iteration of it). loop must not have been
+ * freed (it may be running or not; a loop that is freed before the task
+ * starts completes the call with -ESHUTDOWN). If out is not NULL, *out
+ * gets a handle (a reference: corio_xcall_release) to wait for the
+ * outcome, await it, or cancel it. Returns 0, -EINVAL (loop or fn NULL),
+ * -ENOMEM, -ESHUTDOWN (the loop is being freed: nothing started). Never
+ * suspends.
+ */
+CORIO_API int corio_run_coroutine_threadsafe(corio_loop *loop,
+                                             corio_coro_fn fn, void *arg,
+                                             corio_xcall **out);
+
+/*
+ * corio_xcall_wait: block the calling thread (a plain thread, not a
+ * task's: use corio_xcall_await there) until the call is done or
+ * `timeout` seconds passed (INFINITY: no limit; <= 0: just look).
+ * Returns the task's outcome (0 with *result set, result may be NULL;
+ * the task's negative error; -ECANCELED if it was cancelled;
+ * -ESHUTDOWN if its loop was freed before it started), or -ETIMEDOUT
+ * (not done yet: the call goes on), -EINVAL (h NULL, timeout NaN),
+ * -EDEADLK (called on the thread running h's loop, which could never
+ * finish it). Any number of threads may wait; each gets the outcome.
+ */
+CORIO_API int corio_xcall_wait(corio_xcall *h, double timeout,
+                               void **result);
+
+/*
+ * corio_xcall_await: suspend the calling task (on any loop, on any
+ * thread) until the call is done, and return its outcome as
+ * corio_xcall_wait does. A done call returns at once. Cancellation: with
+ * a cancel standing, or a cancel while it waits, -ECANCELED at once (the
+ * call itself goes on: cancel it with corio_xcall_cancel). Other errors:
+ * -EINVAL (h NULL), -ENOMEM, CORIO_ENOTASK. Suspends.
+ */
+CORIO_API int corio_xcall_await(corio_xcall *h, void **result);
+
+/*
+ * corio_xcall_cancel: from any thread, ask for the call's task to be
+ * cancelled (corio_task_cancel on its loop; a call not started yet never
+ * starts and ends with -ECANCELED). Returns 0, -EALREADY (already done),
+ * -EINVAL (h NULL). Never suspends. The outcome still comes through wait
+ * or await.
+ */
+CORIO_API int corio_xcall_cancel(corio_xcall *h);
+
+/* corio_xcall_done: 1 if the call is done, else 0 (0 for NULL). Any
+ * thread. */
+CORIO_API int corio_xcall_done(corio_xcall *h);
+
+/* corio_xcall_release: drop the reference (NULL: no-op). It does not
+ * cancel the call; the handle goes when the call is done too. Any
+ * thread. */
+CORIO_API void corio_xcall_release(corio_xcall *h);
+
 #ifdef __cplusplus
 }
 #endif
