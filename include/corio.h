@@ -58,5 +58,6 @@
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
 #include "corio/process.h"
+#include "corio/thread.h"
 
 #endif /* CORIO_H */

@@ -61,9 +61,9 @@ struct corio_handle {
     corio_handle *next_free;
 };
 
+typedef struct corio__tsq_node corio__tsq_node; /* call_soon_threadsafe */
 struct corio__tsq_node {
-    corio__ready ready;
-    corio__tsq_node *next;
+    corio__post post; /* first: the cross-thread queue holds posts */
     corio_loop *loop;
     corio_callback fn;
     void *arg;
@@ -372,7 +372,7 @@ void corio_handle_release(corio_handle *h)
 
 static void tsq_run(corio__ready *r)
 {
-    corio__tsq_node *n = (corio__tsq_node *)r;
+    corio__tsq_node *n = (corio__tsq_node *)r; /* post.ready is first */
     /* Contexts never cross threads: the empty one. */
     corio__ctx_cap empty = {NULL, NULL};
     if (!n->loop->closing)
@@ -393,34 +393,47 @@ static void wake_locked(corio_loop *loop)
     }
 }
 
-int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
-                                    void *arg)
+/* Append p to the cross-thread queue and wake the loop: 0, or
+ * -ESHUTDOWN once corio_loop_free has closed the queue. */
+static int tsq_push(corio_loop *loop, corio__post *p)
 {
-    corio__tsq_node *n;
     int rc = 0;
-    if (!loop || !fn)
-        return -EINVAL;
-    n = corio__malloc(sizeof *n);
-    if (!n)
-        return -ENOMEM;
-    n->ready.run = tsq_run;
-    n->next = NULL;
-    n->loop = loop;
-    n->fn = fn;
-    n->arg = arg;
+    p->next = NULL;
     pthread_mutex_lock(&loop->tsq_lock);
     if (loop->tsq_closed) {
         rc = -ESHUTDOWN;
     } else {
         if (loop->tsq_tail)
-            loop->tsq_tail->next = n;
+            loop->tsq_tail->next = p;
         else
-            loop->tsq_head = n;
-        loop->tsq_tail = n;
+            loop->tsq_head = p;
+        loop->tsq_tail = p;
         wake_locked(loop);
     }
     pthread_mutex_unlock(&loop->tsq_lock);
-    if (rc)
+    return rc;
+}
+
+int corio__loop_post(corio_loop *loop, corio__post *p)
+{
+    return tsq_push(loop, p);
+}
+
+int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
+                                    void *arg)
+{
+    corio__tsq_node *n;
+    int rc;
+    if (!loop || !fn)
+        return -EINVAL;
+    n = corio__malloc(sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    n->post.ready.run = tsq_run;
+    n->loop = loop;
+    n->fn = fn;
+    n->arg = arg;
+    if ((rc = tsq_push(loop, &n->post)) != 0)
         corio__free(n);
     return rc;
 }
@@ -459,7 +472,7 @@ int corio_loop_unhold(corio_loop *loop)
  * own list, in order. */
 static void tsq_fetch(corio_loop *loop)
 {
-    corio__tsq_node *head, *tail;
+    corio__post *head, *tail;
     uint64_t v;
     ssize_t r;
     do
@@ -486,7 +499,7 @@ static void tsq_fetch(corio_loop *loop)
  * is looked at every POLL_EVERY). */
 static void tsq_share(corio_loop *loop)
 {
-    corio__tsq_node *n;
+    corio__post *n;
     unsigned k;
     for (k = 0; k < TSQ_BUDGET && (n = loop->tsq_own) != NULL; k++) {
         loop->tsq_own = n->next;
@@ -735,7 +748,7 @@ void corio__loop_unref(corio_loop *loop)
 
 int corio_loop_free(corio_loop *loop)
 {
-    corio__tsq_node *n, *next;
+    corio__post *n, *next;
 
     if (!loop)
         return 0;
@@ -747,15 +760,18 @@ int corio_loop_free(corio_loop *loop)
     n = loop->tsq_head;
     loop->tsq_head = loop->tsq_tail = NULL;
     pthread_mutex_unlock(&loop->tsq_lock);
-    for (; n; n = next) {
-        next = n->next;
-        corio__free(n);
-    }
-    for (n = loop->tsq_own; n; n = next) { /* fetched, never run */
-        next = n->next;
-        corio__free(n);
+    /* Run in closing mode, oldest first (those fetched but not yet made
+     * ready, then the queue): a callback is skipped (and its node freed),
+     * a post's owner sees `closing` and cleans up. */
+    if (loop->tsq_own) {
+        loop->tsq_own_tail->next = n;
+        n = loop->tsq_own;
     }
     loop->tsq_own = loop->tsq_own_tail = NULL;
+    for (; n; n = next) {
+        next = n->next;
+        corio__ready_push(loop, &n->ready);
+    }
     drain_ready(loop);
     run_closers(loop, CORIO__CLOSE_RELEASE);
     corio__loop_unref(loop);
