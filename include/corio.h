@@ -18,6 +18,7 @@
  *   corio/topic.h   publish/subscribe topics
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
+ *   corio/net.h     name resolution, TCP, Unix and UDP sockets
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -54,5 +55,6 @@
 #include "corio/topic.h"
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
+#include "corio/net.h"
 
 #endif /* CORIO_H */

@@ -1,0 +1,54 @@
+/*
+ * test_null_net.c: the NULL rule (STYLE 2a) for net.h, stream.h and
+ * server.h: every public function's answer to NULL arguments.
+ */
+#include "test.h"
+#include "net_helpers.h"
+
+#include <corio.h>
+#include <sys/un.h>
+
+static int null_net_main(void *arg, void **result)
+{
+    int fd = -1, fds[2];
+    size_t n = 0;
+    struct sockaddr_un sun;
+    socklen_t len;
+    char buf[8];
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_getaddrinfo("localhost", "80", NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_getaddrinfo(NULL, NULL, NULL, NULL), -EINVAL);
+    corio_freeaddrinfo(NULL);
+    CHECK_EQ(corio_getnameinfo(NULL, 0, buf, sizeof buf, NULL, 0, 0),
+             -EINVAL);
+    CHECK(corio_resolver() != NULL);
+    CHECK_EQ(corio_tcp_connect(NULL, 80, NULL, &fd), -EINVAL);
+    CHECK_EQ(corio_tcp_connect("127.0.0.1", 80, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_tcp_listen("127.0.0.1", 0, NULL, NULL, 1, &n), -EINVAL);
+    CHECK_EQ(corio_tcp_listen("127.0.0.1", 0, NULL, &fd, 1, NULL), -EINVAL);
+    CHECK_EQ(corio_sock_port(-1), -EBADF);
+    CHECK_EQ(corio_unix_listen(NULL, 0, &fd), -EINVAL);
+    CHECK_EQ(corio_unix_listen("@x", 0, NULL), -EINVAL);
+    CHECK_EQ(corio_unix_connect(NULL, SOCK_STREAM, &fd), -EINVAL);
+    CHECK_EQ(corio_unix_connect("@x", SOCK_STREAM, NULL), -EINVAL);
+    CHECK_EQ(corio_unix_bind(NULL, &fd), -EINVAL);
+    CHECK_EQ(corio_unix_bind("@x", NULL), -EINVAL);
+    CHECK_EQ(corio_unix_addr(NULL, &sun, &len), -EINVAL);
+    CHECK_EQ(corio_unix_addr("@x", NULL, &len), -EINVAL);
+    CHECK_EQ(corio_unix_addr("@x", &sun, NULL), -EINVAL);
+    CHECK_EQ(corio_socketpair(SOCK_STREAM, NULL), -EINVAL);
+    CHECK_EQ(corio_udp_open(NULL, 0, NULL, 0, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_udp_join(-1, NULL), -EINVAL);
+    CHECK_EQ(corio_sendto(-1, NULL, 1, NULL, 0), -EINVAL);
+    CHECK_EQ(corio_recvfrom(-1, NULL, 1, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_socketpair(SOCK_STREAM, fds), 0);
+    CHECK_EQ(corio_fd_close(fds[0]), 0);
+    CHECK_EQ(corio_fd_close(fds[1]), 0);
+    return 0;
+}
+
+TEST(null_net)
+{
+    net_run(null_net_main, NULL);
+}
