@@ -9,13 +9,14 @@
 #   make tsan       the whole suite under ThreadSanitizer
 #   make valgrind   the whole suite under Valgrind memcheck
 #   make aarch64    cross-build for AArch64 and run the suite under qemu-user
+#   make fuzz       build the libFuzzer targets (clang) and run each briefly
 
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 SAN_CC   ?= $(shell command -v clang-14 || command -v clang || echo gcc)
 CTEST     = ctest --output-on-failure -j$(JOBS)
 
-.PHONY: all build test demo bench asan tsan valgrind aarch64 clean
+.PHONY: all build test demo bench asan tsan valgrind aarch64 fuzz clean
 
 all: build
 
@@ -62,5 +63,16 @@ aarch64:
 	@$(CMAKE) --build build-aarch64 -j$(JOBS)
 	cd build-aarch64 && CORIO_TEST_TIMEOUT_MULTIPLIER=4 $(CTEST)
 
+FUZZ_SECONDS ?= 20
+fuzz:
+	@$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=$(SAN_CC) \
+	    -DCMAKE_BUILD_TYPE=Debug -DCORIO_SANITIZE=address -DCORIO_FUZZ=ON \
+	    -DCORIO_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build build-fuzz -j$(JOBS) --target fuzz_stream
+	mkdir -p build-fuzz/corpus-stream
+	ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz_stream \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus-stream
+
 clean:
-	rm -rf build build-asan build-tsan build-aarch64
+	rm -rf build build-asan build-tsan build-aarch64 build-fuzz

@@ -19,6 +19,7 @@
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
  *   corio/net.h     name resolution, TCP, Unix and UDP sockets
+ *   corio/stream.h  buffered streams over descriptors
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -56,5 +57,6 @@
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
 #include "corio/net.h"
+#include "corio/stream.h"
 
 #endif /* CORIO_H */

@@ -48,6 +48,54 @@ static int null_net_main(void *arg, void **result)
     return 0;
 }
 
+static int null_stream_main(void *arg, void **result)
+{
+    corio_stream *s;
+    const void *p;
+    size_t len, got = 7;
+    char buf[8];
+    int sv[2];
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_stream_new(0, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_stream_new(-1, NULL, &s), -EINVAL);
+    CHECK_EQ(corio_stream_fd(NULL), -1);
+    CHECK_EQ(corio_stream_read(NULL, buf, 1), -EINVAL);
+    CHECK_EQ(corio_stream_read_exactly(NULL, buf, 1, &got), -EINVAL);
+    CHECK_EQ(got, 0);
+    CHECK_EQ(corio_stream_read_until(NULL, ";", 1, buf, 8, &len), -EINVAL);
+    CHECK_EQ(corio_stream_read_line(NULL, buf, 8, &len), -EINVAL);
+    CHECK_EQ(corio_stream_peek(NULL, &p, &len), -EINVAL);
+    CHECK_EQ(corio_stream_fill(NULL), -EINVAL);
+    CHECK_EQ(corio_stream_consume(NULL, 0), -EINVAL);
+    CHECK_EQ(corio_stream_at_eof(NULL), 0);
+    CHECK_EQ(corio_stream_write(NULL, "x", 1), -EINVAL);
+    CHECK_EQ(corio_stream_drain(NULL), -EINVAL);
+    CHECK_EQ(corio_stream_write_pending(NULL), 0);
+    CHECK_EQ(corio_stream_write_eof(NULL), -EINVAL);
+    CHECK_EQ(corio_stream_close(NULL), 0);
+    CHECK_EQ(corio_socketpair(SOCK_STREAM, sv), 0);
+    CHECK_EQ(corio_stream_new(sv[0], NULL, &s), 0);
+    CHECK_EQ(corio_stream_read(s, NULL, 1), -EINVAL);
+    CHECK_EQ(corio_stream_read_exactly(s, NULL, 1, NULL), -EINVAL);
+    CHECK_EQ(corio_stream_read_until(s, NULL, 1, buf, 8, &len), -EINVAL);
+    CHECK_EQ(corio_stream_read_until(s, ";", 1, NULL, 8, &len), -EINVAL);
+    CHECK_EQ(corio_stream_read_until(s, ";", 1, buf, 8, NULL), -EINVAL);
+    CHECK_EQ(corio_stream_read_until(s, ";", 0, buf, 8, &len), -EINVAL);
+    CHECK_EQ(corio_stream_read_line(s, NULL, 8, &len), -EINVAL);
+    CHECK_EQ(corio_stream_peek(s, NULL, &len), -EINVAL);
+    CHECK_EQ(corio_stream_peek(s, &p, NULL), -EINVAL);
+    CHECK_EQ(corio_stream_write(s, NULL, 1), -EINVAL);
+    CHECK_EQ(corio_stream_close(s), 0);
+    CHECK_EQ(corio_fd_close(sv[1]), 0);
+    return 0;
+}
+
+TEST(null_stream)
+{
+    net_run(null_stream_main, NULL);
+}
+
 TEST(null_net)
 {
     net_run(null_net_main, NULL);
