@@ -20,6 +20,7 @@
  *   corio/agen.h    async generators and async iteration
  *   corio/net.h     name resolution, TCP, Unix and UDP sockets
  *   corio/stream.h  buffered streams over descriptors
+ *   corio/server.h  servers: a task per connection, graceful shutdown
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -58,5 +59,6 @@
 #include "corio/agen.h"
 #include "corio/net.h"
 #include "corio/stream.h"
+#include "corio/server.h"
 
 #endif /* CORIO_H */

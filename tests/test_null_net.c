@@ -6,6 +6,7 @@
 #include "net_helpers.h"
 
 #include <corio.h>
+#include <math.h>
 #include <sys/un.h>
 
 static int null_net_main(void *arg, void **result)
@@ -99,4 +100,50 @@ TEST(null_stream)
 TEST(null_net)
 {
     net_run(null_net_main, NULL);
+}
+
+static int null_server_handler(corio_stream *c, void *arg)
+{
+    (void)c;
+    (void)arg;
+    return 0;
+}
+
+static int null_server_main(void *arg, void **result)
+{
+    corio_server *s;
+    corio_server_stats st;
+    int fd = 0;
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_server_new(NULL, 1, null_server_handler, NULL, NULL, &s),
+             -EINVAL);
+    CHECK_EQ(corio_server_new(&fd, 1, NULL, NULL, NULL, &s), -EINVAL);
+    CHECK_EQ(corio_server_new(&fd, 1, null_server_handler, NULL, NULL, NULL),
+             -EINVAL);
+    CHECK_EQ(corio_tcp_server("127.0.0.1", 0, NULL, NULL, NULL, NULL, &s),
+             -EINVAL);
+    CHECK_EQ(corio_tcp_server("127.0.0.1", 0, NULL, null_server_handler, NULL,
+                              NULL, NULL),
+             -EINVAL);
+    CHECK_EQ(corio_server_port(NULL), -EINVAL);
+    CHECK_EQ(corio_server_close(NULL, 0), -EINVAL);
+    CHECK_EQ(corio_server_wait(NULL), -EINVAL);
+    CHECK_EQ(corio_server_stats_get(NULL, &st), -EINVAL);
+    CHECK_EQ(corio_server_error(NULL, 0), 0);
+    CHECK_EQ(corio_server_free(NULL), 0);
+    CHECK_EQ(corio_tcp_server("127.0.0.1", 0, NULL, null_server_handler, NULL,
+                              NULL, &s),
+             0);
+    CHECK_EQ(corio_server_stats_get(s, NULL), -EINVAL);
+    CHECK_EQ(corio_server_close(s, NAN), -EINVAL);
+    CHECK_EQ(corio_server_close(s, 0), 0);
+    CHECK_EQ(corio_server_wait(s), 0);
+    CHECK_EQ(corio_server_free(s), 0);
+    return 0;
+}
+
+TEST(null_server)
+{
+    net_run(null_server_main, NULL);
 }
