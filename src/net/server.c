@@ -357,8 +357,11 @@ int corio_server_close(corio_server *s, double grace)
         if (!corio_task_done(s->acc[i].task))
             corio_task_cancel(s->acc[i].task); /* in a back-off */
     }
-    for (n = corio__list_first(&s->conns); n; n = n->next)
-        corio__stream_shutdown_idle(CORIO__CONTAINER(n, struct conn, node)->st);
+    for (n = corio__list_first(&s->conns); n; n = n->next) {
+        struct conn *c = CORIO__CONTAINER(n, struct conn, node);
+        if (c->st) /* NULL: its handler is over, the stream closed */
+            corio__stream_shutdown_idle(c->st);
+    }
     if (grace <= 0)
         for (n = corio__list_first(&s->conns); n; n = n->next)
             corio_task_cancel(CORIO__CONTAINER(n, struct conn, node)->task);
