@@ -16,10 +16,11 @@
 #   make tsan       the whole suite under ThreadSanitizer
 #   make valgrind   the whole suite under Valgrind memcheck
 #   make aarch64    cross-build for AArch64 and run the suite under qemu-user
+#   make fuzz       build the libFuzzer targets (clang) and run each briefly
 #
-# The last four, and docs and consumer, first check that their tools are
-# installed and name the Debian packages to install when they are not
-# (cmake/need.sh).
+# asan, tsan, valgrind, aarch64, docs and consumer first check that their
+# tools are installed and name the Debian packages to install when they are
+# not (cmake/need.sh).
 
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
@@ -29,7 +30,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 NEED      = sh cmake/need.sh
 
-.PHONY: all build configure lib test test-load demo install consumer docs bench faults asan tsan valgrind aarch64 clean
+.PHONY: all build configure lib test test-load demo install consumer docs bench faults asan tsan valgrind aarch64 fuzz clean
 
 all: build
 
@@ -111,5 +112,16 @@ docs:
 	@$(NEED) docs
 	sh cmake/apidocs.sh . build/docs
 
+FUZZ_SECONDS ?= 20
+fuzz:
+	@$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=$(SAN_CC) \
+	    -DCMAKE_BUILD_TYPE=Debug -DCORIO_SANITIZE=address -DCORIO_FUZZ=ON \
+	    -DCORIO_BUILD_BENCH=OFF >/dev/null
+	@$(CMAKE) --build build-fuzz -j$(JOBS) --target fuzz_stream
+	mkdir -p build-fuzz/corpus-stream
+	ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz_stream \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus-stream
+
 clean:
-	rm -rf build build-asan build-tsan build-aarch64
+	rm -rf build build-asan build-tsan build-aarch64 build-fuzz

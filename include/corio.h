@@ -20,6 +20,9 @@
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
  *   corio/process.h child processes: spawn, wait, signals, pipes
+ *   corio/net.h     name resolution, TCP, Unix and UDP sockets
+ *   corio/stream.h  buffered streams over descriptors
+ *   corio/server.h  servers: a task per connection, graceful shutdown
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -59,5 +62,8 @@
 #include "corio/agen.h"
 #include "corio/process.h"
 #include "corio/thread.h"
+#include "corio/net.h"
+#include "corio/stream.h"
+#include "corio/server.h"
 
 #endif /* CORIO_H */
