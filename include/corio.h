@@ -54,5 +54,6 @@
 #include "corio/topic.h"
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
+#include "corio/diag.h"
 
 #endif /* CORIO_H */

@@ -149,6 +149,11 @@ static corio__ready *ready_pop(corio_loop *loop)
     return r;
 }
 
+corio__ready *corio__ready_pop(corio_loop *loop)
+{
+    return ready_pop(loop);
+}
+
 /* ---- timers --------------------------------------------------------------------- */
 
 int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline)
@@ -540,6 +545,10 @@ static int iterate(corio_loop *loop)
     if (loop->on_iteration)
         loop->on_iteration(loop);
     run_timers(loop);
+    if (loop->run_hook) { /* debug mode (loop_impl.h) */
+        loop->run_hook(loop, loop->ready.n);
+        return 0;
+    }
     for (count = loop->ready.n; count > 0; count--) {
         corio__ready *r = ready_pop(loop);
         r->run(r);

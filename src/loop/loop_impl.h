@@ -137,6 +137,12 @@ struct corio_loop {
     void *sig;                    /* signal.c's signalfd and waiters */
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
     void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
+    /* Debug mode (src/diag/): when set, runs an iteration's `count` ready
+     * nodes itself (corio__ready_pop, then run), timing and stamping
+     * them; NULL (the default) costs one test per iteration. diag is
+     * that layer's per-loop state. */
+    void (*run_hook)(corio_loop *loop, size_t count);
+    void *diag;
 };
 
 /* ---- context capture --------------------------------------------------------------
@@ -208,6 +214,8 @@ void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
                         void *arg);
 
 void corio__ready_push(corio_loop *loop, corio__ready *r);
+/* Take the first ready node, or NULL (for run_hook). */
+corio__ready *corio__ready_pop(corio_loop *loop);
 /* Drop a reference on the loop's memory (objects made on it hold one). */
 void corio__loop_unref(corio_loop *loop);
 /* Register c (its order and close set) to run at the loop's teardown. */
