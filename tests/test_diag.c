@@ -12,6 +12,7 @@
  */
 #include "test.h"
 #include "run_body.h"
+#include "core/stack/stack.h"
 
 #include <corio.h>
 #include <errno.h>
@@ -601,4 +602,31 @@ static int busy_main(void)
 TEST(diag_signal_dump_errors)
 {
     CHECK_EQ(run(busy_main), 0);
+}
+
+/* ---- the target of tests/gdb.sh ------------------------------------------------------ */
+
+/* gdb stops here (tests/gdb.sh) while the world is stuck, runs the
+ * corio commands, writes a core with gcore, and lets the case finish. */
+__attribute__((noinline)) void corio_test_gdb_stop_here(void);
+__attribute__((noinline)) void corio_test_gdb_stop_here(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+static int gdb_target_body(void)
+{
+    world_up();
+    corio_test_gdb_stop_here();
+    world_down();
+    return 0;
+}
+
+TEST(diag_gdb_target)
+{
+    /* PTE guard pages (MADV_GUARD_INSTALL) make a stack arena unreadable
+     * as a whole through /proc/PID/mem, so gcore would leave the task
+     * stacks out of the core: mprotect guards keep them in. */
+    corio__stack_debug_force_guard(CORIO__GUARD_MPROTECT);
+    CHECK_EQ(run(gdb_target_body), 0);
 }

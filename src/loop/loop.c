@@ -588,6 +588,9 @@ void corio_loop_stop(corio_loop *loop)
 
 /* ---- creation and teardown ---------------------------------------------------------- */
 
+corio_loop *corio__loops;
+static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void corio__loop_add_closer(corio_loop *loop, corio__closer *c)
 {
     corio__closer **p = &loop->closers;
@@ -664,6 +667,12 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     loop->close_poller.order = CORIO__CLOSE_POLLER;
     loop->close_poller.close = close_poller;
     corio__loop_add_closer(loop, &loop->close_poller);
+    pthread_mutex_lock(&loops_lock);
+    if ((loop->all_next = corio__loops) != NULL)
+        corio__loops->all_prev = &loop->all_next;
+    loop->all_prev = &corio__loops;
+    corio__loops = loop;
+    pthread_mutex_unlock(&loops_lock);
     *out = loop;
     return 0;
 fail:
@@ -701,6 +710,10 @@ static void run_closers(corio_loop *loop, int until)
  * line, so the unref every object's release makes stays a decrement. */
 __attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
 {
+    pthread_mutex_lock(&loops_lock);
+    if ((*loop->all_prev = loop->all_next) != NULL)
+        loop->all_next->all_prev = loop->all_prev;
+    pthread_mutex_unlock(&loops_lock);
     run_closers(loop, INT32_MAX);
     pthread_mutex_destroy(&loop->tsq_lock);
     free(loop);

@@ -142,8 +142,14 @@ struct corio_loop {
      * them; NULL (the default) costs one test per iteration. diag is
      * that layer's per-loop state. */
     void (*run_hook)(corio_loop *loop, size_t count);
-    void *diag;
+    /* In corio__loops (loop.c) from corio_loop_new until its memory goes:
+     * how debuggers find every loop (scripts/corio-gdb.py). */
+    corio_loop *all_next, **all_prev;
 };
+
+/* Every loop of the process, for debuggers; corio__loops_lock guards it
+ * (creation and the last release only). */
+extern corio_loop *corio__loops;
 
 /* ---- context capture --------------------------------------------------------------
  *
