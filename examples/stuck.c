@@ -149,6 +149,6 @@ int main(void)
     corio_lock_free(lock_b);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    printf("corio_run returned %d\n", rc);
+    fprintf(stderr, "corio_run returned %d\n", rc);
     return rc == 0 ? 0 : 1;
 }
