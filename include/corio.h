@@ -65,5 +65,6 @@
 #include "corio/net.h"
 #include "corio/stream.h"
 #include "corio/server.h"
+#include "corio/diag.h"
 
 #endif /* CORIO_H */

@@ -289,10 +289,16 @@ static void detach_writer(corio__wait *w)
     detach_dir(w, OUT);
 }
 
+static void describe_fd(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "fd %d to become %s", (int)(intptr_t)w->obj,
+                      w->ops->what[4] == 'r' ? "readable" : "writable");
+}
+
 static const corio__wait_ops read_ops = {"fd (readable)", detach_reader, 0,
-                                         0};
+                                         0, describe_fd};
 static const corio__wait_ops write_ops = {"fd (writable)", detach_writer, 0,
-                                          0};
+                                          0, describe_fd};
 
 /* Is fd ready in direction dir right now? 1 yes (or in error: the caller's
  * next call reports it), 0 no, -EBADF not open. */

@@ -36,6 +36,7 @@
 #include <corio/io.h>
 #include <assert.h>
 #include <errno.h>
+#include <string.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -223,7 +224,14 @@ static int arrived(corio_loop *loop, int signo)
     }
     return sigpending(&set) == 0 && sigismember(&set, signo) == 1;
 }
-static const corio__wait_ops signal_ops = {"signal", detach_signal, 0, 0};
+static void describe_signal(const corio__wait *w, corio__wait_desc *d)
+{
+    int signo = (int)(intptr_t)w->obj;
+    corio__wait_descf(d, "signal %d (%s)", signo, strsignal(signo));
+}
+
+static const corio__wait_ops signal_ops = {"signal", detach_signal, 0, 0,
+                                           describe_signal};
 
 int corio_signal_wait(int signo)
 {

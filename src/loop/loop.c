@@ -156,6 +156,11 @@ static corio__ready *ready_pop(corio_loop *loop)
     return r;
 }
 
+corio__ready *corio__ready_pop(corio_loop *loop)
+{
+    return ready_pop(loop);
+}
+
 /* ---- timers --------------------------------------------------------------------- */
 
 int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline)
@@ -583,6 +588,10 @@ static int iterate(corio_loop *loop)
         loop->on_iteration(loop);
     tsq_share(loop);
     run_timers(loop);
+    if (loop->run_hook) { /* debug mode (loop_impl.h) */
+        loop->run_hook(loop, loop->ready.n);
+        return 0;
+    }
     for (count = loop->ready.n; count > 0; count--) {
         corio__ready *r = ready_pop(loop);
         r->run(r);
@@ -621,6 +630,9 @@ void corio_loop_stop(corio_loop *loop)
 }
 
 /* ---- creation and teardown ---------------------------------------------------------- */
+
+corio_loop *corio__loops;
+static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void corio__loop_add_closer(corio_loop *loop, corio__closer *c)
 {
@@ -698,6 +710,12 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     loop->close_poller.order = CORIO__CLOSE_POLLER;
     loop->close_poller.close = close_poller;
     corio__loop_add_closer(loop, &loop->close_poller);
+    pthread_mutex_lock(&loops_lock);
+    if ((loop->all_next = corio__loops) != NULL)
+        corio__loops->all_prev = &loop->all_next;
+    loop->all_prev = &corio__loops;
+    corio__loops = loop;
+    pthread_mutex_unlock(&loops_lock);
     *out = loop;
     return 0;
 fail:
@@ -735,6 +753,10 @@ static void run_closers(corio_loop *loop, int until)
  * line, so the unref every object's release makes stays a decrement. */
 __attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
 {
+    pthread_mutex_lock(&loops_lock);
+    if ((*loop->all_prev = loop->all_next) != NULL)
+        loop->all_next->all_prev = loop->all_prev;
+    pthread_mutex_unlock(&loops_lock);
     run_closers(loop, INT32_MAX);
     pthread_mutex_destroy(&loop->tsq_lock);
     corio__free(loop);

@@ -146,7 +146,19 @@ struct corio_loop {
     void *pool;                   /* thread/: the loop's pool, its port */
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
     void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
+    /* Debug mode (src/diag/): when set, runs an iteration's `count` ready
+     * nodes itself (corio__ready_pop, then run), timing and stamping
+     * them; NULL (the default) costs one test per iteration. diag is
+     * that layer's per-loop state. */
+    void (*run_hook)(corio_loop *loop, size_t count);
+    /* In corio__loops (loop.c) from corio_loop_new until its memory goes:
+     * how debuggers find every loop (scripts/corio-gdb.py). */
+    corio_loop *all_next, **all_prev;
 };
+
+/* Every loop of the process, for debuggers; corio__loops_lock guards it
+ * (creation and the last release only). */
+extern corio_loop *corio__loops;
 
 /* ---- context capture --------------------------------------------------------------
  *
@@ -223,6 +235,8 @@ void corio__ready_push(corio_loop *loop, corio__ready *r);
  * has begun (p is not queued). Posts queued when corio_loop_free begins
  * are run then, with loop->closing set: their owners clean up. */
 int corio__loop_post(corio_loop *loop, corio__post *p);
+/* Take the first ready node, or NULL (for run_hook). */
+corio__ready *corio__ready_pop(corio_loop *loop);
 /* Drop a reference on the loop's memory (objects made on it hold one). */
 void corio__loop_unref(corio_loop *loop);
 /* Register c (its order and close set) to run at the loop's teardown. */

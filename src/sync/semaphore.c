@@ -20,6 +20,18 @@ struct corio_sem {
     int bound; /* -1: unbounded */
 };
 
+static void describe_sem(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_sem *s = (const corio_sem *)w->obj;
+    corio__wait_descf(d, "semaphore %p (value %d", (const void *)s, s->value);
+    if (s->bound >= 0)
+        corio__wait_descf(d, " of %d", s->bound);
+    corio__wait_descf(d, "; %zu waiting)", s->q.n);
+}
+
+const corio__wait_ops corio__waitq_sem = {"semaphore", corio__waitq_detach, 0,
+                                          0, describe_sem};
+
 static int sem_make(int value, int bound, corio_sem **out)
 {
     corio_sem *s;

@@ -259,6 +259,11 @@ static void task_step(corio__ready *r)
     task_finish(t, rc, out);
 }
 
+corio_task *corio__task_of_step(corio__ready *r)
+{
+    return r->run == task_step ? task_of_ready(r) : NULL;
+}
+
 /* ---- spawning -------------------------------------------------------------------- */
 
 /* "task-N" into buf (24 bytes), without the cost of snprintf on the spawn
@@ -329,6 +334,8 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     t->coro.name = t->name;
     t->file = file ? file : "?";
     t->line = line;
+    t->parent_id = corio__task_cur ? corio__task_cur->id : 0;
+    t->wait_since = 0;
     t->cancel_requests = 0;
     t->cancel_seen = 0;
     t->scope = NULL;
@@ -518,6 +525,25 @@ size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
     return n;
 }
 
+corio_task *corio__task_by_id(corio_loop *loop, uint64_t id)
+{
+    corio__node *nd, *nx;
+    if (!loop->tasks || id == 0)
+        return NULL;
+    CORIO__LIST_EACH(nd, nx, &loop->tasks->all) {
+        corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
+        if (t->id == id)
+            return t;
+    }
+    return NULL;
+}
+
+corio_task *corio__task_find(corio_loop *loop, const void *p, uint64_t id)
+{
+    corio_task *t = corio__task_by_id(loop, id);
+    return t == p ? t : NULL;
+}
+
 int corio_fail(int err, const char *fmt, ...)
 {
     corio_task *t = corio__task_running();
@@ -552,9 +578,22 @@ static void detach_from_ready(corio__wait *w)
     (void)w; /* a sleep(0) is granted and queued from the start */
 }
 
-static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0};
+static void describe_sleep(const corio__wait *w, corio__wait_desc *d)
+{
+    int64_t at = w->task->timer.node.key;
+    if (at == CORIO__NO_DEADLINE) {
+        corio__wait_descf(d, "sleep forever (until cancelled)");
+        return;
+    }
+    d->deadline = at;
+    corio__wait_descf(d, "sleep, %.3f s left",
+                      (double)(at - corio__loop_now_ns()) / 1e9);
+}
+
+static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0,
+                                          describe_sleep};
 static const corio__wait_ops yield_ops = {"sleep(0)", detach_from_ready, 0,
-                                          0};
+                                          0, 0};
 
 int corio_sleep(double seconds)
 {
@@ -602,9 +641,11 @@ static void report_waits(corio_loop *loop, const char *why)
         corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
                 t->line);
-        if (corio__task_parked(t))
-            fprintf(stderr, "waits on %s %p", t->wait.ops->what, t->wait.obj);
-        else if (t->queued)
+        if (corio__task_parked(t)) {
+            corio__wait_desc d;
+            corio__wait_describe(&t->wait, &d);
+            fprintf(stderr, "waits on %s", d.text);
+        } else if (t->queued)
             fprintf(stderr, "is ready to run");
         else
             fprintf(stderr, "is not waiting on anything corio knows");
@@ -703,6 +744,8 @@ corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
     corio__loop_add_closer(loop, &tl->close_memory);
     corio__loop_add_closer(loop, &tl->release);
     loop->report_stuck = report_waits;
+    if (corio__debug_env()) /* CORIO_DEBUG: stamp parks (wait.c) */
+        loop->run_hook = corio__task_debug_run;
     loop->tasks = tl;
     return tl;
 }
