@@ -27,13 +27,6 @@
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-static void settle(void)
-{
-    int i;
-    for (i = 0; i < 12; i++)
-        corio_sleep(0);
-}
-
 /* The dump of the current loop as a string (caller frees). */
 static char *dump_string(int format)
 {
@@ -287,7 +280,7 @@ static void world_up(void)
     spawn_named("gath", gather_fn, 0);
     spawn_named("waitfor", wait_for_fn, 0);
     spawn_named("leanw", lean_fn, CORIO_CORO_LEAN);
-    settle();
+    settle_n(12);
 }
 
 static void world_down(void)
