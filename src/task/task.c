@@ -89,6 +89,30 @@ void corio__task_check(const corio_task *t)
 
 /* ---- references and freeing ------------------------------------------------------- */
 
+/* A handle used after its last release (debug builds): the task's memory
+ * is recycled, and task_free clears the magic, so a join, cancel, retain
+ * or release through a dangling handle finds it cleared (until a spawn
+ * reuses the object) and aborts with the task's name. Release builds
+ * (NDEBUG) check nothing. */
+#ifndef NDEBUG
+static void check_live(const corio_task *t, const char *call)
+{
+    if (t->fut.magic == CORIO__FUTURE_MAGIC)
+        return;
+    fprintf(stderr,
+            "corio: %s on task '%s' (spawned at %s:%d) after its last "
+            "release: the handle dangles (keep a reference, "
+            "corio_task_retain, for as long as you use it)\n",
+            call, t->name ? t->name : "?", t->file ? t->file : "?",
+            t->line);
+    fflush(stderr);
+    abort();
+}
+#define TASK_LIVE(t, call) check_live((t), (call))
+#else
+#define TASK_LIVE(t, call) ((void)0)
+#endif
+
 static void task_free(corio_task *t)
 {
     corio_loop *loop = t->loop;
@@ -131,14 +155,18 @@ void corio__task_unref(corio_task *t)
 
 void corio_task_retain(corio_task *t)
 {
-    if (t)
+    if (t) {
+        TASK_LIVE(t, "corio_task_retain");
         t->fut.refs++;
+    }
 }
 
 void corio_task_release(corio_task *t)
 {
-    if (t)
+    if (t) {
+        TASK_LIVE(t, "corio_task_release");
         corio__task_unref(t);
+    }
 }
 
 /* ---- finishing ---------------------------------------------------------------- */
@@ -416,6 +444,7 @@ int corio_task_cancel(corio_task *t)
 {
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_cancel");
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
     task_cancel(t, NULL);
@@ -428,6 +457,7 @@ int corio_task_cancel_msg(corio_task *t, const char *msg)
     int rc = 0;
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_cancel_msg");
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
     if (msg && !(copy = corio__strdup(msg)))
@@ -465,6 +495,7 @@ int corio_task_join(corio_task *t, void **result)
 {
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_join");
     if (!corio__task_running() && t->fut.state == CORIO__FUT_PENDING &&
         !corio_coro_current())
         return CORIO_ENOTASK;
@@ -475,6 +506,7 @@ int corio_task_result(corio_task *t, void **result)
 {
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_result");
     return corio_future_result(&t->fut, result);
 }
 
