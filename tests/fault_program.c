@@ -1004,6 +1004,172 @@ static int part_misc(void)
     return rc;
 }
 
+
+/* ---- extras: barriers, nested scopes, waits, contexts, loose ends ------- */
+
+static int barrier_party(void *arg, void **result)
+{
+    int rc = corio_barrier_wait(arg);
+    (void)result;
+    return rc < 0 ? rc : 0;
+}
+
+static int extra_barrier(void)
+{
+    corio_barrier *b = NULL;
+    corio_task *t = NULL;
+    int rc, jr;
+    TRY(corio_barrier_new(2, &b));
+    TRY(corio_spawn(barrier_party, b, NULL, &t));
+    rc = corio_barrier_wait(b);
+    if (rc < 0) {
+        prog_err(rc, "corio_barrier_wait");
+        corio_barrier_abort(b);
+    } else {
+        CHECK(rc == 0 || rc == 1);
+        rc = 0;
+    }
+    jr = corio_task_join(t, NULL);
+    if (jr < 0 && !rc)
+        rc = prog_err(jr, "barrier party");
+out:
+    corio_task_release(t);
+    if (b)
+        CHECK_EQ(corio_barrier_free(b), 0);
+    return rc;
+}
+
+static int extra_scopes(void)
+{
+    corio_scope *outer = NULL, *inner = NULL;
+    int rc;
+    TRY(corio_scope_timeout(3600, &outer));
+    rc = corio_scope_move_on_after(3600, &inner);
+    if (rc < 0) {
+        prog_err(rc, "inner scope");
+        CHECK_EQ(corio_scope_close(outer, rc), rc);
+        return rc;
+    }
+    rc = corio_scope_reschedule(inner, corio_loop_time(NULL) + 0.001);
+    if (rc == 0)
+        rc = corio_sleep(3600);
+    rc = corio_scope_close(inner, rc); /* moved on: 0 */
+    rc = corio_scope_close(outer, rc);
+    if (rc < 0)
+        prog_err(rc, "nested scopes");
+out:
+    return rc;
+}
+
+static int extra_wait_timeout(void)
+{
+    corio_future *f[2] = {NULL, NULL};
+    size_t ndone = 9;
+    void *v = NULL;
+    int rc;
+    TRY(corio_future_new(NULL, &f[0]));
+    TRY(corio_future_new(NULL, &f[1]));
+    TRY(corio_wait(f, 2, CORIO_WAIT_FIRST_COMPLETED, 0.001, &ndone));
+    CHECK_EQ(ndone, 0);
+    CHECK_EQ(corio_future_set_result(f[1], (void *)6), 0);
+    TRY(corio_wait(f, 2, CORIO_WAIT_FIRST_COMPLETED, INFINITY, &ndone));
+    CHECK_EQ(ndone, 1);
+    TRY(corio_wait_for(f[1], 3600, &v));
+    CHECK_PTR(v, (void *)6);
+    rc = 0;
+out:
+    corio_future_release(f[0]);
+    corio_future_release(f[1]);
+    return rc;
+}
+
+static int extra_spawn_in_ctx(void)
+{
+    corio_context *ctx = NULL;
+    corio_task *t = NULL;
+    void *v = NULL;
+    int rc;
+    TRY(corio_ctxvar_new("x", (void *)1, &var));
+    TRY(corio_context_copy(&ctx));
+    TRY(corio_spawn_in_ctx(ctx, read_var, NULL, NULL, &t));
+    TRY(corio_task_join(t, &v));
+    CHECK_PTR(v, (void *)1);
+    rc = 0;
+out:
+    corio_task_release(t);
+    corio_context_release(ctx);
+    corio_ctxvar_free(var);
+    var = NULL;
+    return rc;
+}
+
+/* A generator left suspended is closed by whoever frees it, or by
+ * corio_run's shutdown. */
+static int extra_agen_unfinished(void)
+{
+    corio_agen *g = NULL;
+    void *v;
+    int rc;
+    TRY(corio_agen_new(gen_sleepy, NULL, NULL, &g));
+    TRY(corio_agen_next(g, &v));
+    CHECK_PTR(v, (void *)0);
+    rc = 0;
+out:
+    if (g)
+        CHECK_EQ(corio_agen_free(g), 0);
+    return rc;
+}
+
+static int part_extra(void)
+{
+    int (*const fns[])(void) = {extra_barrier, extra_scopes,
+                                extra_wait_timeout, extra_spawn_in_ctx,
+                                extra_agen_unfinished};
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        int r = fns[i]();
+        if (r < 0 && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+/* A loop made and run by hand, left with work when it is freed. */
+static corio_loop *hand_loop;
+
+static int hand_main(void *arg, void **result)
+{
+    corio_task *t;
+    int rc;
+    (void)arg;
+    (void)result;
+    rc = corio_spawn(forever, NULL, NULL, &t); /* abandoned at free */
+    if (rc == 0)
+        corio_task_release(t);
+    corio_loop_stop(hand_loop);
+    return rc;
+}
+
+static int part_hand_loop(void)
+{
+    corio_task *t = NULL;
+    int rc;
+    TRY(corio_loop_new(NULL, &hand_loop));
+    TRY(corio_loop_spawn(hand_loop, hand_main, NULL, NULL, &t));
+    TRY(corio_loop_call_later(hand_loop, 3600, cb_never, NULL, NULL));
+    TRY(corio_loop_run(hand_loop));
+    CHECK(corio_task_done(t));
+    TRY(corio_task_result(t, NULL));
+    rc = 0;
+out:
+    corio_task_release(t);
+    if (hand_loop)
+        CHECK_EQ(corio_loop_free(hand_loop), 0);
+    hand_loop = NULL;
+    return rc;
+}
+
 /* ---- the program ------------------------------------------------------- */
 
 static const struct {
@@ -1017,6 +1183,7 @@ static const struct {
     {PART_TIMERS, part_timers}, {PART_PIPE, part_pipe},
     {PART_GATHER, part_gather}, {PART_MANY, part_many},
     {PART_SIGNAL, part_signal}, {PART_MISC, part_misc},
+    {PART_EXTRA, part_extra},
 };
 
 static int main_body(void *arg, void **result)
@@ -1047,6 +1214,10 @@ int fault_program_run(unsigned mask, int rounds, int scale)
     if (mask & PART_CORO)
         for (r = 0; r < rounds; r++)
             if ((crc = part_coro()) < 0 && !rc)
+                rc = crc;
+    if (mask & PART_EXTRA)
+        for (r = 0; r < rounds; r++)
+            if ((crc = part_hand_loop()) < 0 && !rc)
                 rc = crc;
     if (mask & ~PART_CORO) {
         first_err = 0; /* what the loop's parts see, from here */

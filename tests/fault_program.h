@@ -33,7 +33,10 @@ enum {
     PART_SIGNAL = 1 << 13,
     PART_MISC = 1 << 14,   /* cancel messages, callbacks, shield,
                               as_completed, conditions, joins... */
-    PART_ALL = (1 << 15) - 1
+    PART_EXTRA = 1 << 15,  /* barriers, nested scopes, wait with a timeout,
+                              spawn into a context, generators left
+                              unfinished, a loop run by hand */
+    PART_ALL = (1 << 16) - 1
 };
 
 /* Run the parts in `mask`, `rounds` times each (`scale` sizes the MANY

@@ -68,6 +68,7 @@ TEST(fault_oom_gather) { sweep(PART_GATHER); }
 TEST(fault_oom_many) { sweep(PART_MANY); }
 TEST(fault_oom_signal) { sweep(PART_SIGNAL); }
 TEST(fault_oom_misc) { sweep(PART_MISC); }
+TEST(fault_oom_extra) { sweep(PART_EXTRA); }
 TEST(fault_oom_all) { sweep(PART_ALL); }
 
 /* ---- the same program, with system calls failing ----------------------- */
