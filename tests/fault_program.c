@@ -64,6 +64,24 @@ static int prog_err_at(int rc, const char *what, int line)
         }                                                                  \
     } while (0)
 
+/* Drop a handle on a task after making sure it has ended, since it may
+ * use what the caller is about to free. A task still running is
+ * cancelled, and the caller yields until it is done: a bare yield
+ * suspends even while a cancel stands on the caller (when corio_run is
+ * cancelling everything, as after a poller failure), where a join would
+ * fail at once, and it needs no memory. */
+static void drop(corio_task *t)
+{
+    int i;
+    if (t && !corio_task_done(t)) {
+        corio_task_cancel(t);
+        for (i = 0; i < 1000 && !corio_task_done(t); i++)
+            (void)corio_yield(NULL, NULL);
+        CHECK(corio_task_done(t));
+    }
+    corio_task_release(t);
+}
+
 /* ---- coroutines by hand ------------------------------------------------ */
 
 static int gen3(void *arg, void **result)
@@ -161,7 +179,7 @@ static int part_tasks(void)
             rc = prog_err(jr, "corio_task_join");
         else
             prog_err(jr, "corio_task_join");
-        corio_task_release(t[i]);
+        drop(t[i]);
     }
     return rc;
 }
@@ -297,7 +315,7 @@ static int part_queue(void)
     }
     rc = 0;
 out:
-    corio_task_release(t);
+    drop(t);
     corio_queue_free(q);
     corio_queue_free(pq);
     return rc;
@@ -416,7 +434,7 @@ static int part_ctxvar(void)
     CHECK_PTR(v, (void *)1);
     rc = 0;
 out:
-    corio_task_release(t);
+    drop(t);
     corio_context_release(ctx);
     corio_ctxvar_token_free(tok);
     corio_ctxvar_free(var);
@@ -476,7 +494,7 @@ static int part_sync(void)
             rc = prog_err(jr, "locker");
     }
 out:
-    corio_task_release(t);
+    drop(t);
     corio_sem_free(s);
     corio_event_free(k.ev);
     corio_lock_free(k.lk);
@@ -560,7 +578,7 @@ static int part_pipe(void)
         rc = prog_err((int)n, "corio_read");
     CHECK_EQ(corio_fd_close(fds[0]), 0);
     jr = corio_task_join(t, NULL);
-    corio_task_release(t);
+    drop(t);
     if (jr < 0 && jr != -EPIPE) {
         if (!rc)
             rc = prog_err(jr, "writer");
@@ -609,7 +627,7 @@ out:
             corio_task_cancel(t[i]);
             (void)corio_task_join(t[i], NULL);
         }
-        corio_task_release(t[i]);
+        drop(t[i]);
     }
     return rc;
 }
@@ -697,7 +715,7 @@ static int part_many(void)
             CHECK_EQ(ra[i].got, 'x');
         else if (!rc)
             rc = prog_err(jr, "reader");
-        corio_task_release(rt[i]);
+        drop(rt[i]);
         CHECK_EQ(corio_fd_close(fds[i][0]), 0);
         CHECK_EQ(corio_fd_close(fds[i][1]), 0);
     }
@@ -708,7 +726,7 @@ static int part_many(void)
             CHECK_PTR(r, (void *)(intptr_t)i);
         else if (!rc)
             rc = prog_err(jr, "sleeper");
-        corio_task_release(t[i]);
+        drop(t[i]);
     }
     for (i = 0; i < nv; i++)
         corio_ctxvar_free(vars[i]);
@@ -754,7 +772,7 @@ static int part_signal(void)
     if (jr < 0 && !rc)
         rc = prog_err(jr, "signal waiter");
 out:
-    corio_task_release(t);
+    drop(t);
     return rc;
 }
 
@@ -844,7 +862,7 @@ out:
         corio_task_cancel(t);
         (void)corio_task_join(t, NULL);
     }
-    corio_task_release(t);
+    drop(t);
     return rc;
 }
 
@@ -920,7 +938,7 @@ out:
             corio_task_cancel(t[i]);
             (void)corio_task_join(t[i], NULL);
         }
-        corio_task_release(t[i]);
+        drop(t[i]);
     }
     return rc;
 }
@@ -959,8 +977,8 @@ out:
         corio_task_cancel(ct);
         (void)corio_task_join(ct, NULL);
     }
-    corio_task_release(nt);
-    corio_task_release(ct);
+    drop(nt);
+    drop(ct);
     corio_queue_free(q);
     corio_cond_free(k.c);
     corio_lock_free(k.lk);
@@ -1033,7 +1051,7 @@ static int extra_barrier(void)
     if (jr < 0 && !rc)
         rc = prog_err(jr, "barrier party");
 out:
-    corio_task_release(t);
+    drop(t);
     if (b)
         CHECK_EQ(corio_barrier_free(b), 0);
     return rc;
@@ -1096,7 +1114,7 @@ static int extra_spawn_in_ctx(void)
     CHECK_PTR(v, (void *)1);
     rc = 0;
 out:
-    corio_task_release(t);
+    drop(t);
     corio_context_release(ctx);
     corio_ctxvar_free(var);
     var = NULL;
@@ -1146,7 +1164,7 @@ static int hand_main(void *arg, void **result)
     (void)result;
     rc = corio_spawn(forever, NULL, NULL, &t); /* abandoned at free */
     if (rc == 0)
-        corio_task_release(t);
+        corio_task_release(t); /* left running: abandoned at the free */
     corio_loop_stop(hand_loop);
     return rc;
 }
