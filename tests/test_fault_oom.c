@@ -26,9 +26,25 @@
 #include "fault_sys.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-static void sweep(unsigned mask)
+/* The sweeps of all parts together take one N in `stride` (from a seeded
+ * random start) where each child is slow: under Valgrind and the
+ * sanitizers, outside `make faults`. Each part's own sweep still takes
+ * every N. */
+static long all_stride(void)
+{
+    const char *f = getenv("CORIO_FAULTS");
+    if (f && strcmp(f, "full") == 0)
+        return 1;
+    if (corio_test_under_valgrind())
+        return 8;
+    return corio_test_under_asan() || corio_test_under_tsan() ? 3 : 1;
+}
+
+static void sweep_every(unsigned mask, long stride)
 {
     const char *only = getenv("CORIO_FAULT_ONLY");
     struct fault_plan p = {0, FAULT_ONCE, 0, 0, 0};
@@ -44,13 +60,19 @@ static void sweep(unsigned mask)
     k = counts[FS_NFN];
     CHECK(k > 0);
     fprintf(stderr, "%ld allocations\n", k);
-    for (n = 1; n <= k + 1; n++) {
+    for (n = 1 + (long)(corio_test_rand() % (uint64_t)stride); n <= k + 1;
+         n += stride) {
         p.alloc_n = n;
         p.alloc_mode = FAULT_ONCE;
         fault_program_child(mask, &p, NULL);
         p.alloc_mode = FAULT_FROM;
         fault_program_child(mask, &p, NULL);
     }
+}
+
+static void sweep(unsigned mask)
+{
+    sweep_every(mask, 1);
 }
 
 TEST(fault_oom_coro) { sweep(PART_CORO); }
@@ -69,14 +91,14 @@ TEST(fault_oom_many) { sweep(PART_MANY); }
 TEST(fault_oom_signal) { sweep(PART_SIGNAL); }
 TEST(fault_oom_misc) { sweep(PART_MISC); }
 TEST(fault_oom_extra) { sweep(PART_EXTRA); }
-TEST(fault_oom_all) { sweep(PART_ALL); }
+TEST(fault_oom_all) { sweep_every(PART_ALL, all_stride()); }
 
 /* ---- the same program, with system calls failing ----------------------- */
 
 /* Each call of each function fails in turn, with the errnos it can
  * really give there: EINTR (never seen by the caller: retried), and the
  * resource errors that corio reports. */
-static void sys_sweep(unsigned mask)
+static void sys_sweep_every(unsigned mask, long stride)
 {
     static const struct {
         int fn, err;
@@ -102,7 +124,8 @@ static void sys_sweep(unsigned mask)
     for (i = 0; i < sizeof faults / sizeof faults[0]; i++) {
         p.sys_fn = faults[i].fn;
         p.sys_err = faults[i].err;
-        for (k = 1; k <= counts[p.sys_fn]; k++) {
+        for (k = 1 + (long)(corio_test_rand() % (uint64_t)stride);
+             k <= counts[p.sys_fn]; k += stride) {
             p.sys_k = k;
             fault_program_child(mask, &p, NULL);
             runs++;
@@ -111,6 +134,6 @@ static void sys_sweep(unsigned mask)
     fprintf(stderr, "%ld runs with a system call failing\n", runs);
 }
 
-TEST(fault_sys_sweep_io) { sys_sweep(PART_PIPE | PART_MANY); }
-TEST(fault_sys_sweep_signal) { sys_sweep(PART_SIGNAL | PART_TIMERS); }
-TEST(fault_sys_sweep_all) { sys_sweep(PART_ALL); }
+TEST(fault_sys_sweep_io) { sys_sweep_every(PART_PIPE | PART_MANY, 1); }
+TEST(fault_sys_sweep_signal) { sys_sweep_every(PART_SIGNAL | PART_TIMERS, 1); }
+TEST(fault_sys_sweep_all) { sys_sweep_every(PART_ALL, all_stride()); }
