@@ -18,6 +18,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1188,6 +1190,75 @@ out:
     return rc;
 }
 
+
+/* ---- sockets: accept and connect --------------------------------------- */
+
+static int lfd_open; /* the listener: the server closes it on failure */
+
+static int server(void *arg, void **result)
+{
+    int lfd = (int)(intptr_t)arg, s, rc = 0;
+    char c;
+    ssize_t n;
+    (void)result;
+    if ((s = corio_accept(lfd, NULL, NULL)) < 0) {
+        /* A server that gives up closes its listener, which resets the
+         * connection it left queued: the client hears of it. */
+        CHECK_EQ(corio_fd_close(lfd), 0);
+        lfd_open = 0;
+        return s;
+    }
+    if ((n = corio_read(s, &c, 1)) != 1)
+        rc = n < 0 ? (int)n : -EPROTO;
+    else if ((n = corio_write(s, "s", 1)) != 1)
+        rc = n < 0 ? (int)n : -EPROTO;
+    CHECK_EQ(corio_fd_close(s), 0);
+    return rc;
+}
+
+static int part_socket(void)
+{
+    struct sockaddr_un a;
+    socklen_t len = sizeof a;
+    corio_task *t = NULL;
+    int lfd, cfd = -1, rc, jr;
+    ssize_t n;
+    char c = 0;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX; /* autobind: an abstract name of its own */
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    CHECK(lfd >= 0);
+    CHECK_EQ(bind(lfd, (struct sockaddr *)&a, sizeof(sa_family_t)), 0);
+    CHECK_EQ(listen(lfd, 4), 0);
+    CHECK_EQ(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+    lfd_open = 1;
+    cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    CHECK(cfd >= 0);
+    TRY(corio_spawn(server, (void *)(intptr_t)lfd, NULL, &t));
+    TRY(corio_connect(cfd, (struct sockaddr *)&a, len));
+    if ((n = corio_write(cfd, "c", 1)) != 1) {
+        rc = prog_err(n < 0 ? (int)n : -EPROTO, "corio_write");
+        goto out;
+    }
+    if ((n = corio_read(cfd, &c, 1)) != 1) { /* 0: reset by the server */
+        rc = prog_err(n < 0 ? (int)n : -EPROTO, "corio_read");
+        goto out;
+    }
+    CHECK_EQ(c, 's');
+    rc = 0;
+out:
+    CHECK_EQ(corio_fd_close(cfd), 0); /* the server sees the end */
+    if (t) {
+        jr = corio_task_join(t, NULL);
+        if (jr < 0 && !rc)
+            rc = prog_err(jr, "server");
+    }
+    drop(t);
+    if (lfd_open)
+        CHECK_EQ(corio_fd_close(lfd), 0);
+    return rc;
+}
+
 /* ---- the program ------------------------------------------------------- */
 
 static const struct {
@@ -1201,7 +1272,7 @@ static const struct {
     {PART_TIMERS, part_timers}, {PART_PIPE, part_pipe},
     {PART_GATHER, part_gather}, {PART_MANY, part_many},
     {PART_SIGNAL, part_signal}, {PART_MISC, part_misc},
-    {PART_EXTRA, part_extra},
+    {PART_EXTRA, part_extra},   {PART_SOCKET, part_socket},
 };
 
 static int main_body(void *arg, void **result)

@@ -36,7 +36,8 @@ enum {
     PART_EXTRA = 1 << 15,  /* barriers, nested scopes, wait with a timeout,
                               spawn into a context, generators left
                               unfinished, a loop run by hand */
-    PART_ALL = (1 << 16) - 1
+    PART_SOCKET = 1 << 16, /* accept, connect, a byte each way */
+    PART_ALL = (1 << 17) - 1
 };
 
 /* Run the parts in `mask`, `rounds` times each (`scale` sizes the MANY

@@ -91,6 +91,7 @@ TEST(fault_oom_many) { sweep(PART_MANY); }
 TEST(fault_oom_signal) { sweep(PART_SIGNAL); }
 TEST(fault_oom_misc) { sweep(PART_MISC); }
 TEST(fault_oom_extra) { sweep(PART_EXTRA); }
+TEST(fault_oom_socket) { sweep(PART_SOCKET); }
 TEST(fault_oom_all) { sweep_every(PART_ALL, all_stride()); }
 
 /* ---- the same program, with system calls failing ----------------------- */
@@ -109,6 +110,8 @@ static void sys_sweep_every(unsigned mask, long stride)
         {FS_WRITE, EINTR},      {FS_EVENTFD, EMFILE},
         {FS_SIGNALFD, EMFILE},  {FS_SIGNALFD, ENOMEM},
         {FS_MMAP, ENOMEM},      {FS_MPROTECT, ENOMEM},
+        {FS_ACCEPT4, EINTR},    {FS_ACCEPT4, ENOMEM},
+        {FS_ACCEPT4, EMFILE},
     };
     struct fault_plan p = {0, FAULT_ONCE, 0, 0, 0};
     long counts[FS_NFN + 1], k, runs = 0;
@@ -135,5 +138,6 @@ static void sys_sweep_every(unsigned mask, long stride)
 }
 
 TEST(fault_sys_sweep_io) { sys_sweep_every(PART_PIPE | PART_MANY, 1); }
+TEST(fault_sys_sweep_socket) { sys_sweep_every(PART_SOCKET, 1); }
 TEST(fault_sys_sweep_signal) { sys_sweep_every(PART_SIGNAL | PART_TIMERS, 1); }
 TEST(fault_sys_sweep_all) { sys_sweep_every(PART_ALL, all_stride()); }
