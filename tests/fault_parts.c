@@ -485,6 +485,8 @@ out:
 
 static const char msg[] = "hello, pipe";
 
+static int writer_closed; /* a writer cancelled before it ran did not */
+
 static int writer(void *arg, void **result)
 {
     int fd = (int)(intptr_t)arg, rc;
@@ -492,6 +494,7 @@ static int writer(void *arg, void **result)
     (void)result;
     rc = corio_write_all(fd, msg, sizeof msg, &w);
     CHECK_EQ(corio_fd_close(fd), 0);
+    writer_closed = 1;
     return rc;
 }
 
@@ -503,6 +506,7 @@ int fault_part_pipe(void)
     int fds[2], rc = 0, jr;
     ssize_t n;
     CHECK_EQ(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+    writer_closed = 0;
     if ((rc = corio_spawn(writer, (void *)(intptr_t)fds[1], NULL, &t)) < 0) {
         prog_err(rc, "spawn writer");
         corio_fd_close(fds[1]);
@@ -516,6 +520,8 @@ int fault_part_pipe(void)
     CHECK_EQ(corio_fd_close(fds[0]), 0);
     jr = corio_task_join(t, NULL);
     fault_drop(t);
+    if (!writer_closed)
+        CHECK_EQ(corio_fd_close(fds[1]), 0);
     if (jr < 0 && jr != -EPIPE) {
         if (!rc)
             rc = prog_err(jr, "writer");

@@ -162,7 +162,7 @@ static int full_size(void)
 static void child(unsigned mask, const struct fault_plan *p, int report_fd)
 {
     long counts[FS_NFN + 1];
-    int i;
+    int i, fds;
     alarm(CHILD_LIMIT_S);
     fault_alloc_install();
     fault_alloc_fail_at(p->alloc_n, p->alloc_mode);
@@ -172,7 +172,11 @@ static void child(unsigned mask, const struct fault_plan *p, int report_fd)
             fault_sys_fail(i, LONG_MAX, 1, EIO);
     else if (p->sys_k > 0)
         fault_sys_fail(p->sys_fn, p->sys_k, 1, p->sys_err);
+    fds = corio_test_count_fds();
     (void)fault_program_run(mask, full_size() ? 3 : 1, full_size() ? 4 : 1);
+    if (corio_test_count_fds() != fds)
+        corio_test_fail(__FILE__, __LINE__, "%d descriptors leaked",
+                        corio_test_count_fds() - fds);
     for (i = 0; i < FS_NFN; i++)
         counts[i] = fault_sys_calls(i);
     counts[FS_NFN] = fault_alloc_calls();

@@ -4,8 +4,9 @@
  * in 1..K, a fresh child process runs it with allocation N failing, once
  * (FAULT_ONCE) and from N on (FAULT_FROM). Each child checks that every
  * failure came back as a negative errno, that no failure was reported as
- * success, and that nothing corio allocated is still live at the end
- * (plus LeakSanitizer's own check in ASan builds); the parent checks the
+ * success, and that nothing corio allocated is still live and no
+ * descriptor still open at the end (plus LeakSanitizer's own check in
+ * ASan builds); the parent checks the
  * child neither crashed nor hung.
  *
  * To look at one case: CORIO_FAULT_ONLY=N (that allocation only), or
