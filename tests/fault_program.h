@@ -63,8 +63,9 @@ struct fault_plan {
  * Fork a child that runs the program (parts `mask`, at the size
  * CORIO_FAULTS asks for) with the plan's faults, checks it (see above;
  * no block still live and no descriptor open at the end, and
- * LeakSanitizer's check where there is one) and exits; fail the running case unless the child exits 0 (a
- * crash, a failed check, a hang caught by an alarm). If counts is not
+ * LeakSanitizer's check where there is one) and exits; fail the running
+ * case unless the child exits 0 (not after a crash, a failed check, or a
+ * hang caught by an alarm). If counts is not
  * NULL, counts[fn] gets the child's calls of each fault_sys function and
  * counts[FS_NFN] its allocations.
  */
