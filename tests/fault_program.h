@@ -33,7 +33,11 @@ enum {
     PART_SIGNAL = 1 << 13,
     PART_MISC = 1 << 14,   /* cancel messages, callbacks, shield,
                               as_completed, conditions, joins... */
-    PART_ALL = (1 << 15) - 1
+    PART_EXTRA = 1 << 15,  /* barriers, nested scopes, wait with a timeout,
+                              spawn into a context, generators left
+                              unfinished, a loop run by hand */
+    PART_SOCKET = 1 << 16, /* accept, connect, a byte each way */
+    PART_ALL = (1 << 17) - 1
 };
 
 /* Run the parts in `mask`, `rounds` times each (`scale` sizes the MANY
@@ -57,10 +61,11 @@ struct fault_plan {
 
 /*
  * Fork a child that runs the program (parts `mask`, at the size
- * CORIO_FAULTS asks for) with the plan's faults, checks it (see above; no
- * block still live at the end, and LeakSanitizer's check where there is
- * one) and exits; fail the running case unless the child exits 0 (a
- * crash, a failed check, a hang caught by an alarm). If counts is not
+ * CORIO_FAULTS asks for) with the plan's faults, checks it (see above;
+ * no block still live and no descriptor open at the end, and
+ * LeakSanitizer's check where there is one) and exits; fail the running
+ * case unless the child exits 0 (not after a crash, a failed check, or a
+ * hang caught by an alarm). If counts is not
  * NULL, counts[fn] gets the child's calls of each fault_sys function and
  * counts[FS_NFN] its allocations.
  */

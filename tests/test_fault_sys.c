@@ -42,6 +42,7 @@ TEST(fault_sys_inert)
 {
     int p[2];
     char c = 'x';
+    fault_sys_require();
     fault_sys_reset();
     CHECK_EQ(pipe(p), 0);
     CHECK_EQ(write(p[1], &c, 1), 1);
