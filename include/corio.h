@@ -3,6 +3,7 @@
  *
  * corio brings Python's coroutines and asyncio to C. Layers, lowest first:
  *   corio/error.h   error codes, corio_strerror
+ *   corio/alloc.h   the allocator corio uses (corio_set_allocator)
  *   corio/version.h CORIO_VERSION_*, corio_version
  *   corio/coro.h    coroutine objects driven by hand (no loop needed)
  *   corio/loop.h    the event loop, its clock and callbacks
@@ -18,6 +19,10 @@
  *   corio/topic.h   publish/subscribe topics
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
+ *   corio/process.h child processes: spawn, wait, signals, pipes
+ *   corio/net.h     name resolution, TCP, Unix and UDP sockets
+ *   corio/stream.h  buffered streams over descriptors
+ *   corio/server.h  servers: a task per connection, graceful shutdown
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -39,6 +44,7 @@
 #define CORIO_H
 
 #include "corio/error.h"
+#include "corio/alloc.h"
 #include "corio/version.h"
 #include "corio/coro.h"
 #include "corio/loop.h"
@@ -54,5 +60,11 @@
 #include "corio/topic.h"
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
+#include "corio/process.h"
+#include "corio/thread.h"
+#include "corio/net.h"
+#include "corio/stream.h"
+#include "corio/server.h"
+#include "corio/diag.h"
 
 #endif /* CORIO_H */

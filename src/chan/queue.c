@@ -38,6 +38,7 @@
  *
  * Limits: no locking; one loop's thread at a time.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/queue.h>
@@ -84,7 +85,7 @@ static int grow(corio_queue *q)
         struct pent *h;
         if (ncap > SIZE_MAX / sizeof *h)
             return -ENOMEM;
-        h = realloc(q->heap, ncap * sizeof *h);
+        h = corio__realloc(q->heap, ncap * sizeof *h);
         if (!h)
             return -ENOMEM;
         q->heap = h;
@@ -92,12 +93,12 @@ static int grow(corio_queue *q)
         void **r;
         if (ncap > SIZE_MAX / sizeof *r)
             return -ENOMEM;
-        r = malloc(ncap * sizeof *r);
+        r = corio__malloc(ncap * sizeof *r);
         if (!r)
             return -ENOMEM;
         for (i = 0; i < q->n; i++) /* unwrap: the oldest goes first */
             r[i] = q->ring[(q->head + i) % q->cap];
-        free(q->ring);
+        corio__free(q->ring);
         q->ring = r;
         q->head = 0;
     }
@@ -182,10 +183,24 @@ static void detach_join(corio__wait *w)
     detach_list(w, L_JOIN);
 }
 
+static const corio__wait_ops list_ops[L_COUNT];
+
+static void describe_list(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_queue *q = (const corio_queue *)w->obj;
+    corio__wait_descf(d, "%s on queue %p (fill %zu", w->ops->what,
+                      (const void *)q, q->n);
+    if (q->maxsize)
+        corio__wait_descf(d, "/%zu", q->maxsize);
+    if (w->ops == &list_ops[L_JOIN])
+        corio__wait_descf(d, ", %zu unfinished", q->unfinished);
+    corio__wait_descf(d, "%s)", q->shut ? ", shut down" : "");
+}
+
 static const corio__wait_ops list_ops[L_COUNT] = {
-    {"queue get", detach_get, 0, 0},
-    {"queue put", detach_put, 0, 0},
-    {"queue join", detach_join, 0, 0}};
+    {"queue get", detach_get, 0, 0, describe_list},
+    {"queue put", detach_put, 0, 0, describe_list},
+    {"queue join", detach_join, 0, 0, describe_list}};
 
 /* Wake the first waiter of list `which`, if any. */
 static void wake_first(corio_queue *q, int which)
@@ -300,7 +315,7 @@ int corio_queue_new(int kind, size_t maxsize, corio_queue **out)
     if (!out || (kind != CORIO_QUEUE_FIFO && kind != CORIO_QUEUE_LIFO &&
                  kind != CORIO_QUEUE_PRIORITY))
         return -EINVAL;
-    q = calloc(1, sizeof *q);
+    q = corio__calloc(1, sizeof *q);
     if (!q)
         return -ENOMEM;
     q->kind = kind;
@@ -315,9 +330,9 @@ int corio_queue_free(corio_queue *q)
         return 0;
     if (q->inuse)
         return -EBUSY;
-    free(q->ring);
-    free(q->heap);
-    free(q);
+    corio__free(q->ring);
+    corio__free(q->heap);
+    corio__free(q);
     return 0;
 }
 

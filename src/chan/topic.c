@@ -51,6 +51,7 @@
  *     t->loop's thread.
  * Limits: no locking; a publish walks every subscriber.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/topic.h>
@@ -266,8 +267,26 @@ static void detach_sub(corio__wait *w)
     (void)w; /* s->wt stays set until the task runs */
 }
 
-static const corio__wait_ops pub_ops = {"topic publish", detach_pub, 0, 0};
-static const corio__wait_ops sub_ops = {"topic next", detach_sub, 0, 0};
+static void describe_pub(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_topic *tp = (const corio_topic *)w->obj;
+    corio__wait_descf(d, "topic publish on topic %p (%zu subscriber(s), "
+                         "%zu owed the item)",
+                      (const void *)tp, tp->nsubs, tp->owed);
+}
+
+static void describe_sub(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_topic_sub *s = (const corio_topic_sub *)w->obj;
+    corio__wait_descf(d, "topic next on subscription %p of topic %p "
+                         "(fill %zu/%zu)",
+                      (const void *)s, (const void *)s->topic, s->n, s->cap);
+}
+
+static const corio__wait_ops pub_ops = {"topic publish", detach_pub, 0, 0,
+                                        describe_pub};
+static const corio__wait_ops sub_ops = {"topic next", detach_sub, 0, 0,
+                                        describe_sub};
 
 /* ---- checks --------------------------------------------------------------------- */
 
@@ -314,7 +333,7 @@ int corio_topic_new(corio_topic **out)
     corio_topic *tp;
     if (!out)
         return -EINVAL;
-    if (!(tp = calloc(1, sizeof *tp)))
+    if (!(tp = corio__calloc(1, sizeof *tp)))
         return -ENOMEM;
     *out = tp;
     return 0;
@@ -326,7 +345,7 @@ int corio_topic_free(corio_topic *tp)
         return 0;
     if (tp->nsubs || tp->inuse || tp->calling)
         return -EBUSY;
-    free(tp);
+    corio__free(tp);
     return 0;
 }
 
@@ -342,10 +361,10 @@ int corio_topic_subscribe(corio_topic *tp, size_t capacity, int policy,
         return rc;
     if (tp->closed)
         return -ESHUTDOWN;
-    if (!(s = calloc(1, sizeof *s)))
+    if (!(s = corio__calloc(1, sizeof *s)))
         return -ENOMEM;
-    if (!(s->ring = malloc(capacity * sizeof *s->ring))) {
-        free(s);
+    if (!(s->ring = corio__malloc(capacity * sizeof *s->ring))) {
+        corio__free(s);
         return -ENOMEM;
     }
     s->topic = tp;
@@ -374,8 +393,8 @@ int corio_topic_unsubscribe(corio_topic_sub *s)
         settle_pending(tp, s); /* s is off the list: finish_active skips it */
     while (s->n > 0) /* the topic is settled: only s's ring is left */
         drop(tp, s, ring_take(s));
-    free(s->ring);
-    free(s);
+    corio__free(s->ring);
+    corio__free(s);
     return 0;
 }
 

@@ -21,6 +21,7 @@
  * out (from the resumer's own stack, never the one being copied), and they
  * are copied back to the same addresses before it resumes.
  */
+#include "alloc.h"
 #include "coro_impl.h"
 
 #include <errno.h>
@@ -76,11 +77,19 @@ static void exit_key_make(void)
         exit_key = (pthread_key_t)-1;
 }
 
+/* For the overflow report (stack.h): the running coroutine's stack. */
+static const corio__stack *running_stack(void)
+{
+    const struct corio_coro *co = self_tls.current;
+    return co ? co->stack : NULL;
+}
+
 static int thread_init(corio__thread *t)
 {
     int rc = corio__stack_thread_init();
     if (rc)
         return rc;
+    corio__stack_set_running_fn(running_stack);
 #if CORIO_ASAN
     {
         pthread_attr_t a;
@@ -226,10 +235,10 @@ static int lean_save(corio_coro *occ)
 
     if (used > occ->save_cap) {
         size_t cap = (used + 255) & ~(size_t)255;
-        void *p = malloc(cap);
+        void *p = corio__malloc(cap);
         if (!p)
             return -ENOMEM;
-        free(occ->save);
+        corio__free(occ->save);
         occ->save = p;
         occ->save_cap = cap;
     }
@@ -329,7 +338,7 @@ static void release(corio_coro *co)
     if (co->flags & CORIO__F_LEAN) {
         if (co->lean && co->lean->occupant == co)
             co->lean->occupant = NULL;
-        free(co->save);
+        corio__free(co->save);
         co->save = NULL;
         co->save_len = co->save_cap = 0;
         co->lean = NULL;
@@ -606,12 +615,12 @@ int corio_coro_new(corio_coro_fn fn, void *arg, const corio_coro_opts *opts,
     int rc;
     if (!fn || !out)
         return -EINVAL;
-    co = malloc(sizeof *co);
+    co = corio__malloc(sizeof *co);
     if (!co)
         return -ENOMEM;
     rc = corio__coro_init(co, fn, arg, opts);
     if (rc) {
-        free(co);
+        corio__free(co);
         return rc;
     }
     co->flags |= CORIO__F_OWNED;
@@ -656,7 +665,7 @@ int corio_coro_free(corio_coro *co)
     if (rc)
         return rc;
     if (co->flags & CORIO__F_OWNED)
-        free(co);
+        corio__free(co);
     return 0;
 }
 

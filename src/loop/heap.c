@@ -30,6 +30,7 @@
  * Limits: the array never shrinks until fini; about SIZE_MAX / 48 nodes at
  * most. Not thread-safe.
  */
+#include "alloc.h"
 #include "heap.h"
 
 #include <assert.h>
@@ -122,7 +123,7 @@ static int grow(corio__heap *h, size_t want)
         corio__heap_fail_grow--;
         return -ENOMEM;
     }
-    a = realloc(h->a, cap * sizeof(*a));
+    a = corio__realloc(h->a, cap * sizeof(*a));
     if (!a)
         return -ENOMEM;
     h->a = a;
@@ -139,7 +140,7 @@ void corio__heap_init(corio__heap *h)
 
 void corio__heap_fini(corio__heap *h)
 {
-    free(h->a);
+    corio__free(h->a);
     corio__heap_init(h);
 }
 

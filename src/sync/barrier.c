@@ -12,6 +12,7 @@
  *
  * States: filling (broken == 0) or broken; reset returns to filling.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -24,12 +25,22 @@ struct corio_barrier {
     int broken;
 };
 
+static void describe_barrier(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_barrier *b = (const corio_barrier *)w->obj;
+    corio__wait_descf(d, "barrier %p (%zu of %d parties arrived)",
+                      (const void *)b, b->q.n, b->parties);
+}
+
+const corio__wait_ops corio__waitq_barrier = {"barrier", corio__waitq_detach, 0,
+                                              0, describe_barrier};
+
 int corio_barrier_new(int parties, corio_barrier **out)
 {
     corio_barrier *b;
     if (!out || parties < 1)
         return -EINVAL;
-    b = calloc(1, sizeof *b);
+    b = corio__calloc(1, sizeof *b);
     if (!b)
         return -ENOMEM;
     b->parties = parties;
@@ -43,7 +54,7 @@ int corio_barrier_free(corio_barrier *b)
         return 0;
     if (b->q.n)
         return -EBUSY;
-    free(b);
+    corio__free(b);
     return 0;
 }
 

@@ -10,6 +10,7 @@
  * so notify(n) never wakes fewer than n waiters that return 0 while
  * enough wait (Python 3.13 does this; 3.11 loses the notification).
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -23,12 +24,22 @@ struct corio_cond {
     corio_lock own;
 };
 
+static void describe_cond(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_cond *c = (const corio_cond *)w->obj;
+    corio__wait_descf(d, "condition %p (%zu waiting; a notify wakes it)",
+                      (const void *)c, c->q.n);
+}
+
+const corio__wait_ops corio__waitq_cond = {"condition", corio__waitq_detach, 0,
+                                           0, describe_cond};
+
 int corio_cond_new(corio_lock *lock, corio_cond **out)
 {
     corio_cond *c;
     if (!out)
         return -EINVAL;
-    c = calloc(1, sizeof *c);
+    c = corio__calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     c->lock = lock ? lock : &c->own;
@@ -42,7 +53,7 @@ int corio_cond_free(corio_cond *c)
         return 0;
     if (c->q.n || c->own.owner || c->own.q.n)
         return -EBUSY;
-    free(c);
+    corio__free(c);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  * returns -ECANCELED: nothing is taken from the event, so nothing is
  * passed on.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <errno.h>
@@ -17,12 +18,22 @@ struct corio_event {
     int set;
 };
 
+static void describe_event(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_event *ev = (const corio_event *)w->obj;
+    corio__wait_descf(d, "event %p (not set; %zu waiting)", (const void *)ev,
+                      ev->q.n);
+}
+
+const corio__wait_ops corio__waitq_event = {"event", corio__waitq_detach, 0, 0,
+                                            describe_event};
+
 int corio_event_new(corio_event **out)
 {
     corio_event *ev;
     if (!out)
         return -EINVAL;
-    ev = calloc(1, sizeof *ev);
+    ev = corio__calloc(1, sizeof *ev);
     if (!ev)
         return -ENOMEM;
     *out = ev;
@@ -35,7 +46,7 @@ int corio_event_free(corio_event *ev)
         return 0;
     if (ev->q.n)
         return -EBUSY;
-    free(ev);
+    corio__free(ev);
     return 0;
 }
 

@@ -13,6 +13,7 @@
  * holding the lock leaves it held (as in asyncio: nobody can release it);
  * corio_lock_free of such a lock drops the reference and frees it.
  */
+#include "alloc.h"
 #include "sync/sync_impl.h"
 
 #include <assert.h>
@@ -24,7 +25,7 @@ int corio_lock_new(corio_lock **out)
     corio_lock *lk;
     if (!out)
         return -EINVAL;
-    lk = calloc(1, sizeof *lk);
+    lk = corio__calloc(1, sizeof *lk);
     if (!lk)
         return -ENOMEM;
     *out = lk;
@@ -49,9 +50,43 @@ int corio_lock_free(corio_lock *lk)
     if (lk->q.n || (lk->owner && !corio_task_done(lk->owner)))
         return -EBUSY;
     set_owner(lk, NULL); /* an owner that ended holding it */
-    free(lk);
+    corio__free(lk);
     return 0;
 }
+
+/* ---- reports ------------------------------------------------------------------ */
+
+void corio__lock_describe(const corio_lock *lk, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "lock %p", (const void *)lk);
+    if (lk->owner) {
+        corio__wait_descf(d, " held by ");
+        corio__wait_desc_task(d, lk->owner);
+        if (corio_task_done(lk->owner))
+            corio__wait_descf(d, ", which ended holding it");
+        corio__wait_edge(d, lk->owner, "held by");
+    }
+    if (lk->q.n > 1)
+        corio__wait_descf(d, ", %zu waiting", lk->q.n);
+}
+
+static void describe_lock(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__lock_describe((const corio_lock *)w->obj, d);
+}
+
+const corio__wait_ops corio__waitq_lock = {"lock", corio__waitq_detach, 0, 0,
+                                           describe_lock};
+
+static void describe_lock_cond(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "condition's ");
+    corio__lock_describe((const corio_lock *)w->obj, d);
+    corio__wait_descf(d, " (re-acquiring after a wait)");
+}
+
+const corio__wait_ops corio__waitq_lock_cond = {
+    "lock (condition)", corio__waitq_detach, 0, 0, describe_lock_cond};
 
 void corio__lock_pass(corio_lock *lk)
 {

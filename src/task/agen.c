@@ -25,6 +25,7 @@
  */
 #include <corio/agen.h>
 
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <errno.h>
@@ -103,7 +104,7 @@ static void destroy(corio_agen *g)
         }
     }
     corio__coro_fini(&g->coro);
-    free(g);
+    corio__free(g);
 }
 
 /* ---- driving ---------------------------------------------------------------------- */
@@ -212,11 +213,11 @@ int corio_agen_new(corio_coro_fn fn, void *arg, const corio_coro_opts *opts,
         o = *opts;
     if (!o.name)
         o.name = "agen";
-    g = calloc(1, sizeof *g);
+    g = corio__calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
     if ((rc = corio__coro_init(&g->coro, fn, arg, &o)) != 0) {
-        free(g);
+        corio__free(g);
         return rc;
     }
     *out = g;
@@ -375,7 +376,7 @@ int corio_agen_shutdown(void)
         return 0;
     if (corio__task_cancel_report(t))
         return -ECANCELED; /* it would wait for the closing tasks */
-    tasks = calloc(n, sizeof *tasks);
+    tasks = corio__calloc(n, sizeof *tasks);
     i = 0;
     for (g = agen_of(t->loop->tasks->agens.first); g && i < n;
          g = agen_of(g->node.next)) {
@@ -394,7 +395,7 @@ int corio_agen_shutdown(void)
             rc = -ECANCELED;
         corio_task_release(tasks[n]);
     }
-    free(tasks);
+    corio__free(tasks);
     return rc;
 }
 

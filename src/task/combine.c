@@ -32,6 +32,7 @@
  * wait for it (Python 3.11's _cancel_and_wait). shield links two futures
  * with a small heap node watching both.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/combine.h>
@@ -114,11 +115,34 @@ static void detach_multi(corio__wait *w)
     ((multi *)w->obj)->task = NULL;
 }
 
-static const corio__wait_ops gather_ops = {"gather", detach_multi, 0, 0};
+/* What a gather, wait or as_completed still waits for: the pending ones,
+ * tasks as edges. */
+static void describe_multi(const corio__wait *w, corio__wait_desc *d)
+{
+    const multi *m = (const multi *)w->obj;
+    size_t i;
+    corio__wait_descf(d, "%s of %zu (%zu done)", w->ops->what, m->n,
+                      m->ndone);
+    if (corio__heap_node_queued(&m->timer.node)) {
+        d->deadline = m->timer.node.key;
+        corio__wait_descf(d, ", timeout in %.3f s",
+                          (double)(d->deadline - corio__loop_now_ns()) / 1e9);
+    }
+    for (i = 0; i < m->n; i++) {
+        corio_future *f = m->w[i].f;
+        if (f && f->state == CORIO__FUT_PENDING && f->is_task)
+            corio__wait_edge(d, (corio_task *)f, "awaits");
+    }
+}
+
+static const corio__wait_ops gather_ops = {"gather", detach_multi, 0, 0,
+                                           describe_multi};
 static const corio__wait_ops gather_cancelling_ops = {
-    "gather (cancelling)", detach_multi, 0, 0};
-static const corio__wait_ops wait_ops = {"wait", detach_multi, 0, 0};
-static const corio__wait_ops iter_ops = {"as_completed", detach_multi, 0, 0};
+    "gather (cancelling)", detach_multi, 0, 0, describe_multi};
+static const corio__wait_ops wait_ops = {"wait", detach_multi, 0, 0,
+                                         describe_multi};
+static const corio__wait_ops iter_ops = {"as_completed", detach_multi, 0, 0,
+                                         describe_multi};
 
 static int park_on(multi *m, corio_task *t, const corio__wait_ops *ops)
 {
@@ -181,12 +205,12 @@ static void watch_done(corio__wait *wt)
     if (!m->owned) { /* an orphaned gather: only retrieval was left */
         corio_future_release(w->f);
         if (m->nlinked == 0)
-            free(m);
+            corio__free(m);
     }
 }
 
 static const corio__wait_ops watch_ops = {"combinator watch", 0, 0,
-                                          watch_done};
+                                          watch_done, 0};
 
 static void unlink_watch(multi *m, watch *w)
 {
@@ -228,7 +252,7 @@ static multi *multi_new(int kind, int mode, corio_future *const *futs,
     size_t i;
     if (n > (SIZE_MAX - sizeof *m) / sizeof(watch))
         return NULL;
-    m = malloc(sizeof *m + n * sizeof(watch));
+    m = corio__malloc(sizeof *m + n * sizeof(watch));
     if (!m)
         return NULL;
     m->timer.fire = timer_fire;
@@ -278,7 +302,7 @@ static void multi_free(multi *m)
         unlink_watch(m, &m->w[i]);
         corio_future_release(m->w[i].f);
     }
-    free(m);
+    corio__free(m);
 }
 
 /* gather returned early: watches still linked stay, to mark their futures'
@@ -292,7 +316,7 @@ static void multi_orphan(multi *m)
         if (!m->w[i].linked)
             corio_future_release(m->w[i].f);
     if (m->nlinked == 0)
-        free(m);
+        corio__free(m);
 }
 
 /* ---- gather ---------------------------------------------------------------------- */
@@ -477,7 +501,7 @@ static void gather_fut_free(corio_future *f)
                     "retrieved it",
                     (void *)f, corio_errname(f->err), corio_strerror(f->err));
     f->magic = 0;
-    free(g);
+    corio__free(g);
     if (loop)
         corio__loop_unref(loop);
 }
@@ -501,7 +525,7 @@ int corio_gather_start(corio_future *const *futs, size_t n, unsigned flags,
         return rc;
     if (n > (SIZE_MAX - sizeof *g) / (sizeof(void *) + sizeof(int)))
         return -ENOMEM;
-    if (!(g = malloc(sizeof *g + n * (sizeof(void *) + sizeof(int)))))
+    if (!(g = corio__malloc(sizeof *g + n * (sizeof(void *) + sizeof(int)))))
         return -ENOMEM;
     corio__future_init(&g->fut, loop);
     g->fut.ops = &gather_fut_ops;
@@ -511,7 +535,7 @@ int corio_gather_start(corio_future *const *futs, size_t n, unsigned flags,
     g->cancel_requested = 0;
     g->errors = (int *)&g->results[n];
     if (!(m = multi_new(KIND_GATHER, (int)flags, futs, n, loop))) {
-        free(g);
+        corio__free(g);
         return -ENOMEM;
     }
     if (loop)
@@ -655,7 +679,7 @@ int corio_as_completed_next(corio_as_completed *m, corio_future **f)
             return -ECANCELED;
         rc = park_on(m, t, &iter_ops);
         if (m->freed) {
-            free(m);
+            corio__free(m);
             return -ESHUTDOWN;
         }
         if (rc)
@@ -681,15 +705,21 @@ void corio_as_completed_free(corio_as_completed *m)
         corio__wait_wake(&t->wait, 0, NULL);
         return;
     }
-    free(m);
+    corio__free(m);
 }
 
 /* ---- wait_for ---------------------------------------------------------------------- */
 
+static void describe_wait_for(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "%s: ", w->ops->what);
+    corio__future_describe((const corio_future *)w->obj, d);
+}
+
 static const corio__wait_ops wait_for_ops = {"wait_for", corio__future_detach,
-                                            0, 0};
+                                            0, 0, describe_wait_for};
 static const corio__wait_ops wait_for_cancelling_ops = {
-    "wait_for (cancelling)", corio__future_detach, 0, 0};
+    "wait_for (cancelling)", corio__future_detach, 0, 0, describe_wait_for};
 
 /* Park t until f is done or a cancel reaches t. */
 static int park_on_future(corio_task *t, corio_future *f,
@@ -761,7 +791,7 @@ static void link_free(shield_link *l)
 {
     corio_future_release(l->inner);
     corio_future_release(l->outer);
-    free(l);
+    corio__free(l);
 }
 
 /* inner is done: pass its outcome on to outer. */
@@ -789,9 +819,9 @@ static void shield_outer_done(corio__wait *w)
 }
 
 static const corio__wait_ops shield_inner_ops = {"shield (inner)", 0, 0,
-                                                shield_inner_done};
+                                                shield_inner_done, 0};
 static const corio__wait_ops shield_outer_ops = {"shield (outer)", 0, 0,
-                                                shield_outer_done};
+                                                shield_outer_done, 0};
 
 int corio_future_shield(corio_future *f, corio_future **outer)
 {
@@ -806,10 +836,10 @@ int corio_future_shield(corio_future *f, corio_future **outer)
         *outer = f;
         return 0;
     }
-    if (!(l = malloc(sizeof *l)))
+    if (!(l = corio__malloc(sizeof *l)))
         return -ENOMEM;
     if ((rc = corio_future_new(f->loop, &o)) != 0) {
-        free(l);
+        corio__free(l);
         return rc;
     }
     l->inner = f;

@@ -37,6 +37,7 @@
  *
  * Limits: reference counts are plain ints; contexts never cross threads.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 #include "task/ctxvar_impl.h"
 
@@ -112,7 +113,7 @@ struct corio__ctx_map *corio__ctx_map_retain(struct corio__ctx_map *m)
 void corio__ctx_map_release(struct corio__ctx_map *m)
 {
     if (m && --m->refs == 0)
-        free(m);
+        corio__free(m);
 }
 
 int corio__ctx_map_refs(const struct corio__ctx_map *m)
@@ -141,7 +142,7 @@ static struct corio__ctx_map *map_alloc(unsigned cap)
     struct corio__ctx_map *m;
     if (cap < 4)
         cap = 4;
-    m = malloc(sizeof *m + (size_t)cap * sizeof m->e[0]);
+    m = corio__malloc(sizeof *m + (size_t)cap * sizeof m->e[0]);
     if (!m)
         return NULL;
     m->refs = 1;
@@ -175,7 +176,7 @@ static int map_set(struct corio__ctx_map **mp, uint64_t id, void *value)
     at = (unsigned)(-i - 1);
     if (m && m->refs == 1) {
         if (m->n == m->cap) {
-            c = realloc(m, sizeof *m + (size_t)m->cap * 2 * sizeof m->e[0]);
+            c = corio__realloc(m, sizeof *m + (size_t)m->cap * 2 * sizeof m->e[0]);
             if (!c)
                 return -ENOMEM;
             c->cap *= 2;
@@ -320,7 +321,7 @@ static int var_new(const char *name, void *def, int has_def,
     corio_ctxvar *v;
     if (!name || !out)
         return -EINVAL;
-    if (!(v = malloc(sizeof *v)))
+    if (!(v = corio__malloc(sizeof *v)))
         return -ENOMEM;
     v->id = atomic_fetch_add(&next_var_id, 1);
     v->name = name;
@@ -343,7 +344,7 @@ int corio_ctxvar_new_nodefault(const char *name, corio_ctxvar **out)
 
 void corio_ctxvar_free(corio_ctxvar *var)
 {
-    free(var);
+    corio__free(var);
 }
 
 const char *corio_ctxvar_name(const corio_ctxvar *var)
@@ -368,7 +369,7 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
     if (!cur_owner(&o))
         return CORIO_ENOTASK;
     if (tok) {
-        if (!(k = malloc(sizeof *k)))
+        if (!(k = corio__malloc(sizeof *k)))
             return -ENOMEM;
         i = map_find(*o.slot, var->id);
         k->var_id = var->id;
@@ -380,7 +381,7 @@ int corio_ctxvar_set(corio_ctxvar *var, void *value, corio_ctxvar_token **tok)
         k->ctx = entered_by(&o);
     }
     if ((rc = map_set(o.slot, var->id, value)) != 0) {
-        free(k);
+        corio__free(k);
         return rc;
     }
     if (k) {
@@ -418,7 +419,7 @@ void corio_ctxvar_token_free(corio_ctxvar_token *tok)
         return;
     if (tok->ctx)
         corio_context_release(tok->ctx);
-    free(tok);
+    corio__free(tok);
 }
 
 /* ---- context objects ------------------------------------------------------------ */
@@ -428,7 +429,7 @@ int corio_context_copy(corio_context **out)
     corio_context *c;
     if (!out)
         return -EINVAL;
-    if (!(c = malloc(sizeof *c)))
+    if (!(c = corio__malloc(sizeof *c)))
         return -ENOMEM;
     c->refs = 1;
     c->map = corio__ctx_map_retain(cur_map());
@@ -455,7 +456,7 @@ void corio_context_release(corio_context *ctx)
         return;
     assert(!ctx->owner); /* whoever entered it holds a reference */
     corio__ctx_map_release(ctx->map);
-    free(ctx);
+    corio__free(ctx);
 }
 
 int corio_context_run(corio_context *ctx, int (*fn)(void *), void *arg)

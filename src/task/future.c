@@ -13,6 +13,7 @@
  * A task's future is the first member of the task; its reference count is
  * the task's, and cancelling it cancels the task.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->loop = loop;
     corio__list_init(&f->waiters);
     f->next_free = NULL;
+    f->completer = NULL;
 }
 
 int corio_future_new(corio_loop *loop, corio_future **out)
@@ -59,7 +61,7 @@ int corio_future_new(corio_loop *loop, corio_future **out)
         tl->fut_free = f->next_free;
         tl->fut_free_n--;
     } else {
-        f = malloc(sizeof *f);
+        f = corio__malloc(sizeof *f);
         if (!f)
             return -ENOMEM;
     }
@@ -89,11 +91,13 @@ static void future_free(corio_future *f)
         loop->tasks->fut_free = f;
         loop->tasks->fut_free_n++;
     } else {
-        free(f);
+        corio__free(f);
     }
     if (loop)
         corio__loop_unref(loop);
 }
+
+static void drop_callbacks(corio_future *f);
 
 void corio_future_release(corio_future *f)
 {
@@ -104,6 +108,7 @@ void corio_future_release(corio_future *f)
         return;
     }
     if (--f->refs == 0) {
+        drop_callbacks(f); /* it never completed: they never run */
         if (f->ops)
             f->ops->free(f);
         else
@@ -198,7 +203,8 @@ static void cb_call(void *arg)
 }
 
 static void cb_done(corio__wait *w);
-static const corio__wait_ops cb_ops = {"done callback", 0, 0, cb_done};
+static const corio__wait_ops cb_ops = {"done callback", 0, 0, cb_done,
+                                       0};
 
 static void cb_run(corio__ready *r)
 {
@@ -206,7 +212,7 @@ static void cb_run(corio__ready *r)
     corio_future *f = n->f;
     corio__call_in_ctx(&n->ctx, cb_call, n);
     corio__ctx_capture_drop(&n->ctx);
-    free(n);
+    corio__free(n);
     corio_future_release(f);
 }
 
@@ -229,7 +235,7 @@ static int add_done_callback(corio_future *f, corio_context *ctx,
     cb_node *n;
     if (!f || !fn)
         return -EINVAL;
-    n = malloc(sizeof *n);
+    n = corio__malloc(sizeof *n);
     if (!n)
         return -ENOMEM;
     corio__wait_watch(&n->w, &cb_ops, f);
@@ -258,6 +264,21 @@ int corio_future_add_done_callback_in_ctx(corio_future *f, corio_context *ctx,
     return add_done_callback(f, ctx, fn, arg);
 }
 
+/* Free the done callbacks of a future that is freed pending. */
+static void drop_callbacks(corio_future *f)
+{
+    corio__node *nd, *nx;
+    CORIO__LIST_EACH(nd, nx, &f->waiters) {
+        corio__wait *w = CORIO__CONTAINER(nd, corio__wait, node);
+        if (w->ops == &cb_ops) {
+            cb_node *n = CORIO__CONTAINER(w, cb_node, w);
+            corio__future_remove_waiter(f, w);
+            corio__ctx_capture_drop(&n->ctx);
+            corio__free(n);
+        }
+    }
+}
+
 int corio_future_remove_done_callback(corio_future *f,
                                       corio_future_callback fn, void *arg)
 {
@@ -271,7 +292,7 @@ int corio_future_remove_done_callback(corio_future *f,
         if (w->ops == &cb_ops && n->fn == fn && n->arg == arg) {
             corio__future_remove_waiter(f, w);
             corio__ctx_capture_drop(&n->ctx);
-            free(n);
+            corio__free(n);
             removed++;
         }
     }
@@ -301,10 +322,42 @@ void corio__future_detach(corio__wait *w)
     corio__future_remove_waiter((corio_future *)w->obj, w);
 }
 
+void corio__future_describe(const corio_future *f, corio__wait_desc *d)
+{
+    corio_task *c;
+    if (f->is_task) {
+        corio__wait_descf(d, "join of ");
+        corio__wait_desc_task(d, (const corio_task *)f);
+        corio__wait_edge(d, (corio_task *)f, "joins");
+        return;
+    }
+    corio__wait_descf(d, "%sfuture %p", f->ops ? "gather " : "",
+                      (const void *)f);
+    c = f->completer && f->loop
+            ? corio__task_find(f->loop, f->completer, f->completer_id)
+            : NULL;
+    if (c) {
+        corio__wait_descf(d, " to be completed by ");
+        corio__wait_desc_task(d, c);
+        corio__wait_edge(d, c, "completed by");
+    } else if (f->completer) {
+        corio__wait_descf(d, " (its completer task #%llu has ended)",
+                          (unsigned long long)f->completer_id);
+    } else {
+        corio__wait_descf(d, " (completer unknown)");
+    }
+}
+
+static void describe_await(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__future_describe((const corio_future *)w->obj, d);
+}
+
 const corio__wait_ops corio__future_await_ops = {
-    "future", corio__future_detach, forward_cancel, 0};
+    "future", corio__future_detach, forward_cancel, 0, describe_await};
 const corio__wait_ops corio__future_raw_ops = {
-    "future (raw await)", corio__future_detach, forward_cancel, 0};
+    "future (raw await)", corio__future_detach, forward_cancel, 0,
+    describe_await};
 
 int corio_future_await(corio_future *f, void **result)
 {

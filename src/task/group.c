@@ -20,6 +20,7 @@
  * Invariant: g->nlive counts children whose done callback has not run;
  * the wait returns only when it is 0.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/group.h>
@@ -40,7 +41,10 @@ struct corio_group {
     struct corio_scope *scope;  /* the group's scope in the parent */
     corio__list live;           /* children (child.node) */
     size_t nlive;
-    corio_group_error_info *errors;
+    /* Failures kept: the first in place, so that one never needs memory
+     * (a failure must never turn into success), the rest in `more`. */
+    corio_group_error_info first;
+    corio_group_error_info *more; /* failures 2.. (errcap of them) */
     size_t nerr, errcap;
     corio_task *waiter;         /* the parent, parked in the wait (its
                                    record's obj is the group) */
@@ -59,28 +63,36 @@ static corio_group *group_of_timer(corio__timer *tm)
 
 static char *dup_or_null(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? corio__strdup(s) : NULL;
 }
 
-/* Keep a failure. Out of memory, the failure is still counted: it keeps
- * its code, and its strings are NULL. */
+/* The i-th failure kept (i < g->nerr). */
+static corio_group_error_info *err_at(const corio_group *g, size_t i)
+{
+    return i == 0 ? (corio_group_error_info *)&g->first : &g->more[i - 1];
+}
+
+/* Keep a failure. The first one needs no memory, so it is always kept;
+ * out of memory, its strings are NULL. A later one that finds no memory
+ * is dropped (reported on stderr): the wait's answer comes from the
+ * first. */
 static void record_error(corio_group *g, int code, const char *msg,
                          const char *cancel_msg, const char *name,
                          const char *file, int line)
 {
     corio_group_error_info *e;
-    if (g->nerr == g->errcap) {
+    if (g->nerr > 0 && g->nerr - 1 == g->errcap) {
         size_t cap = g->errcap ? g->errcap * 2 : 4;
-        void *p = realloc(g->errors, cap * sizeof *g->errors);
+        void *p = corio__realloc(g->more, cap * sizeof *g->more);
         if (!p) {
             corio__warn("group %p: no memory to keep error %s of task '%s'",
                         (void *)g, corio_errname(code), name ? name : "?");
             return;
         }
-        g->errors = p;
+        g->more = p;
         g->errcap = cap;
     }
-    e = &g->errors[g->nerr++];
+    e = err_at(g, g->nerr++);
     e->code = code;
     e->message = dup_or_null(msg);
     e->cancel_message = dup_or_null(cancel_msg);
@@ -128,7 +140,7 @@ static void on_child_done(corio_future *f, void *arg)
 
     corio__list_remove(&g->live, &c->node);
     g->nlive--;
-    free(c);
+    corio__free(c);
     wake_waiter(g);
     (void)f;
     if (!corio_task_cancelled(t) && (rc = corio_task_result(t, NULL)) != 0) {
@@ -153,11 +165,11 @@ int corio_group_open(corio_group **out)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    g = calloc(1, sizeof *g);
+    g = corio__calloc(1, sizeof *g);
     if (!g)
         return -ENOMEM;
     if ((rc = corio__scope_push(t, CORIO__SCOPE_GROUP, &g->scope)) != 0) {
-        free(g);
+        corio__free(g);
         return rc;
     }
     g->loop = t->loop;
@@ -179,12 +191,12 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
         return -EINVAL;
     if (g->finished || (g->exiting && g->nlive == 0) || g->aborting)
         return -ESHUTDOWN;
-    c = malloc(sizeof *c);
+    c = corio__malloc(sizeof *c);
     if (!c)
         return -ENOMEM;
     rc = corio_task_spawn_at(g->loop, fn, arg, opts, &t, file, line);
     if (rc) {
-        free(c);
+        corio__free(c);
         return rc;
     }
     rc = corio_future_add_done_callback(corio_task_future(t), on_child_done,
@@ -193,7 +205,7 @@ int corio_group_spawn_at(corio_group *g, corio_coro_fn fn, void *arg,
         /* Cannot watch it: take it back before it ever runs. */
         corio_task_cancel(t);
         corio_task_release(t);
-        free(c);
+        corio__free(c);
         return rc;
     }
     c->g = g;
@@ -213,8 +225,27 @@ static void detach_wait(corio__wait *w)
     ((corio_group *)w->obj)->waiter = NULL;
 }
 
+static void describe_wait(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_group *g = (const corio_group *)w->obj;
+    corio__node *nd, *nx;
+    corio__wait_descf(d, "task group %p: %zu child(ren) to finish%s",
+                      (const void *)g, g->nlive,
+                      g->aborting ? " (cancelling them)" : "");
+    CORIO__LIST_EACH(nd, nx, &g->live) {
+        child *c = CORIO__CONTAINER(nd, child, node);
+        if (!corio_task_done(c->t))
+            corio__wait_edge(d, c->t, "child");
+    }
+}
+
 static const corio__wait_ops group_wait_ops = {"group wait", detach_wait, 0,
-                                              0};
+                                              0, describe_wait};
+
+corio_task *corio__group_parent(const corio_group *g)
+{
+    return g->parent;
+}
 
 int corio_group_wait(corio_group *g, int rc)
 {
@@ -259,7 +290,7 @@ int corio_group_wait(corio_group *g, int rc)
         record_error(g, rc, t->message, t->cancel_msg, "(body)", t->file,
                      t->line);
     if (g->nerr > 0)
-        return g->errors[0].code;
+        return g->first.code;
     return rc == -ECANCELED ? 0 : rc;
 }
 
@@ -315,7 +346,7 @@ size_t corio_group_error_count(const corio_group *g)
 const corio_group_error_info *corio_group_error(const corio_group *g,
                                                 size_t i)
 {
-    return g && i < g->nerr ? &g->errors[i] : NULL;
+    return g && i < g->nerr ? err_at(g, i) : NULL;
 }
 
 void corio_group_free(corio_group *g)
@@ -337,7 +368,7 @@ void corio_group_free(corio_group *g)
             corio_task_release(c->t);
         }
         while ((nd = corio__list_pop(&g->live)) != NULL)
-            free(CORIO__CONTAINER(nd, child, node));
+            corio__free(CORIO__CONTAINER(nd, child, node));
         if (g->scope && g->parent->scope == g->scope)
             corio__scope_pop(g->parent, g->scope);
         corio__timer_stop(g->loop, &g->stop_timer);
@@ -345,10 +376,11 @@ void corio_group_free(corio_group *g)
             g->parent->stopping_groups--;
     }
     for (i = 0; i < g->nerr; i++) {
-        free((void *)g->errors[i].message);
-        free((void *)g->errors[i].cancel_message);
-        free((void *)g->errors[i].task_name);
+        corio_group_error_info *e = err_at(g, i);
+        corio__free((void *)e->message);
+        corio__free((void *)e->cancel_message);
+        corio__free((void *)e->task_name);
     }
-    free(g->errors);
-    free(g);
+    corio__free(g->more);
+    corio__free(g);
 }

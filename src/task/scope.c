@@ -20,6 +20,7 @@
  * Invariant: a scope is on exactly one task's chain from open to close,
  * and only the running task opens or closes scopes on its own chain.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 
 #include <corio/scope.h>
@@ -88,7 +89,7 @@ static int arm(corio_scope *s)
 static int scope_push(corio_task *t, int kind, int64_t deadline,
                       corio_scope **out)
 {
-    corio_scope *s = malloc(sizeof *s);
+    corio_scope *s = corio__malloc(sizeof *s);
     int rc;
     if (!s)
         return -ENOMEM;
@@ -103,7 +104,7 @@ static int scope_push(corio_task *t, int kind, int64_t deadline,
     t->scope = s;
     if ((rc = arm(s)) != 0) {
         t->scope = s->parent;
-        free(s);
+        corio__free(s);
         return rc;
     }
     *out = s;
@@ -139,7 +140,7 @@ int corio__scope_pop(corio_task *t, corio_scope *s)
         return CORIO_ESCOPE;
     t->scope = s->parent;
     corio__timer_stop(t->loop, &s->timer);
-    free(s);
+    corio__free(s);
     return 0;
 }
 
@@ -254,6 +255,6 @@ void corio__scopes_abandon(corio_task *t)
                     t->name);
         t->scope = s->parent;
         corio__timer_stop(t->loop, &s->timer);
-        free(s);
+        corio__free(s);
     }
 }

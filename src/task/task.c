@@ -19,6 +19,7 @@
  * Task objects are recycled per loop, so in steady state a spawn allocates
  * nothing (its stack comes from the stack pool).
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 #include "task/ctxvar_impl.h"
 
@@ -102,10 +103,10 @@ static void task_free(corio_task *t)
                     t->cancel_msg ? "\") " : "");
     corio__coro_fini(&t->coro);
     if (t->message) /* the usual case has none: no call */
-        free(t->message);
+        corio__free(t->message);
     t->message = NULL;
     if (t->cancel_msg)
-        free(t->cancel_msg);
+        corio__free(t->cancel_msg);
     t->cancel_msg = NULL;
     if (t->ctxvars)
         corio__ctx_map_release(t->ctxvars);
@@ -117,7 +118,7 @@ static void task_free(corio_task *t)
         tl->task_free = t;
         tl->task_free_n++;
     } else {
-        free(t);
+        corio__free(t);
     }
     corio__loop_unref(loop);
 }
@@ -253,7 +254,14 @@ static void task_step(corio__ready *r)
         CORIO__TASK_CHECK(t);
         return;
     }
+    if (t->coro.state == CORIO_CORO_CREATED) /* no stack: it never ran */
+        corio_coro_close(&t->coro);
     task_finish(t, rc, out);
+}
+
+corio_task *corio__task_of_step(corio__ready *r)
+{
+    return r->run == task_step ? task_of_ready(r) : NULL;
 }
 
 /* ---- spawning -------------------------------------------------------------------- */
@@ -304,7 +312,7 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     if ((t = tl->task_free) != NULL) {
         tl->task_free = (corio_task *)t->fut.next_free;
         tl->task_free_n--;
-    } else if ((t = malloc(sizeof *t)) == NULL) {
+    } else if ((t = corio__malloc(sizeof *t)) == NULL) {
         return -ENOMEM;
     }
     co.name = NULL;
@@ -312,7 +320,7 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     co.flags = opts->flags;
     rc = corio__coro_init(&t->coro, fn, arg, &co);
     if (rc) {
-        free(t);
+        corio__free(t);
         return rc;
     }
     corio__future_init(&t->fut, loop);
@@ -326,6 +334,8 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     t->coro.name = t->name;
     t->file = file ? file : "?";
     t->line = line;
+    t->parent_id = corio__task_cur ? corio__task_cur->id : 0;
+    t->wait_since = 0;
     t->cancel_requests = 0;
     t->cancel_seen = 0;
     t->scope = NULL;
@@ -391,9 +401,9 @@ static void task_cancel(corio_task *t, char *msg)
     t->cancel_requests++;
     t->cancel_seen = 0;
     if (t->cancel_msg_fixed) {
-        free(msg);
+        corio__free(msg);
     } else {
-        free(t->cancel_msg);
+        corio__free(t->cancel_msg);
         t->cancel_msg = msg;
         /* Reaching a parked task fixes what it will see. */
         if (corio__task_parked(t) && corio__task_cancel_pending(t))
@@ -420,7 +430,7 @@ int corio_task_cancel_msg(corio_task *t, const char *msg)
         return -EINVAL;
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
-    if (msg && !(copy = strdup(msg)))
+    if (msg && !(copy = corio__strdup(msg)))
         rc = -ENOMEM; /* the cancel still goes: it must never be lost */
     task_cancel(t, copy);
     return rc;
@@ -437,7 +447,7 @@ int corio_task_uncancel(corio_task *t)
         return -EINVAL;
     if (t->cancel_requests > 0 && --t->cancel_requests == 0) {
         /* No request stands: its message goes with it. */
-        free(t->cancel_msg);
+        corio__free(t->cancel_msg);
         t->cancel_msg = NULL;
         t->cancel_msg_fixed = 0;
     }
@@ -515,6 +525,25 @@ size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
     return n;
 }
 
+corio_task *corio__task_by_id(corio_loop *loop, uint64_t id)
+{
+    corio__node *nd, *nx;
+    if (!loop->tasks || id == 0)
+        return NULL;
+    CORIO__LIST_EACH(nd, nx, &loop->tasks->all) {
+        corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
+        if (t->id == id)
+            return t;
+    }
+    return NULL;
+}
+
+corio_task *corio__task_find(corio_loop *loop, const void *p, uint64_t id)
+{
+    corio_task *t = corio__task_by_id(loop, id);
+    return t == p ? t : NULL;
+}
+
 int corio_fail(int err, const char *fmt, ...)
 {
     corio_task *t = corio__task_running();
@@ -526,8 +555,8 @@ int corio_fail(int err, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (t->message)
-        free(t->message);
-    t->message = strdup(buf); /* no memory: the error still stands */
+        corio__free(t->message);
+    t->message = corio__strdup(buf); /* no memory: the error still stands */
     return err;
 }
 
@@ -549,9 +578,22 @@ static void detach_from_ready(corio__wait *w)
     (void)w; /* a sleep(0) is granted and queued from the start */
 }
 
-static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0};
+static void describe_sleep(const corio__wait *w, corio__wait_desc *d)
+{
+    int64_t at = w->task->timer.node.key;
+    if (at == CORIO__NO_DEADLINE) {
+        corio__wait_descf(d, "sleep forever (until cancelled)");
+        return;
+    }
+    d->deadline = at;
+    corio__wait_descf(d, "sleep, %.3f s left",
+                      (double)(at - corio__loop_now_ns()) / 1e9);
+}
+
+static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0,
+                                          describe_sleep};
 static const corio__wait_ops yield_ops = {"sleep(0)", detach_from_ready, 0,
-                                          0};
+                                          0, 0};
 
 int corio_sleep(double seconds)
 {
@@ -599,9 +641,11 @@ static void report_waits(corio_loop *loop, const char *why)
         corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
                 t->line);
-        if (corio__task_parked(t))
-            fprintf(stderr, "waits on %s %p", t->wait.ops->what, t->wait.obj);
-        else if (t->queued)
+        if (corio__task_parked(t)) {
+            corio__wait_desc d;
+            corio__wait_describe(&t->wait, &d);
+            fprintf(stderr, "waits on %s", d.text);
+        } else if (t->queued)
             fprintf(stderr, "is ready to run");
         else
             fprintf(stderr, "is not waiting on anything corio knows");
@@ -662,12 +706,12 @@ static void close_memory(corio__closer *c, corio_loop *loop)
     (void)loop;
     while ((t = tl->task_free) != NULL) {
         tl->task_free = (corio_task *)t->fut.next_free;
-        free(t);
+        corio__free(t);
     }
     tl->task_free_n = 0;
     while ((f = tl->fut_free) != NULL) {
         tl->fut_free = f->next_free;
-        free(f);
+        corio__free(f);
     }
     tl->fut_free_n = 0;
 }
@@ -679,7 +723,7 @@ static void release_tasks(corio__closer *c, corio_loop *loop)
     corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks, release);
     loop->tasks = NULL;
     loop->report_stuck = NULL;
-    free(tl);
+    corio__free(tl);
 }
 
 corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
@@ -687,7 +731,7 @@ corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
     corio__loop_tasks *tl;
     if (loop->tasks)
         return loop->tasks;
-    if (loop->closing || !(tl = calloc(1, sizeof *tl)))
+    if (loop->closing || !(tl = corio__calloc(1, sizeof *tl)))
         return NULL;
     tl->next_task_id = 1;
     tl->close_tasks.order = CORIO__CLOSE_TASKS;
@@ -700,6 +744,8 @@ corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
     corio__loop_add_closer(loop, &tl->close_memory);
     corio__loop_add_closer(loop, &tl->release);
     loop->report_stuck = report_waits;
+    if (corio__debug_env()) /* CORIO_DEBUG: stamp parks (wait.c) */
+        loop->run_hook = corio__task_debug_run;
     loop->tasks = tl;
     return tl;
 }

@@ -29,6 +29,10 @@
  *     loop drops by its generation. unwatch() still returns 0.
  *   - A number whose stale registration points at a description that is
  *     then dup2'd back onto it: ADD fails with EEXIST, and MOD takes over.
+ *   - The loop cannot see a close(2) behind its back, so it keeps the
+ *     token; before each wait on a watched fd it calls rearm(), whose MOD
+ *     fails with ENOENT when the kernel dropped the entry (the number now
+ *     names another file), and ADDs the new file.
  *
  * Timeouts. epoll_pwait2 (Linux 5.11) takes a timespec; when it is
  * missing (ENOSYS, or EPERM from a seccomp filter) the process notes it
@@ -41,10 +45,12 @@
  * Limits: regular files and directories cannot be watched (-EPERM: epoll
  * cannot poll them); not thread-safe, a poller belongs to one loop.
  */
+#include "alloc.h"
 #include "poll.h"
 #include "wait_clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -77,20 +83,20 @@ struct corio__poller {
 
 static int ep_open(corio__poller **out)
 {
-    corio__poller *p = calloc(1, sizeof(*p));
+    corio__poller *p = corio__calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
-    p->kev = malloc(KEV_MIN * sizeof(*p->kev));
+    p->kev = corio__malloc(KEV_MIN * sizeof(*p->kev));
     if (!p->kev) {
-        free(p);
+        corio__free(p);
         return -ENOMEM;
     }
     p->nkev = KEV_MIN;
     p->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (p->epfd < 0) {
         int err = -errno;
-        free(p->kev);
-        free(p);
+        corio__free(p->kev);
+        corio__free(p);
         return err;
     }
     *out = p;
@@ -102,9 +108,9 @@ static void ep_close(corio__poller *p)
     if (!p)
         return;
     close(p->epfd);
-    free(p->reg);
-    free(p->kev);
-    free(p);
+    corio__free(p->reg);
+    corio__free(p->kev);
+    corio__free(p);
 }
 
 /* Make reg[fd] exist. 0 or -ENOMEM (table unchanged). */
@@ -116,7 +122,7 @@ static int reg_reserve(corio__poller *p, int fd)
         return 0;
     while (n < want)
         n *= 2; /* fd <= INT_MAX: cannot overflow size_t */
-    r = realloc(p->reg, n * sizeof(*r));
+    r = corio__realloc(p->reg, n * sizeof(*r));
     if (!r)
         return -ENOMEM;
     memset(r + p->nreg, 0, (n - p->nreg) * sizeof(*r));
@@ -150,6 +156,9 @@ static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
         return -EINVAL;
     if ((size_t)fd < p->nreg && p->reg[fd].on && p->reg[fd].token == token)
         return 0;
+    /* The table grows only for a descriptor that exists. */
+    if ((size_t)fd >= p->nreg && fcntl(fd, F_GETFD) < 0)
+        return -errno;
     err = reg_reserve(p, fd);
     if (err)
         return err;
@@ -172,6 +181,30 @@ static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
     r->on = 1;
     r->token = token;
     return 0;
+}
+
+/* Check fd's registration with the kernel (poll.h): MOD under the same
+ * token; ENOENT means the kernel dropped it (fd closed behind our back,
+ * its number since reused by another file): ADD it again. 0, 1 (added
+ * again), -ENOENT (not ours), or the errors of ep_watch. */
+static int ep_rearm(corio__poller *p, int fd, uint64_t token)
+{
+    int err;
+    if (fd < 0 || (size_t)fd >= p->nreg || !p->reg[fd].on)
+        return -ENOENT;
+    err = ctl(p, EPOLL_CTL_MOD, fd, token);
+    if (err != -ENOENT) {
+        if (err == 0)
+            p->reg[fd].token = token;
+        return err;
+    }
+    err = ctl(p, EPOLL_CTL_ADD, fd, token);
+    if (err) {
+        p->reg[fd].on = 0; /* the kernel has nothing for fd now */
+        return err;
+    }
+    p->reg[fd].token = token;
+    return 1;
 }
 
 /* Forget fd: 0 when it was watched (even if it has been closed already and
@@ -245,7 +278,7 @@ static int ep_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
         return -EINVAL;
     if (max > p->nkev) {
         /* Grow for next time; if memory is short, report fewer now. */
-        struct epoll_event *k = realloc(p->kev, (size_t)max * sizeof(*k));
+        struct epoll_event *k = corio__realloc(p->kev, (size_t)max * sizeof(*k));
         if (k) {
             p->kev = k;
             p->nkev = max;
@@ -280,6 +313,7 @@ const corio__poller_ops corio__poll_epoll = {
     .open = ep_open,
     .close = ep_close,
     .watch = ep_watch,
+    .rearm = ep_rearm,
     .unwatch = ep_unwatch,
     .wait = ep_wait,
 };

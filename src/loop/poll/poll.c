@@ -28,6 +28,7 @@
  * Limits: any fd poll(2) accepts, regular files included (always ready);
  * memory: 16 bytes per watched fd plus 4 per fd number.
  */
+#include "alloc.h"
 #include "poll.h"
 #include "wait_clock.h"
 
@@ -53,7 +54,7 @@ struct corio__poller {
 
 static int pl_open(corio__poller **out)
 {
-    corio__poller *p = calloc(1, sizeof(*p));
+    corio__poller *p = corio__calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
     *out = p;
@@ -64,10 +65,10 @@ static void pl_close(corio__poller *p)
 {
     if (!p)
         return;
-    free(p->pfd);
-    free(p->token);
-    free(p->slot);
-    free(p);
+    corio__free(p->pfd);
+    corio__free(p->token);
+    corio__free(p->slot);
+    corio__free(p);
 }
 
 static short interest(unsigned events)
@@ -86,12 +87,12 @@ static int reserve(corio__poller *p, int fd)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
-        struct pollfd *pfd = realloc(p->pfd, cap * sizeof(*pfd));
+        struct pollfd *pfd = corio__realloc(p->pfd, cap * sizeof(*pfd));
         uint64_t *tok;
         if (!pfd)
             return -ENOMEM;
         p->pfd = pfd;
-        tok = realloc(p->token, cap * sizeof(*tok));
+        tok = corio__realloc(p->token, cap * sizeof(*tok));
         if (!tok)
             return -ENOMEM;
         p->token = tok;
@@ -102,7 +103,7 @@ static int reserve(corio__poller *p, int fd)
         uint32_t *s;
         while (n <= (size_t)fd)
             n *= 2;
-        s = realloc(p->slot, n * sizeof(*s));
+        s = corio__realloc(p->slot, n * sizeof(*s));
         if (!s)
             return -ENOMEM;
         memset(s + p->nslot, 0, (n - p->nslot) * sizeof(*s));
@@ -139,6 +140,16 @@ static int pl_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
     p->pfd[i].fd = events ? fd : ~fd;
     p->pfd[i].events = interest(events);
     p->token[i] = token;
+    return 0;
+}
+
+/* Nothing to check (poll.h): poll(2) is given the number at every wait.
+ * 0, or -ENOENT when fd is not watched. No syscall. */
+static int pl_rearm(corio__poller *p, int fd, uint64_t token)
+{
+    if (fd < 0 || (size_t)fd >= p->nslot || !p->slot[fd])
+        return -ENOENT;
+    p->token[p->slot[fd] - 1] = token;
     return 0;
 }
 
@@ -233,6 +244,7 @@ const corio__poller_ops corio__poll_poll = {
     .open = pl_open,
     .close = pl_close,
     .watch = pl_watch,
+    .rearm = pl_rearm,
     .unwatch = pl_unwatch,
     .wait = pl_wait,
 };
