@@ -24,7 +24,7 @@ gdb -nx -batch -ex "source $script" \
     -ex 'corio loop' -ex 'corio tasks' -ex 'corio bt holder' \
     -ex 'corio bt leanw' -ex 'corio bt 3' \
     -ex "gcore $core" -ex 'continue' \
-    --args "$bin" --one diag_gdb_target >"$dir/live.txt" 2>&1
+    --args "$bin" --here diag_gdb_target >"$dir/live.txt" 2>&1
 if grep -q "ptrace: Operation not permitted\|Could not trace" "$dir/live.txt"; then
     echo "gdb.sh: ptrace not permitted here: skipped"
     exit 77
