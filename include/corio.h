@@ -55,5 +55,6 @@
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
 #include "corio/thread.h"
+#include "corio/file.h"
 
 #endif /* CORIO_H */

@@ -157,6 +157,15 @@ size_t corio_pool_threads(const corio_pool *p)
     return p ? atomic_load(&((corio_pool *)p)->nthreads_pub) : 0;
 }
 
+unsigned corio__pool_running(corio_pool *p, int lane)
+{
+    unsigned n;
+    pthread_mutex_lock(&p->mu);
+    n = p->running[lane];
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 static void join_all(struct worker *w)
 {
     struct worker *next;
@@ -679,7 +688,9 @@ int corio__job_run(corio_task *t, corio__job *j, int *kept)
     int rc;
 
     *kept = 1;
-    if (corio__task_cancel_report(t))
+    if (j->uncancellable)
+        j->wait_on_cancel = 1; /* teardown waits for it too */
+    else if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (loop->closing)
         return -ESHUTDOWN;
@@ -704,7 +715,8 @@ int corio__job_run(corio_task *t, corio__job *j, int *kept)
         return rc;
     }
     loop->outside_waits++;
-    w = corio__wait_begin(t, &job_wait_ops, j, 0);
+    w = corio__wait_begin(t, &job_wait_ops, j,
+                          j->uncancellable ? CORIO__WAIT_UNCANCELLABLE : 0);
     rc = corio__wait_park(w);
     if (w->state == CORIO__WAIT_GRANTED) {
         job_unhold(j);
