@@ -1,0 +1,215 @@
+/*
+ * bench_tothread.c: the tothread suite: the round trip of an empty job
+ * through the thread pool, corio_to_thread from a task, against a plain
+ * pthread hand-off (a mutex and two condition variables: hand a job to a
+ * waiting thread, wait for its answer), the least any pool can do.
+ *
+ * Rows:
+ *   reference: one thread, woken by pthread_cond_signal for each job and
+ *     answering through another condition variable;
+ *   corio_to_thread: a task on a loop calls corio_to_thread(empty) n
+ *     times (the job goes through the pool's lane queue to an idle pool
+ *     thread, comes back through the loop's port and its eventfd, and
+ *     wakes the task); the loop and its pool are kept across samples, as
+ *     in a long-lived program;
+ *   corio_to_thread, 4 tasks at once: the same with four tasks calling
+ *     concurrently (per call).
+ * libuv's uv_queue_work and asyncio's to_thread are not measured here.
+ */
+#include "bench.h"
+#include "suites.h"
+
+#include <corio.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- the reference: a pthread hand-off ------------------------------------------ */
+
+struct ref {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int job, answered, quit;
+};
+
+static void *ref_thread(void *arg)
+{
+    struct ref *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->job && !r->quit)
+            pthread_cond_wait(&r->go, &r->mu);
+        if (r->quit)
+            break;
+        r->job = 0;
+        r->answered = 1;
+        pthread_cond_signal(&r->done);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static int ref_setup(void **state, const char **why)
+{
+    struct ref *r = calloc(1, sizeof *r);
+    (void)why;
+    if (!r)
+        return -ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->go, NULL);
+    pthread_cond_init(&r->done, NULL);
+    if (pthread_create(&r->th, NULL, ref_thread, r) != 0) {
+        free(r);
+        return -EAGAIN;
+    }
+    *state = r;
+    return 0;
+}
+
+static int ref_run(void *state, uint64_t n)
+{
+    struct ref *r = state;
+    pthread_mutex_lock(&r->mu);
+    for (uint64_t i = 0; i < n; i++) {
+        r->job = 1;
+        r->answered = 0;
+        pthread_cond_signal(&r->go);
+        while (!r->answered)
+            pthread_cond_wait(&r->done, &r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+static void ref_teardown(void *state)
+{
+    struct ref *r = state;
+    pthread_mutex_lock(&r->mu);
+    r->quit = 1;
+    pthread_cond_signal(&r->go);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->th, NULL);
+    pthread_cond_destroy(&r->go);
+    pthread_cond_destroy(&r->done);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* ---- corio_to_thread --------------------------------------------------------------- */
+
+struct tt {
+    corio_loop *loop;
+    uint64_t n;      /* calls per task this sample */
+    int tasks;       /* tasks calling at once */
+    int left;        /* tasks not finished */
+    int rc;
+};
+
+static int empty_job(void *arg, void **result)
+{
+    (void)arg;
+    *result = NULL;
+    return 0;
+}
+
+static int caller(void *arg, void **result)
+{
+    struct tt *s = arg;
+    (void)result;
+    for (uint64_t i = 0; i < s->n; i++) {
+        int rc = corio_to_thread(empty_job, NULL, NULL);
+        if (rc) {
+            s->rc = rc;
+            break;
+        }
+    }
+    if (--s->left == 0)
+        corio_loop_stop(s->loop);
+    return 0;
+}
+
+static int tt_setup_k(void **state, int tasks)
+{
+    struct tt *s = calloc(1, sizeof *s);
+    int rc;
+    if (!s)
+        return -ENOMEM;
+    if ((rc = corio_loop_new(NULL, &s->loop)) != 0) {
+        free(s);
+        return rc;
+    }
+    s->tasks = tasks;
+    *state = s;
+    return 0;
+}
+
+static int tt_setup(void **state, const char **why)
+{
+    (void)why;
+    return tt_setup_k(state, 1);
+}
+
+static int tt_setup4(void **state, const char **why)
+{
+    (void)why;
+    return tt_setup_k(state, 4);
+}
+
+static int tt_run(void *state, uint64_t n)
+{
+    struct tt *s = state;
+    int i, rc;
+    s->n = (n + (uint64_t)s->tasks - 1) / (uint64_t)s->tasks;
+    s->left = s->tasks;
+    s->rc = 0;
+    for (i = 0; i < s->tasks; i++)
+        if ((rc = corio_loop_spawn(s->loop, caller, s, NULL, NULL)) != 0)
+            return rc;
+    if ((rc = corio_loop_run(s->loop)) != 0)
+        return rc;
+    return s->rc;
+}
+
+static void tt_teardown(void *state)
+{
+    struct tt *s = state;
+    corio_loop_free(s->loop);
+    free(s);
+}
+
+/* ---- the table ----------------------------------------------------------------------- */
+
+static const bench_row rows[] = {
+    {"reference (pthread cond hand-off)", ref_setup, ref_run, ref_teardown,
+     0},
+    {"corio_to_thread (empty job)", tt_setup, tt_run, tt_teardown, 0},
+    {"corio_to_thread, 4 tasks at once", tt_setup4, tt_run, tt_teardown, 0},
+};
+
+static const bench_table table = {
+    "Thread pool: round trip of an empty job",
+    "ns/round-trip",
+    NULL,
+    0,
+    rows,
+    (int)(sizeof rows / sizeof rows[0]),
+};
+
+static int tothread_run(const bench_opts *opts)
+{
+    int rc = bench_table_run(&table, opts);
+    printf("\n"
+           "  A round trip wakes a sleeping thread and is woken back: two\n"
+           "  futex wake-ups at least, plus for corio the loop's eventfd\n"
+           "  and poller. With 4 tasks, jobs overlap on up to 4 threads.\n");
+    return rc;
+}
+
+const bench_suite bench_suite_tothread = {
+    "tothread",
+    "thread pool: corio_to_thread round trip vs a pthread hand-off",
+    tothread_run,
+};
