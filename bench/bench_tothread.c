@@ -13,8 +13,11 @@
  *     wakes the task); the loop and its pool are kept across samples, as
  *     in a long-lived program;
  *   corio_to_thread, 4 tasks at once: the same with four tasks calling
- *     concurrently (per call).
- * libuv's uv_queue_work and asyncio's to_thread are not measured here.
+ *     concurrently (per call);
+ *   libuv uv_queue_work: an empty work callback, the next job queued from
+ *     the after-work callback of the last (libuv's pool of 4 threads, the
+ *     loop woken through its async handle), when libuv was found.
+ * asyncio's to_thread is not measured here.
  */
 #include "bench.h"
 #include "suites.h"
@@ -23,6 +26,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#ifdef CORIO_BENCH_HAVE_LIBUV
+#include <uv.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -180,6 +186,88 @@ static void tt_teardown(void *state)
     free(s);
 }
 
+/* ---- libuv's uv_queue_work ----------------------------------------------------------- */
+
+#ifdef CORIO_BENCH_HAVE_LIBUV
+struct uvq {
+    uv_loop_t loop;
+    uv_work_t req;
+    uint64_t left;
+    int rc;
+};
+
+static void uvq_work(uv_work_t *req)
+{
+    (void)req;
+}
+
+static void uvq_after(uv_work_t *req, int status)
+{
+    struct uvq *s = req->data;
+    if (status != 0) {
+        s->rc = status;
+        return;
+    }
+    if (--s->left > 0 &&
+        (s->rc = uv_queue_work(&s->loop, &s->req, uvq_work, uvq_after)) != 0)
+        return;
+}
+
+static int uvq_setup(void **state, const char **why)
+{
+    struct uvq *s = calloc(1, sizeof *s);
+    (void)why;
+    if (!s)
+        return -ENOMEM;
+    if (uv_loop_init(&s->loop) != 0) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->req.data = s;
+    *state = s;
+    return 0;
+}
+
+static int uvq_run(void *state, uint64_t n)
+{
+    struct uvq *s = state;
+    if (n == 0)
+        return 0;
+    s->left = n;
+    s->rc = 0;
+    if ((s->rc = uv_queue_work(&s->loop, &s->req, uvq_work, uvq_after)) != 0)
+        return s->rc;
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return s->rc;
+}
+
+static void uvq_teardown(void *state)
+{
+    struct uvq *s = state;
+    uv_loop_close(&s->loop);
+    free(s);
+}
+#else
+static int uvq_setup(void **state, const char **why)
+{
+    (void)state;
+    *why = "libuv1-dev not installed";
+    return BENCH_NA;
+}
+
+static int uvq_run(void *state, uint64_t n)
+{
+    (void)state;
+    (void)n;
+    return 0;
+}
+
+static void uvq_teardown(void *state)
+{
+    (void)state;
+}
+#endif
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 static const bench_row rows[] = {
@@ -187,6 +275,7 @@ static const bench_row rows[] = {
      0},
     {"corio_to_thread (empty job)", tt_setup, tt_run, tt_teardown, 0},
     {"corio_to_thread, 4 tasks at once", tt_setup4, tt_run, tt_teardown, 0},
+    {"libuv uv_queue_work (empty job)", uvq_setup, uvq_run, uvq_teardown, 0},
 };
 
 static const bench_table table = {
