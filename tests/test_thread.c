@@ -383,10 +383,13 @@ static int abandon_running_body(void)
     corio_task *ta;
     CHECK_EQ(corio_spawn(waiter_task, &a, NULL, &ta), 0);
     await_started();
+    /* The deadlock detector counts it as a wait an outside event ends. */
+    CHECK_EQ(corio_loop_current()->outside_waits, 1);
     CHECK_EQ(corio_task_cancel(ta), 0);
     CHECK_EQ(corio_task_join(ta, NULL), 0); /* while the work still runs */
     CHECK_EQ(a.rc, -ECANCELED);
     CHECK(a.r == NULL);
+    CHECK_EQ(corio_loop_current()->outside_waits, 0);
     CHECK_EQ(atomic_load(&G.freed), 0);
     gate_open();
     /* The result reaches free_result on the pool thread. */
