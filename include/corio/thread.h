@@ -28,8 +28,11 @@
  * thread and frees itself (its result goes to its free_result), never
  * touching the freed loop.
  *
- * Threads: corio_pool_* and corio_xcall_* calls may be made from any
- * thread; the others from the loop's thread, as stated for each.
+ * Threads: corio_pool_*, corio_run_coroutine_threadsafe and
+ * corio_xcall_* may be called from any thread; the others from the
+ * loop's thread, as stated for each. Pool threads block every signal
+ * (signals belong to the loops' threads: signal waits, corio_run's
+ * SIGINT).
  */
 #ifndef CORIO_THREAD_H
 #define CORIO_THREAD_H
