@@ -637,3 +637,35 @@ TEST(thread_run_sigint_in_flight)
     gate_open();
     CHECK_EQ(sem_wait(&G.freed_sem), 0);
 }
+
+/* ---- resource exhaustion ----------------------------------------------------------------- */
+
+#include "oom.h"
+
+/* No thread can start (no address space for its stack) and none runs:
+ * -EAGAIN, nothing ran; once memory is back the pool works. */
+static int no_thread_body(void)
+{
+    void *r = NULL;
+    int rc;
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    oom_begin();
+    rc = corio_to_thread(quick_work, 0, &r);
+    oom_end();
+    CHECK(rc == -EAGAIN || rc == -ENOMEM);
+    CHECK(r == NULL);
+    CHECK_EQ(atomic_load(&G.runs), 0);
+    CHECK_EQ(corio_pool_threads(P), 0);
+    CHECK_EQ(corio_to_thread(quick_work, 0, &r), 0);
+    free(r);
+    return 0;
+}
+
+TEST(thread_no_thread_can_start)
+{
+    oom_require();
+    gate_init();
+    CHECK_EQ(corio_pool_new(NULL, &P), 0);
+    CHECK_EQ(run(no_thread_body), 0);
+    corio_pool_release(P);
+}
