@@ -11,7 +11,8 @@
  *
  * Every call must be made in a task (CORIO_ENOTASK otherwise) and
  * suspends. Descriptors are plain ints (opened close-on-exec); close them
- * with corio_file_close or close(2).
+ * with corio_file_close or close(2). Besides the errors listed with each
+ * call, any may return -ESHUTDOWN when the task's loop is being freed.
  *
  * Cancellation: with a cancel standing, a call fails with -ECANCELED at
  * once and does nothing; a cancel that comes while the operation waits

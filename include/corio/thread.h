@@ -208,7 +208,8 @@ CORIO_API int corio_xcall_wait(corio_xcall *h, double timeout,
  * corio_xcall_wait does. A done call returns at once. Cancellation: with
  * a cancel standing, or a cancel while it waits, -ECANCELED at once (the
  * call itself goes on: cancel it with corio_xcall_cancel). Other errors:
- * -EINVAL (h NULL), -ENOMEM, CORIO_ENOTASK. Suspends.
+ * -EINVAL (h NULL), -ENOMEM, -ESHUTDOWN (the task's loop is being freed),
+ * CORIO_ENOTASK. Suspends.
  */
 CORIO_API int corio_xcall_await(corio_xcall *h, void **result);
 
