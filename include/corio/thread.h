@@ -180,7 +180,10 @@ typedef struct corio_xcall corio_xcall;
  * freed (it may be running or not; a loop that is freed before the task
  * starts completes the call with -ESHUTDOWN). If out is not NULL, *out
  * gets a handle (a reference: corio_xcall_release) to wait for the
- * outcome, await it, or cancel it. Returns 0, -EINVAL (loop or fn NULL),
+ * outcome, await it, or cancel it. The task's result pointer is handed
+ * over as it is: one nobody takes (out NULL, or the handle released
+ * unwaited) is dropped, so a coroutine run fire-and-forget should return
+ * nothing that needs freeing. Returns 0, -EINVAL (loop or fn NULL),
  * -ENOMEM, -ESHUTDOWN (the loop is being freed: nothing started). Never
  * suspends.
  */
