@@ -17,9 +17,12 @@
  *   libuv uv_queue_work: an empty work callback, the next job queued from
  *     the after-work callback of the last (libuv's pool of 4 threads, the
  *     loop woken through its async handle), when libuv was found.
- * asyncio's to_thread is not measured here.
+ * asyncio's to_thread (loop_bench.py tothread: the default executor, the
+ * same sequential empty calls) runs once after the table, in a process of
+ * its own, and is printed below it (n/a without python3).
  */
 #include "bench.h"
+#include "loopbench.h"
 #include "suites.h"
 
 #include <corio.h>
@@ -287,9 +290,28 @@ static const bench_table table = {
     (int)(sizeof rows / sizeof rows[0]),
 };
 
+/* asyncio.to_thread, one run of the Python script. */
+static void asyncio_row(const bench_opts *opts)
+{
+    char out[512], n[32];
+    const char *why = NULL;
+    const char *args[] = {"tothread", n, NULL};
+    double ns = 0;
+    snprintf(n, sizeof n, "%d", opts->quick ? 200 : 20000);
+    if (lb_python_setup(&why) != 0 ||
+        lb_python_run(args, 120, out, sizeof out, &why) != 0 ||
+        lb_field(out, "ns_per_call", &ns) != 0) {
+        printf("  asyncio.to_thread (one run): n/a (%s)\n",
+               why ? why : "no result");
+        return;
+    }
+    printf("  asyncio.to_thread (one run): %.0f ns/round-trip\n", ns);
+}
+
 static int tothread_run(const bench_opts *opts)
 {
     int rc = bench_table_run(&table, opts);
+    asyncio_row(opts);
     printf("\n"
            "  A round trip wakes a sleeping thread and is woken back: two\n"
            "  futex wake-ups at least, plus for corio the loop's eventfd\n"
