@@ -11,9 +11,11 @@
  * Kinds of descriptors, alike on every poller (epoll, poll): pipes,
  * sockets and terminals wait for readiness. A descriptor left blocking is
  * made non-blocking (O_NONBLOCK, on its open file description, which
- * other holders share) by the first of these calls that sees it on a
- * loop (again after corio_fd_close), so a read with nothing to read waits
- * for the task instead of hanging the loop. A regular file or a directory
+ * other holders share) by the first call that reads or writes it
+ * (corio_read, corio_write, corio_write_all, corio_accept, corio_connect)
+ * on a loop (again after corio_fd_close), so a read with nothing to read
+ * waits for the task instead of hanging the loop; the bare waits leave
+ * it as it is (the caller does its own I/O). A regular file or a directory
  * is always ready: the calls read and write it at once (the loop waits
  * for the disk meanwhile: use file.h's calls to keep it running), and the
  * waits return 0 at once.

@@ -319,10 +319,11 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
 }
 
 /* A blocking descriptor would block the whole loop in its read or write:
- * the first time a call sees fd (per loop, until corio_fd_close), make
- * it non-blocking, as asyncio's pipe transports and libuv's uv_pipe_open
- * do. 0, or -errno of fcntl (-EBADF: not open). One table lookup once
- * checked. */
+ * the first time a call that does the I/O sees fd (per loop, until
+ * corio_fd_close), make it non-blocking, as asyncio's pipe transports and
+ * libuv's uv_pipe_open do. (The bare waits leave it alone: the caller
+ * does its own I/O, perhaps a library that wants it blocking.) 0, or
+ * -errno of fcntl (-EBADF: not open). One table lookup once checked. */
 static int nonblock_check(corio_loop *loop, int fd)
 {
     struct fdent *e = ent_find(loop, fd);
@@ -374,22 +375,16 @@ int corio_fd_nonblock(int fd)
 int corio_wait_readable(int fd)
 {
     corio_task *t = caller();
-    int rc;
     if (!t)
         return CORIO_ENOTASK;
-    if ((rc = nonblock_check(t->loop, fd)) != 0)
-        return rc;
     return fd_wait(t, fd, IN, 0);
 }
 
 int corio_wait_writable(int fd)
 {
     corio_task *t = caller();
-    int rc;
     if (!t)
         return CORIO_ENOTASK;
-    if ((rc = nonblock_check(t->loop, fd)) != 0)
-        return rc;
     return fd_wait(t, fd, OUT, 0);
 }
 
