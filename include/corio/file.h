@@ -59,7 +59,9 @@ CORIO_API int corio_file_open(const char *path, int flags, unsigned mode,
 /*
  * corio_file_read: one read(2) of up to len bytes into buf at the file
  * position. *nread (may be NULL) gets the count: 0 at end of file; fewer
- * than len is normal near the end. Returns 0, read's errors (-EBADF...),
+ * than len is normal near the end. Returns 0, read's errors (-EBADF;
+ * -EAGAIN from a non-blocking pipe or socket with nothing to read: use
+ * corio_read for those),
  * -EINVAL, -ECANCELED (*nread: what was read), -ENOMEM, -EAGAIN,
  * CORIO_ENOTASK. Suspends.
  */
