@@ -66,5 +66,6 @@
 #include "corio/stream.h"
 #include "corio/server.h"
 #include "corio/diag.h"
+#include "corio/file.h"
 
 #endif /* CORIO_H */

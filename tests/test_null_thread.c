@@ -9,6 +9,35 @@
 #include <corio.h>
 #include <errno.h>
 
+/* NULL paths, buffers and out-parameters: the same answer in a task and
+ * outside one. */
+static void file_nulls(void)
+{
+    void *data;
+    size_t len;
+    int fd;
+    CHECK_EQ(corio_file_open(NULL, 0, 0, &fd), -EINVAL);
+    CHECK_EQ(corio_file_open("/", 0, 0, NULL), -EINVAL);
+    CHECK_EQ(corio_file_read(0, NULL, 1, NULL), -EINVAL);
+    CHECK_EQ(corio_file_pread(0, NULL, 1, 0, NULL), -EINVAL);
+    CHECK_EQ(corio_file_write(1, NULL, 1, NULL), -EINVAL);
+    CHECK_EQ(corio_file_pwrite(1, NULL, 1, 0, NULL), -EINVAL);
+    CHECK_EQ(corio_file_stat(NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_file_fstat(0, NULL), -EINVAL);
+    CHECK_EQ(corio_file_read_all(NULL, 0, &data, &len), -EINVAL);
+    CHECK_EQ(corio_file_read_all("/", 0, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_file_write_all(NULL, NULL, 0, 0), -EINVAL);
+    CHECK_EQ(corio_file_write_all("/x", NULL, 1, 0), -EINVAL);
+}
+
+static int body_fsync_close(void)
+{
+    /* No object argument: an invalid descriptor is -EBADF. */
+    CHECK_EQ(corio_file_fsync(-1), -EBADF);
+    CHECK_EQ(corio_file_close(-1), -EBADF);
+    return 0;
+}
+
 static int null_body(void)
 {
     corio_pool *p = NULL;
@@ -18,6 +47,7 @@ static int null_body(void)
     CHECK_EQ(corio_loop_pool(NULL, &p), -EINVAL);
     CHECK_EQ(corio_loop_set_pool(NULL, NULL), -EINVAL);
     CHECK_EQ(corio_xcall_await(NULL, NULL), -EINVAL);
+    file_nulls();
     return 0;
 }
 
@@ -47,5 +77,7 @@ TEST(null_thread)
     CHECK_EQ(corio_xcall_cancel(NULL), -EINVAL);
     CHECK_EQ(corio_xcall_done(NULL), 0);
     corio_xcall_release(NULL);
+    file_nulls();
     CHECK_EQ(run(null_body), 0);
+    CHECK_EQ(run(body_fsync_close), 0);
 }

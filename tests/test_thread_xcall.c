@@ -329,3 +329,32 @@ TEST(thread_four_loops)
     for (i = 0; i < NLOOPS; i++)
         lt_stop(&ring[i]);
 }
+
+/* The awaiting task's own loop is freed while it waits: its wait is
+ * taken back from the call, which completes later with nobody to wake. */
+static int await_forever(void *arg, void **result)
+{
+    corio_xcall *h = arg;
+    (void)result;
+    return corio_xcall_await(h, NULL);
+}
+
+TEST(thread_xcall_awaiter_loop_freed)
+{
+    struct lthread a;
+    corio_loop *b;
+    corio_xcall *h;
+    char c = 'g';
+    gate_init();
+    lt_start(&a);
+    CHECK_EQ(corio_run_coroutine_threadsafe(a.loop, gated, NULL, &h), 0);
+    CHECK_EQ(corio_loop_new(NULL, &b), 0);
+    CHECK_EQ(corio_loop_spawn(b, await_forever, h, NULL, NULL), 0);
+    corio_loop_stop(b);
+    CHECK_EQ(corio_loop_run(b), 0); /* the task now awaits h */
+    CHECK_EQ(corio_loop_free(b), 0);
+    CHECK_EQ(write(gate[1], &c, 1), 1);
+    CHECK_EQ(corio_xcall_wait(h, INFINITY, NULL), 0);
+    corio_xcall_release(h);
+    lt_stop(&a);
+}

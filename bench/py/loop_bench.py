@@ -208,6 +208,19 @@ async def agen(mode, n):
           f"cpu_ns_per_item={(c1 - c0) / n:.1f}")
 
 
+async def tothread(n):
+    def empty():
+        return None
+
+    await asyncio.to_thread(empty)  # the executor's thread is up
+    c0, t0 = cpu_ns(), time.perf_counter_ns()
+    for _ in range(n):
+        await asyncio.to_thread(empty)
+    t1, c1 = time.perf_counter_ns(), cpu_ns()
+    print(f"result ns_per_call={(t1 - t0) / n:.1f} "
+          f"cpu_ns_per_call={(c1 - c0) / n:.1f}")
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "spawn":
@@ -222,6 +235,8 @@ def main(argv):
         asyncio.run(topic(int(args[0]), int(args[1]), int(args[2])))
     elif cmd == "agen":
         asyncio.run(agen(args[0], int(args[1])))
+    elif cmd == "tothread":
+        asyncio.run(tothread(int(args[0])))
     else:
         sys.exit(f"loop_bench.py: unknown subcommand {cmd}")
 

@@ -6,8 +6,19 @@
  * made inside a task (CORIO_ENOTASK otherwise); corio_fd_nonblock and
  * corio_fd_close work anywhere. The I/O calls try the operation first
  * and wait for readiness only when it would block (EAGAIN), so a ready
- * descriptor costs no extra system call. Descriptors must be non-blocking
- * (corio_fd_nonblock); a blocking one would block the whole loop.
+ * descriptor costs no extra system call.
+ *
+ * Kinds of descriptors, alike on every poller (epoll, poll): pipes,
+ * sockets and terminals wait for readiness. A descriptor left blocking is
+ * made non-blocking (O_NONBLOCK, on its open file description, which
+ * other holders share) by the first call that reads or writes it
+ * (corio_read, corio_write, corio_write_all, corio_accept, corio_connect)
+ * on a loop (again after corio_fd_close), so a read with nothing to read
+ * waits for the task instead of hanging the loop; the bare waits leave
+ * it as it is (the caller does its own I/O). A regular file or a directory
+ * is always ready: the calls read and write it at once (the loop waits
+ * for the disk meanwhile: use file.h's calls to keep it running), and the
+ * waits return 0 at once.
  *
  * One reader and one writer may wait on a descriptor at a time; while
  * one waits, another task's call in the same direction gets -EBUSY (and
@@ -61,9 +72,9 @@ CORIO_API int corio_fd_nonblock(int fd);
  * I/O used up is not reported again). Consumes nothing. Returns 0,
  * -ECANCELED, -EBADF (fd closed with corio_fd_close meanwhile, or not
  * open: checked before anything is kept for it, so a huge invalid number
- * costs nothing),
- * -EBUSY (another task already waits in that direction), -EPERM (fd cannot
- * be polled, like a regular file under epoll), -ENOMEM, CORIO_ENOTASK.
+ * costs nothing), -EBUSY (another task already waits in that direction),
+ * -ENOMEM, -ENOSPC (epoll's watch limit), CORIO_ENOTASK. A regular file or
+ * directory is always ready (0 at once).
  */
 CORIO_API int corio_wait_readable(int fd);
 CORIO_API int corio_wait_writable(int fd);

@@ -28,8 +28,11 @@
  * thread and frees itself (its result goes to its free_result), never
  * touching the freed loop.
  *
- * Threads: corio_pool_* and corio_xcall_* calls may be made from any
- * thread; the others from the loop's thread, as stated for each.
+ * Threads: corio_pool_*, corio_run_coroutine_threadsafe and
+ * corio_xcall_* may be called from any thread; the others from the
+ * loop's thread, as stated for each. Pool threads block every signal
+ * (signals belong to the loops' threads: signal waits, corio_run's
+ * SIGINT).
  */
 #ifndef CORIO_THREAD_H
 #define CORIO_THREAD_H
@@ -177,7 +180,10 @@ typedef struct corio_xcall corio_xcall;
  * freed (it may be running or not; a loop that is freed before the task
  * starts completes the call with -ESHUTDOWN). If out is not NULL, *out
  * gets a handle (a reference: corio_xcall_release) to wait for the
- * outcome, await it, or cancel it. Returns 0, -EINVAL (loop or fn NULL),
+ * outcome, await it, or cancel it. The task's result pointer is handed
+ * over as it is: one nobody takes (out NULL, or the handle released
+ * unwaited) is dropped, so a coroutine run fire-and-forget should return
+ * nothing that needs freeing. Returns 0, -EINVAL (loop or fn NULL),
  * -ENOMEM, -ESHUTDOWN (the loop is being freed: nothing started). Never
  * suspends.
  */
@@ -205,7 +211,8 @@ CORIO_API int corio_xcall_wait(corio_xcall *h, double timeout,
  * corio_xcall_wait does. A done call returns at once. Cancellation: with
  * a cancel standing, or a cancel while it waits, -ECANCELED at once (the
  * call itself goes on: cancel it with corio_xcall_cancel). Other errors:
- * -EINVAL (h NULL), -ENOMEM, CORIO_ENOTASK. Suspends.
+ * -EINVAL (h NULL), -ENOMEM, -ESHUTDOWN (the task's loop is being freed),
+ * CORIO_ENOTASK. Suspends.
  */
 CORIO_API int corio_xcall_await(corio_xcall *h, void **result);
 

@@ -74,6 +74,7 @@ struct fdent {
     unsigned char ready;    /* IN / OUT */
     unsigned char interest; /* IN / OUT, last given to the poller */
     unsigned char notsock;  /* send() said ENOTSOCK: write() from now on */
+    unsigned char nbchecked; /* made non-blocking (nonblock_check) */
     corio_task *reader, *writer;
 };
 
@@ -361,6 +362,9 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     if (!e->registered) {
         unsigned want = loop->pops->edge ? IN | OUT : dir;
         rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
+        if (rc == -EPERM)
+            return 0; /* a regular file or directory (epoll refuses it):
+                         always ready, as poll(2) says */
         if (rc)
             return rc;
         e->registered = 1;
@@ -390,6 +394,27 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
     if (!e || e->gen != gen)
         return -EBADF;
     return corio__task_cancel_report(t) ? -ECANCELED : 0;
+}
+
+/* A blocking descriptor would block the whole loop in its read or write:
+ * the first time a call that does the I/O sees fd (per loop, until
+ * corio_fd_close), make it non-blocking, as asyncio's pipe transports and
+ * libuv's uv_pipe_open do. (The bare waits leave it alone: the caller
+ * does its own I/O, perhaps a library that wants it blocking.) 0, or
+ * -errno of fcntl (-EBADF: not open). One table lookup once checked. */
+static int nonblock_check(corio_loop *loop, int fd)
+{
+    struct fdent *e = ent_find(loop, fd);
+    int rc;
+    if (e && e->nbchecked)
+        return 0;
+    if (fd < 0)
+        return -EBADF;
+    if ((rc = corio_fd_nonblock(fd)) != 0)
+        return rc;
+    if (ent_get(loop, fd, &e) == 0) /* no memory: just check next time */
+        e->nbchecked = 1;
+    return 0;
 }
 
 /* The running task, for a call that may suspend; NULL outside a task. */
@@ -450,6 +475,8 @@ ssize_t corio_read(int fd, void *buf, size_t len)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+    if ((rc = nonblock_check(t->loop, fd)) != 0)
+        return rc;
     for (;;) {
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -492,6 +519,8 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+    if ((rc = nonblock_check(t->loop, fd)) != 0)
+        return rc;
     for (;;) {
         if ((rc = busy(t, fd, OUT)) != 0)
             return rc;
@@ -585,6 +614,8 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+    if ((rc = nonblock_check(t->loop, fd)) != 0)
+        return rc;
     if (!t->loop->io || ((struct io *)t->loop->io)->spare < 0) {
         struct io *io = io_of(t->loop);
         if (io && io->spare < 0)
@@ -622,6 +653,8 @@ int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+    if ((rc = nonblock_check(t->loop, fd)) != 0)
+        return rc;
     if ((rc = busy(t, fd, OUT)) != 0)
         return rc;
     if (connect(fd, addr, addrlen) == 0)
@@ -656,6 +689,7 @@ int corio_fd_close(int fd)
         e->ready = 0;
         e->interest = 0;
         e->notsock = 0;
+        e->nbchecked = 0;
         if (++e->gen == GEN_RESERVED)
             e->gen = 0;
     }

@@ -69,6 +69,9 @@ struct corio__job {
                                        work ran; any thread */
     int lane;                       /* CORIO_LANE_* */
     unsigned char wait_on_cancel;   /* CORIO_CANCEL_WAIT */
+    unsigned char uncancellable;    /* cancels do not end the wait (only
+                                       the loop's teardown, which then
+                                       waits as wait_on_cancel does) */
     /* Read-only for the submitter. */
     unsigned char ran;              /* work ran (valid once the job ended) */
     atomic_int cancel;              /* the waiting task was cancelled: work
@@ -92,9 +95,14 @@ struct corio__job {
  *               now and abandon frees it (or did);
  *   otherwise   j was not submitted (*kept = 1): -ENOMEM, -EAGAIN (no
  *               thread), -ESHUTDOWN (the loop is being freed).
- * The cancel rule holds: with a cancel standing, -ECANCELED at once.
+ * The cancel rule holds: with a cancel standing, -ECANCELED at once
+ * (unless uncancellable). A returned -ECANCELED counts as the task's
+ * report of the cancel (corio__task_cancel_report).
  */
 int corio__job_run(corio_task *t, corio__job *j, int *kept);
+
+/* How many of p's jobs in lane run now (tests wait on it). */
+unsigned corio__pool_running(corio_pool *p, int lane);
 
 /* The port of loop, made on first use (loop's thread): NULL when out of
  * memory or closing. Borrowed: retain it to keep it. */

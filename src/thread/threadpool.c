@@ -157,6 +157,15 @@ size_t corio_pool_threads(const corio_pool *p)
     return p ? atomic_load(&((corio_pool *)p)->nthreads_pub) : 0;
 }
 
+unsigned corio__pool_running(corio_pool *p, int lane)
+{
+    unsigned n;
+    pthread_mutex_lock(&p->mu);
+    n = p->running[lane];
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 static void join_all(struct worker *w)
 {
     struct worker *next;
@@ -285,13 +294,17 @@ static void *worker_main(void *arg)
     for (;;) {
         corio__job *j = pick(p);
         if (j) {
-            int lane = j->lane;
             j->state = CORIO__JOB_RUNNING;
             pthread_mutex_unlock(&p->mu);
             j->work(j);
+            /* Free for the next job already: a job its owner submits as
+             * soon as this one is delivered finds this thread coming
+             * back instead of starting another. */
+            pthread_mutex_lock(&p->mu);
+            p->running[j->lane]--;
+            pthread_mutex_unlock(&p->mu);
             job_finish(j); /* j may be gone, and p's last reference */
             pthread_mutex_lock(&p->mu);
-            p->running[lane]--;
             continue;
         }
         if (p->closing)
@@ -360,6 +373,19 @@ static int thread_start(corio_pool *p)
     return 0;
 }
 
+/* Threads the jobs running and startable now need; pool->mu held. A
+ * thread neither idle nor running a job is on its way back to pick(),
+ * so only demand beyond all threads calls for a new one. */
+static unsigned demand(const corio_pool *p)
+{
+    unsigned i, d = 0;
+    for (i = 0; i < CORIO_LANE_COUNT; i++) {
+        unsigned room = p->limit[i] - p->running[i];
+        d += p->running[i] + (p->queued[i] < room ? p->queued[i] : room);
+    }
+    return d;
+}
+
 /* Queue j on p, waking or starting a thread if its lane can run it now.
  * 0, or -EAGAIN/-ENOMEM when no thread could start and none exists (j
  * not queued). */
@@ -377,7 +403,7 @@ static int pool_submit(corio_pool *p, corio__job *j)
         if (p->idle > p->wakeups) {
             p->wakeups++;
             pthread_cond_signal(&p->work_cv);
-        } else if (p->nthreads < p->max_threads &&
+        } else if (p->nthreads < p->max_threads && demand(p) > p->nthreads &&
                    (rc = thread_start(p)) != 0) {
             if (p->nthreads > 0) {
                 rc = 0; /* a running thread will take it later */
@@ -679,7 +705,9 @@ int corio__job_run(corio_task *t, corio__job *j, int *kept)
     int rc;
 
     *kept = 1;
-    if (corio__task_cancel_report(t))
+    if (j->uncancellable)
+        j->wait_on_cancel = 1; /* teardown waits for it too */
+    else if (corio__task_cancel_report(t))
         return -ECANCELED;
     if (loop->closing)
         return -ESHUTDOWN;
@@ -704,7 +732,8 @@ int corio__job_run(corio_task *t, corio__job *j, int *kept)
         return rc;
     }
     loop->outside_waits++;
-    w = corio__wait_begin(t, &job_wait_ops, j, 0);
+    w = corio__wait_begin(t, &job_wait_ops, j,
+                          j->uncancellable ? CORIO__WAIT_UNCANCELLABLE : 0);
     rc = corio__wait_park(w);
     if (w->state == CORIO__WAIT_GRANTED) {
         job_unhold(j);

@@ -1,0 +1,493 @@
+/*
+ * file.c: file operations on the thread pool's file lane (contract in
+ * corio/file.h).
+ *
+ * Each call is one pool job (thread/pool.h) in CORIO_CANCEL_WAIT mode,
+ * since the buffers are the caller's: a cancel drops a job that has not
+ * started and waits for one that has. The job is on the heap (not the
+ * task's stack), so one abandoned at the loop's teardown still has its
+ * own memory; fj_abandon undoes what it got (a descriptor, a buffer).
+ * Transfers made of several system calls look at the job's cancel flag
+ * between them and stop early.
+ */
+#include "thread/pool.h"
+
+#include <corio/file.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PIECE ((size_t)1 << 20) /* read_all/write_all look at the cancel
+                                   flag between pieces this big */
+
+enum { F_OPEN, F_READ, F_PREAD, F_WRITE, F_PWRITE, F_FSYNC, F_STAT,
+       F_FSTAT, F_CLOSE, F_READ_ALL, F_WRITE_ALL };
+
+struct fjob {
+    corio__job job;
+    int op;
+    int fd;            /* F_OPEN: the result */
+    const char *path;  /* the caller's, valid while it waits */
+    void *buf;
+    size_t len;
+    off_t off;
+    int flags;
+    unsigned mode;
+    size_t max;
+    size_t done;       /* bytes moved */
+    int err;           /* 0 or -errno */
+    int renamed;       /* F_WRITE_ALL: the new file is in place */
+    struct stat st;
+    char *data;        /* F_READ_ALL's buffer */
+};
+
+static int cancelled(struct fjob *f)
+{
+    return atomic_load(&f->job.cancel);
+}
+
+/* Read or write until len bytes moved, an error, or (read) the end. */
+static void transfer(struct fjob *f, int write_op, int positioned, int all)
+{
+    char *p = f->buf;
+    while (f->done < f->len || (f->len == 0 && f->done == 0 && !all)) {
+        size_t want = f->len - f->done;
+        off_t at = f->off + (off_t)f->done;
+        ssize_t n;
+        if (write_op)
+            n = positioned ? pwrite(f->fd, p + f->done, want, at)
+                           : write(f->fd, p + f->done, want);
+        else
+            n = positioned ? pread(f->fd, p + f->done, want, at)
+                           : read(f->fd, p + f->done, want);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            f->err = -errno;
+            return;
+        }
+        f->done += (size_t)n;
+        if (!all || n == 0 || cancelled(f))
+            return; /* one call; or the end; or asked to stop */
+    }
+}
+
+static void read_all(struct fjob *f)
+{
+    struct stat st;
+    size_t cap, len = 0;
+    char *buf;
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        f->err = -errno;
+        return;
+    }
+    cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1
+                                                : 4096;
+    if (f->max && cap > f->max + 1)
+        cap = f->max + 1;
+    buf = malloc(cap + 1);
+    for (;;) {
+        ssize_t n;
+        if (!buf) {
+            f->err = -ENOMEM;
+            break;
+        }
+        if (len == cap) {
+            char *nb;
+            size_t ncap = cap * 2;
+            if (f->max && ncap > f->max + 1)
+                ncap = f->max + 1;
+            if (ncap <= cap) {
+                f->err = -EFBIG; /* more than max */
+                break;
+            }
+            if (!(nb = realloc(buf, ncap + 1))) {
+                f->err = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        n = read(fd, buf + len, cap - len < PIECE ? cap - len : PIECE);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            f->err = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (f->max && len > f->max) {
+            f->err = -EFBIG;
+            break;
+        }
+        if (cancelled(f)) {
+            f->err = -ECANCELED;
+            break;
+        }
+    }
+    close(fd);
+    if (f->err) {
+        free(buf);
+        return;
+    }
+    buf[len] = '\0';
+    f->data = buf;
+    f->done = len;
+}
+
+/* fsync the directory holding path, so a rename in it is durable. */
+static int sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int fd, rc = 0;
+    if (!slash)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return -ENOMEM;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0 && errno != EINVAL) /* some file systems refuse */
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+static void write_all(struct fjob *f)
+{
+    size_t n = strlen(f->path);
+    char *tmp = malloc(n + 8);
+    int fd;
+    if (!tmp) {
+        f->err = -ENOMEM;
+        return;
+    }
+    memcpy(tmp, f->path, n);
+    memcpy(tmp + n, ".XXXXXX", 8);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        f->err = -errno;
+        free(tmp);
+        return;
+    }
+    f->fd = fd;
+    f->off = 0;
+    while (f->done < f->len && !f->err) {
+        size_t want = f->len - f->done;
+        ssize_t w = write(fd, (char *)f->buf + f->done,
+                          want < PIECE ? want : PIECE);
+        if (w < 0) {
+            if (errno != EINTR)
+                f->err = -errno;
+            continue;
+        }
+        f->done += (size_t)w;
+        if (cancelled(f))
+            f->err = -ECANCELED;
+    }
+    if (!f->err && fchmod(fd, f->mode) < 0)
+        f->err = -errno;
+    if (!f->err && fsync(fd) < 0)
+        f->err = -errno;
+    if (close(fd) < 0 && !f->err && errno != EINTR)
+        f->err = -errno;
+    f->fd = -1;
+    if (!f->err && cancelled(f))
+        f->err = -ECANCELED;
+    if (!f->err && rename(tmp, f->path) < 0)
+        f->err = -errno;
+    if (f->err) {
+        unlink(tmp);
+    } else {
+        f->renamed = 1;
+        f->err = sync_dir(f->path);
+    }
+    free(tmp);
+}
+
+static void fj_work(corio__job *j)
+{
+    struct fjob *f = CORIO__CONTAINER(j, struct fjob, job);
+    int r = 0;
+    switch (f->op) {
+    case F_OPEN:
+        do
+            f->fd = open(f->path, f->flags | O_CLOEXEC, (mode_t)f->mode);
+        while (f->fd < 0 && errno == EINTR);
+        r = f->fd < 0 ? -errno : 0;
+        break;
+    case F_READ:
+    case F_PREAD:
+        transfer(f, 0, f->op == F_PREAD, 0);
+        return;
+    case F_WRITE:
+    case F_PWRITE:
+        transfer(f, 1, f->op == F_PWRITE, 1);
+        return;
+    case F_FSYNC:
+        r = fsync(f->fd) < 0 ? -errno : 0;
+        break;
+    case F_STAT:
+        r = stat(f->path, &f->st) < 0 ? -errno : 0;
+        break;
+    case F_FSTAT:
+        r = fstat(f->fd, &f->st) < 0 ? -errno : 0;
+        break;
+    case F_CLOSE:
+        r = close(f->fd) < 0 && errno != EINTR ? -errno : 0;
+        break;
+    case F_READ_ALL:
+        read_all(f);
+        return;
+    case F_WRITE_ALL:
+        write_all(f);
+        return;
+    }
+    f->err = r;
+}
+
+/* Nobody waits any more (the loop's teardown outlasted the grace). */
+static void fj_abandon(corio__job *j)
+{
+    struct fjob *f = CORIO__CONTAINER(j, struct fjob, job);
+    if (j->ran && f->op == F_OPEN && f->fd >= 0)
+        close(f->fd);
+    free(f->data);
+    free(f);
+}
+
+/* Make a job for op, run it, and leave it with the caller (*out) or
+ * return an error. On 0 or -ECANCELED, *out is the finished job (the
+ * caller frees it with free()); *out NULL when it never ran or was
+ * abandoned. */
+static int fj_run(struct fjob *f, struct fjob **out)
+{
+    corio_task *t = corio__task_running();
+    int rc, kept;
+    *out = NULL;
+    if (!t) {
+        free(f);
+        return CORIO_ENOTASK;
+    }
+    f->job.work = fj_work;
+    f->job.abandon = fj_abandon;
+    f->job.lane = CORIO_LANE_FILE;
+    f->job.wait_on_cancel = 1;
+    rc = corio__job_run(t, &f->job, &kept);
+    if (!kept)
+        return rc;
+    if (!f->job.ran) {
+        free(f);
+        return rc ? rc : -ECANCELED;
+    }
+    *out = f;
+    return rc;
+}
+
+static struct fjob *fj_new(int op, int fd)
+{
+    struct fjob *f = calloc(1, sizeof *f);
+    if (f) {
+        f->op = op;
+        f->fd = fd;
+    }
+    return f;
+}
+
+/* The common shape: run, then the job's own error unless cancelled. */
+static int fj_simple(struct fjob *f, struct fjob **out)
+{
+    int rc;
+    if (!f)
+        return corio__task_running() ? -ENOMEM : CORIO_ENOTASK;
+    rc = fj_run(f, out);
+    if (*out && rc == 0)
+        rc = (*out)->err;
+    return rc;
+}
+
+int corio_file_open(const char *path, int flags, unsigned mode, int *fd)
+{
+    struct fjob *f, *done;
+    int rc;
+    if (!path || !fd)
+        return -EINVAL;
+    if ((f = fj_new(F_OPEN, -1)) != NULL) {
+        f->path = path;
+        f->flags = flags;
+        f->mode = mode;
+    }
+    rc = fj_simple(f, &done);
+    if (done) {
+        if (rc == 0)
+            *fd = done->fd;
+        else if (done->fd >= 0)
+            close(done->fd); /* cancelled after it opened */
+        free(done);
+    }
+    return rc;
+}
+
+static int rw(int op, int fd, void *buf, size_t len, off_t off,
+              size_t *count)
+{
+    struct fjob *f, *done;
+    int rc;
+    if (count)
+        *count = 0;
+    if ((!buf && len > 0) || off < 0)
+        return -EINVAL;
+    if ((f = fj_new(op, fd)) != NULL) {
+        f->buf = buf;
+        f->len = len;
+        f->off = off;
+    }
+    rc = fj_simple(f, &done);
+    if (done) {
+        if (count)
+            *count = done->done;
+        free(done);
+    }
+    return rc;
+}
+
+int corio_file_read(int fd, void *buf, size_t len, size_t *nread)
+{
+    return rw(F_READ, fd, buf, len, 0, nread);
+}
+
+int corio_file_pread(int fd, void *buf, size_t len, off_t offset,
+                     size_t *nread)
+{
+    return rw(F_PREAD, fd, buf, len, offset, nread);
+}
+
+int corio_file_write(int fd, const void *buf, size_t len, size_t *nwritten)
+{
+    return rw(F_WRITE, fd, (void *)buf, len, 0, nwritten);
+}
+
+int corio_file_pwrite(int fd, const void *buf, size_t len, off_t offset,
+                      size_t *nwritten)
+{
+    return rw(F_PWRITE, fd, (void *)buf, len, offset, nwritten);
+}
+
+int corio_file_fsync(int fd)
+{
+    struct fjob *done;
+    int rc = fj_simple(fj_new(F_FSYNC, fd), &done);
+    free(done);
+    return rc;
+}
+
+static int do_stat(int op, int fd, const char *path, struct stat *st)
+{
+    struct fjob *f, *done;
+    int rc;
+    if ((f = fj_new(op, fd)) != NULL)
+        f->path = path;
+    rc = fj_simple(f, &done);
+    if (done && rc == 0)
+        *st = done->st;
+    free(done);
+    return rc;
+}
+
+int corio_file_stat(const char *path, struct stat *st)
+{
+    if (!path || !st)
+        return -EINVAL;
+    return do_stat(F_STAT, -1, path, st);
+}
+
+int corio_file_fstat(int fd, struct stat *st)
+{
+    if (!st)
+        return -EINVAL;
+    return do_stat(F_FSTAT, fd, NULL, st);
+}
+
+int corio_file_close(int fd)
+{
+    corio_task *t = corio__task_running();
+    struct fjob *f;
+    int rc, kept;
+    if (!t)
+        return CORIO_ENOTASK;
+    if (!(f = fj_new(F_CLOSE, fd))) {
+        close(fd); /* the descriptor goes whatever happens */
+        return -ENOMEM;
+    }
+    f->job.work = fj_work;
+    f->job.abandon = fj_abandon;
+    f->job.lane = CORIO_LANE_FILE;
+    f->job.uncancellable = 1;
+    rc = corio__job_run(t, &f->job, &kept);
+    if (!kept)
+        return rc; /* abandoned at teardown: the pool thread closes it */
+    if (f->job.ran)
+        rc = f->err;
+    else
+        close(fd); /* not submitted, or dropped at teardown */
+    free(f);
+    return rc;
+}
+
+int corio_file_read_all(const char *path, size_t max, void **data,
+                        size_t *len)
+{
+    struct fjob *f, *done;
+    int rc;
+    if (!path || !data || !len)
+        return -EINVAL;
+    if ((f = fj_new(F_READ_ALL, -1)) != NULL) {
+        f->path = path;
+        f->max = max;
+    }
+    rc = fj_simple(f, &done);
+    if (done) {
+        if (rc == 0) {
+            *data = done->data;
+            *len = done->done;
+            done->data = NULL;
+        }
+        free(done->data);
+        free(done);
+    }
+    return rc;
+}
+
+int corio_file_write_all(const char *path, const void *data, size_t len,
+                         unsigned mode)
+{
+    struct fjob *f, *done;
+    int rc;
+    if (!path || (!data && len > 0) || mode > 07777)
+        return -EINVAL;
+    if ((f = fj_new(F_WRITE_ALL, -1)) != NULL) {
+        f->path = path;
+        f->buf = (void *)data;
+        f->len = len;
+        f->mode = mode;
+    }
+    rc = fj_simple(f, &done);
+    if (done) {
+        if (rc == -ECANCELED && done->renamed)
+            rc = done->err; /* in place already: that is what counts */
+        free(done);
+    }
+    return rc;
+}
