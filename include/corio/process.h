@@ -199,10 +199,11 @@ typedef struct corio_process_io {
     /* In: the most bytes kept from stdout and from stderr each; 0: no
      * limit. */
     size_t limit;
-    /* Out: what the child wrote to its stdout / stderr pipes (those that
-     * are pipes): malloc'd, NUL-terminated, the caller frees them (also
-     * after an error: what had been read by then). NULL when nothing was
-     * read. */
+    /* Out: what the child wrote to its stdout / stderr pipes:
+     * malloc'd, NUL-terminated (an empty string when it wrote nothing),
+     * the caller frees them, also after an error (what had been read by
+     * then). NULL for a stream that is no pipe, or when no buffer could
+     * be had or the call ended before reading it. */
     char *out;
     size_t out_len;
     char *err;
@@ -221,16 +222,17 @@ typedef struct corio_process_io {
  *
  * Returns 0 with every out field set, or a negative errno, with the out
  * fields telling what was done: -ECANCELED (as corio_process_wait,
- * cancel_signal included), -E2BIG (more than io->limit bytes on a stream:
- * the first limit bytes are kept, the child is left running), -EPIPE (the
- * child closed its stdin before reading all input: the rest was not
- * written; the outputs are still read and the child waited for), -ENOMEM,
- * -ECHILD, -EINVAL (p or io NULL, input NULL with input_len > 0, input
- * given but stdin is no pipe), -EPERM and CORIO_ENOTASK as
- * corio_process_wait, and the errors of corio_read / corio_write.
- * SIGPIPE is blocked in the calling thread while it writes, so a child
- * that does not read gives -EPIPE, not a signal (a SIGPIPE raised then
- * is discarded).
+ * cancel_signal included; the helper tasks are cancelled and finished
+ * first), -E2BIG (more than io->limit bytes on a stream: the first limit
+ * bytes are kept, the child is left running, its stdin possibly still
+ * open), -ENOMEM, -ECHILD, -EINVAL (p or io NULL, input NULL with
+ * input_len > 0, input given but stdin is no pipe), -EPERM and
+ * CORIO_ENOTASK as corio_process_wait, and the errors of corio_read /
+ * corio_wait_writable.
+ * A child that closes its stdin (or exits) before reading all the input
+ * is not an error, as in asyncio: io->written tells how much it got. The
+ * SIGPIPE such a write raises is taken (SIGPIPE is blocked in the calling
+ * thread around each write), never delivered.
  */
 CORIO_API int corio_process_communicate(corio_process *p,
                                         corio_process_io *io);

@@ -895,6 +895,7 @@ static int read_all(int fd, size_t limit, char **buf, size_t *len)
                 return -ENOMEM;
             *buf = nb;
             cap = ncap;
+            (*buf)[*len] = 0;
         }
         want = cap - *len - 1;
         if (limit && want > limit - *len + 1)
