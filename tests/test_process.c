@@ -944,3 +944,34 @@ TEST(process_sigchld_fallback)
     RUN_OK(fallback_body);
     no_children();
 }
+
+/* A task still waiting when main returns: corio_run cancels it, the loop
+ * goes, and the process object (held by the test) kills its child when
+ * released. */
+static struct waiter left_waiting;
+
+static int leave_waiter_body(void)
+{
+    const char *cat[] = {"cat", NULL};
+    corio_process_opts o = {0};
+    o.stdio[0].kind = CORIO_STDIO_FD;
+    o.stdio[0].fd = hold_pipe[0];
+    CHECK_EQ(corio_process_spawn(cat, &o, &left_waiting.p), 0);
+    CHECK_EQ(corio_spawn(wait_task, &left_waiting, NULL, NULL), 0);
+    CHECK_EQ(corio_sleep(0), 0);
+    CHECK_EQ(corio_sleep(0), 0);
+    return 0;
+}
+
+TEST(process_waiter_cancelled_at_teardown)
+{
+    CHECK_EQ(pipe2(hold_pipe, O_CLOEXEC), 0);
+    RUN_OK(leave_waiter_body);
+    CHECK_EQ(left_waiting.rc, -ECANCELED);
+    CHECK_EQ(corio_process_try_wait(left_waiting.p, NULL), -EAGAIN);
+    CHECK_EQ(corio_process_wait(left_waiting.p, NULL), CORIO_ENOTASK);
+    CHECK_EQ(corio_process_release(left_waiting.p), 0);
+    no_children();
+    close(hold_pipe[0]);
+    close(hold_pipe[1]);
+}
