@@ -240,10 +240,11 @@ CORIO_API int corio_process_communicate(corio_process *p,
 /*
  * corio_process_release: drop the process object: close the pipes it
  * still owns and, if the child is still running, leave it running and
- * reaped in the background by its loop (or, if its loop is gone, kill it
- * with SIGKILL and reap it: this blocks until it is dead). Returns 0 (also
- * for NULL), or -EBUSY, with nothing done, while a task waits on p. Never
- * suspends.
+ * reaped in the background by its loop (or, if its loop is gone or being
+ * freed, kill it with SIGKILL and reap it: this blocks until it is dead).
+ * Returns 0 (also for NULL), or -EBUSY, with nothing done, while a task
+ * waits on p. Never suspends. Call it on the loop's thread (or, once the
+ * loop is gone, on any one thread).
  */
 CORIO_API int corio_process_release(corio_process *p);
 
