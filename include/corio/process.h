@@ -36,7 +36,10 @@
  * for tests): corio watches SIGCHLD through corio_signal_wait's machinery
  * (io.h), so SIGCHLD is blocked in the loop's thread from the first spawn
  * on and must be blocked in every other thread too; each SIGCHLD makes
- * the loop try waitpid(pid, WNOHANG) on each of its own children. Signals
+ * the loop try waitpid(pid, WNOHANG) on each of its own children; SIGCHLD
+ * must not be ignored (SIG_IGN): spawn refuses then, and ignoring it later
+ * leaves waits hanging. (With pidfds, an ignored SIGCHLD only makes the
+ * kernel reap the children, so waits give -ECHILD.) Signals
  * sent to a child are then sent by pid (kill), which is only safe while
  * nobody else reaps it.
  */
@@ -118,6 +121,8 @@ typedef struct corio_process_opts {
  *   -EBADF: a CORIO_STDIO_FD descriptor that is not open;
  *   -EMFILE / -ENFILE: no descriptor for a pipe, /dev/null or the pidfd;
  *   -EAGAIN: fork failed (process limit), -ENOMEM;
+ *   -ECHILD: no pidfds (see above) and SIGCHLD ignored (SIG_IGN or
+ *   SA_NOCLDWAIT), so the exit could not be watched (the child is killed);
  *   -ESHUTDOWN: the loop is being freed; CORIO_ENOTASK: no running loop.
  */
 CORIO_API int corio_process_spawn(const char *const argv[],

@@ -512,6 +512,7 @@ static void close_if(int *fd)
 static int watch_exit(struct procs *ps, corio_process *p)
 {
     corio_loop *loop = ps->loop;
+    struct sigaction sa;
     int rc;
     if (!ps->no_pidfd) {
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0u);
@@ -534,6 +535,12 @@ static int watch_exit(struct procs *ps, corio_process *p)
             return 0;
         }
     }
+    /* With SIGCHLD ignored the kernel reaps the child itself and sends
+     * no SIGCHLD: there would be nothing to wait for. */
+    if (sigaction(SIGCHLD, NULL, &sa) == 0 &&
+        ((!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) ||
+         (sa.sa_flags & SA_NOCLDWAIT)))
+        return -ECHILD;
     corio__list_push_back(&ps->live, &p->node);
     p->ps = ps;
     ps->nfallback++;
