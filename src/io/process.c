@@ -517,6 +517,10 @@ static int watch_exit(struct procs *ps, corio_process *p)
     if (!ps->no_pidfd) {
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0u);
         if (p->pidfd < 0) {
+            /* ESRCH: gone already, reaped by someone else (SIGCHLD
+             * ignored): reap finds that out and ends it as LOST. */
+            if (errno == ESRCH && reap(p, WNOHANG))
+                return 0;
             if (errno != ENOSYS)
                 return -errno;
             ps->no_pidfd = 1;
