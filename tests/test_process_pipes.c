@@ -252,3 +252,48 @@ TEST(process_communicate_limits_and_broken_pipe)
     RUN_OK(communicate_edges_body);
     no_children();
 }
+
+/* stdout and stderr swapped (stdout to our fd 2, stderr to our fd 1):
+ * spawn must move sources among 0..2 out of the way before it dup2()s
+ * them. Done in a forked child whose fds 1 and 2 are pipes it reads. */
+static int swap_body(void)
+{
+    const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2", NULL};
+    corio_process_opts o = {0};
+    int code = -1;
+    o.stdio[1].kind = CORIO_STDIO_FD;
+    o.stdio[1].fd = 2;
+    o.stdio[2].kind = CORIO_STDIO_FD;
+    o.stdio[2].fd = 1;
+    CHECK_EQ(spawn_wait(argv, &o, &code), 0);
+    CHECK_EQ(code, 0);
+    return 0;
+}
+
+static void swap_child(void *arg)
+{
+    char a_buf[16] = {0}, b_buf[16] = {0};
+    int a[2], b[2], ok;
+    (void)arg;
+    if (pipe(a) != 0 || pipe(b) != 0)
+        _exit(2);
+    dup2(a[1], 1);
+    dup2(b[1], 2);
+    close(a[1]);
+    close(b[1]);
+    ok = run(swap_body) == 0;
+    close(1);
+    close(2);
+    ok = ok && read(a[0], a_buf, sizeof a_buf - 1) == 4 &&
+         read(b[0], b_buf, sizeof b_buf - 1) == 4 &&
+         strcmp(a_buf, "err\n") == 0 && strcmp(b_buf, "out\n") == 0;
+    _exit(ok ? 0 : 1);
+}
+
+TEST(process_stdio_swapped_descriptors)
+{
+    int st = corio_test_fork(swap_child, NULL, NULL);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+    no_children();
+}
