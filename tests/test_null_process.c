@@ -31,6 +31,7 @@ static void null_process_calls(void)
     CHECK_EQ(corio_process_close_fd(NULL, 0), -EINVAL);
     CHECK_EQ(corio_process_communicate(NULL, &io), -EINVAL);
     CHECK_EQ(corio_process_release(NULL), 0);
+    CHECK_EQ(corio_signal_wait_any(NULL, 1, &code), -EINVAL);
 }
 
 static int in_task(void)

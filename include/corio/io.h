@@ -155,8 +155,10 @@ CORIO_API int corio_fd_close(int fd);
  * corio_signal_wait: suspend the calling task until signal `signo` is
  * delivered to the process, and return 0. From the first wait for a signal
  * until the loop is freed, corio blocks it in the loop's thread and
- * receives it through a signalfd (a delivery with no task waiting is kept
- * for the next wait, as the kernel keeps one pending signal); block it in
+ * receives it through a signalfd (deliveries with no task waiting are
+ * counted, and each later wait takes one and returns at once; the kernel
+ * itself merges deliveries of a standard signal made before corio read
+ * the first); block it in
  * every other thread too (for instance with pthread_sigmask before
  * starting them), or another thread may take it.
  * Several tasks may wait for the same signal; one delivery wakes them all.
@@ -173,6 +175,19 @@ CORIO_API int corio_fd_close(int fd);
  * wakes the waiters instead of cancelling the main task.
  */
 CORIO_API int corio_signal_wait(int signo);
+
+/*
+ * corio_signal_wait_any: corio_signal_wait for several signals at once:
+ * suspend until one of the n signals in signos is delivered, and set
+ * *which (may be NULL) to it. A signal of the set that came while nobody
+ * waited (counted, as above) is taken first, in the order of signos.
+ * Every signal of the set is taken over as corio_signal_wait does, from
+ * this call on. One delivery wakes every waiter for it, of either call.
+ * Cancellation: as corio_signal_wait (if none of them has come, nothing is
+ * set up). Returns 0, -ECANCELED, -EINVAL (signos NULL, n 0, or a number
+ * corio_signal_wait refuses), -ENOMEM, -EMFILE/-ENFILE, CORIO_ENOTASK.
+ */
+CORIO_API int corio_signal_wait_any(const int *signos, size_t n, int *which);
 
 #ifdef __cplusplus
 }

@@ -36,7 +36,10 @@
  * for tests): corio watches SIGCHLD through corio_signal_wait's machinery
  * (io.h), so SIGCHLD is blocked in the loop's thread from the first spawn
  * on and must be blocked in every other thread too; each SIGCHLD makes
- * the loop try waitpid(pid, WNOHANG) on each of its own children. Signals
+ * the loop try waitpid(pid, WNOHANG) on each of its own children; SIGCHLD
+ * must not be ignored (SIG_IGN): spawn refuses then, and ignoring it later
+ * leaves waits hanging. (With pidfds, an ignored SIGCHLD only makes the
+ * kernel reap the children, so waits give -ECHILD.) Signals
  * sent to a child are then sent by pid (kill), which is only safe while
  * nobody else reaps it.
  */
@@ -118,6 +121,8 @@ typedef struct corio_process_opts {
  *   -EBADF: a CORIO_STDIO_FD descriptor that is not open;
  *   -EMFILE / -ENFILE: no descriptor for a pipe, /dev/null or the pidfd;
  *   -EAGAIN: fork failed (process limit), -ENOMEM;
+ *   -ECHILD: no pidfds (see above) and SIGCHLD ignored (SIG_IGN or
+ *   SA_NOCLDWAIT), so the exit could not be watched (the child is killed);
  *   -ESHUTDOWN: the loop is being freed; CORIO_ENOTASK: no running loop.
  */
 CORIO_API int corio_process_spawn(const char *const argv[],
@@ -199,10 +204,11 @@ typedef struct corio_process_io {
     /* In: the most bytes kept from stdout and from stderr each; 0: no
      * limit. */
     size_t limit;
-    /* Out: what the child wrote to its stdout / stderr pipes (those that
-     * are pipes): malloc'd, NUL-terminated, the caller frees them (also
-     * after an error: what had been read by then). NULL when nothing was
-     * read. */
+    /* Out: what the child wrote to its stdout / stderr pipes:
+     * malloc'd, NUL-terminated (an empty string when it wrote nothing),
+     * the caller frees them, also after an error (what had been read by
+     * then). NULL for a stream that is no pipe, or when no buffer could
+     * be had or the call ended before reading it. */
     char *out;
     size_t out_len;
     char *err;
@@ -221,16 +227,17 @@ typedef struct corio_process_io {
  *
  * Returns 0 with every out field set, or a negative errno, with the out
  * fields telling what was done: -ECANCELED (as corio_process_wait,
- * cancel_signal included), -E2BIG (more than io->limit bytes on a stream:
- * the first limit bytes are kept, the child is left running), -EPIPE (the
- * child closed its stdin before reading all input: the rest was not
- * written; the outputs are still read and the child waited for), -ENOMEM,
- * -ECHILD, -EINVAL (p or io NULL, input NULL with input_len > 0, input
- * given but stdin is no pipe), -EPERM and CORIO_ENOTASK as
- * corio_process_wait, and the errors of corio_read / corio_write.
- * SIGPIPE is blocked in the calling thread while it writes, so a child
- * that does not read gives -EPIPE, not a signal (a SIGPIPE raised then
- * is discarded).
+ * cancel_signal included; the helper tasks are cancelled and finished
+ * first), -E2BIG (more than io->limit bytes on a stream: the first limit
+ * bytes are kept, the child is left running, its stdin possibly still
+ * open), -ENOMEM, -ECHILD, -EINVAL (p or io NULL, input NULL with
+ * input_len > 0, input given but stdin is no pipe), -EPERM and
+ * CORIO_ENOTASK as corio_process_wait, and the errors of corio_read /
+ * corio_wait_writable.
+ * A child that closes its stdin (or exits) before reading all the input
+ * is not an error, as in asyncio: io->written tells how much it got. The
+ * SIGPIPE such a write raises is taken (SIGPIPE is blocked in the calling
+ * thread around each write), never delivered.
  */
 CORIO_API int corio_process_communicate(corio_process *p,
                                         corio_process_io *io);
@@ -238,10 +245,11 @@ CORIO_API int corio_process_communicate(corio_process *p,
 /*
  * corio_process_release: drop the process object: close the pipes it
  * still owns and, if the child is still running, leave it running and
- * reaped in the background by its loop (or, if its loop is gone, kill it
- * with SIGKILL and reap it: this blocks until it is dead). Returns 0 (also
- * for NULL), or -EBUSY, with nothing done, while a task waits on p. Never
- * suspends.
+ * reaped in the background by its loop (or, if its loop is gone or being
+ * freed, kill it with SIGKILL and reap it: this blocks until it is dead).
+ * Returns 0 (also for NULL), or -EBUSY, with nothing done, while a task
+ * waits on p. Never suspends. Call it on the loop's thread (or, once the
+ * loop is gone, on any one thread).
  */
 CORIO_API int corio_process_release(corio_process *p);
 

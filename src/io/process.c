@@ -512,10 +512,15 @@ static void close_if(int *fd)
 static int watch_exit(struct procs *ps, corio_process *p)
 {
     corio_loop *loop = ps->loop;
+    struct sigaction sa;
     int rc;
     if (!ps->no_pidfd) {
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0u);
         if (p->pidfd < 0) {
+            /* ESRCH: gone already, reaped by someone else (SIGCHLD
+             * ignored): reap finds that out and ends it as LOST. */
+            if (errno == ESRCH && reap(p, WNOHANG))
+                return 0;
             if (errno != ENOSYS)
                 return -errno;
             ps->no_pidfd = 1;
@@ -534,6 +539,12 @@ static int watch_exit(struct procs *ps, corio_process *p)
             return 0;
         }
     }
+    /* With SIGCHLD ignored the kernel reaps the child itself and sends
+     * no SIGCHLD: there would be nothing to wait for. */
+    if (sigaction(SIGCHLD, NULL, &sa) == 0 &&
+        ((!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN) ||
+         (sa.sa_flags & SA_NOCLDWAIT)))
+        return -ECHILD;
     corio__list_push_back(&ps->live, &p->node);
     p->ps = ps;
     ps->nfallback++;
@@ -895,6 +906,7 @@ static int read_all(int fd, size_t limit, char **buf, size_t *len)
                 return -ENOMEM;
             *buf = nb;
             cap = ncap;
+            (*buf)[*len] = 0;
         }
         want = cap - *len - 1;
         if (limit && want > limit - *len + 1)

@@ -7,12 +7,16 @@
  * (so it stays pending instead of running its disposition), then added to
  * the signalfd. When the signalfd is readable the loop reads it dry (dry,
  * because epoll is edge-triggered) and, for each signal read, wakes every
- * task waiting for that signal, or, if none waits, marks it pending: the
- * next wait for it returns at once. Like the kernel's own pending set,
- * that remembers one delivery per signal, not a count.
+ * task waiting for that signal (and every corio_signal_wait_any waiter
+ * whose set holds it), or, if none waits, counts it pending: each later
+ * wait for it takes one and returns at once. (The kernel merges
+ * deliveries of a standard signal made before the loop read the first:
+ * what is counted is what the signalfd gave.)
  *
  * Waiters. A task waiting for signo is linked into waiters[signo] through
- * its wait record (wait.h), whose obj holds signo. Each one
+ * its wait record (wait.h), whose obj holds signo; one waiting for any of
+ * a set is linked into any_waiters, its obj holding the set as a 64-bit
+ * mask (bit signo-1), and is woken with the signal's number. Each one
  * counts in loop->outside_waits, so the deadlock detector knows a signal may
  * still come.
  *
@@ -48,27 +52,51 @@
  * apart from the loop's wakeup token (UINT64_MAX). */
 #define SIG_TOKEN 0xFFFFFFFF00000000ull
 
-_Static_assert(_NSIG <= 65, "the pending set is one 64-bit word");
+_Static_assert(_NSIG <= 65, "a set of signals is one 64-bit word");
+_Static_assert(sizeof(uintptr_t) >= 8, "a wait record's obj holds a set");
 
 struct sig {
     int fd;                /* the signalfd */
     sigset_t mask;         /* what the signalfd receives */
     sigset_t blocked;      /* what we blocked (and unblock at teardown) */
-    uint64_t pending;      /* bit signo-1: delivered while nobody waited */
+    uint32_t pending[_NSIG]; /* delivered while nobody waited (saturating) */
     corio__list waiters[_NSIG]; /* wait records, per signal */
+    corio__list any_waiters;    /* corio_signal_wait_any's records */
     int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
     corio__closer closer;  /* CORIO__CLOSE_IO */
 };
 
 /* signo arrived: wake everyone waiting for it, or remember it. */
+/* Wake every corio_signal_wait_any waiter whose set holds signo; how many. */
+static size_t wake_any(corio_loop *loop, struct sig *st, int signo)
+{
+    uint64_t bit = UINT64_C(1) << (signo - 1);
+    corio__node *n, *nx;
+    size_t woken = 0;
+    CORIO__LIST_EACH(n, nx, &st->any_waiters) {
+        corio__wait *w = CORIO__CONTAINER(n, corio__wait, node);
+        if (!((uint64_t)(uintptr_t)w->obj & bit))
+            continue;
+        corio__list_remove(&st->any_waiters, &w->node);
+        assert(loop->outside_waits > 0);
+        loop->outside_waits--;
+        corio__wait_wake(w, signo, NULL);
+        woken++;
+    }
+    return woken;
+}
+
 static void deliver(corio_loop *loop, struct sig *st, int signo)
 {
     corio__list woken;
     corio__wait *w;
+    size_t n;
     if (signo <= 0 || signo >= _NSIG)
         return;
+    n = wake_any(loop, st, signo);
     if (corio__list_empty(&st->waiters[signo])) {
-        st->pending |= UINT64_C(1) << (signo - 1);
+        if (!n && st->pending[signo] < UINT32_MAX)
+            st->pending[signo]++;
         return;
     }
     /* Take the list first: a watcher's notify may watch again, joining
@@ -116,6 +144,7 @@ static void sig_fini(corio__closer *c, corio_loop *loop)
     corio__wait *w;
     /* Tasks were detached before teardown; watchers (no task) may remain:
      * end them. */
+    assert(corio__list_empty(&st->any_waiters));
     for (i = 1; i < _NSIG; i++) {
         while ((w = corio__wait_pop(&st->waiters[i])) != NULL) {
             assert(!w->task);
@@ -220,7 +249,7 @@ static int arrived(corio_loop *loop, int signo)
     sigset_t set;
     if (st && sigismember(&st->mask, signo)) {
         drain(loop, st);
-        return (st->pending >> (signo - 1)) & 1;
+        return st->pending[signo] > 0;
     }
     return sigpending(&set) == 0 && sigismember(&set, signo) == 1;
 }
@@ -240,7 +269,6 @@ int corio_signal_wait(int signo)
     struct sig *st = NULL;
     sigset_t probe;
     corio__wait *w;
-    uint64_t bit;
     int rc;
 
     if (!t)
@@ -261,9 +289,8 @@ int corio_signal_wait(int signo)
         return rc;
     if ((rc = sig_add(loop, st, signo)) != 0)
         return rc;
-    bit = UINT64_C(1) << (signo - 1);
-    if (st->pending & bit) {
-        st->pending &= ~bit;
+    if (st->pending[signo] > 0) {
+        st->pending[signo]--;
         return 0;
     }
     if (corio__task_cancel_report(t))
@@ -277,12 +304,86 @@ int corio_signal_wait(int signo)
     return corio__task_cancel_report(t) ? -ECANCELED : 0;
 }
 
+/* ---- several signals at once ------------------------------------------------- */
+
+static void detach_any(corio__wait *w)
+{
+    corio_loop *loop = w->task->loop;
+    struct sig *st = loop->sig;
+    assert(st);
+    corio__list_remove(&st->any_waiters, &w->node);
+    assert(loop->outside_waits > 0);
+    loop->outside_waits--;
+}
+
+static const corio__wait_ops signal_any_ops = {"signals", detach_any, 0, 0};
+
+/* A valid signal number for waiting (as corio_signal_wait checks). */
+static int waitable(int signo)
+{
+    sigset_t probe;
+    sigemptyset(&probe);
+    return signo > 0 && signo < _NSIG && signo != SIGKILL &&
+           signo != SIGSTOP && sigaddset(&probe, signo) == 0;
+}
+
+int corio_signal_wait_any(const int *signos, size_t n, int *which)
+{
+    corio_task *t = corio__task_running();
+    struct sig *st = NULL;
+    corio__wait *w;
+    uint64_t mask = 0;
+    size_t i;
+    int rc, any_arrived = 0;
+
+    if (!signos || n == 0)
+        return -EINVAL;
+    for (i = 0; i < n; i++)
+        if (!waitable(signos[i]))
+            return -EINVAL;
+    if (!t)
+        return CORIO_ENOTASK;
+    if (corio__task_cancel_pending(t)) {
+        for (i = 0; i < n && !any_arrived; i++)
+            any_arrived = arrived(t->loop, signos[i]);
+        if (!any_arrived) {
+            corio__task_cancel_report(t);
+            return -ECANCELED;
+        }
+    }
+    if ((rc = sig_of(t->loop, &st)) != 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        if ((rc = sig_add(t->loop, st, signos[i])) != 0)
+            return rc;
+        mask |= UINT64_C(1) << (signos[i] - 1);
+    }
+    for (i = 0; i < n; i++) {
+        if (st->pending[signos[i]] > 0) {
+            st->pending[signos[i]]--;
+            if (which)
+                *which = signos[i];
+            return 0;
+        }
+    }
+    if (corio__task_cancel_report(t))
+        return -ECANCELED;
+    w = corio__wait_begin(t, &signal_any_ops, (void *)(uintptr_t)mask, 0);
+    corio__list_push_back(&st->any_waiters, &w->node);
+    t->loop->outside_waits++;
+    rc = corio__wait_park(w);
+    if (w->state != CORIO__WAIT_GRANTED)
+        return rc;
+    if (which)
+        *which = rc;
+    return 0;
+}
+
 /* ---- watchers without a task (proc_sigwatch.h) ------------------------------ */
 
 int corio__signal_watch(corio_loop *loop, int signo, corio__wait *w)
 {
     struct sig *st = NULL;
-    uint64_t bit;
     int rc;
     assert(!w->task && w->state == CORIO__WAIT_PENDING);
     if (signo <= 0 || signo >= _NSIG)
@@ -291,9 +392,8 @@ int corio__signal_watch(corio_loop *loop, int signo, corio__wait *w)
         return rc;
     if ((rc = sig_add(loop, st, signo)) != 0)
         return rc;
-    bit = UINT64_C(1) << (signo - 1);
-    if (st->pending & bit) {
-        st->pending &= ~bit;
+    if (st->pending[signo] > 0) {
+        st->pending[signo] = 0; /* a watcher takes them all at once */
         return 1;
     }
     w->obj = (void *)(intptr_t)signo;
