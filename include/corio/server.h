@@ -57,10 +57,16 @@ typedef int (*corio_server_handler)(corio_stream *conn, void *arg);
 #define CORIO_SERVER_ERRORS 16
 
 /* Options for corio_server_new; NULL or all zero: the defaults. */
+struct corio_tls_ctx;
 typedef struct corio_server_opts {
     size_t max_connections;          /* 0: no limit */
     const corio_stream_opts *stream; /* for each connection's stream */
     int quiet;                       /* 1: no failure lines on stderr */
+    struct corio_tls_ctx *tls;       /* a server context (tls.h): each
+                                        connection starts TLS before its
+                                        handler runs; a failed handshake
+                                        is a failure (handler not run).
+                                        Must outlive the server. */
 } corio_server_opts;
 
 /* Counters of a server, from corio_server_stats. */

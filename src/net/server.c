@@ -29,6 +29,7 @@
 #include <corio/server.h>
 #include <corio/sync.h>
 #include <corio/task.h>
+#include <corio/tls.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ struct corio_server {
     corio_stream_opts sopts;
     int has_sopts;
     int quiet;
+    corio_tls_ctx *tls;
     corio__list conns;
     size_t alive;
     int closing, done;
@@ -102,7 +104,9 @@ static int conn_main(void *arg, void **result)
     corio_stream *st = c->st;
     int rc;
     (void)result;
-    rc = s->handler(st, s->arg);
+    rc = s->tls ? corio_stream_start_tls(st, s->tls, NULL) : 0;
+    if (rc == 0)
+        rc = s->handler(st, s->arg);
     if (rc < 0 && rc != CORIO_ESHUTTING &&
         !(rc == -ECANCELED && s->closing))
         record_failure(s, rc);
@@ -251,6 +255,7 @@ int corio_server_new(const int *fds, size_t n, corio_server_handler handler,
     if (opts) {
         s->max = opts->max_connections;
         s->quiet = opts->quiet;
+        s->tls = opts->tls;
         if (opts->stream) {
             s->sopts = *opts->stream;
             s->has_sopts = 1;
