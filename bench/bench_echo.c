@@ -8,6 +8,8 @@
  *                       and corio_write_all
  *   corio streams       corio_server, a handler per connection reading
  *                       with corio_stream_read, writing and draining
+ *   libuv               uv_tcp_t with uv_read_start and uv_try_write,
+ *                       falling back to uv_write (bench_echo_uv.c)
  *
  * Server and client run in this process on two threads, the server's
  * pinned to CPU 0 and the client's to CPU 1 where the machine allows it.
@@ -18,6 +20,7 @@
  * Each row runs `samples` times; the median is shown.
  */
 #include "bench.h"
+#include "bench_echo.h"
 #include "suites.h"
 
 #include <corio.h>
@@ -38,18 +41,9 @@
 #define MSG 1024
 #define MAXCONN 100
 
-struct run {
-    int port;
-    int stopfd; /* eventfd: the client is done */
-    int ready;
-    int kind; /* 0 epoll, 1 corio raw, 2 corio streams */
-    int failed;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    clockid_t cpu;
-};
+#define run echo_run
 
-static void pin(int cpu)
+void echo_pin(int cpu)
 {
     cpu_set_t set;
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -59,7 +53,7 @@ static void pin(int cpu)
     (void)sched_setaffinity(0, sizeof set, &set); /* best effort */
 }
 
-static void announce(struct run *r, int port)
+void echo_announce(struct run *r, int port)
 {
     pthread_mutex_lock(&r->mu);
     r->port = port;
@@ -68,6 +62,17 @@ static void announce(struct run *r, int port)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
+
+void echo_fail(struct run *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->failed = 1;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+#define pin echo_pin
+#define announce echo_announce
 
 static int listen_local(void)
 {
@@ -229,12 +234,8 @@ static void *corio_server_thread(void *arg)
 {
     struct run *r = arg;
     pin(0);
-    if (corio_run(r->kind == 1 ? raw_main : stream_main, r, NULL) != 0) {
-        pthread_mutex_lock(&r->mu);
-        r->failed = 1;
-        pthread_cond_signal(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-    }
+    if (corio_run(r->kind == 1 ? raw_main : stream_main, r, NULL) != 0)
+        echo_fail(r);
     return NULL;
 }
 
@@ -325,7 +326,10 @@ static double one_run(int kind, int conns, uint64_t reqs, double *wall_rps)
     pthread_cond_init(&r.cv, NULL);
     r.stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     r.kind = kind;
-    pthread_create(&th, NULL, kind == 0 ? epoll_server : corio_server_thread,
+    pthread_create(&th, NULL,
+                   kind == 0   ? epoll_server
+                   : kind == 3 ? bench_echo_uv_server
+                               : corio_server_thread,
                    &r);
     pthread_mutex_lock(&r.mu);
     while (!r.ready && !r.failed)
@@ -355,10 +359,10 @@ static int cmp_double(const void *a, const void *b)
 static int echo_run(const bench_opts *opts)
 {
     static const char *names[] = {"epoll (reference)", "corio raw fd calls",
-                                  "corio streams + server"};
+                                  "corio streams + server", "libuv"};
     int conns = opts->quick ? 4 : MAXCONN, samples = opts->samples, k, s;
     uint64_t reqs = opts->quick ? 2000 : 200000;
-    double med[3] = {0, 0, 0}, wmed[3] = {0, 0, 0};
+    double med[4] = {0, 0, 0, 0}, wmed[4] = {0, 0, 0, 0};
     int failed = 0;
     if (samples > 15)
         samples = 15;
@@ -367,8 +371,12 @@ static int echo_run(const bench_opts *opts)
            conns, (unsigned long long)reqs, samples);
     printf("%-26s %16s %14s %8s\n", "server", "req/server-CPU-s", "req/s wall",
            "ratio");
-    for (k = 0; k < 3; k++) {
+    for (k = 0; k < 4; k++) {
         double v[15], w[15];
+        if (k == 3 && !bench_echo_have_uv) {
+            printf("%-26s %16s\n", names[k], "n/a (libuv1-dev not installed)");
+            continue;
+        }
         for (s = 0; s < samples; s++) {
             v[s] = one_run(k, conns, reqs, &w[s]);
             if (v[s] < 0) {
