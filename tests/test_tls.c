@@ -2,7 +2,7 @@
  * test_tls.c: TLS streams (tls.h) over loopback with certificates made
  * at test time (the openssl command, tests/tls_certs.sh): a handshake
  * and echo with ALPN, a server through corio_server, verification
- * failures (wrong host name, unknown CA) with clear errors, garbage
+ * failures (wrong host name, unknown CA, expired) with clear errors, garbage
  * instead of a handshake, a peer that closes without close_notify, a
  * handshake cut off by a deadline, and interop with openssl s_server and
  * s_client. Skipped (never passed) when TLS is not built in or there is
@@ -51,13 +51,17 @@ static void cleanup(void)
     (void)!system(cmd);
 }
 
+static const char *server_cert = "server";
+
 static corio_tls_ctx *server_ctx(const char *alpn)
 {
     corio_tls_opts o;
     corio_tls_ctx *c;
-    char cert[256], key[256];
-    path(cert, sizeof cert, "server.pem");
-    path(key, sizeof key, "server.key");
+    char cert[256], key[256], name[64];
+    snprintf(name, sizeof name, "%s.pem", server_cert);
+    path(cert, sizeof cert, name);
+    snprintf(name, sizeof name, "%s.key", server_cert);
+    path(key, sizeof key, name);
     memset(&o, 0, sizeof o);
     o.server = 1;
     o.cert_file = cert;
@@ -215,6 +219,15 @@ TEST(tls_unknown_ca)
 {
     struct vcase v = {"localhost", "other-ca.pem", "local issuer"};
     need_tls();
+    net_run(verify_main, &v);
+    cleanup();
+}
+
+TEST(tls_expired_certificate)
+{
+    struct vcase v = {"localhost", "ca.pem", "expired"};
+    need_tls();
+    server_cert = "expired";
     net_run(verify_main, &v);
     cleanup();
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tls_certs.sh DIR: make the TLS tests' certificates in DIR (test_tls.c):
 # ca.pem (a CA), server.pem/server.key (localhost and 127.0.0.1, signed
-# by that CA), other-ca.pem (a CA that signed nothing here). EC keys, so
+# by that CA), other-ca.pem (a CA that signed nothing here), expired.pem
+# (below). EC keys, so
 # it is quick.
 set -eu
 d=$1
@@ -17,3 +18,8 @@ openssl req $ec -keyout server.key -out server.csr -subj /CN=localhost \
 printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext.cnf
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
     -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+# expired.pem/expired.key: localhost, signed by ca.pem, expired yesterday.
+openssl req $ec -keyout expired.key -out expired.csr -subj /CN=localhost \
+    2>/dev/null
+openssl x509 -req -in expired.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -out expired.pem -days -1 -extfile ext.cnf 2>/dev/null
