@@ -415,7 +415,8 @@ static int emfile_main(void *arg, void **result)
     o.quiet = 1;
     CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
     rl.rlim_cur = 256 < rl.rlim_max ? 256 : rl.rlim_max;
-    CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        corio_test_skip("cannot lower RLIMIT_NOFILE here (Valgrind?)");
     CHECK_EQ(corio_tcp_server("127.0.0.1", 0, NULL, echo_handler, NULL, &o,
                               &srv),
              0);
