@@ -37,6 +37,7 @@ static const bench_suite *const suites[] = {
     &bench_suite_topic,
     &bench_suite_agen,
     &bench_suite_echo,
+    &bench_suite_idle,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

@@ -15,5 +15,6 @@ extern const bench_suite bench_suite_timers;   /* bench_timers.c */
 extern const bench_suite bench_suite_topic;    /* bench_topic.c */
 extern const bench_suite bench_suite_agen;     /* bench_agen.c */
 extern const bench_suite bench_suite_echo;     /* bench_echo.c */
+extern const bench_suite bench_suite_idle;     /* bench_idle.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

@@ -41,6 +41,7 @@
 #include "error.h"
 #include "net.h"
 #include "stream.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +63,9 @@ typedef struct corio_server_opts {
     size_t max_connections;          /* 0: no limit */
     const corio_stream_opts *stream; /* for each connection's stream */
     int quiet;                       /* 1: no failure lines on stderr */
+    const corio_task_opts *task;     /* for each connection's task:
+                                        stack size, CORIO_CORO_LEAN
+                                        (its name is not used) */
     struct corio_tls_ctx *tls;       /* a server context (tls.h): each
                                         connection starts TLS before its
                                         handler runs; a failed handshake

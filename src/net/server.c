@@ -64,6 +64,8 @@ struct corio_server {
     int has_sopts;
     int quiet;
     corio_tls_ctx *tls;
+    corio_task_opts topts;
+    int has_topts;
     corio__list conns;
     size_t alive;
     int closing, done;
@@ -168,7 +170,8 @@ static int start_conn(struct corio_server *s, int fd)
         free(c);
         return rc;
     }
-    if ((rc = corio_spawn(conn_main, c, NULL, &c->task)) != 0 ||
+    if ((rc = corio_spawn(conn_main, c, s->has_topts ? &s->topts : NULL,
+                          &c->task)) != 0 ||
         (rc = corio_future_add_done_callback(corio_task_future(c->task),
                                              conn_done, c)) != 0) {
         if (c->task) {
@@ -256,6 +259,11 @@ int corio_server_new(const int *fds, size_t n, corio_server_handler handler,
         s->max = opts->max_connections;
         s->quiet = opts->quiet;
         s->tls = opts->tls;
+        if (opts->task) {
+            s->topts = *opts->task;
+            s->topts.name = NULL; /* the caller's string may not last */
+            s->has_topts = 1;
+        }
         if (opts->stream) {
             s->sopts = *opts->stream;
             s->has_sopts = 1;

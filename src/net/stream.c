@@ -10,7 +10,9 @@
  *
  * The read buffer grows (doubling) up to what the largest request needs:
  * the limit for read_until, n for read_exactly. It is compacted (data
- * moved to the front) before a read when the free tail is small.
+ * moved to the front) before a read when the free tail is small. It is
+ * allocated only once data has come (the first read waits for
+ * readability first), so an idle connection holds no buffer.
  */
 #include "net/stream_impl.h"
 
@@ -147,6 +149,15 @@ static ssize_t fill(corio_stream *s, size_t total)
         return 0;
     if (!corio_task_current())
         return CORIO_ENOTASK;
+    if (!s->rbuf && !s->tls && !s->shutting) {
+        /* Never read yet: wait for data before taking buffer memory, so
+         * that an idle connection costs none. */
+        s->idle = 1;
+        rc = corio_wait_readable(s->fd);
+        s->idle = 0;
+        if (rc)
+            return rc;
+    }
     room = READ_CHUNK;
     if (total > buffered(s) && total - buffered(s) < room)
         room = total - buffered(s);
