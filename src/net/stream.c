@@ -381,7 +381,13 @@ static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
     struct msghdr m;
     ssize_t r;
     for (;;) {
-        if (!s->notsock) {
+        if (!s->notsock && n == 1) {
+            r = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+            if (r < 0 && errno == ENOTSOCK) {
+                s->notsock = 1;
+                continue;
+            }
+        } else if (!s->notsock) {
             memset(&m, 0, sizeof m);
             m.msg_iov = iov;
             m.msg_iovlen = (size_t)n;
