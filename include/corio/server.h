@@ -115,8 +115,10 @@ CORIO_API int corio_server_port(const corio_server *s);
  * corio_server_close: begin a graceful shutdown (see above): stop
  * accepting, wake idle reads with CORIO_ESHUTTING, cancel the handlers
  * still running `grace` seconds from now (<= 0: now; INFINITY: never).
- * Never suspends. Returns 0 (a second call changes nothing), -EINVAL (s
- * NULL, grace NaN), -ENOMEM (no timer: nothing changed).
+ * Never suspends. A later call with grace <= 0 cancels the remaining
+ * handlers at once (Go's Close after Shutdown); other later calls change
+ * nothing. Returns 0, -EINVAL (s NULL, grace NaN), -ENOMEM (no timer:
+ * nothing changed).
  */
 CORIO_API int corio_server_close(corio_server *s, double grace);
 

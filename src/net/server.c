@@ -356,8 +356,19 @@ int corio_server_close(corio_server *s, double grace)
     int rc;
     if (!s || isnan(grace))
         return -EINVAL;
-    if (s->closing)
+    if (s->closing) {
+        if (grace <= 0) { /* force: cancel what the grace period spares */
+            if (s->grace) {
+                corio_handle_cancel(s->grace);
+                corio_handle_release(s->grace);
+                s->grace = NULL;
+            }
+            for (n = corio__list_first(&s->conns); n; n = n->next)
+                corio_task_cancel(
+                    CORIO__CONTAINER(n, struct conn, node)->task);
+        }
         return 0;
+    }
     if (grace > 0 && !isinf(grace) && !corio__list_empty(&s->conns)) {
         rc = corio_loop_call_later(s->loop, grace, grace_expired, s,
                                    &s->grace);
