@@ -322,7 +322,7 @@ fail:
 
 const char *corio_stream_alpn(const corio_stream *s)
 {
-    static __thread char name[256];
+    static _Thread_local char name[256]; /* per thread: streams are */
     const unsigned char *p;
     unsigned int len;
     if (!s || !s->tls)
