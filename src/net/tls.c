@@ -322,7 +322,7 @@ fail:
 
 const char *corio_stream_alpn(const corio_stream *s)
 {
-    static _Thread_local char name[256]; /* per thread: streams are */
+    static _Thread_local char name[256]; /* streams are per thread */
     const unsigned char *p;
     unsigned int len;
     if (!s || !s->tls)
