@@ -41,6 +41,7 @@ struct corio_tls_ctx {
 
 struct corio__tls {
     SSL *ssl;
+    char alpn[256]; /* what ALPN chose, "" for nothing */
 };
 
 /* ---- the BIO: send/recv on the stream's descriptor ---------------------- */
@@ -303,8 +304,14 @@ int corio_stream_start_tls(corio_stream *s, corio_tls_ctx *ctx,
     for (;;) {
         errno = 0;
         r = SSL_do_handshake(s->tls->ssl);
-        if (r == 1)
+        if (r == 1) {
+            const unsigned char *p;
+            unsigned int len;
+            SSL_get0_alpn_selected(s->tls->ssl, &p, &len);
+            memcpy(s->tls->alpn, p, len); /* len < 256: a one-byte length */
+            s->tls->alpn[len] = 0;
             return 0;
+        }
         rc = fail(s, r, errno);
         if (rc == 0)
             rc = CORIO_ETLS; /* closed during the handshake */
@@ -322,17 +329,9 @@ fail:
 
 const char *corio_stream_alpn(const corio_stream *s)
 {
-    static _Thread_local char name[256]; /* streams are per thread */
-    const unsigned char *p;
-    unsigned int len;
-    if (!s || !s->tls)
+    if (!s || !s->tls || !s->tls->alpn[0])
         return NULL;
-    SSL_get0_alpn_selected(s->tls->ssl, &p, &len);
-    if (!len)
-        return NULL;
-    memcpy(name, p, len);
-    name[len] = 0;
-    return name;
+    return s->tls->alpn;
 }
 
 ssize_t corio__tls_read(corio_stream *s, void *buf, size_t n)
