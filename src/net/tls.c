@@ -308,7 +308,8 @@ int corio_stream_start_tls(corio_stream *s, corio_tls_ctx *ctx,
             const unsigned char *p;
             unsigned int len;
             SSL_get0_alpn_selected(s->tls->ssl, &p, &len);
-            memcpy(s->tls->alpn, p, len); /* len < 256: a one-byte length */
+            if (len) /* len < 256: a one-byte length */
+                memcpy(s->tls->alpn, p, len);
             s->tls->alpn[len] = 0;
             return 0;
         }
