@@ -38,6 +38,8 @@ static const bench_suite *const suites[] = {
     &bench_suite_agen,
     &bench_suite_flood,
     &bench_suite_tothread,
+    &bench_suite_echo,
+    &bench_suite_idle,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

@@ -16,5 +16,7 @@ extern const bench_suite bench_suite_topic;    /* bench_topic.c */
 extern const bench_suite bench_suite_agen;     /* bench_agen.c */
 extern const bench_suite bench_suite_flood;    /* bench_flood.c */
 extern const bench_suite bench_suite_tothread; /* bench_tothread.c */
+extern const bench_suite bench_suite_echo;     /* bench_echo.c */
+extern const bench_suite bench_suite_idle;     /* bench_idle.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

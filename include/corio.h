@@ -23,6 +23,7 @@
  *   corio/net.h     name resolution, TCP, Unix and UDP sockets
  *   corio/stream.h  buffered streams over descriptors
  *   corio/server.h  servers: a task per connection, graceful shutdown
+ *   corio/tls.h     TLS streams (OpenSSL 3)
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -67,5 +68,6 @@
 #include "corio/server.h"
 #include "corio/diag.h"
 #include "corio/file.h"
+#include "corio/tls.h"
 
 #endif /* CORIO_H */

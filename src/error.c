@@ -44,6 +44,8 @@ static const struct corio_err_name own[] = {
      "stream ended before the requested bytes"},
     {CORIO_ESHUTTING, "CORIO_ESHUTTING", "server is shutting down"},
     {CORIO_ENOTBUILT, "CORIO_ENOTBUILT", "not built into this corio"},
+    {CORIO_ETLS, "CORIO_ETLS", "TLS failed"},
+    {CORIO_ECERT, "CORIO_ECERT", "peer certificate not accepted"},
 };
 
 #define E(x) {-x, #x, NULL}

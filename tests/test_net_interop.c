@@ -211,3 +211,81 @@ TEST(net_interop_python_server_resets)
     need_python();
     net_run(py_server_main, "treset");
 }
+
+/* ---- curl against an HTTP/1.1 keep-alive responder ---------------------------- */
+
+static int http_handler(corio_stream *c, void *arg)
+{
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n"
+                               "Content-Type: text/plain\r\n\r\ncorio\n";
+    char head[4096];
+    size_t len;
+    int rc, *requests = arg;
+    for (;;) {
+        rc = corio_stream_read_until(c, "\r\n\r\n", 4, head, sizeof head,
+                                     &len);
+        if (rc == CORIO_EINCOMPLETE || rc == CORIO_ESHUTTING)
+            return 0;
+        if (rc)
+            return rc;
+        (*requests)++;
+        if ((rc = corio_stream_write(c, resp, sizeof resp - 1)) != 0 ||
+            (rc = corio_stream_drain(c)) != 0)
+            return rc;
+    }
+}
+
+static int curl_main(void *arg, void **result)
+{
+    corio_server *srv;
+    corio_server_stats st;
+    char url1[64], url2[64], out[256];
+    char *argv[8];
+    posix_spawn_file_actions_t fa;
+    corio_stream *s;
+    int requests = 0, p[2];
+    size_t got;
+    pid_t pid;
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_tcp_server("127.0.0.1", 0, NULL, http_handler, &requests,
+                              NULL, &srv),
+             0);
+    snprintf(url1, sizeof url1, "http://127.0.0.1:%d/a",
+             corio_server_port(srv));
+    snprintf(url2, sizeof url2, "http://127.0.0.1:%d/b",
+             corio_server_port(srv));
+    argv[0] = "curl";
+    argv[1] = "-sS";
+    argv[2] = "--http1.1";
+    argv[3] = url1;
+    argv[4] = url2; /* the same connection, kept alive */
+    argv[5] = NULL;
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    CHECK_EQ(posix_spawn_file_actions_init(&fa), 0);
+    CHECK_EQ(posix_spawn_file_actions_adddup2(&fa, p[1], 1), 0);
+    CHECK_EQ(posix_spawnp(&pid, "curl", &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    CHECK_EQ(corio_stream_new(p[0], NULL, &s), 0);
+    CHECK_EQ(corio_stream_read_exactly(s, out, sizeof out, &got),
+             CORIO_EINCOMPLETE); /* all of curl's output, to its end */
+    CHECK_EQ(got, 12);
+    CHECK_EQ(memcmp(out, "corio\ncorio\n", 12), 0);
+    CHECK_EQ(corio_stream_close(s), 0);
+    CHECK_EQ(reap(pid), 0);
+    CHECK_EQ(requests, 2);
+    CHECK_EQ(corio_server_close(srv, 1), 0);
+    CHECK_EQ(corio_server_wait(srv), 0);
+    CHECK_EQ(corio_server_stats_get(srv, &st), 0);
+    CHECK_EQ(st.accepted, 1); /* keep-alive: one connection */
+    CHECK_EQ(corio_server_free(srv), 0);
+    return 0;
+}
+
+TEST(net_interop_curl_keepalive)
+{
+    if (system("curl --version >/dev/null 2>&1") != 0)
+        corio_test_skip("no curl");
+    net_run(curl_main, NULL);
+}

@@ -147,3 +147,13 @@ TEST(null_server)
 {
     net_run(null_server_main, NULL);
 }
+
+TEST(null_tls)
+{
+    CHECK(corio_tls_available() == 0 || corio_tls_available() == 1);
+    CHECK_EQ(corio_tls_ctx_new(NULL, NULL), -EINVAL);
+    corio_tls_ctx_free(NULL);
+    CHECK_EQ(corio_stream_start_tls(NULL, NULL, NULL), -EINVAL);
+    CHECK(corio_stream_alpn(NULL) == NULL);
+    CHECK(strcmp(corio_stream_tls_error(NULL), "") == 0);
+}

@@ -118,6 +118,13 @@ extern "C" {
 #define CORIO_ESHUTTING (CORIO_EBASE - 47)
 /* The feature was not built into this corio (TLS without OpenSSL). */
 #define CORIO_ENOTBUILT (CORIO_EBASE - 48)
+/* TLS failed: a protocol error, a peer that is not speaking TLS, a
+ * connection cut without close_notify (corio_stream_tls_error says
+ * more). */
+#define CORIO_ETLS (CORIO_EBASE - 49)
+/* TLS: the peer's certificate was not accepted (unknown CA, wrong host
+ * name, expired; corio_stream_tls_error says which). */
+#define CORIO_ECERT (CORIO_EBASE - 50)
 
 /*
  * corio_strerror: a short English description of `code`, for corio's own

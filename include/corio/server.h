@@ -41,6 +41,7 @@
 #include "error.h"
 #include "net.h"
 #include "stream.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,10 +58,19 @@ typedef int (*corio_server_handler)(corio_stream *conn, void *arg);
 #define CORIO_SERVER_ERRORS 16
 
 /* Options for corio_server_new; NULL or all zero: the defaults. */
+struct corio_tls_ctx;
 typedef struct corio_server_opts {
     size_t max_connections;          /* 0: no limit */
     const corio_stream_opts *stream; /* for each connection's stream */
     int quiet;                       /* 1: no failure lines on stderr */
+    const corio_task_opts *task;     /* for each connection's task:
+                                        stack size, CORIO_CORO_LEAN
+                                        (its name is not used) */
+    struct corio_tls_ctx *tls;       /* a server context (tls.h): each
+                                        connection starts TLS before its
+                                        handler runs; a failed handshake
+                                        is a failure (handler not run).
+                                        Must outlive the server. */
 } corio_server_opts;
 
 /* Counters of a server, from corio_server_stats. */
@@ -105,8 +115,10 @@ CORIO_API int corio_server_port(const corio_server *s);
  * corio_server_close: begin a graceful shutdown (see above): stop
  * accepting, wake idle reads with CORIO_ESHUTTING, cancel the handlers
  * still running `grace` seconds from now (<= 0: now; INFINITY: never).
- * Never suspends. Returns 0 (a second call changes nothing), -EINVAL (s
- * NULL, grace NaN), -ENOMEM (no timer: nothing changed).
+ * Never suspends. A later call with grace <= 0 cancels the remaining
+ * handlers at once (Go's Close after Shutdown); other later calls change
+ * nothing. Returns 0, -EINVAL (s NULL, grace NaN), -ENOMEM (no timer:
+ * nothing changed).
  */
 CORIO_API int corio_server_close(corio_server *s, double grace);
 

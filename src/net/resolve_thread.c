@@ -15,10 +15,19 @@
  * answer itself. So a cancelled caller returns at once and the thread's
  * late answer is dropped. The job's memory belongs to whichever side is
  * last: the waiting task when the future completed, job_done otherwise.
- * Limit: if the loop is freed while a lookup is under way, the thread
- * frees the job but the future's memory is not reclaimed.
+ *
+ * The loop may be freed while a thread still resolves (its caller was
+ * cancelled, then main returned). Every job in flight is in a registry
+ * (one mutex for all loops); a closer per loop (registered with the
+ * loop's first lookup) takes the loop's jobs out at corio_loop_free:
+ * it frees those whose thread has finished (their callback, if queued,
+ * is dropped by the loop) and marks the others orphans, which their
+ * thread frees; it drops the jobs' future references itself. A thread
+ * calls corio_loop_call_soon_threadsafe only while holding the mutex and
+ * only for a job still registered, so never on a freed loop.
  */
 #include "net/resolve_impl.h"
+#include "loop/loop_impl.h"
 #include "task/task_impl.h"
 
 #include <corio/future.h>
@@ -42,7 +51,33 @@ struct job {
     size_t hostlen, servlen;
     int rc;                /* corio code */
     struct addrinfo *res;  /* our copy */
+    /* The registry (under reg_mu): */
+    struct job *next, *prev;
+    int finished; /* the thread is done with the lookup */
+    int orphan;   /* the loop is gone: the thread frees the job */
 };
+
+/* One closer per loop that has had a lookup. */
+struct loop_closer {
+    corio__closer c;
+    corio_loop *loop;
+    struct loop_closer *next;
+};
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct job *reg_jobs;             /* every job in flight */
+static struct loop_closer *reg_closers;  /* loops with a closer */
+
+static void reg_unlink(struct job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        reg_jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    j->next = j->prev = NULL;
+}
 
 static void job_free(struct job *j)
 {
@@ -79,6 +114,9 @@ static void job_done(void *arg)
 {
     struct job *j = arg;
     corio_future *f = j->fut;
+    pthread_mutex_lock(&reg_mu);
+    reg_unlink(j);
+    pthread_mutex_unlock(&reg_mu);
     if (corio_future_done(f))
         job_free(j); /* the caller is gone (cancelled) */
     else
@@ -91,9 +129,84 @@ static void *thread_main(void *arg)
 {
     struct job *j = arg;
     lookup(j);
-    if (corio_loop_call_soon_threadsafe(j->loop, job_done, j) != 0)
-        job_free(j); /* the loop is being freed: nobody waits any more */
+    pthread_mutex_lock(&reg_mu);
+    j->finished = 1;
+    if (j->orphan) { /* the loop's closer already took it out */
+        pthread_mutex_unlock(&reg_mu);
+        job_free(j);
+        return NULL;
+    }
+    /* Still registered, so the loop still exists: its closer needs the
+     * mutex we hold. If the loop is closing, the call fails and the
+     * closer frees the job. */
+    (void)corio_loop_call_soon_threadsafe(j->loop, job_done, j);
+    pthread_mutex_unlock(&reg_mu);
     return NULL;
+}
+
+/* At corio_loop_free (on the loop's thread): take the loop's jobs out. */
+static void loop_closer_run(corio__closer *c, corio_loop *loop)
+{
+    struct loop_closer *lc = CORIO__CONTAINER(c, struct loop_closer, c);
+    struct loop_closer **pp;
+    struct job *j, *next, *done = NULL;
+    pthread_mutex_lock(&reg_mu);
+    for (j = reg_jobs; j; j = next) {
+        next = j->next;
+        if (j->loop != loop)
+            continue;
+        reg_unlink(j);
+        corio_future_release(j->fut); /* the job's reference */
+        j->fut = NULL;
+        if (j->finished) {
+            j->next = done;
+            done = j;
+        } else {
+            j->orphan = 1;
+        }
+    }
+    for (pp = &reg_closers; *pp; pp = &(*pp)->next)
+        if (*pp == lc) {
+            *pp = lc->next;
+            break;
+        }
+    pthread_mutex_unlock(&reg_mu);
+    while (done) {
+        j = done;
+        done = j->next;
+        job_free(j);
+    }
+    free(lc);
+}
+
+/* Register j (and, the first time, a closer for its loop). 0 or
+ * -ENOMEM. On the loop's thread. */
+static int reg_add(struct job *j)
+{
+    struct loop_closer *lc;
+    pthread_mutex_lock(&reg_mu);
+    for (lc = reg_closers; lc && lc->loop != j->loop; lc = lc->next)
+        ;
+    if (!lc) {
+        lc = calloc(1, sizeof *lc);
+        if (!lc) {
+            pthread_mutex_unlock(&reg_mu);
+            return -ENOMEM;
+        }
+        lc->loop = j->loop;
+        lc->c.order = CORIO__CLOSE_AGENS + 50; /* after the tasks */
+        lc->c.close = loop_closer_run;
+        lc->next = reg_closers;
+        reg_closers = lc;
+        corio__loop_add_closer(j->loop, &lc->c);
+    }
+    j->next = reg_jobs;
+    j->prev = NULL;
+    if (reg_jobs)
+        reg_jobs->prev = j;
+    reg_jobs = j;
+    pthread_mutex_unlock(&reg_mu);
+    return 0;
 }
 
 static int start_thread(struct job *j)
@@ -132,8 +245,17 @@ static int run_job(struct job *j)
     }
     corio_future_retain(f);
     j->fut = f;
+    if ((rc = reg_add(j)) != 0) {
+        corio_future_release(f);
+        corio_future_release(f);
+        job_free(j);
+        return rc;
+    }
     corio_loop_hold(j->loop);
     if ((rc = start_thread(j)) != 0) {
+        pthread_mutex_lock(&reg_mu);
+        reg_unlink(j);
+        pthread_mutex_unlock(&reg_mu);
         corio_loop_unhold(j->loop);
         corio_future_release(f);
         corio_future_release(f);

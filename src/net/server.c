@@ -29,6 +29,7 @@
 #include <corio/server.h>
 #include <corio/sync.h>
 #include <corio/task.h>
+#include <corio/tls.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +63,9 @@ struct corio_server {
     corio_stream_opts sopts;
     int has_sopts;
     int quiet;
+    corio_tls_ctx *tls;
+    corio_task_opts topts;
+    int has_topts;
     corio__list conns;
     size_t alive;
     int closing, done;
@@ -102,7 +106,9 @@ static int conn_main(void *arg, void **result)
     corio_stream *st = c->st;
     int rc;
     (void)result;
-    rc = s->handler(st, s->arg);
+    rc = s->tls ? corio_stream_start_tls(st, s->tls, NULL) : 0;
+    if (rc == 0)
+        rc = s->handler(st, s->arg);
     if (rc < 0 && rc != CORIO_ESHUTTING &&
         !(rc == -ECANCELED && s->closing))
         record_failure(s, rc);
@@ -164,7 +170,8 @@ static int start_conn(struct corio_server *s, int fd)
         free(c);
         return rc;
     }
-    if ((rc = corio_spawn(conn_main, c, NULL, &c->task)) != 0 ||
+    if ((rc = corio_spawn(conn_main, c, s->has_topts ? &s->topts : NULL,
+                          &c->task)) != 0 ||
         (rc = corio_future_add_done_callback(corio_task_future(c->task),
                                              conn_done, c)) != 0) {
         if (c->task) {
@@ -251,6 +258,12 @@ int corio_server_new(const int *fds, size_t n, corio_server_handler handler,
     if (opts) {
         s->max = opts->max_connections;
         s->quiet = opts->quiet;
+        s->tls = opts->tls;
+        if (opts->task) {
+            s->topts = *opts->task;
+            s->topts.name = NULL; /* the caller's string may not last */
+            s->has_topts = 1;
+        }
         if (opts->stream) {
             s->sopts = *opts->stream;
             s->has_sopts = 1;
@@ -343,8 +356,19 @@ int corio_server_close(corio_server *s, double grace)
     int rc;
     if (!s || isnan(grace))
         return -EINVAL;
-    if (s->closing)
+    if (s->closing) {
+        if (grace <= 0) { /* force: cancel what the grace period spares */
+            if (s->grace) {
+                corio_handle_cancel(s->grace);
+                corio_handle_release(s->grace);
+                s->grace = NULL;
+            }
+            for (n = corio__list_first(&s->conns); n; n = n->next)
+                corio_task_cancel(
+                    CORIO__CONTAINER(n, struct conn, node)->task);
+        }
         return 0;
+    }
     if (grace > 0 && !isinf(grace) && !corio__list_empty(&s->conns)) {
         rc = corio_loop_call_later(s->loop, grace, grace_expired, s,
                                    &s->grace);

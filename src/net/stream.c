@@ -10,7 +10,9 @@
  *
  * The read buffer grows (doubling) up to what the largest request needs:
  * the limit for read_until, n for read_exactly. It is compacted (data
- * moved to the front) before a read when the free tail is small.
+ * moved to the front) before a read when the free tail is small. It is
+ * allocated only once data has come (the first read waits for
+ * readability first), so an idle connection holds no buffer.
  */
 #include "net/stream_impl.h"
 
@@ -147,6 +149,15 @@ static ssize_t fill(corio_stream *s, size_t total)
         return 0;
     if (!corio_task_current())
         return CORIO_ENOTASK;
+    if (!s->rbuf && !s->tls && !s->shutting) {
+        /* Never read yet: wait for data before taking buffer memory, so
+         * that an idle connection costs none. */
+        s->idle = 1;
+        rc = corio_wait_readable(s->fd);
+        s->idle = 0;
+        if (rc)
+            return rc;
+    }
     room = READ_CHUNK;
     if (total > buffered(s) && total - buffered(s) < room)
         room = total - buffered(s);
@@ -155,6 +166,32 @@ static ssize_t fill(corio_stream *s, size_t total)
     for (;;) {
         if (s->kicked && buffered(s) == 0)
             return CORIO_ESHUTTING;
+        if (s->tls) {
+            n = corio__tls_read(s, s->rbuf + s->rend, s->rcap - s->rend);
+            if (n == CORIO__TLS_WANT_READ || n == CORIO__TLS_WANT_WRITE) {
+                if (s->shutting && buffered(s) == 0)
+                    return CORIO_ESHUTTING;
+                s->idle = buffered(s) == 0 && n == CORIO__TLS_WANT_READ;
+                rc = n == CORIO__TLS_WANT_READ ? corio_wait_readable(s->fd)
+                                               : corio_wait_writable(s->fd);
+                s->idle = 0;
+                if (rc)
+                    return rc;
+                continue;
+            }
+            if (n < 0) {
+                s->rerr = (int)n;
+                return s->rerr;
+            }
+            if (n == 0 && s->kicked)
+                return CORIO_ESHUTTING;
+            if (n == 0) {
+                s->eof = 1;
+                return 0;
+            }
+            s->rend += (size_t)n;
+            return n;
+        }
         n = read(s->fd, s->rbuf + s->rend, s->rcap - s->rend);
         if (n > 0) {
             s->rend += (size_t)n;
@@ -344,7 +381,13 @@ static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
     struct msghdr m;
     ssize_t r;
     for (;;) {
-        if (!s->notsock) {
+        if (!s->notsock && n == 1) {
+            r = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+            if (r < 0 && errno == ENOTSOCK) {
+                s->notsock = 1;
+                continue;
+            }
+        } else if (!s->notsock) {
             memset(&m, 0, sizeof m);
             m.msg_iov = iov;
             m.msg_iovlen = (size_t)n;
@@ -419,7 +462,7 @@ int corio_stream_write(corio_stream *s, const void *buf, size_t n)
     if (n == 0)
         return 0;
     pending = s->wend - s->wstart;
-    if (pending + n > s->high) {
+    if (pending + n > s->high && !s->tls) {
         /* Past the mark: what the kernel takes now, buffer and new bytes
          * in one writev, with no copy of the new ones. */
         if (pending) {
@@ -463,6 +506,22 @@ static int flush(corio_stream *s, size_t keep)
     if (s->werr)
         return s->werr;
     while (s->wend - s->wstart > keep) {
+        if (s->tls) {
+            r = corio__tls_write(s, s->wbuf + s->wstart, s->wend - s->wstart);
+            if (r == CORIO__TLS_WANT_READ || r == CORIO__TLS_WANT_WRITE) {
+                rc = r == CORIO__TLS_WANT_READ ? corio_wait_readable(s->fd)
+                                               : corio_wait_writable(s->fd);
+                if (rc)
+                    return rc;
+                continue;
+            }
+            if (r > 0) {
+                sent(s, (size_t)r);
+                continue;
+            }
+            s->werr = r < 0 ? (int)r : -EPIPE;
+            return s->werr;
+        }
         iov.iov_base = s->wbuf + s->wstart;
         iov.iov_len = s->wend - s->wstart;
         r = send_iov(s, &iov, 1);
@@ -500,6 +559,14 @@ int corio_stream_write_eof(corio_stream *s)
         return CORIO_ENOTASK;
     if ((rc = flush(s, 0)) != 0)
         return rc;
+    while (s->tls && (rc = corio__tls_shutdown(s)) != 0) {
+        if (rc != CORIO__TLS_WANT_READ && rc != CORIO__TLS_WANT_WRITE)
+            return rc;
+        rc = rc == CORIO__TLS_WANT_READ ? corio_wait_readable(s->fd)
+                                        : corio_wait_writable(s->fd);
+        if (rc)
+            return rc;
+    }
     if (shutdown(s->fd, SHUT_WR) < 0)
         return errno == ENOTSOCK ? -ENOTSUP : -errno;
     s->wshut = 1;
@@ -513,6 +580,11 @@ int corio_stream_close(corio_stream *s)
         return 0;
     if (s->wend > s->wstart && !s->werr)
         rc = corio_task_current() ? flush(s, 0) : CORIO_ENOTASK;
+    if (s->tls) {
+        if (rc == 0 && !s->wshut && !s->werr)
+            (void)corio__tls_shutdown(s); /* close_notify, if it goes now */
+        corio__tls_free(s);
+    }
     if (!s->no_close)
         corio_fd_close(s->fd);
     free(s->rbuf);

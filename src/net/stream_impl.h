@@ -16,6 +16,7 @@
 #define CORIO_NET_STREAM_IMPL_H
 
 #include <corio/stream.h>
+#include <sys/types.h>
 
 struct corio_stream {
     int fd;
@@ -33,7 +34,22 @@ struct corio_stream {
     unsigned char shutting; /* the server is shutting down */
     unsigned char idle;     /* a read waits with an empty buffer */
     unsigned char kicked;   /* the server shut the read side */
+    struct corio__tls *tls; /* TLS state after start_tls (tls.c), or NULL */
+    char tls_err[160];      /* the last TLS failure in words */
 };
+
+/* TLS hooks (tls.c). Both transfer calls return a count (> 0), 0 at the
+ * end of the stream (read: close_notify), CORIO__TLS_WANT_READ/_WRITE
+ * when the socket must become readable/writable first, or an error
+ * (CORIO_ETLS, CORIO_ECERT, -errno); errors leave a reason in tls_err. */
+#define CORIO__TLS_WANT_READ (CORIO_EBASE - 98)
+#define CORIO__TLS_WANT_WRITE (CORIO_EBASE - 99)
+ssize_t corio__tls_read(corio_stream *s, void *buf, size_t n);
+ssize_t corio__tls_write(corio_stream *s, const void *buf, size_t n);
+/* Send close_notify: 0, CORIO__TLS_WANT_*, or an error. */
+int corio__tls_shutdown(corio_stream *s);
+/* Free the TLS state (no I/O). */
+void corio__tls_free(corio_stream *s);
 
 /* Server shutdown: mark s, and wake a read that waits with an empty
  * buffer. Never suspends. */
