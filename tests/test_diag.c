@@ -12,6 +12,7 @@
  */
 #include "test.h"
 #include "run_body.h"
+#include "core/fiber.h"
 #include "core/stack/stack.h"
 
 #include <corio.h>
@@ -549,7 +550,9 @@ TEST(diag_signal_dump_while_hogged)
     s = end_capture(f, saved);
     CHECK_HAS(s, "corio: on signal: task 'hog' (#2, spawned at ");
     CHECK_HAS(s, "holds the loop; it runs at:\n    #0 0x");
-    if (strstr(s, "symbols by libdw"))
+    /* (Under TSan the signal lands inside its runtime, which keeps no
+     * frame pointers: the walk shows that pc alone.) */
+    if (strstr(s, "symbols by libdw") && !CORIO_TSAN)
         CHECK_HAS(s, "hog_fn");
     CHECK_HAS(s, "corio: dump on signal:");
     CHECK_HAS(s, "task #1 'main'");
