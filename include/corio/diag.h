@@ -67,9 +67,21 @@ CORIO_API int corio_loop_dump(corio_loop *loop, FILE *out, int format);
 CORIO_API int corio_diag_future_completer(corio_future *f, corio_task *t);
 
 /*
- * corio_diag_debug: turn loop's debug mode on (on != 0) or off: parks are
- * stamped with the time (the dump's "waiting for"). Does not suspend.
- * Returns 0, -EINVAL (loop NULL).
+ * corio_diag_debug: turn loop's debug mode on (on != 0) or off. On:
+ *   - parks are stamped with the time (the dump's "waiting for");
+ *   - whenever an iteration finds nothing ready, the tasks' wait-for
+ *     graph (joins, lock holders, named future completers, group
+ *     children, gathers; not waits with a deadline) is checked for
+ *     cycles, and each cycle is printed once to stderr ("corio: deadlock:
+ *     N task(s) wait on each other in a cycle"), with each task's spawn
+ *     site and wait, even while timers, descriptors or other tasks keep
+ *     the loop alive (the loop's own report only sees a loop that can
+ *     never run again). The program goes on; the check runs again only
+ *     once the set of parked tasks has changed.
+ * CORIO_DEBUG=1 does the same for every loop (the cycle check when this
+ * layer is linked in: always with the shared library, and with the
+ * static one once the program calls any function of this header). Does
+ * not suspend. Returns 0, -EINVAL (loop NULL).
  */
 CORIO_API int corio_diag_debug(corio_loop *loop, int on);
 

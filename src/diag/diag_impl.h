@@ -64,6 +64,10 @@ const char *corio__bt_symbolizer(void);
 void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
                      size_t n);
 
+/* Debug mode's idle hook (cycles.c): report cycles of tasks waiting on
+ * each other, each once. */
+void corio__diag_cycle_check(corio_loop *loop);
+
 /* Write s as a JSON string (quotes included). */
 void corio__json_str(FILE *out, const char *s);
 

@@ -43,6 +43,7 @@ int corio_diag_debug(corio_loop *loop, int on)
     if (!loop)
         return -EINVAL;
     loop->run_hook = on ? corio__task_debug_run : NULL;
+    loop->idle_hook = on ? corio__diag_cycle_check : NULL;
     return 0;
 }
 

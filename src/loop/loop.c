@@ -530,6 +530,8 @@ static int iterate(corio_loop *loop)
                                      "corio_loop_hold)");
         return -EDEADLK;
     }
+    if (loop->idle_hook && !loop->ready.n) /* debug mode (loop_impl.h) */
+        loop->idle_hook(loop);
     if (poll) {
         loop->since_poll = 0;
         n = loop->pops->wait(loop->poller, timeout, ev, EVENTS_MAX);
@@ -589,6 +591,7 @@ void corio_loop_stop(corio_loop *loop)
 /* ---- creation and teardown ---------------------------------------------------------- */
 
 corio_loop *corio__loops;
+void (*corio__debug_idle_hook)(corio_loop *loop);
 static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void corio__loop_add_closer(corio_loop *loop, corio__closer *c)

@@ -142,6 +142,11 @@ struct corio_loop {
      * them; NULL (the default) costs one test per iteration. diag is
      * that layer's per-loop state. */
     void (*run_hook)(corio_loop *loop, size_t count);
+    /* Debug mode: called when an iteration finds nothing ready, before it
+     * waits (src/diag/'s cycle check); diag: that layer's per-loop state
+     * (freed by a closer it registers). */
+    void (*idle_hook)(corio_loop *loop);
+    void *diag;
     /* In corio__loops (loop.c) from corio_loop_new until its memory goes:
      * how debuggers find every loop (scripts/corio-gdb.py). */
     corio_loop *all_next, **all_prev;
@@ -150,6 +155,9 @@ struct corio_loop {
 /* Every loop of the process, for debuggers; corio__loops_lock guards it
  * (creation and the last release only). */
 extern corio_loop *corio__loops;
+/* The diagnostics layer's idle hook, set by that layer when it is linked
+ * in (a constructor); CORIO_DEBUG installs it on each loop (task.c). */
+extern void (*corio__debug_idle_hook)(corio_loop *loop);
 
 /* ---- context capture --------------------------------------------------------------
  *
