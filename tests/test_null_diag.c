@@ -21,6 +21,8 @@ static int null_calls(void)
     CHECK_EQ(corio_diag_future_completer(f, NULL), 0);
     corio_future_release(f);
     CHECK_EQ(corio_diag_debug(NULL, 1), -EINVAL);
+    CHECK_EQ(corio_diag_slow_steps(NULL, 0.1), -EINVAL);
+    CHECK_EQ(corio_diag_slow_steps(NULL, 0), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, SIGUSR1), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, 0), -EINVAL);
     CHECK_EQ(corio_run_at(NULL, NULL, NULL, NULL, 0), -EINVAL);

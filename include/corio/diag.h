@@ -86,6 +86,25 @@ CORIO_API int corio_diag_future_completer(corio_future *f, corio_task *t);
 CORIO_API int corio_diag_debug(corio_loop *loop, int on);
 
 /*
+ * corio_diag_slow_steps: report every task step or callback that holds
+ * loop longer than `threshold` seconds (0: stop; asyncio's
+ * slow_callback_duration is 0.1). A watchdog thread notices a step still
+ * running past the threshold and has the loop's thread, interrupted by
+ * SIGURG, capture where it runs: "corio: slow step: task 'x' (#n, spawned
+ * at f:l) has held the loop for 0.120 s so far (threshold 0.100 s); it
+ * runs at:" and its backtrace; when the step ends, "... held the loop for
+ * 2.000 s". Turns debug mode on as well (corio_diag_debug). CORIO_DEBUG=1
+ * in the environment starts it on the first loop that goes idle, with
+ * CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread; turn
+ * it off (threshold 0) before freeing loop. One loop per process; it
+ * takes over SIGURG while on (a program using SIGURG itself should not
+ * use it). Does not suspend. Returns 0, -EINVAL (loop NULL, threshold
+ * negative, NaN or infinite), -EBUSY (on for another loop), -EAGAIN (no
+ * thread), and sigaction's errors.
+ */
+CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
+
+/*
  * corio_diag_dump_on_signal: when signal signo arrives, print the dump of
  * loop to stderr and carry on (signo 0: stop doing so and restore the
  * signal's previous disposition). Off by default. Call it on loop's

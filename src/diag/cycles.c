@@ -12,6 +12,8 @@
  * themselves (a deadline) give no edges. Every cycle is printed once to
  * stderr, with each task's spawn site and what it waits on.
  *
+ * (slow.c installs the hook CORIO_DEBUG uses, which calls this one.)
+ *
  * Cost: only in debug mode, and only when the set of parked tasks changed
  * since the last look (a sum over their park stamps; one pass over the
  * task list otherwise).
@@ -203,9 +205,4 @@ out:
     free(v);
     free(path);
     free(next);
-}
-
-__attribute__((constructor)) static void register_idle_hook(void)
-{
-    corio__debug_idle_hook = corio__diag_cycle_check;
 }

@@ -64,9 +64,30 @@ const char *corio__bt_symbolizer(void);
 void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
                      size_t n);
 
+/* What a signal handler on the loop's thread captures (sigdump.c): the
+ * running task, copied, and the frames where it was interrupted. */
+typedef struct corio__snapshot {
+    int has_task;
+    uint64_t id;
+    char name[64];
+    const char *file; /* a string literal (__FILE__) or "?" */
+    int line;
+    void *pcs[CORIO__BT_MAX];
+    size_t npcs;
+} corio__snapshot;
+/* Fill s from a handler running on loop's thread (ucv: its ucontext;
+ * th_lo/th_hi: that thread's own stack). Async-signal-safe. */
+void corio__diag_capture(corio__snapshot *s, const corio_loop *loop,
+                         void *ucv, uintptr_t th_lo, uintptr_t th_hi);
+/* The calling thread's stack bounds (0, 0 when unknown). */
+void corio__diag_thread_stack(uintptr_t *lo, uintptr_t *hi);
+
 /* Debug mode's idle hook (cycles.c): report cycles of tasks waiting on
  * each other, each once. */
 void corio__diag_cycle_check(corio_loop *loop);
+
+/* Slow steps seen on loop since the watchdog was set on it (slow.c). */
+unsigned long long corio__diag_slow_count(const corio_loop *loop);
 
 /* Write s as a JSON string (quotes included). */
 void corio__json_str(FILE *out, const char *s);
