@@ -770,3 +770,38 @@ TEST(diag_slow_step_reported)
     CHECK_HAS(s, ") held the loop for ");
     free(s);
 }
+
+/* ---- loop metrics -------------------------------------------------------------------------- */
+
+static int metrics_body(void)
+{
+    corio_metrics m;
+    CHECK_EQ(corio_loop_metrics(corio_loop_current(), &m), 0);
+    CHECK_EQ(m.iterations, 0); /* debug mode off: not counted */
+    CHECK_EQ(m.tasks, 1);
+    CHECK_EQ(corio_diag_debug(corio_loop_current(), 1), 0);
+    world_up();
+    CHECK_EQ(corio_loop_metrics(corio_loop_current(), &m), 0);
+    CHECK(m.iterations > 0);
+    CHECK(m.steps >= (unsigned long long)W.n);
+    CHECK(m.busy >= 0 && m.idle >= 0);
+    CHECK_EQ(m.tasks, (size_t)W.n + 2); /* main and the group's kid */
+    CHECK_EQ(m.waiting[CORIO_WAIT_JOIN], 1);   /* joiner */
+    CHECK_EQ(m.waiting[CORIO_WAIT_FUTURE], 2); /* futw, waitfor */
+    /* holder, locker, semw, condw, barw, leanw, kid */
+    CHECK_EQ(m.waiting[CORIO_WAIT_SYNC], 7);
+    CHECK_EQ(m.waiting[CORIO_WAIT_CHAN], 2);   /* qput, subw */
+    CHECK_EQ(m.waiting[CORIO_WAIT_FD], 1);
+    CHECK_EQ(m.waiting[CORIO_WAIT_SLEEP], 1);
+    CHECK_EQ(m.waiting[CORIO_WAIT_SIGNAL], 1);
+    CHECK_EQ(m.waiting[CORIO_WAIT_GROUP], 2);  /* grp, gath */
+    CHECK_EQ(m.waiting[CORIO_WAIT_OTHER], 0);
+    world_down();
+    CHECK_EQ(corio_diag_debug(corio_loop_current(), 0), 0);
+    return 0;
+}
+
+TEST(diag_loop_metrics)
+{
+    CHECK_EQ(run(metrics_body), 0);
+}

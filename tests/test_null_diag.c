@@ -21,6 +21,12 @@ static int null_calls(void)
     CHECK_EQ(corio_diag_future_completer(f, NULL), 0);
     corio_future_release(f);
     CHECK_EQ(corio_diag_debug(NULL, 1), -EINVAL);
+    {
+        corio_metrics m;
+        CHECK_EQ(corio_loop_metrics(NULL, &m), -EINVAL);
+        if (corio_loop_current())
+            CHECK_EQ(corio_loop_metrics(corio_loop_current(), NULL), -EINVAL);
+    }
     CHECK_EQ(corio_diag_slow_steps(NULL, 0.1), -EINVAL);
     CHECK_EQ(corio_diag_slow_steps(NULL, 0), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, SIGUSR1), -EINVAL);

@@ -104,6 +104,41 @@ CORIO_API int corio_diag_debug(corio_loop *loop, int on);
  */
 CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
 
+/* Kinds of wait, for corio_loop_metrics. */
+enum {
+    CORIO_WAIT_JOIN,     /* a task's end (join, await of a task) */
+    CORIO_WAIT_FUTURE,   /* a future, wait_for */
+    CORIO_WAIT_SYNC,     /* lock, event, condition, semaphore, barrier */
+    CORIO_WAIT_CHAN,     /* queue, topic */
+    CORIO_WAIT_FD,       /* descriptor readiness */
+    CORIO_WAIT_SLEEP,    /* sleep */
+    CORIO_WAIT_SIGNAL,   /* signal */
+    CORIO_WAIT_GROUP,    /* group wait, gather, wait, as_completed */
+    CORIO_WAIT_OTHER,
+    CORIO_WAIT_KINDS
+};
+
+typedef struct corio_metrics {
+    /* Counted in debug mode only (corio_diag_debug; 0 otherwise), since
+     * debug mode was first turned on: */
+    unsigned long long iterations; /* loop iterations */
+    unsigned long long steps;      /* task steps and callbacks run */
+    double busy;                   /* seconds spent running them */
+    double idle;                   /* seconds since, minus busy */
+    /* Always: */
+    size_t ready;                  /* ready queue depth now */
+    size_t tasks;                  /* tasks alive */
+    size_t waiting[CORIO_WAIT_KINDS]; /* tasks parked now, by kind */
+    unsigned long long slow_steps; /* steps over the slow-step threshold */
+} corio_metrics;
+
+/*
+ * corio_loop_metrics: fill *out with loop's metrics (libuv's uv_metrics,
+ * for monitoring). Call it on loop's thread. Does not suspend. Returns 0,
+ * -EINVAL (loop or out NULL).
+ */
+CORIO_API int corio_loop_metrics(corio_loop *loop, corio_metrics *out);
+
 /*
  * corio_diag_dump_on_signal: when signal signo arrives, print the dump of
  * loop to stderr and carry on (signo 0: stop doing so and restore the

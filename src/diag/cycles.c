@@ -23,15 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPORTED_MAX 64
-
-typedef struct diag_state {
-    corio__closer release;
-    uint64_t last_sig;        /* the parked set when last looked at */
-    size_t last_n;
-    uint64_t reported[REPORTED_MAX]; /* cycles already printed */
-    size_t nreported;
-} diag_state;
+typedef corio__diag_state diag_state;
 
 static void release_state(corio__closer *c, corio_loop *loop)
 {
@@ -41,13 +33,14 @@ static void release_state(corio__closer *c, corio_loop *loop)
     free(ds);
 }
 
-static diag_state *state_of(corio_loop *loop)
+diag_state *corio__diag_state_of(corio_loop *loop)
 {
     diag_state *ds = loop->diag;
     if (ds || loop->closing)
         return ds;
     if (!(ds = calloc(1, sizeof *ds)))
         return NULL;
+    ds->since = corio__loop_now_ns();
     ds->release.order = CORIO__CLOSE_RELEASE;
     ds->release.close = release_state;
     corio__loop_add_closer(loop, &ds->release);
@@ -105,7 +98,7 @@ static void report(diag_state *ds, node *v, const size_t *path, size_t from,
     for (k = 0; k < ds->nreported; k++)
         if (ds->reported[k] == sig)
             return;
-    if (ds->nreported < REPORTED_MAX)
+    if (ds->nreported < CORIO__DIAG_REPORTED_MAX)
         ds->reported[ds->nreported++] = sig;
     fprintf(stderr, "corio: deadlock: %zu task(s) wait on each other in a "
                     "cycle (the loop itself goes on):\n",
@@ -152,7 +145,7 @@ static void search(diag_state *ds, node *v, size_t n, size_t start,
 
 void corio__diag_cycle_check(corio_loop *loop)
 {
-    diag_state *ds = state_of(loop);
+    diag_state *ds = corio__diag_state_of(loop);
     corio__node *nd, *nx;
     node *v;
     size_t *path, *next;

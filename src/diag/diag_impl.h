@@ -82,6 +82,26 @@ void corio__diag_capture(corio__snapshot *s, const corio_loop *loop,
 /* The calling thread's stack bounds (0, 0 when unknown). */
 void corio__diag_thread_stack(uintptr_t *lo, uintptr_t *hi);
 
+/* The diagnostics layer's per-loop state (loop->diag), made on first use
+ * on the loop's thread, freed with the loop's memory (cycles.c). */
+#define CORIO__DIAG_REPORTED_MAX 64
+typedef struct corio__diag_state {
+    corio__closer release;
+    uint64_t last_sig;        /* cycle check: the parked set last seen */
+    size_t last_n;
+    uint64_t reported[CORIO__DIAG_REPORTED_MAX]; /* cycles printed */
+    size_t nreported;
+    /* Metrics, counted by the run hook in debug mode (slow.c). */
+    int64_t since;            /* loop ns when the state was made */
+    uint64_t iterations;
+    int64_t busy_ns;
+    uint64_t steps;
+} corio__diag_state;
+corio__diag_state *corio__diag_state_of(corio_loop *loop);
+/* The run hook of debug mode (slow.c): stamps parks, times steps, counts
+ * metrics, reports slow steps when a threshold is set. */
+void corio__diag_run(corio_loop *loop, size_t count);
+
 /* Debug mode's idle hook (cycles.c): report cycles of tasks waiting on
  * each other, each once. */
 void corio__diag_cycle_check(corio_loop *loop);

@@ -42,7 +42,7 @@ int corio_diag_debug(corio_loop *loop, int on)
 {
     if (!loop)
         return -EINVAL;
-    loop->run_hook = on ? corio__task_debug_run : NULL;
+    loop->run_hook = on ? corio__diag_run : NULL;
     loop->idle_hook = on ? corio__diag_cycle_check : NULL;
     return 0;
 }
@@ -266,7 +266,7 @@ static void text_dump(dump *dp, row **order)
             "%zu outside wait(s); poller %s; symbols by %s; debug mode %s\n",
             (void *)loop, dp->n, loop->ready.n, loop->timers.n,
             loop->outside_waits, loop->pops->name, corio__bt_symbolizer(),
-            loop->run_hook == corio__task_debug_run ? "on" : "off (no wait times)");
+            loop->run_hook ? "on" : "off (no wait times)");
     if (dp->running && dp->running->loop == loop)
         fprintf(out, "running now: task '%s' (#%llu)\n", dp->running->name,
                 (unsigned long long)dp->running->id);
@@ -414,7 +414,7 @@ static void json_dump(dump *dp, row **order)
             "\"outside_waits\":%zu,\"debug\":%s,\"symbols\":\"%s\","
             "\"running\":",
             (void *)loop, loop->pops->name, loop->ready.n, loop->timers.n,
-            loop->outside_waits, loop->run_hook == corio__task_debug_run ? "true" : "false",
+            loop->outside_waits, loop->run_hook ? "true" : "false",
             corio__bt_symbolizer());
     if (dp->running && dp->running->loop == loop)
         fprintf(out, "%llu", (unsigned long long)dp->running->id);

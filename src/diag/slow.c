@@ -71,9 +71,14 @@ static void report_after(corio_task *t, const char *name, uint64_t id,
     fflush(stderr);
 }
 
-/* The run hook while slow steps are watched. */
-static void slow_run(corio_loop *loop, size_t count)
+/* The run hook of debug mode: with the slow-step watchdog on this loop,
+ * steps are published for it and overruns reported. */
+void corio__diag_run(corio_loop *loop, size_t count)
 {
+    corio__diag_state *ds = corio__diag_state_of(loop);
+    int watched = ss.loop == loop;
+    if (ds)
+        ds->iterations++;
     for (; count > 0; count--) {
         corio__ready *r = corio__ready_pop(loop);
         corio_task *t;
@@ -88,14 +93,21 @@ static void slow_run(corio_loop *loop, size_t count)
             id = t->id;
         }
         t0 = corio__loop_now_ns();
-        atomic_store(&ss.start, t0);
-        atomic_fetch_add(&ss.seq, 1); /* odd: running */
+        if (watched) {
+            atomic_store(&ss.start, t0);
+            atomic_fetch_add(&ss.seq, 1); /* odd: running */
+        }
         r->run(r);
-        atomic_fetch_add(&ss.seq, 1);
+        if (watched)
+            atomic_fetch_add(&ss.seq, 1);
         ran = corio__loop_now_ns() - t0;
         if (t && corio__task_parked(t))
             t->wait_since = t0 + ran;
-        if (ran > ss.threshold)
+        if (ds) {
+            ds->busy_ns += ran;
+            ds->steps++;
+        }
+        if (watched && ran > ss.threshold)
             report_after(t, name, id, ran);
         if (t)
             corio__task_unref(t);
@@ -193,9 +205,7 @@ static void stop_locked(void)
     atomic_store(&ss.quit, 1);
     pthread_join(ss.watchdog, NULL);
     sigaction(SLOW_SIGNAL, &ss.old, NULL);
-    if (ss.loop->run_hook == slow_run)
-        ss.loop->run_hook = NULL;
-    ss.loop = NULL;
+    ss.loop = NULL; /* the loop stays in debug mode */
 }
 
 int corio_diag_slow_steps(corio_loop *loop, double threshold)
@@ -244,7 +254,7 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
         sigaction(SLOW_SIGNAL, &ss.old, NULL);
         ss.loop = NULL;
     } else {
-        loop->run_hook = slow_run;
+        loop->run_hook = corio__diag_run;
         loop->idle_hook = corio__diag_cycle_check;
     }
     pthread_mutex_unlock(&ss.lock);
@@ -257,12 +267,14 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
  * cycle check. */
 static void debug_env_idle(corio_loop *loop)
 {
-    if (loop->run_hook == corio__task_debug_run && !ss.loop) {
+    if (loop->run_hook == corio__task_debug_run) {
         const char *e = getenv("CORIO_SLOW_STEP");
         double thr = e ? strtod(e, NULL) : 0.1;
+        loop->run_hook = corio__diag_run; /* times steps, counts */
         if (!(thr > 0) || isinf(thr))
             thr = 0.1;
-        corio_diag_slow_steps(loop, thr); /* -EBUSY: another loop has it */
+        if (!ss.loop) /* one loop per process */
+            corio_diag_slow_steps(loop, thr);
     }
     corio__diag_cycle_check(loop);
 }
