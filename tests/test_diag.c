@@ -430,7 +430,11 @@ static int debug_body(void)
     free(s);
     s = dump_string(CORIO_DUMP_JSON);
     CHECK_HAS(s, "\"debug\":true");
-    CHECK_HAS(s, "\"waited\":0.");
+    {
+        const char *w = strstr(s, "\"waited\":");
+        CHECK(w != NULL);
+        CHECK(w[9] >= '0' && w[9] <= '9'); /* a number, not null */
+    }
     free(s);
     world_down();
     CHECK_EQ(corio_diag_debug(corio_loop_current(), 0), 0);
