@@ -28,6 +28,7 @@ static int null_calls(void)
             CHECK_EQ(corio_loop_metrics(corio_loop_current(), NULL), -EINVAL);
     }
     CHECK_EQ(corio_diag_slow_steps(NULL, 0.1), -EINVAL);
+    CHECK_EQ(corio_diag_shuffle(NULL, 7), -EINVAL);
     CHECK_EQ(corio_diag_slow_steps(NULL, 0), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, SIGUSR1), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, 0), -EINVAL);

@@ -104,6 +104,18 @@ CORIO_API int corio_diag_debug(corio_loop *loop, int on);
  */
 CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
 
+/*
+ * corio_diag_shuffle: run the task steps of each loop iteration in an
+ * order drawn from `seed` instead of FIFO (0: FIFO again), to shake out
+ * code that depends on an order corio does not promise; the same seed
+ * replays the same order exactly in a deterministic program. Callbacks
+ * keep their order and places. Turns debug mode on; prints the seed to
+ * stderr ("replay: CORIO_SHUFFLE_SEED=N"). CORIO_SHUFFLE_SEED=N in the
+ * environment does the same for loops in debug mode (CORIO_DEBUG=1).
+ * Does not suspend. Returns 0, -EINVAL (loop NULL), -ENOMEM.
+ */
+CORIO_API int corio_diag_shuffle(corio_loop *loop, unsigned long long seed);
+
 /* Kinds of wait, for corio_loop_metrics. */
 enum {
     CORIO_WAIT_JOIN,     /* a task's end (join, await of a task) */

@@ -30,6 +30,7 @@ static void release_state(corio__closer *c, corio_loop *loop)
     diag_state *ds = CORIO__CONTAINER(c, diag_state, release);
     loop->diag = NULL;
     loop->idle_hook = NULL;
+    free(ds->batch);
     free(ds);
 }
 

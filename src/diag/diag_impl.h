@@ -96,7 +96,16 @@ typedef struct corio__diag_state {
     uint64_t iterations;
     int64_t busy_ns;
     uint64_t steps;
+    /* The schedule shuffler (shuffle.c): 0 off. */
+    uint64_t seed, rng;
+    corio__ready **batch;
+    size_t batch_cap;
 } corio__diag_state;
+/* Pop the iteration's count ready nodes into ds->batch, the task steps
+ * among them in a seeded order (callbacks keep their places); NULL when
+ * out of memory (nothing popped). */
+corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
+                                    size_t count);
 corio__diag_state *corio__diag_state_of(corio_loop *loop);
 /* The run hook of debug mode (slow.c): stamps parks, times steps, counts
  * metrics, reports slow steps when a threshold is set. */

@@ -71,46 +71,63 @@ static void report_after(corio_task *t, const char *name, uint64_t id,
     fflush(stderr);
 }
 
-/* The run hook of debug mode: with the slow-step watchdog on this loop,
- * steps are published for it and overruns reported. */
+/* Run one ready node, timed: published for the watchdog when this loop is
+ * watched, a parked task stamped, the metrics counted. */
+static void run_step(corio_loop *loop, corio__diag_state *ds, corio__ready *r,
+                     int watched)
+{
+    corio_task *t;
+    char name[64] = "";
+    uint64_t id = 0;
+    int64_t t0, ran;
+    (void)loop;
+    if ((t = corio__task_of_step(r)) != NULL) {
+        t->fut.refs++; /* it may finish and go in its step */
+        snprintf(name, sizeof name, "%s", t->name);
+        id = t->id;
+    }
+    t0 = corio__loop_now_ns();
+    if (watched) {
+        atomic_store(&ss.start, t0);
+        atomic_fetch_add(&ss.seq, 1); /* odd: running */
+    }
+    r->run(r);
+    if (watched)
+        atomic_fetch_add(&ss.seq, 1);
+    ran = corio__loop_now_ns() - t0;
+    if (t && corio__task_parked(t))
+        t->wait_since = t0 + ran;
+    if (ds) {
+        ds->busy_ns += ran;
+        ds->steps++;
+    }
+    if (watched && ran > ss.threshold)
+        report_after(t, name, id, ran);
+    if (t)
+        corio__task_unref(t);
+}
+
+/* The run hook of debug mode: each node timed (run_step); with a shuffle
+ * seed, the iteration's task steps in a seeded order (shuffle.c). */
 void corio__diag_run(corio_loop *loop, size_t count)
 {
     corio__diag_state *ds = corio__diag_state_of(loop);
     int watched = ss.loop == loop;
+    corio__ready **batch;
+    size_t i;
     if (ds)
         ds->iterations++;
+    if (ds && ds->seed && count > 1 &&
+        (batch = corio__diag_shuffled(loop, ds, count)) != NULL) {
+        for (i = 0; i < count; i++)
+            run_step(loop, ds, batch[i], watched);
+        return;
+    }
     for (; count > 0; count--) {
         corio__ready *r = corio__ready_pop(loop);
-        corio_task *t;
-        char name[64] = "";
-        uint64_t id = 0;
-        int64_t t0, ran;
         if (!r)
             break;
-        if ((t = corio__task_of_step(r)) != NULL) {
-            t->fut.refs++; /* it may finish and go in its step */
-            snprintf(name, sizeof name, "%s", t->name);
-            id = t->id;
-        }
-        t0 = corio__loop_now_ns();
-        if (watched) {
-            atomic_store(&ss.start, t0);
-            atomic_fetch_add(&ss.seq, 1); /* odd: running */
-        }
-        r->run(r);
-        if (watched)
-            atomic_fetch_add(&ss.seq, 1);
-        ran = corio__loop_now_ns() - t0;
-        if (t && corio__task_parked(t))
-            t->wait_since = t0 + ran;
-        if (ds) {
-            ds->busy_ns += ran;
-            ds->steps++;
-        }
-        if (watched && ran > ss.threshold)
-            report_after(t, name, id, ran);
-        if (t)
-            corio__task_unref(t);
+        run_step(loop, ds, r, watched);
     }
 }
 
@@ -269,8 +286,11 @@ static void debug_env_idle(corio_loop *loop)
 {
     if (loop->run_hook == corio__task_debug_run) {
         const char *e = getenv("CORIO_SLOW_STEP");
+        const char *seed = getenv("CORIO_SHUFFLE_SEED");
         double thr = e ? strtod(e, NULL) : 0.1;
         loop->run_hook = corio__diag_run; /* times steps, counts */
+        if (seed && *seed)
+            corio_diag_shuffle(loop, strtoull(seed, NULL, 0));
         if (!(thr > 0) || isinf(thr))
             thr = 0.1;
         if (!ss.loop) /* one loop per process */
