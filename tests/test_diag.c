@@ -877,3 +877,91 @@ TEST(diag_shuffle_replays_by_seed)
     CHECK(strcmp(a, c) != 0);
     free(s);
 }
+
+/* ---- the virtual clock and corio_wait_all_blocked --------------------------------------------- */
+
+static int vc_sleeper(void *a, void **r)
+{
+    (void)r;
+    return corio_sleep((double)(intptr_t)a);
+}
+
+static int vc_never(void *a, void **r)
+{
+    (void)a, (void)r;
+    return corio_event_wait(W.never);
+}
+
+static int vclock_main(void)
+{
+    corio_loop *loop = corio_loop_current();
+    corio_task *t[3];
+    corio_task_opts o = {"never", 0, 0};
+    double t0, t1;
+    int rc;
+    corio_future *f;
+    CHECK_EQ(corio_diag_virtual_clock(loop, 1), 0);
+    t0 = corio_loop_time(loop);
+    /* An hour passes at once, and exactly. */
+    CHECK_EQ(corio_sleep(3600), 0);
+    t1 = corio_loop_time(loop);
+    CHECK(t1 - t0 >= 3600 && t1 - t0 < 3600.001);
+    /* Time stands still while work runs. */
+    CHECK(corio_loop_time(loop) == t1);
+    /* Timers fire in deadline order as time jumps. */
+    CHECK_EQ(corio_spawn(vc_sleeper, (void *)(intptr_t)20, NULL, &t[0]), 0);
+    CHECK_EQ(corio_spawn(vc_sleeper, (void *)(intptr_t)10, NULL, &t[1]), 0);
+    CHECK_EQ(corio_task_join(t[1], NULL), 0);
+    CHECK(corio_loop_time(loop) - t1 >= 10 &&
+          corio_loop_time(loop) - t1 < 10.001);
+    CHECK(!corio_task_done(t[0]));
+    CHECK_EQ(corio_task_join(t[0], NULL), 0);
+    CHECK(corio_loop_time(loop) - t1 >= 20 &&
+          corio_loop_time(loop) - t1 < 20.001);
+    /* A timeout fires without anyone waiting for it in real time. */
+    CHECK_EQ(corio_future_new(NULL, &f), 0);
+    rc = corio_wait_for(f, 600, NULL);
+    CHECK_EQ(rc, -ETIMEDOUT);
+    corio_future_release(f);
+    /* wait_all_blocked: returns once the other task parked. */
+    memset(&W, 0, sizeof W);
+    CHECK_EQ(corio_event_new(&W.never), 0);
+    CHECK_EQ(corio_spawn(vc_never, NULL, &o, &t[2]), 0);
+    t1 = corio_loop_time(loop);
+    CHECK_EQ(corio_wait_all_blocked(), 0);
+    CHECK(corio_event_is_set(W.never) == 0);
+    CHECK(corio_loop_time(loop) == t1); /* no time passed */
+    {
+        char *s = dump_string(CORIO_DUMP_TEXT);
+        CHECK_HAS(s, "'never' [waiting]");
+        free(s);
+    }
+    corio_task_cancel(t[2]);
+    CHECK_EQ(corio_task_join(t[2], NULL), -ECANCELED);
+    corio_event_free(W.never);
+    corio_task_release(t[0]);
+    corio_task_release(t[1]);
+    corio_task_release(t[2]);
+    CHECK_EQ(corio_diag_virtual_clock(loop, 0), 0);
+    return 0;
+}
+
+TEST(diag_virtual_clock)
+{
+    CHECK_EQ(run(vclock_main), 0);
+}
+
+static int wab_cancel_main(void)
+{
+    corio_task *self = corio_task_current();
+    CHECK_EQ(corio_task_cancel(self), 0);
+    CHECK_EQ(corio_wait_all_blocked(), -ECANCELED); /* it would wait */
+    CHECK_EQ(corio_task_uncancel(self), 0);
+    CHECK_EQ(corio_wait_all_blocked(), 0);
+    return 0;
+}
+
+TEST(diag_wait_all_blocked_cancel_rule)
+{
+    CHECK_EQ(run(wab_cancel_main), 0);
+}

@@ -29,6 +29,9 @@ static int null_calls(void)
     }
     CHECK_EQ(corio_diag_slow_steps(NULL, 0.1), -EINVAL);
     CHECK_EQ(corio_diag_shuffle(NULL, 7), -EINVAL);
+    CHECK_EQ(corio_diag_virtual_clock(NULL, 1), -EINVAL);
+    if (!corio_task_current())
+        CHECK_EQ(corio_wait_all_blocked(), CORIO_ENOTASK);
     CHECK_EQ(corio_diag_slow_steps(NULL, 0), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, SIGUSR1), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, 0), -EINVAL);

@@ -116,6 +116,31 @@ CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
  */
 CORIO_API int corio_diag_shuffle(corio_loop *loop, unsigned long long seed);
 
+/*
+ * corio_diag_virtual_clock: for tests: give loop a virtual clock (on != 0)
+ * or its real one back. While on, the loop's time (corio_loop_time,
+ * sleeps, timeouts, deadlines) stands still while anything runs or is
+ * ready, and jumps to the next deadline when nothing is ready and no
+ * event is pending (Trio's MockClock with autojump): a test of a long
+ * timeout runs in microseconds and never depends on the machine's speed.
+ * It starts at the real time of the call. Descriptors still work, but
+ * time does not wait for them: a timeout on a read from a peer that has
+ * not written yet fires at once. Call it on loop's thread (or before the
+ * loop runs). Does not suspend. Returns 0, -EINVAL (loop NULL),
+ * CORIO_EWRONGTHREAD (loop runs on another thread).
+ */
+CORIO_API int corio_diag_virtual_clock(corio_loop *loop, int on);
+
+/*
+ * corio_wait_all_blocked: for tests: suspend the calling task until every
+ * other task of its loop is parked (nothing else ready), as Trio's
+ * wait_all_tasks_blocked. With a virtual clock, time has not moved
+ * meanwhile unless everything waited on a timer. Suspends. Returns 0,
+ * CORIO_ENOTASK (outside a task), -ECANCELED (the caller was cancelled:
+ * it waits, so it fails at once while a cancel stands).
+ */
+CORIO_API int corio_wait_all_blocked(void);
+
 /* Kinds of wait, for corio_loop_metrics. */
 enum {
     CORIO_WAIT_JOIN,     /* a task's end (join, await of a task) */

@@ -41,7 +41,7 @@ diag_state *corio__diag_state_of(corio_loop *loop)
         return ds;
     if (!(ds = calloc(1, sizeof *ds)))
         return NULL;
-    ds->since = corio__loop_now_ns();
+    ds->since = corio__clock_ns();
     ds->release.order = CORIO__CLOSE_RELEASE;
     ds->release.close = release_state;
     corio__loop_add_closer(loop, &ds->release);

@@ -33,7 +33,8 @@ typedef struct dump {
     row *rows;
     size_t n;
     corio_task *running;
-    int64_t now;
+    int64_t now;      /* the loop's clock (deadlines) */
+    int64_t real_now; /* the real one (wait stamps) */
 } dump;
 
 /* ---- debug mode ------------------------------------------------------------------ */
@@ -204,7 +205,7 @@ static void text_task(dump *dp, const row *r)
         fprintf(out, "  waits on %s\n", r->d.text);
         if (t->wait_since > 0)
             fprintf(out, "  waiting for %.3f s\n",
-                    (double)(dp->now - t->wait_since) / 1e9);
+                    (double)(dp->real_now - t->wait_since) / 1e9);
     }
     if (t->cancel_requests > 0)
         fprintf(out, "  cancelling: %d request(s)%s%s%s\n", t->cancel_requests,
@@ -387,7 +388,8 @@ static void json_task(dump *dp, const row *r)
             fputs("null", out);
         fputs(",\"waited\":", out);
         if (t->wait_since > 0)
-            fprintf(out, "%.6f", (double)(dp->now - t->wait_since) / 1e9);
+            fprintf(out, "%.6f",
+                    (double)(dp->real_now - t->wait_since) / 1e9);
         else
             fputs("null", out);
         fputc('}', out);
@@ -447,6 +449,7 @@ int corio_loop_dump(corio_loop *loop, FILE *out, int format)
     dp.out = out;
     dp.running = corio__task_running();
     dp.now = corio__loop_now_ns();
+    dp.real_now = corio__clock_ns();
     if ((rc = gather(&dp)) != 0) {
         free_rows(&dp);
         return rc;

@@ -44,7 +44,7 @@ int corio_loop_metrics(corio_loop *loop, corio_metrics *out)
     memset(out, 0, sizeof *out);
     ds = loop->run_hook ? corio__diag_state_of(loop) : loop->diag;
     if (ds) {
-        int64_t all = corio__loop_now_ns() - ds->since;
+        int64_t all = corio__clock_ns() - ds->since;
         out->iterations = ds->iterations;
         out->steps = ds->steps;
         out->busy = (double)ds->busy_ns / 1e9;

@@ -86,7 +86,7 @@ static void run_step(corio_loop *loop, corio__diag_state *ds, corio__ready *r,
         snprintf(name, sizeof name, "%s", t->name);
         id = t->id;
     }
-    t0 = corio__loop_now_ns();
+    t0 = corio__clock_ns();
     if (watched) {
         atomic_store(&ss.start, t0);
         atomic_fetch_add(&ss.seq, 1); /* odd: running */
@@ -94,7 +94,7 @@ static void run_step(corio_loop *loop, corio__diag_state *ds, corio__ready *r,
     r->run(r);
     if (watched)
         atomic_fetch_add(&ss.seq, 1);
-    ran = corio__loop_now_ns() - t0;
+    ran = corio__clock_ns() - t0;
     if (t && corio__task_parked(t))
         t->wait_since = t0 + ran;
     if (ds) {
@@ -167,7 +167,7 @@ static void *watchdog(void *arg)
     while (!atomic_load(&ss.quit)) {
         unsigned long long seq = atomic_load(&ss.seq);
         int64_t start = atomic_load(&ss.start);
-        int64_t now = corio__loop_now_ns();
+        int64_t now = corio__clock_ns();
         if ((seq & 1) && now - start > ss.threshold &&
             atomic_load(&ss.caught) != seq) {
             atomic_store(&ss.caught, seq);
@@ -194,13 +194,13 @@ static void *watchdog(void *arg)
                             "(threshold %.3f s); it runs at:\n",
                             s->name, (unsigned long long)s->id, s->file,
                             s->line,
-                            (double)(corio__loop_now_ns() - start) / 1e9,
+                            (double)(corio__clock_ns() - start) / 1e9,
                             (double)ss.threshold / 1e9);
                 else
                     fprintf(out,
                             "corio: slow step: a callback has held the loop "
                             "for %.3f s so far; it runs at:\n",
-                            (double)(corio__loop_now_ns() - start) / 1e9);
+                            (double)(corio__clock_ns() - start) / 1e9);
                 corio__bt_print(out, "    ", s->pcs, s->npcs);
                 fclose(out);
                 /* One write, so the report never interleaves. */

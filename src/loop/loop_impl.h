@@ -147,6 +147,12 @@ struct corio_loop {
      * (freed by a closer it registers). */
     void (*idle_hook)(corio_loop *loop);
     void *diag;
+    /* A virtual clock for tests (src/diag/, corio_diag_virtual_clock):
+     * while vclock_on, the loop's time is vclock, which stands still while
+     * work runs and jumps to the next deadline when nothing is ready and
+     * no event is pending. */
+    int64_t vclock;
+    unsigned char vclock_on;
     /* In corio__loops (loop.c) from corio_loop_new until its memory goes:
      * how debuggers find every loop (scripts/corio-gdb.py). */
     corio_loop *all_next, **all_prev;
@@ -239,6 +245,9 @@ void corio__loop_add_closer(corio_loop *loop, corio__closer *c);
 int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline);
 void corio__timer_stop(corio_loop *loop, corio__timer *tm);
 int64_t corio__loop_now_ns(void);
+/* The real monotonic clock, whatever the loop's (diagnostics time steps
+ * with it). */
+int64_t corio__clock_ns(void);
 
 /* Deadlines. Every duration or point in time that enters the library goes
  * through one of these two, so all agree: the result is an absolute loop
