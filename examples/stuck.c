@@ -6,11 +6,13 @@
  * wants A. Beside them a 'ticker' keeps a timer ticking (so the loop never
  * sees a global deadlock), a 'reader' waits for a pipe nobody writes, a
  * 'consumer' waits on an empty queue, a 'sleeper' sleeps, and main joins
- * alice. Once every task is parked, main prints the dump, then cancels
- * everyone and the program ends by itself.
+ * alice. In debug mode, the cycle check prints the deadlock of alice and
+ * bob to stderr although the ticker keeps the loop alive. Then a helper
+ * task prints the dump (with how long each task has waited), cancels
+ * everyone, and the program ends by itself.
  *
- * Try: ./example_stuck, CORIO_DEBUG=1 ./example_stuck (wait times), and
- * STUCK_JSON=1 ./example_stuck | python3 -m json.tool.
+ * Try: ./example_stuck, and STUCK_JSON=1 ./example_stuck | python3 -m
+ * json.tool.
  */
 #include <corio.h>
 
@@ -107,14 +109,18 @@ static int stuck_main(void *arg, void **result)
     int i, rc;
     (void)arg, (void)result;
 
+    /* Debug mode: wait times in the dump, and the check that reports
+     * tasks waiting on each other in a cycle while the loop still runs. */
+    corio_diag_debug(corio_loop_current(), 1);
+
     for (i = 0; i < 6; i++) {
         corio_task_opts o = {names[i], 0, 0};
         if ((rc = corio_spawn(fns[i], NULL, &o, &t[i])) != 0)
             return rc;
     }
-    /* Let each of them reach its wait (a few loop iterations). */
-    for (i = 0; i < 10; i++)
-        corio_sleep(0);
+    /* Let each of them reach its wait; the loop goes idle between the
+     * ticker's ticks, and the cycle check reports alice and bob. */
+    corio_sleep(0.05);
     /* Main joins alice; a helper prints the dump while main waits. */
     {
         corio_task *dumper;

@@ -21,6 +21,18 @@ static int null_calls(void)
     CHECK_EQ(corio_diag_future_completer(f, NULL), 0);
     corio_future_release(f);
     CHECK_EQ(corio_diag_debug(NULL, 1), -EINVAL);
+    {
+        corio_metrics m;
+        CHECK_EQ(corio_loop_metrics(NULL, &m), -EINVAL);
+        if (corio_loop_current())
+            CHECK_EQ(corio_loop_metrics(corio_loop_current(), NULL), -EINVAL);
+    }
+    CHECK_EQ(corio_diag_slow_steps(NULL, 0.1), -EINVAL);
+    CHECK_EQ(corio_diag_shuffle(NULL, 7), -EINVAL);
+    CHECK_EQ(corio_diag_virtual_clock(NULL, 1), -EINVAL);
+    if (!corio_task_current())
+        CHECK_EQ(corio_wait_all_blocked(), CORIO_ENOTASK);
+    CHECK_EQ(corio_diag_slow_steps(NULL, 0), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, SIGUSR1), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, 0), -EINVAL);
     CHECK_EQ(corio_run_at(NULL, NULL, NULL, NULL, 0), -EINVAL);

@@ -67,11 +67,114 @@ CORIO_API int corio_loop_dump(corio_loop *loop, FILE *out, int format);
 CORIO_API int corio_diag_future_completer(corio_future *f, corio_task *t);
 
 /*
- * corio_diag_debug: turn loop's debug mode on (on != 0) or off: parks are
- * stamped with the time (the dump's "waiting for"). Does not suspend.
- * Returns 0, -EINVAL (loop NULL).
+ * corio_diag_debug: turn loop's debug mode on (on != 0) or off. On:
+ *   - parks are stamped with the time (the dump's "waiting for");
+ *   - whenever an iteration finds nothing ready, the tasks' wait-for
+ *     graph (joins, lock holders, named future completers, group
+ *     children, gathers; not waits with a deadline) is checked for
+ *     cycles, and each cycle is printed once to stderr ("corio: deadlock:
+ *     N task(s) wait on each other in a cycle"), with each task's spawn
+ *     site and wait, even while timers, descriptors or other tasks keep
+ *     the loop alive (the loop's own report only sees a loop that can
+ *     never run again). The program goes on; the check runs again only
+ *     once the set of parked tasks has changed.
+ * CORIO_DEBUG=1 does the same for every loop (the cycle check when this
+ * layer is linked in: always with the shared library, and with the
+ * static one once the program calls any function of this header). Does
+ * not suspend. Returns 0, -EINVAL (loop NULL).
  */
 CORIO_API int corio_diag_debug(corio_loop *loop, int on);
+
+/*
+ * corio_diag_slow_steps: report every task step or callback that holds
+ * loop longer than `threshold` seconds (0: stop; asyncio's
+ * slow_callback_duration is 0.1). A watchdog thread notices a step still
+ * running past the threshold and has the loop's thread, interrupted by
+ * SIGURG, capture where it runs: "corio: slow step: task 'x' (#n, spawned
+ * at f:l) has held the loop for 0.120 s so far (threshold 0.100 s); it
+ * runs at:" and its backtrace; when the step ends, "... held the loop for
+ * 2.000 s". Turns debug mode on as well (corio_diag_debug). CORIO_DEBUG=1
+ * in the environment starts it on the first loop that goes idle, with
+ * CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread; turn
+ * it off (threshold 0) before freeing loop. One loop per process; it
+ * takes over SIGURG while on (a program using SIGURG itself should not
+ * use it). Does not suspend. Returns 0, -EINVAL (loop NULL, threshold
+ * negative, NaN or infinite), -EBUSY (on for another loop), -EAGAIN (no
+ * thread), and sigaction's errors.
+ */
+CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
+
+/*
+ * corio_diag_shuffle: run the task steps of each loop iteration in an
+ * order drawn from `seed` instead of FIFO (0: FIFO again), to shake out
+ * code that depends on an order corio does not promise; the same seed
+ * replays the same order exactly in a deterministic program. Callbacks
+ * keep their order and places. Turns debug mode on; prints the seed to
+ * stderr ("replay: CORIO_SHUFFLE_SEED=N"). CORIO_SHUFFLE_SEED=N in the
+ * environment does the same for loops in debug mode (CORIO_DEBUG=1).
+ * Does not suspend. Returns 0, -EINVAL (loop NULL), -ENOMEM.
+ */
+CORIO_API int corio_diag_shuffle(corio_loop *loop, unsigned long long seed);
+
+/*
+ * corio_diag_virtual_clock: for tests: give loop a virtual clock (on != 0)
+ * or its real one back. While on, the loop's time (corio_loop_time,
+ * sleeps, timeouts, deadlines) stands still while anything runs or is
+ * ready, and jumps to the next deadline when nothing is ready and no
+ * event is pending (Trio's MockClock with autojump): a test of a long
+ * timeout runs in microseconds and never depends on the machine's speed.
+ * It starts at the real time of the call. Descriptors still work, but
+ * time does not wait for them: a timeout on a read from a peer that has
+ * not written yet fires at once. Call it on loop's thread (or before the
+ * loop runs). Does not suspend. Returns 0, -EINVAL (loop NULL),
+ * CORIO_EWRONGTHREAD (loop runs on another thread).
+ */
+CORIO_API int corio_diag_virtual_clock(corio_loop *loop, int on);
+
+/*
+ * corio_wait_all_blocked: for tests: suspend the calling task until every
+ * other task of its loop is parked (nothing else ready), as Trio's
+ * wait_all_tasks_blocked. With a virtual clock, time has not moved
+ * meanwhile unless everything waited on a timer. Suspends. Returns 0,
+ * CORIO_ENOTASK (outside a task), -ECANCELED (the caller was cancelled:
+ * it waits, so it fails at once while a cancel stands).
+ */
+CORIO_API int corio_wait_all_blocked(void);
+
+/* Kinds of wait, for corio_loop_metrics. */
+enum {
+    CORIO_WAIT_JOIN,     /* a task's end (join, await of a task) */
+    CORIO_WAIT_FUTURE,   /* a future, wait_for */
+    CORIO_WAIT_SYNC,     /* lock, event, condition, semaphore, barrier */
+    CORIO_WAIT_CHAN,     /* queue, topic */
+    CORIO_WAIT_FD,       /* descriptor readiness */
+    CORIO_WAIT_SLEEP,    /* sleep */
+    CORIO_WAIT_SIGNAL,   /* signal */
+    CORIO_WAIT_GROUP,    /* group wait, gather, wait, as_completed */
+    CORIO_WAIT_OTHER,
+    CORIO_WAIT_KINDS
+};
+
+typedef struct corio_metrics {
+    /* Counted in debug mode only (corio_diag_debug; 0 otherwise), since
+     * debug mode was first turned on: */
+    unsigned long long iterations; /* loop iterations */
+    unsigned long long steps;      /* task steps and callbacks run */
+    double busy;                   /* seconds spent running them */
+    double idle;                   /* seconds since, minus busy */
+    /* Always: */
+    size_t ready;                  /* ready queue depth now */
+    size_t tasks;                  /* tasks alive */
+    size_t waiting[CORIO_WAIT_KINDS]; /* tasks parked now, by kind */
+    unsigned long long slow_steps; /* steps over the slow-step threshold */
+} corio_metrics;
+
+/*
+ * corio_loop_metrics: fill *out with loop's metrics (libuv's uv_metrics,
+ * for monitoring). Call it on loop's thread. Does not suspend. Returns 0,
+ * -EINVAL (loop or out NULL).
+ */
+CORIO_API int corio_loop_metrics(corio_loop *loop, corio_metrics *out);
 
 /*
  * corio_diag_dump_on_signal: when signal signo arrives, print the dump of

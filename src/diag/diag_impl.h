@@ -64,6 +64,60 @@ const char *corio__bt_symbolizer(void);
 void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
                      size_t n);
 
+/* What a signal handler on the loop's thread captures (sigdump.c): the
+ * running task, copied, and the frames where it was interrupted. */
+typedef struct corio__snapshot {
+    int has_task;
+    uint64_t id;
+    char name[64];
+    const char *file; /* a string literal (__FILE__) or "?" */
+    int line;
+    void *pcs[CORIO__BT_MAX];
+    size_t npcs;
+} corio__snapshot;
+/* Fill s from a handler running on loop's thread (ucv: its ucontext;
+ * th_lo/th_hi: that thread's own stack). Async-signal-safe. */
+void corio__diag_capture(corio__snapshot *s, const corio_loop *loop,
+                         void *ucv, uintptr_t th_lo, uintptr_t th_hi);
+/* The calling thread's stack bounds (0, 0 when unknown). */
+void corio__diag_thread_stack(uintptr_t *lo, uintptr_t *hi);
+
+/* The diagnostics layer's per-loop state (loop->diag), made on first use
+ * on the loop's thread, freed with the loop's memory (cycles.c). */
+#define CORIO__DIAG_REPORTED_MAX 64
+typedef struct corio__diag_state {
+    corio__closer release;
+    uint64_t last_sig;        /* cycle check: the parked set last seen */
+    size_t last_n;
+    uint64_t reported[CORIO__DIAG_REPORTED_MAX]; /* cycles printed */
+    size_t nreported;
+    /* Metrics, counted by the run hook in debug mode (slow.c). */
+    int64_t since;            /* loop ns when the state was made */
+    uint64_t iterations;
+    int64_t busy_ns;
+    uint64_t steps;
+    /* The schedule shuffler (shuffle.c): 0 off. */
+    uint64_t seed, rng;
+    corio__ready **batch;
+    size_t batch_cap;
+} corio__diag_state;
+/* Pop the iteration's count ready nodes into ds->batch, the task steps
+ * among them in a seeded order (callbacks keep their places); NULL when
+ * out of memory (nothing popped). */
+corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
+                                    size_t count);
+corio__diag_state *corio__diag_state_of(corio_loop *loop);
+/* The run hook of debug mode (slow.c): stamps parks, times steps, counts
+ * metrics, reports slow steps when a threshold is set. */
+void corio__diag_run(corio_loop *loop, size_t count);
+
+/* Debug mode's idle hook (cycles.c): report cycles of tasks waiting on
+ * each other, each once. */
+void corio__diag_cycle_check(corio_loop *loop);
+
+/* Slow steps seen on loop since the watchdog was set on it (slow.c). */
+unsigned long long corio__diag_slow_count(const corio_loop *loop);
+
 /* Write s as a JSON string (quotes included). */
 void corio__json_str(FILE *out, const char *s);
 

@@ -33,7 +33,8 @@ typedef struct dump {
     row *rows;
     size_t n;
     corio_task *running;
-    int64_t now;
+    int64_t now;      /* the loop's clock (deadlines) */
+    int64_t real_now; /* the real one (wait stamps) */
 } dump;
 
 /* ---- debug mode ------------------------------------------------------------------ */
@@ -42,7 +43,8 @@ int corio_diag_debug(corio_loop *loop, int on)
 {
     if (!loop)
         return -EINVAL;
-    loop->run_hook = on ? corio__task_debug_run : NULL;
+    loop->run_hook = on ? corio__diag_run : NULL;
+    loop->idle_hook = on ? corio__diag_cycle_check : NULL;
     return 0;
 }
 
@@ -203,7 +205,7 @@ static void text_task(dump *dp, const row *r)
         fprintf(out, "  waits on %s\n", r->d.text);
         if (t->wait_since > 0)
             fprintf(out, "  waiting for %.3f s\n",
-                    (double)(dp->now - t->wait_since) / 1e9);
+                    (double)(dp->real_now - t->wait_since) / 1e9);
     }
     if (t->cancel_requests > 0)
         fprintf(out, "  cancelling: %d request(s)%s%s%s\n", t->cancel_requests,
@@ -265,7 +267,7 @@ static void text_dump(dump *dp, row **order)
             "%zu outside wait(s); poller %s; symbols by %s; debug mode %s\n",
             (void *)loop, dp->n, loop->ready.n, loop->timers.n,
             loop->outside_waits, loop->pops->name, corio__bt_symbolizer(),
-            loop->run_hook == corio__task_debug_run ? "on" : "off (no wait times)");
+            loop->run_hook ? "on" : "off (no wait times)");
     if (dp->running && dp->running->loop == loop)
         fprintf(out, "running now: task '%s' (#%llu)\n", dp->running->name,
                 (unsigned long long)dp->running->id);
@@ -386,7 +388,8 @@ static void json_task(dump *dp, const row *r)
             fputs("null", out);
         fputs(",\"waited\":", out);
         if (t->wait_since > 0)
-            fprintf(out, "%.6f", (double)(dp->now - t->wait_since) / 1e9);
+            fprintf(out, "%.6f",
+                    (double)(dp->real_now - t->wait_since) / 1e9);
         else
             fputs("null", out);
         fputc('}', out);
@@ -413,7 +416,7 @@ static void json_dump(dump *dp, row **order)
             "\"outside_waits\":%zu,\"debug\":%s,\"symbols\":\"%s\","
             "\"running\":",
             (void *)loop, loop->pops->name, loop->ready.n, loop->timers.n,
-            loop->outside_waits, loop->run_hook == corio__task_debug_run ? "true" : "false",
+            loop->outside_waits, loop->run_hook ? "true" : "false",
             corio__bt_symbolizer());
     if (dp->running && dp->running->loop == loop)
         fprintf(out, "%llu", (unsigned long long)dp->running->id);
@@ -446,6 +449,7 @@ int corio_loop_dump(corio_loop *loop, FILE *out, int format)
     dp.out = out;
     dp.running = corio__task_running();
     dp.now = corio__loop_now_ns();
+    dp.real_now = corio__clock_ns();
     if ((rc = gather(&dp)) != 0) {
         free_rows(&dp);
         return rc;

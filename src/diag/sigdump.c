@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,16 +43,6 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
-
-typedef struct snapshot {
-    int has_task;
-    uint64_t id;
-    char name[64];
-    const char *file; /* a string literal (__FILE__) or "?" */
-    int line;
-    void *pcs[CORIO__BT_MAX];
-    size_t npcs;
-} snapshot;
 
 static struct {
     pthread_mutex_t lock; /* install / remove (not the handler) */
@@ -63,7 +54,7 @@ static struct {
     int pipe_rd, pipe_wr;
     pthread_t watchdog;
     atomic_int taken;     /* the snapshot is being filled or printed */
-    snapshot snap;
+    corio__snapshot snap;
 } sd = {.lock = PTHREAD_MUTEX_INITIALIZER, .pipe_rd = -1, .pipe_wr = -1};
 
 /* ---- the handler (async-signal-safe only) ----------------------------------------- */
@@ -83,12 +74,39 @@ static void interrupted_at(const ucontext_t *uc, void **pc, void **fp)
 #endif
 }
 
+/* Fill s in a signal handler on loop's thread (see the top of the file
+ * for what is async-signal-safe here). */
+void corio__diag_capture(corio__snapshot *s, const corio_loop *loop,
+                         void *ucv, uintptr_t th_lo, uintptr_t th_hi)
+{
+    corio_task *t = corio__task_cur;
+    uintptr_t lo = th_lo, hi = th_hi;
+    void *pc, *fp;
+    size_t i;
+    s->has_task = t && t->loop == loop;
+    s->npcs = 0;
+    if (s->has_task) {
+        s->id = t->id;
+        for (i = 0; i + 1 < sizeof s->name && t->name[i]; i++)
+            s->name[i] = t->name[i];
+        s->name[i] = 0;
+        s->file = t->file;
+        s->line = t->line;
+        if (t->coro.stack) {
+            lo = (uintptr_t)t->coro.stack->lo;
+            hi = lo + t->coro.stack->size;
+        }
+    }
+    interrupted_at((const ucontext_t *)ucv, &pc, &fp);
+    if ((uintptr_t)fp < lo || (uintptr_t)fp >= hi)
+        fp = NULL; /* not a frame pointer here: the pc alone */
+    s->npcs = corio__bt_walk(pc, fp, lo, hi, NULL, s->pcs, CORIO__BT_MAX);
+}
+
+
 static void on_signal(int signo, siginfo_t *si, void *ucv)
 {
     int saved = errno;
-    corio_task *t;
-    void *pc, *fp;
-    uintptr_t lo = sd.th_lo, hi = sd.th_hi;
     char byte = 's';
     ssize_t w;
     (void)si;
@@ -99,29 +117,8 @@ static void on_signal(int signo, siginfo_t *si, void *ucv)
         errno = saved;
         return;
     }
-    if (atomic_exchange(&sd.taken, 1) == 0) {
-        snapshot *s = &sd.snap;
-        size_t i;
-        t = corio__task_cur;
-        s->has_task = t && t->loop == sd.loop;
-        s->npcs = 0;
-        if (s->has_task) {
-            s->id = t->id;
-            for (i = 0; i + 1 < sizeof s->name && t->name[i]; i++)
-                s->name[i] = t->name[i];
-            s->name[i] = 0;
-            s->file = t->file;
-            s->line = t->line;
-            if (t->coro.stack) {
-                lo = (uintptr_t)t->coro.stack->lo;
-                hi = lo + t->coro.stack->size;
-            }
-        }
-        interrupted_at((const ucontext_t *)ucv, &pc, &fp);
-        if ((uintptr_t)fp < lo || (uintptr_t)fp >= hi)
-            fp = NULL; /* not a frame pointer here: the pc alone */
-        s->npcs = corio__bt_walk(pc, fp, lo, hi, NULL, s->pcs, CORIO__BT_MAX);
-    }
+    if (atomic_exchange(&sd.taken, 1) == 0)
+        corio__diag_capture(&sd.snap, sd.loop, ucv, sd.th_lo, sd.th_hi);
     do
         w = write(sd.pipe_wr, &byte, 1);
     while (w < 0 && errno == EINTR);
@@ -137,18 +134,26 @@ static void dump_now(void *arg)
     corio_loop_dump(loop, stderr, CORIO_DUMP_TEXT);
 }
 
-static void print_snapshot(const snapshot *s)
+static void print_snapshot(const corio__snapshot *s)
 {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return;
     if (s->has_task)
-        fprintf(stderr,
+        fprintf(out,
                 "corio: on signal: task '%s' (#%llu, spawned at %s:%d) holds "
                 "the loop; it runs at:\n",
                 s->name, (unsigned long long)s->id, s->file, s->line);
     else
-        fprintf(stderr, "corio: on signal: no task holds the loop; its "
-                        "thread is at:\n");
-    corio__bt_print(stderr, "    ", s->pcs, s->npcs);
+        fprintf(out, "corio: on signal: no task holds the loop; its "
+                     "thread is at:\n");
+    corio__bt_print(out, "    ", s->pcs, s->npcs);
+    fclose(out);
+    fwrite(text, 1, len, stderr); /* one write: never interleaved */
     fflush(stderr);
+    free(text);
 }
 
 static void *watchdog(void *arg)
@@ -174,7 +179,7 @@ static void *watchdog(void *arg)
 
 /* ---- setting it up ------------------------------------------------------------------ */
 
-static void thread_stack(uintptr_t *lo, uintptr_t *hi)
+void corio__diag_thread_stack(uintptr_t *lo, uintptr_t *hi)
 {
     pthread_attr_t a;
     void *addr;
@@ -244,7 +249,7 @@ int corio_diag_dump_on_signal(corio_loop *loop, int signo)
     sd.loop = loop;
     sd.signo = signo;
     sd.tid = (pid_t)syscall(SYS_gettid);
-    thread_stack(&sd.th_lo, &sd.th_hi);
+    corio__diag_thread_stack(&sd.th_lo, &sd.th_hi);
     /* The watchdog must never take the signal itself: it starts with
      * every signal blocked. */
     sigfillset(&all);

@@ -71,11 +71,23 @@ struct corio__tsq_node {
 
 /* ---- clock -------------------------------------------------------------------- */
 
-int64_t corio__loop_now_ns(void)
+int64_t corio__clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The running loop (loop_cur, below), for its virtual clock. */
+static _Thread_local corio_loop *loop_cur
+    __attribute__((tls_model("initial-exec")));
+
+int64_t corio__loop_now_ns(void)
+{
+    corio_loop *l = loop_cur;
+    if (l && l->vclock_on) /* a test's virtual clock (src/diag/) */
+        return l->vclock;
+    return corio__clock_ns();
 }
 
 /* s seconds as nanoseconds, rounded up (never early), saturating at
@@ -121,11 +133,8 @@ double corio_loop_time(const corio_loop *loop)
     return (double)corio__loop_now_ns() / 1e9;
 }
 
-/* The loop running on this thread, or NULL: the loop layer's own
- * thread-local. */
-static _Thread_local corio_loop *loop_cur
-    __attribute__((tls_model("initial-exec")));
-
+/* loop_cur (above): the loop running on this thread, or NULL: the loop
+ * layer's own thread-local. */
 corio_loop *corio_loop_current(void)
 {
     return loop_cur;
@@ -572,12 +581,22 @@ static int iterate(corio_loop *loop)
                                      "corio_loop_hold)");
         return -EDEADLK;
     }
+    if (loop->idle_hook && !loop->ready.n) /* debug mode (loop_impl.h) */
+        loop->idle_hook(loop);
+    if (timeout > 0 && loop->vclock_on) /* virtual: never wait for time */
+        timeout = 0;
     if (poll) {
         loop->since_poll = 0;
         n = loop->pops->wait(loop->poller, timeout, ev, EVENTS_MAX);
         if (n < 0)
             return n;
     }
+    /* Virtual clock: nothing ready and no event now: jump to the next
+     * deadline. */
+    if (loop->vclock_on && n == 0 && !loop->ready.n &&
+        (top = corio__heap_top(&loop->timers)) != NULL &&
+        top->key > loop->vclock)
+        loop->vclock = top->key;
     for (i = 0; i < n; i++) {
         if (ev[i].token == WAKE_TOKEN)
             tsq_fetch(loop);
@@ -632,6 +651,7 @@ void corio_loop_stop(corio_loop *loop)
 /* ---- creation and teardown ---------------------------------------------------------- */
 
 corio_loop *corio__loops;
+void (*corio__debug_idle_hook)(corio_loop *loop);
 static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void corio__loop_add_closer(corio_loop *loop, corio__closer *c)

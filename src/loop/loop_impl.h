@@ -151,6 +151,17 @@ struct corio_loop {
      * them; NULL (the default) costs one test per iteration. diag is
      * that layer's per-loop state. */
     void (*run_hook)(corio_loop *loop, size_t count);
+    /* Debug mode: called when an iteration finds nothing ready, before it
+     * waits (src/diag/'s cycle check); diag: that layer's per-loop state
+     * (freed by a closer it registers). */
+    void (*idle_hook)(corio_loop *loop);
+    void *diag;
+    /* A virtual clock for tests (src/diag/, corio_diag_virtual_clock):
+     * while vclock_on, the loop's time is vclock, which stands still while
+     * work runs and jumps to the next deadline when nothing is ready and
+     * no event is pending. */
+    int64_t vclock;
+    unsigned char vclock_on;
     /* In corio__loops (loop.c) from corio_loop_new until its memory goes:
      * how debuggers find every loop (scripts/corio-gdb.py). */
     corio_loop *all_next, **all_prev;
@@ -159,6 +170,9 @@ struct corio_loop {
 /* Every loop of the process, for debuggers; corio__loops_lock guards it
  * (creation and the last release only). */
 extern corio_loop *corio__loops;
+/* The diagnostics layer's idle hook, set by that layer when it is linked
+ * in (a constructor); CORIO_DEBUG installs it on each loop (task.c). */
+extern void (*corio__debug_idle_hook)(corio_loop *loop);
 
 /* ---- context capture --------------------------------------------------------------
  *
@@ -246,6 +260,9 @@ void corio__loop_add_closer(corio_loop *loop, corio__closer *c);
 int corio__timer_start(corio_loop *loop, corio__timer *tm, int64_t deadline);
 void corio__timer_stop(corio_loop *loop, corio__timer *tm);
 int64_t corio__loop_now_ns(void);
+/* The real monotonic clock, whatever the loop's (diagnostics time steps
+ * with it). */
+int64_t corio__clock_ns(void);
 
 /* Deadlines. Every duration or point in time that enters the library goes
  * through one of these two, so all agree: the result is an absolute loop

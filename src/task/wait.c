@@ -82,7 +82,7 @@ void corio__task_debug_run(corio_loop *loop, size_t count)
         t->fut.refs++; /* it may finish and go in its step */
         r->run(r);
         if (corio__task_parked(t))
-            t->wait_since = corio__loop_now_ns();
+            t->wait_since = corio__clock_ns(); /* real time */
         corio__task_unref(t);
     }
 }
