@@ -261,7 +261,7 @@ static void scan_fallback(struct procs *ps)
 
 static void chld_notify(corio__wait *w);
 static const corio__wait_ops chld_ops = {"SIGCHLD watch", NULL, 0,
-                                         chld_notify};
+                                         chld_notify, NULL};
 
 /* Keep the SIGCHLD watcher armed while fallback children live, scanning
  * after each arming so no exit slips between. 0 or a negative errno. */
@@ -712,7 +712,14 @@ static void detach_wait(corio__wait *w)
     loop->outside_waits--;
 }
 
-static const corio__wait_ops process_ops = {"process", detach_wait, 0, 0};
+static void describe_wait(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_process *p = (const corio_process *)(uintptr_t)w->obj;
+    corio__wait_descf(d, "exit of child process %ld", (long)p->pid);
+}
+
+static const corio__wait_ops process_ops = {"process", detach_wait, 0, 0,
+                                            describe_wait};
 
 /* A wait of p ended in cancellation: send its cancel_signal, if any. */
 static void cancelled(corio_process *p)
