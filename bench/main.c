@@ -36,6 +36,7 @@ static const bench_suite *const suites[] = {
     &bench_suite_timers,
     &bench_suite_topic,
     &bench_suite_agen,
+    &bench_suite_flood,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

@@ -14,5 +14,6 @@ extern const bench_suite bench_suite_pingpong; /* bench_pingpong.c */
 extern const bench_suite bench_suite_timers;   /* bench_timers.c */
 extern const bench_suite bench_suite_topic;    /* bench_topic.c */
 extern const bench_suite bench_suite_agen;     /* bench_agen.c */
+extern const bench_suite bench_suite_flood;    /* bench_flood.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

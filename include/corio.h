@@ -19,6 +19,10 @@
  *   corio/topic.h   publish/subscribe topics
  *   corio/ctxvar.h  task-local context variables (contextvars)
  *   corio/agen.h    async generators and async iteration
+ *   corio/process.h child processes: spawn, wait, signals, pipes
+ *   corio/net.h     name resolution, TCP, Unix and UDP sockets
+ *   corio/stream.h  buffered streams over descriptors
+ *   corio/server.h  servers: a task per connection, graceful shutdown
  *
  * Conventions for every public function (docs/design.md, "Conventions"):
  *   - Errors: a fallible call returns 0 (or a documented non-negative
@@ -56,5 +60,11 @@
 #include "corio/topic.h"
 #include "corio/ctxvar.h"
 #include "corio/agen.h"
+#include "corio/process.h"
+#include "corio/thread.h"
+#include "corio/net.h"
+#include "corio/stream.h"
+#include "corio/server.h"
+#include "corio/diag.h"
 
 #endif /* CORIO_H */

@@ -85,3 +85,8 @@ char *corio__strdup(const char *s)
         memcpy(p, s, n);
     return p;
 }
+
+void *corio__libc_realloc(void *ptr, size_t size)
+{
+    return realloc(ptr, size ? size : 1);
+}

@@ -20,4 +20,8 @@ void *corio__realloc(void *ptr, size_t size);
 void corio__free(void *ptr);
 char *corio__strdup(const char *s);
 
+/* libc's realloc, never the hook: for memory a public contract hands to
+ * the caller to release with free() (corio_process_communicate's output). */
+void *corio__libc_realloc(void *ptr, size_t size);
+
 #endif /* CORIO__ALLOC_H */

@@ -30,6 +30,20 @@ static const struct corio_err_name own[] = {
      "cancel scope closed out of order or by another task"},
     {CORIO_EYIELDSCOPE, "CORIO_EYIELDSCOPE",
      "async generator yielded inside a scope it opened"},
+    {CORIO_ENOTFOUND, "CORIO_ENOTFOUND", "host or service name not found"},
+    {CORIO_ENOADDRESS, "CORIO_ENOADDRESS",
+     "host has no address of the requested family"},
+    {CORIO_ETRYAGAIN, "CORIO_ETRYAGAIN",
+     "temporary failure in name resolution"},
+    {CORIO_ERESOLVE, "CORIO_ERESOLVE", "name resolution failed"},
+    {CORIO_ESERVICE, "CORIO_ESERVICE",
+     "service not known for the socket type"},
+    {CORIO_ELIMIT, "CORIO_ELIMIT",
+     "no delimiter within the stream's limit"},
+    {CORIO_EINCOMPLETE, "CORIO_EINCOMPLETE",
+     "stream ended before the requested bytes"},
+    {CORIO_ESHUTTING, "CORIO_ESHUTTING", "server is shutting down"},
+    {CORIO_ENOTBUILT, "CORIO_ENOTBUILT", "not built into this corio"},
 };
 
 #define E(x) {-x, #x, NULL}
@@ -99,7 +113,8 @@ const char *corio_errname(int code)
     if (e)
         return e->name;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
-    if (code < 0 && (g = strerrorname_np(-code)) != NULL)
+    /* -4096 < code: the kernel's errno range, and never -INT_MIN. */
+    if (code < 0 && code > -4096 && (g = strerrorname_np(-code)) != NULL)
         return g; /* any errno our table lacks */
 #endif
     return "E?";

@@ -1,23 +1,18 @@
 /*
  * run_body.h: for loop tests whose whole body is one function: run(fn)
  * runs int fn(void) as the main task of corio_run and returns its outcome;
- * now_s() is CLOCK_MONOTONIC in seconds.
+ * it brings helpers.h (now_s, settle) along.
  */
 #ifndef CORIO_TEST_RUN_BODY_H
 #define CORIO_TEST_RUN_BODY_H
 
 #include <corio.h>
+
+#include "helpers.h"
 #include <stdint.h>
 #include <time.h>
 
 typedef int (*body_fn)(void);
-
-static inline double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static inline int run_body_(void *arg, void **result)
 {

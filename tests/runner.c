@@ -3,21 +3,38 @@
  *
  *   corio_tests                 every case, each in a child process
  *   corio_tests PATTERN...      cases whose name contains a PATTERN
- *   corio_tests --one NAME      one case, in this process (for gdb)
+ *   corio_tests --one NAME      one case, in a child process (CTest's way)
+ *   corio_tests --here NAME     one case in this process, no timeout (gdb)
  *   corio_tests --list          the names, one a line
  *
- * A case fails when it exits non-zero, dies of a signal, or outlives its
- * timeout: CORIO_TEST_TIMEOUT seconds (default 60), times
- * CORIO_TEST_TIMEOUT_MULTIPLIER for slow builds (sanitizers, Valgrind, qemu).
- * The run ends with a line "N passed, N failed".
+ * Every case but --here runs in a child process of its own, in a process
+ * group of its own, watched by this process (the supervisor). A case fails
+ * when it exits non-zero, dies of a signal, or outlives its timeout:
+ * CORIO_TEST_TIMEOUT seconds (default 60), times
+ * CORIO_TEST_TIMEOUT_MULTIPLIER for slow builds (sanitizers, Valgrind,
+ * qemu). The supervisor, not the case, keeps the time: at the timeout it
+ * kills the child's whole process group (the case and any child it forked)
+ * and says "[NAME] timed out after N s". A case that exits 77 (test.h's
+ * corio_test_skip) is SKIPPED, never passed. --one exits with the case's
+ * status (0, 77, the exit code, or 128 + the signal that killed it), so
+ * CTest and tests/valgrind.sh see what the case did.
+ *
+ * A failed check writes its message to the descriptor stderr was when the
+ * case started (the report descriptor), so a check that fails while the
+ * case captures its stderr (corio_test_stderr_begin, corio_test_fork) is
+ * still seen; it is also written to the captured stderr.
+ *
+ * The run of every case ends with a line "N passed, N failed, N skipped".
  */
 #include "test.h"
+#include "helpers.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,16 +46,15 @@
 struct test_case {
     const char *name;
     corio_test_fn fn;
+    int hidden; /* TEST_HIDDEN: runs only when named */
 };
 
-static unsigned timeout_s(void);
-
-static struct test_case cases[1024];
+static struct test_case cases[4096];
 static int ncases;
 static uint64_t rand_state;
 static const char *current_name = "?";
 
-void corio_test_register(const char *name, corio_test_fn fn)
+static void add_case(const char *name, corio_test_fn fn, int hidden)
 {
     if (ncases == (int)(sizeof cases / sizeof cases[0])) {
         fprintf(stderr, "test registry full\n");
@@ -46,28 +62,94 @@ void corio_test_register(const char *name, corio_test_fn fn)
     }
     cases[ncases].name = name;
     cases[ncases].fn = fn;
+    cases[ncases].hidden = hidden;
     ncases++;
+}
+
+void corio_test_register(const char *name, corio_test_fn fn)
+{
+    add_case(name, fn, 0);
+}
+
+void corio_test_register_hidden(const char *name, corio_test_fn fn)
+{
+    add_case(name, fn, 1);
+}
+
+/* Where failure reports go: stderr as it was when the case started, on a
+ * descriptor of its own (close-on-exec) that captures do not redirect. */
+static int report_fd = 2;
+
+static void report_open(void)
+{
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 200);
+    if (fd < 0)
+        fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    report_fd = fd < 0 ? 2 : fd;
+}
+
+static int same_file(int a, int b)
+{
+    struct stat sa, sb;
+    if (a == b)
+        return 1;
+    if (fstat(a, &sa) != 0 || fstat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Writes msg to the report descriptor, and to fd 2 too when a capture has
+ * moved fd 2 elsewhere. */
+static void report(const char *msg)
+{
+    size_t n = strlen(msg);
+    fflush(stdout);
+    fflush(stderr);
+    write_all(report_fd, msg, n);
+    if (!same_file(report_fd, 2))
+        write_all(2, msg, n);
 }
 
 void corio_test_fail(const char *file, int line, const char *fmt, ...)
 {
+    char msg[4096];
+    int n;
     va_list ap;
-    fprintf(stderr, "%s:%d: [%s] ", file, line, current_name);
+    n = snprintf(msg, sizeof msg, "%s:%d: [%s] ", file, line, current_name);
+    if (n < 0)
+        n = 0;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if ((size_t)n < sizeof msg)
+        vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (CORIO_TEST_SEED=%llu)\n",
-            (unsigned long long)rand_state);
-    fflush(stderr);
-    fflush(stdout);
+    n = (int)strlen(msg);
+    if ((size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, " (CORIO_TEST_SEED=%llu)\n",
+                 (unsigned long long)rand_state);
+    if (msg[strlen(msg) - 1] != '\n') /* cut short: end the line */
+        memcpy(msg + sizeof msg - 5, "...\n", 5);
+    report(msg);
     _exit(1);
 }
 
 void corio_test_skip(const char *why)
 {
-    fprintf(stderr, "[%s] SKIPPED: %s\n", current_name, why);
-    fflush(stderr);
-    fflush(stdout);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "[%s] SKIPPED: %s\n", current_name, why);
+    report(msg);
     _exit(CORIO_TEST_SKIP_CODE);
 }
 
@@ -142,9 +224,8 @@ int corio_test_fork(void (*fn)(void *), void *arg, char **err_out)
         close(pipefd[0]);
         dup2(pipefd[1], 2);
         close(pipefd[1]);
-        /* Alarms are not inherited: give the child the test's timeout too,
-         * so a hung child can never outlive its test as an orphan. */
-        alarm(timeout_s());
+        /* No timeout of its own: the child stays in the case's process
+         * group, which the supervisor kills whole at the case's timeout. */
         fn(arg);
         fflush(stdout);
         fflush(stderr);
@@ -219,21 +300,14 @@ int corio_test_count_vmas(void)
     return n;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned timeout_s(void)
+static double timeout_s(void)
 {
     const char *t = getenv("CORIO_TEST_TIMEOUT");
     const char *m = getenv("CORIO_TEST_TIMEOUT_MULTIPLIER");
     double v = t ? atof(t) : 60.0;
-    if (m)
+    if (m && atof(m) > 0)
         v *= atof(m);
-    return v < 1 ? 1 : (unsigned)v;
+    return v < 1 ? 1 : v;
 }
 
 static void seed_rand(void)
@@ -244,50 +318,114 @@ static void seed_rand(void)
         rand_state = 88172645463325252ull;
 }
 
-static int run_in_process(const struct test_case *c)
+/* Runs the case in this process; returns only if it passed. */
+static int run_here(const struct test_case *c)
 {
     current_name = c->name;
+    report_open();
     seed_rand();
-    alarm(timeout_s());
     c->fn();
     fflush(stdout);
     fflush(stderr);
     return 0;
 }
 
-/* Runs one case in a child; returns 1 if it passed, 2 if it skipped. */
-static int run_forked(const struct test_case *c)
+/* The outcome of a supervised case. */
+enum outcome { PASSED, FAILED, SKIPPED, TIMED_OUT, INTERRUPTED };
+
+struct result {
+    enum outcome outcome;
+    int code;        /* what --one exits with */
+    double seconds;  /* how long it ran */
+};
+
+/* Runs a case in a child process of its own, in a process group of its own,
+ * and waits for it: at most timeout_s(), then the group is killed. SIGCHLD
+ * (and the signals that end a run) are blocked here and taken with
+ * sigtimedwait, so no handler runs and no wakeup is lost. */
+static struct result supervise(const struct test_case *c)
 {
-    double t0 = now_s();
-    int status = 0;
+    struct result r = {FAILED, 1, 0};
+    double limit = timeout_s(), t0 = now_s();
+    sigset_t set, old;
+    int status = 0, sig = 0;
     pid_t pid;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old);
     fflush(stdout);
     fflush(stderr);
     pid = fork();
     if (pid < 0) {
-        perror("fork");
-        return 0;
+        fprintf(stderr, "[%s] fork: %s\n", c->name, strerror(errno));
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
     }
     if (pid == 0) {
-        run_in_process(c);
+        setpgid(0, 0);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        run_here(c);
         exit(0);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    setpgid(pid, pid); /* as the child does: whichever runs first */
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        double left;
+        struct timespec ts;
+        siginfo_t si;
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            fprintf(stderr, "[%s] waitpid: %s\n", c->name, strerror(errno));
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return r;
+        }
+        left = t0 + limit - now_s();
+        if (left <= 0) {
+            r.outcome = TIMED_OUT;
+            break;
+        }
+        ts.tv_sec = (time_t)left;
+        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+        sig = sigtimedwait(&set, &si, &ts);
+        if (sig > 0 && sig != SIGCHLD) {
+            r.outcome = INTERRUPTED;
+            break;
+        }
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        printf("ok   %-44s %.2fs\n", c->name, now_s() - t0);
-        return 1;
+    r.seconds = now_s() - t0;
+    if (r.outcome == TIMED_OUT || r.outcome == INTERRUPTED) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == CORIO_TEST_SKIP_CODE) {
-        printf("skip %-44s\n", c->name);
-        return 2;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (r.outcome == TIMED_OUT) {
+        fprintf(stderr, "[%s] timed out after %.0f s (CORIO_TEST_TIMEOUT x "
+                        "CORIO_TEST_TIMEOUT_MULTIPLIER); killed\n",
+                c->name, limit);
+        r.code = 124; /* as timeout(1) */
+    } else if (r.outcome == INTERRUPTED) {
+        fprintf(stderr, "[%s] interrupted by signal %d; killed\n", c->name,
+                sig);
+        r.code = 128 + sig;
+    } else if (WIFEXITED(status)) {
+        r.code = WEXITSTATUS(status);
+        r.outcome = r.code == 0 ? PASSED
+                    : r.code == CORIO_TEST_SKIP_CODE ? SKIPPED
+                                                     : FAILED;
+    } else if (WIFSIGNALED(status)) {
+        fprintf(stderr, "[%s] killed by signal %d (%s)\n", c->name,
+                WTERMSIG(status), strsignal(WTERMSIG(status)));
+        r.code = 128 + WTERMSIG(status);
     }
-    if (WIFSIGNALED(status))
-        printf("FAIL %-44s signal %d%s\n", c->name, WTERMSIG(status),
-               WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
-    else
-        printf("FAIL %-44s exit %d\n", c->name, WEXITSTATUS(status));
-    return 0;
+    fflush(stderr);
+    return r;
 }
 
 static int matches(const char *name, int argc, char **argv)
@@ -301,29 +439,72 @@ static int matches(const char *name, int argc, char **argv)
     return 0;
 }
 
+static const struct test_case *find(const char *name)
+{
+    int i;
+    for (i = 0; i < ncases; i++)
+        if (strcmp(cases[i].name, name) == 0)
+            return &cases[i];
+    fprintf(stderr, "no test named %s\n", name);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     int i, passed = 0, failed = 0, skipped = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (i = 0; i < ncases; i++)
-            printf("%s\n", cases[i].name);
+            if (!cases[i].hidden)
+                printf("%s\n", cases[i].name);
         return 0;
     }
+    if (argc == 3 && strcmp(argv[1], "--here") == 0) {
+        const struct test_case *c = find(argv[2]);
+        return c ? run_here(c) : 2;
+    }
     if (argc == 3 && strcmp(argv[1], "--one") == 0) {
-        for (i = 0; i < ncases; i++)
-            if (strcmp(cases[i].name, argv[2]) == 0)
-                return run_in_process(&cases[i]);
-        fprintf(stderr, "no test named %s\n", argv[2]);
-        return 2;
+        const struct test_case *c = find(argv[2]);
+        struct result r;
+        if (!c)
+            return 2;
+        r = supervise(c);
+        if (r.outcome == INTERRUPTED) { /* end as the signal would have */
+            signal(r.code - 128, SIG_DFL);
+            raise(r.code - 128);
+        }
+        return r.code;
     }
     for (i = 0; i < ncases; i++) {
-        if (!matches(cases[i].name, argc, argv))
+        struct result r;
+        if (cases[i].hidden || !matches(cases[i].name, argc, argv))
             continue;
-        switch (run_forked(&cases[i])) {
-        case 1: passed++; break;
-        case 2: skipped++; break;
-        default: failed++; break;
+        r = supervise(&cases[i]);
+        switch (r.outcome) {
+        case PASSED:
+            printf("ok   %-44s %.2fs\n", cases[i].name, r.seconds);
+            passed++;
+            break;
+        case SKIPPED:
+            printf("skip %-44s\n", cases[i].name);
+            skipped++;
+            break;
+        case TIMED_OUT:
+            printf("FAIL %-44s timed out after %.0f s\n", cases[i].name,
+                   r.seconds);
+            failed++;
+            break;
+        case INTERRUPTED:
+            printf("FAIL %-44s interrupted\n", cases[i].name);
+            printf("%d passed, %d failed, %d skipped (interrupted)\n",
+                   passed, failed + 1, skipped);
+            return 1;
+        default:
+            printf("FAIL %-44s %s %d\n", cases[i].name,
+                   r.code > 128 ? "signal" : "exit",
+                   r.code > 128 ? r.code - 128 : r.code);
+            failed++;
+            break;
         }
     }
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);

@@ -6,8 +6,13 @@
  * finds the cases by that pattern and registers each with CTest). A case
  * passes when it returns; a failed CHECK prints where and why and exits 1.
  *
- * The runner (runner.c) runs every case in a process of its own under a
- * timeout; `corio_tests --one NAME` runs one case in-process (for gdb).
+ * The runner (runner.c) runs every case in a process of its own, and kills
+ * it at its timeout (CORIO_TEST_TIMEOUT x CORIO_TEST_TIMEOUT_MULTIPLIER);
+ * `corio_tests --here NAME` runs one case in-process, untimed (for gdb).
+ *
+ * Tests never depend on time: no upper bound on elapsed time, no short
+ * sleep that must win a race (docs/design.md, "The test runner and the
+ * no-timing rule"). helpers.h has now_s() and settle().
  */
 #ifndef CORIO_TEST_H
 #define CORIO_TEST_H
@@ -20,12 +25,24 @@
 
 typedef void (*corio_test_fn)(void);
 void corio_test_register(const char *name, corio_test_fn fn);
+void corio_test_register_hidden(const char *name, corio_test_fn fn);
 
 #define TEST(name)                                                         \
     static void test_##name(void);                                         \
     __attribute__((constructor)) static void test_reg_##name(void)         \
     {                                                                      \
         corio_test_register(#name, test_##name);                           \
+    }                                                                      \
+    static void test_##name(void)
+
+/* A case that neither CTest, --list nor a whole run knows: it runs only when
+ * named (--one / --here NAME). For tests of the runner itself, which run
+ * cases that must fail, hang or skip. */
+#define TEST_HIDDEN(name)                                                  \
+    static void test_##name(void);                                         \
+    __attribute__((constructor)) static void test_reg_##name(void)         \
+    {                                                                      \
+        corio_test_register_hidden(#name, test_##name);                    \
     }                                                                      \
     static void test_##name(void)
 
@@ -73,12 +90,16 @@ __attribute__((noreturn)) void corio_test_skip(const char *why);
     } while (0)
 
 /* Capture what this process writes to stderr (fd 2) between begin and end.
- * end returns a malloc'd NUL-terminated string the caller frees. */
+ * end returns a malloc'd NUL-terminated string the caller frees. A check
+ * that fails in between is still reported on the case's real stderr. */
 void corio_test_stderr_begin(void);
 char *corio_test_stderr_end(void);
 
 /* Run fn(arg) in a forked child and wait for it. Returns the raw wait
- * status; *err_out (if not NULL) gets the child's stderr, malloc'd. */
+ * status; *err_out (if not NULL) gets the child's stderr, malloc'd. The
+ * child has no timeout of its own: it is in the case's process group, which
+ * the runner kills at the case's timeout. A check that fails in the child
+ * is reported on the case's stderr as well as in *err_out. */
 int corio_test_fork(void (*fn)(void *), void *arg, char **err_out);
 
 /* 1 when built with AddressSanitizer / ThreadSanitizer, else 0. */

@@ -255,7 +255,6 @@ static int thread_hammer_body(void)
     struct edge s = {.n = 1 << 30, .wait = 0};
     corio_agen *g;
     pthread_t th;
-    double t0;
     void *x;
 
     CHECK_EQ(corio_agen_new(sleepy_gen, &s, NULL, &g), 0);
@@ -266,10 +265,9 @@ static int thread_hammer_body(void)
     atomic_store(&hammer_calls, 0);
     CHECK_EQ(pthread_create(&th, NULL, hammer, g), 0);
     atomic_store(&hammer_go, 1);
-    t0 = now_s();
-    /* Keep using it here (busy flips, the stack switches) meanwhile. */
-    for (int i = 1; now_s() - t0 < 0.2 || atomic_load(&hammer_calls) < 10;
-         i++) {
+    /* Keep using it here (busy flips, the stack switches) meanwhile, for a
+     * count of steps here and of calls there, not for a time. */
+    for (int i = 1; i <= 20000 || atomic_load(&hammer_calls) < 1000; i++) {
         CHECK_EQ(corio_agen_next(g, &x), 0);
         CHECK_EQ(PI(x), i);
     }

@@ -384,16 +384,14 @@ static int aclose_cancelled_body(void)
     struct edge s = {.n = 10, .cleanup_wait = 1.0, .cleanup_rc = 1};
     corio_agen *g;
     corio_task *t;
-    double t0 = now_s();
     CHECK_EQ(corio_agen_new(sleepy_gen, &s, NULL, &g), 0);
     CHECK_EQ(corio_agen_next(g, NULL), 0);
     s.inner = g;
     CHECK_EQ(corio_spawn(self_cancel_closer, &s, NULL, &t), 0);
     CHECK_EQ(corio_task_join(t, NULL), -ECANCELED);
-    CHECK(now_s() - t0 < 0.5);          /* the cleanup's wait was cut */
     CHECK_EQ(s.consumer_rc, 0);         /* it returned CORIO_EEXIT: fine */
     CHECK_EQ(s.last_rc, CORIO_EEXIT);
-    CHECK_EQ(s.cleanup_rc, -ECANCELED);
+    CHECK_EQ(s.cleanup_rc, -ECANCELED); /* the cleanup's wait was cut */
     CHECK_EQ(s.cleanup, 1);
     CHECK_EQ(corio_agen_state(g), CORIO_CORO_CLOSED);
     corio_task_release(t);

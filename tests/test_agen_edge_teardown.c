@@ -406,15 +406,13 @@ static int main_leaves_parked_body(void)
 
 TEST(agen_edge_run_ends_with_task_in_next)
 {
-    double t0 = now_s();
     char *err;
     corio_test_stderr_begin();
     CHECK_EQ(run(main_leaves_parked_body), 0);
     err = corio_test_stderr_end();
     free(err);
-    CHECK(now_s() - t0 < 5.0);
     CHECK_EQ(parked_s.consumer_rc, -ECANCELED);
-    CHECK_EQ(parked_s.last_rc, -ECANCELED);
+    CHECK_EQ(parked_s.last_rc, -ECANCELED); /* the sleep(10) was cut */
     CHECK_EQ(parked_s.cleanup, 1);
     CHECK_EQ(parked_s.cleanup_rc, -ECANCELED); /* still cancelled */
     CHECK_EQ(corio_agen_state(parked_g), CORIO_CORO_CLOSED);
@@ -556,15 +554,14 @@ static int many_left_body(void)
     return 0;
 }
 
+/* (How fast they close is for make bench; the runner's timeout catches a
+ * run that never ends.) */
 TEST(agen_edge_many_left_at_run_end)
 {
-    double t0, limit = corio_test_under_valgrind() ? 600 : 20;
     many_g = calloc(MANY, sizeof *many_g);
     many_s = calloc(MANY, sizeof *many_s);
     many_finalized = 0;
-    t0 = now_s();
     CHECK_EQ(run(many_left_body), 0);
-    CHECK(now_s() - t0 < limit);
     CHECK_EQ(many_finalized, MANY);
     for (int i = 0; i < MANY; i++) {
         CHECK_EQ(many_s[i].cleanup, 1);
@@ -594,17 +591,14 @@ static int many_freed_body(void)
 
 TEST(agen_edge_many_freed_unfinished)
 {
-    double t0, limit = corio_test_under_valgrind() ? 600 : 20;
     char *err;
     many_s = calloc(MANY, sizeof *many_s);
     many_finalized = 0;
-    t0 = now_s();
     corio_test_stderr_begin();
     CHECK_EQ(run(many_freed_body), 0);
     err = corio_test_stderr_end();
     CHECK_STR_HAS(err, "freed without aclose");
     free(err);
-    CHECK(now_s() - t0 < limit);
     for (int i = 0; i < MANY; i++) {
         CHECK_EQ(many_s[i].cleanup, 1);
         CHECK_EQ(many_s[i].cleanup_rc, 0);

@@ -41,12 +41,6 @@ static intptr_t get(corio_ctxvar *v)
 }
 
 /* Let every ready task run until it parks. */
-static void settle(void)
-{
-    for (int i = 0; i < 4; i++)
-        corio_sleep(0);
-}
-
 /* ---- defaults, set, get, reset ---------------------------------------------------- */
 
 static int defaults_body(void)

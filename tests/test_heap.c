@@ -168,9 +168,9 @@ TEST(heap_random_vs_reference)
 }
 
 /* A million nodes with random keys (about one tie per key) pushed, then
- * popped in key order, FIFO among equal keys. Also a speed check that only
- * catches gross regressions: the heap takes ~300 ns per timer here; the
- * bound is 5,000 ns (libuv's heap plus loop take ~2,200). */
+ * popped in key order, FIFO among equal keys. The time per timer is
+ * printed, not checked: speed is make bench's (bench_timers.c), and a
+ * loaded machine makes any bound here a coin toss. */
 TEST(heap_million_in_order)
 {
     enum { N = 1000000 };
@@ -219,11 +219,6 @@ TEST(heap_million_in_order)
         CHECK(!corio__heap_node_queued(&o[i].node));
     printf("heap: %.0f ns per timer (push + pop, %d timers)\n",
            (t1 - t0) / N, (int)N);
-#ifdef __OPTIMIZE__
-    if (!corio_test_under_valgrind() && !corio_test_under_asan() &&
-        !corio_test_under_tsan())
-        CHECK_INT((t1 - t0) / N, <, 5000);
-#endif
     corio__heap_fini(&h);
     free(o);
     free(order);

@@ -10,6 +10,7 @@
  */
 
 #include "test.h"
+#include "helpers.h"
 #include "io_tasks.h"
 
 #include <corio.h>
@@ -25,13 +26,6 @@
 #include <unistd.h>
 
 #include "task/task_impl.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- readiness bookkeeping --------------------------------------------------- */
 

@@ -72,7 +72,8 @@ TEST(poll_pipe_writable_initially)
 }
 
 /* An empty pipe's read end is not ready: a look (timeout 0) finds nothing
- * and comes back at once. */
+ * and comes back (a look that waited would wait for ever here: the
+ * runner's timeout, not a clock in the test, catches that). */
 TEST(poll_empty_not_readable)
 {
     const corio__poller_ops *ops;
@@ -81,12 +82,9 @@ TEST(poll_empty_not_readable)
         corio__poller *p = open_poller(ops);
         corio__poll_event ev[8];
         int fds[2];
-        int64_t t0;
         make_pipe(fds);
         CHECK_EQ(ops->watch(p, fds[0], IN, 1), 0);
-        t0 = now_ns();
         CHECK_EQ(wait_ev(ops, p, 0, ev, 8), 0);
-        CHECK_INT(now_ns() - t0, <, 500 * MS);
         /* An empty poller too. */
         CHECK_EQ(ops->unwatch(p, fds[0]), 0);
         CHECK_EQ(wait_ev(ops, p, 0, ev, 8), 0);
@@ -96,7 +94,8 @@ TEST(poll_empty_not_readable)
 }
 
 /* Timeouts are never early, for whole and fractional milliseconds and
- * with nothing watched at all; the time measured by CLOCK_MONOTONIC. */
+ * with nothing watched at all; the time measured by CLOCK_MONOTONIC. (How
+ * late they may be is not for a test on a shared machine to say.) */
 static void check_timeouts(const corio__poller_ops *ops)
 {
     static const int64_t t[] = {20 * MS, 1500000, 1, 999999, 3 * MS + 1};
@@ -111,7 +110,6 @@ static void check_timeouts(const corio__poller_ops *ops)
         CHECK_EQ(wait_ev(ops, p, t[i], ev, 4), 0);
         dt = now_ns() - t0;
         CHECK_INT(dt, >=, t[i]);
-        CHECK_INT(dt, <, t[i] + 2000 * MS);
     }
     CHECK_EQ(ops->unwatch(p, fds[0]), 0);
     {
@@ -152,8 +150,7 @@ static void no_pwait2_child(void *arg)
     int fds[2];
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
-        fprintf(stderr, "skipped: no seccomp (%s)\n", strerror(errno));
-        return;
+        corio_test_skip("no seccomp");
     }
     /* The filter works: the call the backend prefers now fails. (Valgrind
      * 3.19 does not know the call and fails it with ENOSYS itself.) */
@@ -170,7 +167,7 @@ static void no_pwait2_child(void *arg)
     close2(fds);
 #else
     (void)arg;
-    fprintf(stderr, "skipped: no SYS_epoll_pwait2 in these headers\n");
+    corio_test_skip("no SYS_epoll_pwait2 in these headers");
 #endif
 }
 
@@ -183,6 +180,10 @@ TEST(poll_epoll_without_pwait2)
         int st = corio_test_fork(no_pwait2_child, &errs[i], &err);
         if (err && *err)
             printf("  child (%s): %s", strerror(errs[i]), err);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == CORIO_TEST_SKIP_CODE) {
+            free(err);
+            corio_test_skip("the child could not filter epoll_pwait2");
+        }
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         free(err);
     }
@@ -223,8 +224,12 @@ static void *kick(void *arg)
 
 /* Signals interrupting a wait are absorbed: a timed wait still lasts its
  * full time (the remainder is recomputed, so the interruptions neither cut
- * it short nor stretch it without end), and a wait without timeout still
- * returns the event that ends it, never -EINTR. */
+ * it short nor stretch it without end: a wait that restarted its whole
+ * timeout at every signal would never end, and the runner's timeout says
+ * so), and a wait without timeout still returns the event that ends it,
+ * never -EINTR. The kicker thread may not get a CPU in time for a given
+ * wait on a loaded machine: the timed wait is repeated until signals came
+ * in during one. */
 TEST(poll_eintr_retried)
 {
     const corio__poller_ops *ops;
@@ -239,7 +244,7 @@ TEST(poll_eintr_retried)
         corio__poll_event ev[4];
         struct kicker k;
         pthread_t th;
-        int fds[2], n;
+        int fds[2], n, s0;
         int64_t t0, dt;
         make_pipe(fds);
         CHECK_EQ(ops->watch(p, fds[0], IN, 3), 0);
@@ -250,15 +255,17 @@ TEST(poll_eintr_retried)
         k.write_after_ms = 0;
         sigs = 0;
         CHECK_EQ(pthread_create(&th, NULL, kick, &k), 0);
-        t0 = now_ns();
-        CHECK_EQ(wait_ev(ops, p, 60 * MS, ev, 4), 0);
-        dt = now_ns() - t0;
+        do {
+            s0 = sigs;
+            t0 = now_ns();
+            CHECK_EQ(wait_ev(ops, p, 60 * MS, ev, 4), 0);
+            dt = now_ns() - t0;
+            printf("  60 ms wait: %.1f ms, %d signals\n", dt / 1e6,
+                   (int)(sigs - s0));
+            CHECK_INT(dt, >=, 60 * MS);
+        } while (sigs == s0);
         atomic_store(&k.stop, 1);
         pthread_join(th, NULL);
-        printf("  60 ms wait: %.1f ms, %d signals\n", dt / 1e6, (int)sigs);
-        CHECK_INT(dt, >=, 60 * MS);
-        CHECK_INT(dt, <, 3000 * MS);
-        CHECK(sigs > 0);
 
         atomic_store(&k.stop, 0);
         k.write_fd = fds[1];

@@ -57,13 +57,6 @@ static corio_task *spawn_op(struct op *o, unsigned flags)
 }
 
 /* Let every ready task run until it parks. */
-static void settle(void)
-{
-    int i;
-    for (i = 0; i < 5; i++)
-        CHECK_EQ(corio_sleep(0), 0);
-}
-
 /* ---- order ------------------------------------------------------------------------- */
 
 static int order(void)

@@ -12,13 +12,6 @@
 #include <stdint.h>
 
 /* Let every ready task run until it parks again. */
-static void settle(void)
-{
-    int i;
-    for (i = 0; i < 8; i++)
-        corio_sleep(0);
-}
-
 /* A worker: waits on one primitive, records when it got through. */
 struct world {
     corio_lock *lk;

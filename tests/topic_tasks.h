@@ -1,12 +1,13 @@
 /*
- * topic_tasks.h: what the topic tests (test_topic*.c) share: settle (let
- * the other tasks run), spawn and join, and struct one with one_pub, a
+ * topic_tasks.h: what the topic tests (test_topic*.c) share: settle (from
+ * helpers.h), spawn and join, and struct one with one_pub, a
  * task that publishes one item and records the outcome.
  */
 #ifndef CORIO_TEST_TOPIC_TASKS_H
 #define CORIO_TEST_TOPIC_TASKS_H
 
 #include "test.h"
+#include "helpers.h"
 
 #include <corio.h>
 #include <errno.h>
@@ -14,13 +15,6 @@
 
 #define IP(x) ((void *)(intptr_t)(x))
 #define PI(p) ((intptr_t)(p))
-
-static inline void settle(void)
-{
-    int i;
-    for (i = 0; i < 5; i++)
-        CHECK_EQ(corio_sleep(0), 0);
-}
 
 static inline corio_task *spawn(corio_coro_fn fn, void *arg, unsigned flags)
 {

@@ -167,14 +167,18 @@ enum corio_wait_mode {
 CORIO_API int corio_wait(corio_future *const *futs, size_t n, int mode,
                          double timeout, size_t *ndone);
 
+typedef struct corio_as_completed corio_as_completed;
+
 /*
  * as_completed: take futures in the order they complete.
  *
  *     corio_as_completed *it;
  *     corio_future *f;
  *     if ((rc = corio_as_completed_new(futs, n, 5.0, &it)) != 0) return rc;
- *     while ((rc = corio_as_completed_next(it, &f)) == 0)
- *         use(corio_future_result(f, &r), r);
+ *     while ((rc = corio_as_completed_next(it, &f)) == 0) {
+ *         int err = corio_future_result(f, &r);  // sets r: read it after
+ *         use(err, r);
+ *     }
  *     corio_as_completed_free(it);      // rc: CORIO_END, -ETIMEDOUT...
  *
  * corio_as_completed_new watches futs[0..n) from now on, and the timeout
@@ -186,8 +190,6 @@ CORIO_API int corio_wait(corio_future *const *futs, size_t n, int mode,
  * NULL or foreign-loop future, NaN timeout), -ENOMEM, CORIO_ENOTASK (no
  * loop runs on this thread; a task is not needed).
  */
-typedef struct corio_as_completed corio_as_completed;
-
 CORIO_API int corio_as_completed_new(corio_future *const *futs, size_t n,
                                      double timeout,
                                      corio_as_completed **out);

@@ -206,7 +206,8 @@ CORIO_API const char *corio_coro_name(const corio_coro *co);
 
 /*
  * corio_coro_error: for a CLOSED coroutine, the negative error its body
- * failed with, or 0 if it finished (or was closed) cleanly. 0 otherwise.
+ * failed with, or 0 if it finished (or was closed) cleanly. 0 otherwise
+ * (and for NULL).
  */
 CORIO_API int corio_coro_error(const corio_coro *co);
 

@@ -72,7 +72,8 @@ CORIO_API int corio_ctxvar_new_nodefault(const char *name,
  */
 CORIO_API void corio_ctxvar_free(corio_ctxvar *var);
 
-/* corio_ctxvar_name: the name given at creation (borrowed). */
+/* corio_ctxvar_name: the name given at creation (borrowed); "" for a
+ * NULL var. */
 CORIO_API const char *corio_ctxvar_name(const corio_ctxvar *var);
 
 /*
@@ -117,7 +118,8 @@ CORIO_API void corio_ctxvar_token_free(corio_ctxvar_token *tok);
  * corio_context_copy: *out gets a snapshot of the running task's context
  * (copy_context()); outside a task, an empty context. O(1). Returns 0,
  * -EINVAL (out NULL), -ENOMEM. Release it with corio_context_release.
- * corio_context_retain takes another reference; corio_context_release drops one.
+ * corio_context_retain takes another reference; corio_context_release drops
+ * one (both do nothing for NULL).
  */
 CORIO_API int corio_context_copy(corio_context **out);
 CORIO_API void corio_context_retain(corio_context *ctx);

@@ -92,6 +92,33 @@ extern "C" {
  * itself was still open (PEP 789); the item was not delivered. */
 #define CORIO_EYIELDSCOPE (CORIO_EBASE - 11)
 
+/* Networking (net.h, stream.h, server.h): CORIO_EBASE - 40 and below. */
+/* Name resolution: the host (or service) name is not known (EAI_NONAME,
+ * NXDOMAIN). */
+#define CORIO_ENOTFOUND (CORIO_EBASE - 40)
+/* The host is known but has no address of the requested family
+ * (EAI_NODATA, EAI_ADDRFAMILY). */
+#define CORIO_ENOADDRESS (CORIO_EBASE - 41)
+/* Temporary failure in name resolution: no server answered in time, or
+ * it failed (EAI_AGAIN, SERVFAIL); trying later may work. */
+#define CORIO_ETRYAGAIN (CORIO_EBASE - 42)
+/* Name resolution failed for good (EAI_FAIL: refused, malformed
+ * answer). */
+#define CORIO_ERESOLVE (CORIO_EBASE - 43)
+/* The service name is not known for the socket type (EAI_SERVICE). */
+#define CORIO_ESERVICE (CORIO_EBASE - 44)
+/* A stream's read_until/read_line found no delimiter within its limit;
+ * nothing was consumed. */
+#define CORIO_ELIMIT (CORIO_EBASE - 45)
+/* The stream ended before the requested bytes came (read_exactly,
+ * read_until at end of file). */
+#define CORIO_EINCOMPLETE (CORIO_EBASE - 46)
+/* A read on a server connection waiting for new data was ended because
+ * the server is shutting down gracefully. */
+#define CORIO_ESHUTTING (CORIO_EBASE - 47)
+/* The feature was not built into this corio (TLS without OpenSSL). */
+#define CORIO_ENOTBUILT (CORIO_EBASE - 48)
+
 /*
  * corio_strerror: a short English description of `code`, for corio's own
  * codes, negative errno values, and the positive statuses (1:

@@ -36,7 +36,7 @@ typedef void (*corio_future_callback)(corio_future *f, void *arg);
  */
 CORIO_API int corio_future_new(corio_loop *loop, corio_future **out);
 
-/* corio_future_retain: take another reference on f. */
+/* corio_future_retain: take another reference on f (NULL: nothing). */
 CORIO_API void corio_future_retain(corio_future *f);
 /* Drop a reference; the last one frees the future (a task's future: the
  * task, as corio_task_release). */
@@ -63,7 +63,7 @@ CORIO_API int corio_future_set_error(corio_future *f, int err);
  */
 CORIO_API int corio_future_cancel(corio_future *f);
 
-/* corio_future_done: 1 once done (any way), else 0. */
+/* corio_future_done: 1 once done (any way), else 0 (also for NULL). */
 CORIO_API int corio_future_done(const corio_future *f);
 /* corio_future_cancelled: 1 when done by cancellation, else 0. */
 CORIO_API int corio_future_cancelled(const corio_future *f);

@@ -121,7 +121,11 @@ CORIO_API int corio_group_stop(corio_group *g, double grace);
  * of) a group that corio_group_stop asked to finish, else 0. */
 CORIO_API int corio_stop_requested(void);
 
-/* The failures kept so far: how many, and the i-th (NULL past the end). */
+/* The failures kept so far: how many (0 for a NULL g), and the i-th (NULL
+ * past the end, or for a NULL g).
+ * The first failure is always kept, out of memory too (its strings may
+ * then be NULL), so wait never turns a failure into success; a later one
+ * that finds no memory is dropped and reported on stderr. */
 CORIO_API size_t corio_group_error_count(const corio_group *g);
 CORIO_API const corio_group_error_info *corio_group_error(const corio_group *g,
                                                           size_t i);

@@ -17,9 +17,15 @@
  * corio_fd_close, never close(2), and while its loop runs (in a task or
  * callback). It wakes the waiters (their call returns -EBADF), forgets the
  * descriptor's registration, then closes it, so a new descriptor that
- * reuses the number never receives the old one's events. A descriptor
- * closed behind the loop's back leaves a stale registration: a new
- * descriptor with the same number may then never be reported ready.
+ * reuses the number never receives the old one's events.
+ * The raw-close rule (the same on every backend): close(2) of a
+ * descriptor a task waits on is the caller's error, and that task's fate
+ * is undefined (woken to find it gone, woken by a new descriptor that
+ * took the number, or left waiting until cancelled). A new descriptor that
+ * reuses the number still works normally once the old waiters are gone:
+ * corio checks its registration before each wait. Debug builds (no
+ * NDEBUG), or any build run with CORIO_DEBUG=1, report such a close on
+ * stderr, naming the tasks involved, when the loop notices it.
  *
  * Cancellation: if it would have to wait while a cancel stands, fails
  * with -ECANCELED at once (every suspending call here; task.h). So a call
@@ -53,7 +59,9 @@ CORIO_API int corio_fd_nonblock(int fd);
  * that do their own I/O (recvmsg, a library's read). Returns at once when
  * fd is ready already (corio checks, so a readiness that the caller's own
  * I/O used up is not reported again). Consumes nothing. Returns 0,
- * -ECANCELED, -EBADF (fd closed with corio_fd_close meanwhile, or invalid),
+ * -ECANCELED, -EBADF (fd closed with corio_fd_close meanwhile, or not
+ * open: checked before anything is kept for it, so a huge invalid number
+ * costs nothing),
  * -EBUSY (another task already waits in that direction), -EPERM (fd cannot
  * be polled, like a regular file under epoll), -ENOMEM, CORIO_ENOTASK.
  */
@@ -96,10 +104,19 @@ CORIO_API int corio_write_all(int fd, const void *buf, size_t len,
  * caller owns it. addr/addrlen as accept4(2) (may be NULL; addr without
  * addrlen is -EINVAL). Returns the new descriptor or a negative errno:
  * accept4's (a connection aborted while queued is skipped, not reported),
- * and those of
- * corio_wait_readable. On -EMFILE/-ENFILE the connection stays queued and
- * the socket stays ready, so retrying at once fails again: free
- * descriptors or wait first. Suspends.
+ * and those of corio_wait_readable.
+ * Out of descriptors it never spins: the loop keeps one spare descriptor
+ * (opened at its first corio_accept, closed with the loop), and on
+ * EMFILE/ENFILE gives it back, accepts the first queued connection with
+ * the descriptor that frees, closes that connection at once (the client
+ * sees a reset), takes the spare again and returns -EMFILE/-ENFILE; with
+ * nothing queued it waits for a connection first. So each such call turns
+ * one client away, and a caller that just calls again waits for the next
+ * (docs/loop.md shows the loop). Do not retry a raw accept(2) after
+ * corio_wait_readable instead: the listener stays readable while the
+ * connection stays queued, and that loop spins. Without a spare (none
+ * could be opened), it waits 10 ms and returns -EMFILE/-ENFILE, leaving
+ * the connection queued. Suspends.
  */
 CORIO_API int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 

@@ -132,7 +132,10 @@ CORIO_API int corio_loop_call_at_in_ctx(corio_loop *loop, corio_context *ctx,
 /*
  * corio_loop_call_soon_threadsafe: from any thread, have the loop run
  * fn(arg) soon, and wake it if it is waiting. Wakeups are coalesced: many
- * calls before the loop wakes cost one eventfd write. Returns 0, -EINVAL
+ * calls before the loop wakes cost one eventfd write. The calls run in
+ * the order made, a bounded share per loop iteration, so that a flood of
+ * them from other threads never holds up timers and I/O for long (a due
+ * timer waits for at most one share). Returns 0, -EINVAL
  * (loop or fn NULL), -ENOMEM, or -ESHUTDOWN once the loop is being freed
  * (fn will not run). Does not suspend.
  */

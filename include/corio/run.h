@@ -37,6 +37,16 @@ extern "C" {
  */
 CORIO_API int corio_run(corio_coro_fn main, void *arg, void **result);
 
+/* corio_run_at: corio_run, with the site (file:line) reports and dumps
+ * show as the main task's spawn site (file NULL: "corio_run"). The macro
+ * corio_run passes the caller's __FILE__ and __LINE__; the function
+ * corio_run (taken by address, or called as (corio_run)(...)) passes
+ * none. */
+CORIO_API int corio_run_at(corio_coro_fn main, void *arg, void **result,
+                           const char *file, int line);
+#define corio_run(main, arg, result)                                       \
+    corio_run_at((main), (arg), (result), __FILE__, __LINE__)
+
 #ifdef __cplusplus
 }
 #endif

@@ -163,8 +163,9 @@ CORIO_API int corio_sem_acquire(corio_sem *s);
 CORIO_API int corio_sem_try_acquire(corio_sem *s);
 /* corio_sem_release: give a permit back, to the first waiter if any.
  * Never suspends; allowed outside a task. 0, -EOVERFLOW (a bounded
- * semaphore released more often than acquired: asyncio's ValueError;
- * nothing changes), CORIO_EWRONGTHREAD, -EINVAL. */
+ * semaphore released more often than acquired: asyncio's ValueError; or
+ * the value is INT_MAX already; nothing changes), CORIO_EWRONGTHREAD,
+ * -EINVAL. */
 CORIO_API int corio_sem_release(corio_sem *s);
 /* Free permits (0 while tasks wait). */
 CORIO_API int corio_sem_value(const corio_sem *s);

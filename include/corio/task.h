@@ -126,7 +126,9 @@ CORIO_API int corio_task_spawn_in_ctx_at(corio_loop *loop, corio_context *ctx,
                                          int line);
 
 /* corio_task_retain: take another handle (a reference) on t; drop it with
- * corio_task_release. */
+ * corio_task_release. Both do nothing for NULL. Using a handle after its
+ * last release is misuse: debug builds (no NDEBUG) abort naming the task
+ * when join, cancel, result, retain or release meet one. */
 CORIO_API void corio_task_retain(corio_task *t);
 /* Drop a handle. The task keeps running if it has not finished. */
 CORIO_API void corio_task_release(corio_task *t);
@@ -197,11 +199,12 @@ CORIO_API int corio_task_uncancel(corio_task *t);
 /* corio_task_cancelling: how many cancel requests stand. */
 CORIO_API int corio_task_cancelling(const corio_task *t);
 
-/* corio_task_done: 1 once t is done (any way), else 0. */
+/* corio_task_done: 1 once t is done (any way), else 0 (also for NULL). */
 CORIO_API int corio_task_done(const corio_task *t);
 /* corio_task_cancelled: 1 when t ended cancelled, else 0. */
 CORIO_API int corio_task_cancelled(const corio_task *t);
-/* corio_task_name: t's name (the one given, or "task-N"); borrowed. */
+/* corio_task_name: t's name (the one given, or "task-N"); borrowed; ""
+ * for NULL. */
 CORIO_API const char *corio_task_name(const corio_task *t);
 /* corio_task_future: t's future (borrowed; retain it to keep it). */
 CORIO_API corio_future *corio_task_future(corio_task *t);
@@ -214,7 +217,7 @@ CORIO_API corio_task *corio_task_current(void);
  * corio_loop_tasks: the tasks of `loop` not yet done (asyncio's
  * all_tasks): stores up to cap of them in buf (borrowed pointers) and
  * returns how many there are in all. buf may be NULL (then it only
- * counts). Does not suspend.
+ * counts); a NULL loop has none (0). Does not suspend.
  */
 CORIO_API size_t corio_loop_tasks(corio_loop *loop, corio_task **buf,
                                   size_t cap);

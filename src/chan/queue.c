@@ -183,10 +183,24 @@ static void detach_join(corio__wait *w)
     detach_list(w, L_JOIN);
 }
 
+static const corio__wait_ops list_ops[L_COUNT];
+
+static void describe_list(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_queue *q = (const corio_queue *)w->obj;
+    corio__wait_descf(d, "%s on queue %p (fill %zu", w->ops->what,
+                      (const void *)q, q->n);
+    if (q->maxsize)
+        corio__wait_descf(d, "/%zu", q->maxsize);
+    if (w->ops == &list_ops[L_JOIN])
+        corio__wait_descf(d, ", %zu unfinished", q->unfinished);
+    corio__wait_descf(d, "%s)", q->shut ? ", shut down" : "");
+}
+
 static const corio__wait_ops list_ops[L_COUNT] = {
-    {"queue get", detach_get, 0, 0},
-    {"queue put", detach_put, 0, 0},
-    {"queue join", detach_join, 0, 0}};
+    {"queue get", detach_get, 0, 0, describe_list},
+    {"queue put", detach_put, 0, 0, describe_list},
+    {"queue join", detach_join, 0, 0, describe_list}};
 
 /* Wake the first waiter of list `which`, if any. */
 static void wake_first(corio_queue *q, int which)

@@ -267,8 +267,26 @@ static void detach_sub(corio__wait *w)
     (void)w; /* s->wt stays set until the task runs */
 }
 
-static const corio__wait_ops pub_ops = {"topic publish", detach_pub, 0, 0};
-static const corio__wait_ops sub_ops = {"topic next", detach_sub, 0, 0};
+static void describe_pub(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_topic *tp = (const corio_topic *)w->obj;
+    corio__wait_descf(d, "topic publish on topic %p (%zu subscriber(s), "
+                         "%zu owed the item)",
+                      (const void *)tp, tp->nsubs, tp->owed);
+}
+
+static void describe_sub(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_topic_sub *s = (const corio_topic_sub *)w->obj;
+    corio__wait_descf(d, "topic next on subscription %p of topic %p "
+                         "(fill %zu/%zu)",
+                      (const void *)s, (const void *)s->topic, s->n, s->cap);
+}
+
+static const corio__wait_ops pub_ops = {"topic publish", detach_pub, 0, 0,
+                                        describe_pub};
+static const corio__wait_ops sub_ops = {"topic next", detach_sub, 0, 0,
+                                        describe_sub};
 
 /* ---- checks --------------------------------------------------------------------- */
 

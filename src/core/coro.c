@@ -77,11 +77,19 @@ static void exit_key_make(void)
         exit_key = (pthread_key_t)-1;
 }
 
+/* For the overflow report (stack.h): the running coroutine's stack. */
+static const corio__stack *running_stack(void)
+{
+    const struct corio_coro *co = self_tls.current;
+    return co ? co->stack : NULL;
+}
+
 static int thread_init(corio__thread *t)
 {
     int rc = corio__stack_thread_init();
     if (rc)
         return rc;
+    corio__stack_set_running_fn(running_stack);
 #if CORIO_ASAN
     {
         pthread_attr_t a;

@@ -36,10 +36,19 @@
  *     detach;
  *   - registered == 0 implies interest == 0.
  *
- * Limits: one reader and one writer per descriptor; a descriptor closed
- * with close(2) instead of corio_fd_close (or while no loop runs on the
- * thread and no task of the loop is running) leaves a stale entry, so a
- * new descriptor with that number may never be watched (see io.h).
+ * Raw close(2) (io.h's rule). The table cannot see it: the entry keeps
+ * its generation and registration. Before each park on a registered fd,
+ * the edge-triggered backend's registration is checked (rearm: one
+ * epoll_ctl), so a new file under the number is watched; the level-
+ * triggered one gives poll(2) the number afresh at every wait. Debug
+ * reports name the tasks when either notices (rearm finds the kernel
+ * dropped the entry; poll says POLLNVAL for a waiter's fd).
+ *
+ * The table grows only for a descriptor that is open (fcntl F_GETFD),
+ * so a huge invalid number is -EBADF, not a huge allocation.
+ *
+ * Limits: one reader and one writer per descriptor; a task parked on a
+ * descriptor closed with close(2) may stay parked (epoll) until cancelled.
  */
 #include "alloc.h"
 #include "task/task_impl.h"
@@ -75,6 +84,10 @@ struct io {
      * are not ours. */
     int (*next_on_event)(corio_loop *loop, const corio__poll_event *ev);
     corio__closer closer; /* CORIO__CLOSE_IO: io_fini */
+    /* A descriptor held in reserve for corio_accept's EMFILE answer (see
+     * there), opened at the loop's first corio_accept; -1 before, or
+     * when it could not be had. */
+    int spare;
 };
 
 /* ---- the table ------------------------------------------------------------ */
@@ -97,6 +110,8 @@ static void io_fini(corio__closer *c, corio_loop *loop)
         assert(!io->ent[i].reader && !io->ent[i].writer);
     (void)i;
     corio__free(io->ent);
+    if (io->spare >= 0)
+        close(io->spare);
     loop->on_event = io->next_on_event; /* hooks come off in LIFO order */
     corio__free(io);
     loop->io = NULL;
@@ -112,6 +127,7 @@ static struct io *io_of(corio_loop *loop)
     io = corio__calloc(1, sizeof *io);
     if (!io)
         return NULL;
+    io->spare = -1;
     io->next_on_event = loop->on_event;
     loop->on_event = io_on_event;
     io->closer.order = CORIO__CLOSE_IO;
@@ -169,6 +185,42 @@ static void sync_interest(corio_loop *loop, int fd, struct fdent *e)
         e->interest = (unsigned char)want;
 }
 
+/* ---- descriptors closed behind the loop's back ------------------------------- */
+
+/* Debug reports are on in builds without NDEBUG, and in any build when
+ * CORIO_DEBUG is set to something other than "" or "0". Read only on the
+ * report paths, which are rare, so release builds pay nothing else. */
+static int debug_reports(void)
+{
+#ifndef NDEBUG
+    return 1;
+#else
+    const char *v = getenv("CORIO_DEBUG");
+    return v && *v && strcmp(v, "0") != 0;
+#endif
+}
+
+/* Report (debug builds) that fd was closed with close(2) while the loop
+ * still had it: `how` says how it was found; the tasks waiting on the
+ * number, and the one that found it, are named. */
+static void report_closed_behind(int fd, const struct fdent *e,
+                                 const corio_task *finder, const char *how)
+{
+    if (!debug_reports())
+        return;
+    corio__warn("fd %d was closed with close(2), not corio_fd_close, while "
+                "the loop watched it (%s)%s%s%s%s%s%s%s%s%s; the raw-close "
+                "rule is in corio/io.h",
+                fd, how, e->reader ? "; task '" : "",
+                e->reader ? corio_task_name(e->reader) : "",
+                e->reader ? "' waits to read it" : "",
+                e->writer ? "; task '" : "",
+                e->writer ? corio_task_name(e->writer) : "",
+                e->writer ? "' waits to write it" : "",
+                finder ? "; found by task '" : "",
+                finder ? corio_task_name(finder) : "", finder ? "'" : "");
+}
+
 /* Take the waiter out of *slot and make it runnable with err. */
 static void wake_slot(corio_loop *loop, corio_task **slot, int err)
 {
@@ -196,6 +248,11 @@ static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
     if (ev->events & CORIO__POLL_ERR)
         bits = IN | OUT; /* both sides must go and see the error */
     e->ready |= (unsigned char)bits;
+    /* poll(2) says POLLNVAL (ERR here) for a number no longer open: a
+     * waiter's descriptor was closed behind our back. */
+    if ((ev->events & CORIO__POLL_ERR) && (e->reader || e->writer) &&
+        debug_reports() && fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+        report_closed_behind(fd, e, NULL, "poll(2) reports it not open");
     if ((bits & IN) && e->reader)
         wake_slot(loop, &e->reader, 0);
     if ((bits & OUT) && e->writer)
@@ -232,10 +289,16 @@ static void detach_writer(corio__wait *w)
     detach_dir(w, OUT);
 }
 
+static void describe_fd(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "fd %d to become %s", (int)(intptr_t)w->obj,
+                      w->ops->what[4] == 'r' ? "readable" : "writable");
+}
+
 static const corio__wait_ops read_ops = {"fd (readable)", detach_reader, 0,
-                                         0};
+                                         0, describe_fd};
 static const corio__wait_ops write_ops = {"fd (writable)", detach_writer, 0,
-                                          0};
+                                          0, describe_fd};
 
 /* Is fd ready in direction dir right now? 1 yes (or in error: the caller's
  * next call reports it), 0 no, -EBADF not open. */
@@ -275,6 +338,10 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
 
     if (fd < 0)
         return -EBADF;
+    /* The table grows only for a descriptor that exists (a huge invalid
+     * number is -EBADF, never a huge table). */
+    if (!ent_find(loop, fd) && fcntl(fd, F_GETFD) < 0)
+        return -errno;
     if ((rc = ent_get(loop, fd, &e)) != 0)
         return rc;
     slot = dir == IN ? &e->reader : &e->writer;
@@ -298,6 +365,16 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
             return rc;
         e->registered = 1;
         e->interest = (unsigned char)want;
+    } else if (loop->pops->edge) {
+        /* A close(2) behind our back and a reused number would leave the
+         * new file unwatched: make sure the kernel still has it. */
+        rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            report_closed_behind(fd, e, t,
+                                 "its number was reused, and the kernel "
+                                 "had dropped the old registration");
     }
     *slot = t;
     loop->outside_waits++;
@@ -455,15 +532,64 @@ int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
     return rc;
 }
 
+/* The spare descriptor: anything that takes a descriptor and nothing
+ * else. -1 when none can be had. */
+static int spare_open(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fd = open("/", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+    return fd;
+}
+
+/*
+ * accept4 said EMFILE/ENFILE (err), which Linux says before it looks at
+ * the queue: a queued connection stays queued and the listener stays
+ * ready, so a caller that retries would spin. Give back the spare, take
+ * the connection with the descriptor that frees, close it at once (its
+ * client sees the connection reset), and take the spare again: the queue
+ * shrinks by one per call. Returns -err when a connection was dropped so;
+ * 0 when the queue was empty (the caller waits for the next connection,
+ * as for EAGAIN). Without a spare (none could be had), waits a little
+ * instead and returns -err, so that a retrying caller still does not
+ * spin (-ECANCELED if a cancel stands then).
+ */
+static int accept_no_fd(corio_task *t, int fd, int err)
+{
+    struct io *io = t->loop->io;
+    int s, rc, again;
+    if (io && io->spare >= 0) {
+        close(io->spare);
+        do
+            s = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        while (s < 0 && (errno == EINTR || errno == ECONNABORTED));
+        again = s < 0 && is_again(errno);
+        if (s >= 0)
+            close(s);
+        io->spare = spare_open();
+        if (again)
+            return 0;
+        return -err;
+    }
+    if ((rc = corio_sleep(0.01)) != 0)
+        return rc;
+    return -err;
+}
+
 int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
     corio_task *t = caller();
     socklen_t len0 = addrlen ? *addrlen : 0;
-    int s, rc;
+    int s, rc, err;
     if (addr && !addrlen)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+    if (!t->loop->io || ((struct io *)t->loop->io)->spare < 0) {
+        struct io *io = io_of(t->loop);
+        if (io && io->spare < 0)
+            io->spare = spare_open(); /* no descriptor: try next time */
+    }
     for (;;) {
         if ((rc = busy(t, fd, IN)) != 0)
             return rc;
@@ -472,11 +598,16 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
         s = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (s >= 0)
             return s;
+        err = errno;
         /* ECONNABORTED: that client gave up while queued; take the next. */
-        if (errno == EINTR || errno == ECONNABORTED)
+        if (err == EINTR || err == ECONNABORTED)
             continue;
-        if (!is_again(errno))
-            return -errno;
+        if (err == EMFILE || err == ENFILE) {
+            if ((rc = accept_no_fd(t, fd, err)) != 0)
+                return rc; /* 0: nothing queued, wait as for EAGAIN */
+        } else if (!is_again(err)) {
+            return -err;
+        }
         if ((rc = fd_wait(t, fd, IN, 1)) != 0)
             return rc;
     }

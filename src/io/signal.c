@@ -31,10 +31,12 @@
  */
 #include "alloc.h"
 #include "task/task_impl.h"
+#include "io/proc_sigwatch.h"
 
 #include <corio/io.h>
 #include <assert.h>
 #include <errno.h>
+#include <string.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -61,6 +63,7 @@ struct sig {
 /* signo arrived: wake everyone waiting for it, or remember it. */
 static void deliver(corio_loop *loop, struct sig *st, int signo)
 {
+    corio__list woken;
     corio__wait *w;
     if (signo <= 0 || signo >= _NSIG)
         return;
@@ -68,7 +71,11 @@ static void deliver(corio_loop *loop, struct sig *st, int signo)
         st->pending |= UINT64_C(1) << (signo - 1);
         return;
     }
-    while ((w = corio__wait_pop(&st->waiters[signo])) != NULL) {
+    /* Take the list first: a watcher's notify may watch again, joining
+     * the (now empty) list for the next delivery. */
+    woken = st->waiters[signo];
+    corio__list_init(&st->waiters[signo]);
+    while ((w = corio__wait_pop(&woken)) != NULL) {
         assert(loop->outside_waits > 0);
         loop->outside_waits--;
         corio__wait_wake(w, 0, NULL);
@@ -106,9 +113,16 @@ static void sig_fini(corio__closer *c, corio_loop *loop)
 {
     struct sig *st = CORIO__CONTAINER(c, struct sig, closer);
     int i;
-    for (i = 1; i < _NSIG; i++) /* tasks were detached before teardown */
-        assert(corio__list_empty(&st->waiters[i]));
-    (void)i;
+    corio__wait *w;
+    /* Tasks were detached before teardown; watchers (no task) may remain:
+     * end them. */
+    for (i = 1; i < _NSIG; i++) {
+        while ((w = corio__wait_pop(&st->waiters[i])) != NULL) {
+            assert(!w->task);
+            w->state = CORIO__WAIT_CANCELLED;
+            loop->outside_waits--;
+        }
+    }
     drain(NULL, st);
     loop->pops->unwatch(loop->poller, st->fd);
     close(st->fd);
@@ -210,7 +224,14 @@ static int arrived(corio_loop *loop, int signo)
     }
     return sigpending(&set) == 0 && sigismember(&set, signo) == 1;
 }
-static const corio__wait_ops signal_ops = {"signal", detach_signal, 0, 0};
+static void describe_signal(const corio__wait *w, corio__wait_desc *d)
+{
+    int signo = (int)(intptr_t)w->obj;
+    corio__wait_descf(d, "signal %d (%s)", signo, strsignal(signo));
+}
+
+static const corio__wait_ops signal_ops = {"signal", detach_signal, 0, 0,
+                                           describe_signal};
 
 int corio_signal_wait(int signo)
 {
@@ -254,4 +275,42 @@ int corio_signal_wait(int signo)
     if (rc)
         return rc;
     return corio__task_cancel_report(t) ? -ECANCELED : 0;
+}
+
+/* ---- watchers without a task (proc_sigwatch.h) ------------------------------ */
+
+int corio__signal_watch(corio_loop *loop, int signo, corio__wait *w)
+{
+    struct sig *st = NULL;
+    uint64_t bit;
+    int rc;
+    assert(!w->task && w->state == CORIO__WAIT_PENDING);
+    if (signo <= 0 || signo >= _NSIG)
+        return -EINVAL;
+    if ((rc = sig_of(loop, &st)) != 0)
+        return rc;
+    if ((rc = sig_add(loop, st, signo)) != 0)
+        return rc;
+    bit = UINT64_C(1) << (signo - 1);
+    if (st->pending & bit) {
+        st->pending &= ~bit;
+        return 1;
+    }
+    w->obj = (void *)(intptr_t)signo;
+    corio__list_push_back(&st->waiters[signo], &w->node);
+    loop->outside_waits++;
+    return 0;
+}
+
+void corio__signal_unwatch(corio_loop *loop, corio__wait *w)
+{
+    struct sig *st = loop->sig;
+    int signo = (int)(intptr_t)w->obj;
+    if (w->state != CORIO__WAIT_PENDING)
+        return;
+    assert(st && signo > 0 && signo < _NSIG);
+    corio__list_remove(&st->waiters[signo], &w->node);
+    assert(loop->outside_waits > 0);
+    loop->outside_waits--;
+    w->state = CORIO__WAIT_CANCELLED;
 }

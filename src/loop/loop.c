@@ -8,6 +8,11 @@
  * that were queued at that point. Work queued while they run waits for
  * the next iteration, so a task that yields in a loop cannot starve I/O.
  *
+ * Cross-thread calls come in through a locked queue and an eventfd; a
+ * wake-up takes the whole queue onto the loop's own list, and each
+ * iteration makes at most TSQ_BUDGET of them ready, so a flood from other
+ * threads delays a due timer by one share, not by the whole queue.
+ *
  * Deadlock: when nothing is ready, no timer is pending, no outside wait
  * (descriptor, signal) is counted, no cross-thread work is announced and
  * no cross-thread call is queued, yet things only the loop can wake are
@@ -39,6 +44,7 @@
 #define WAKE_TOKEN UINT64_MAX
 #define EVENTS_MAX 256
 #define POLL_EVERY 61 /* iterations with ready work between polls (Tokio's) */
+#define TSQ_BUDGET 256 /* cross-thread calls taken per wake-up (tsq_drain) */
 #define HANDLE_FREE_MAX 4096
 
 enum { H_SCHEDULED, H_DONE };
@@ -55,9 +61,9 @@ struct corio_handle {
     corio_handle *next_free;
 };
 
+typedef struct corio__tsq_node corio__tsq_node; /* call_soon_threadsafe */
 struct corio__tsq_node {
-    corio__ready ready;
-    corio__tsq_node *next;
+    corio__post post; /* first: the cross-thread queue holds posts */
     corio_loop *loop;
     corio_callback fn;
     void *arg;
@@ -148,6 +154,11 @@ static corio__ready *ready_pop(corio_loop *loop)
         loop->ready.n--;
     }
     return r;
+}
+
+corio__ready *corio__ready_pop(corio_loop *loop)
+{
+    return ready_pop(loop);
 }
 
 /* ---- timers --------------------------------------------------------------------- */
@@ -366,7 +377,7 @@ void corio_handle_release(corio_handle *h)
 
 static void tsq_run(corio__ready *r)
 {
-    corio__tsq_node *n = (corio__tsq_node *)r;
+    corio__tsq_node *n = (corio__tsq_node *)r; /* post.ready is first */
     /* Contexts never cross threads: the empty one. */
     corio__ctx_cap empty = {NULL, NULL};
     if (!n->loop->closing)
@@ -387,34 +398,47 @@ static void wake_locked(corio_loop *loop)
     }
 }
 
-int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
-                                    void *arg)
+/* Append p to the cross-thread queue and wake the loop: 0, or
+ * -ESHUTDOWN once corio_loop_free has closed the queue. */
+static int tsq_push(corio_loop *loop, corio__post *p)
 {
-    corio__tsq_node *n;
     int rc = 0;
-    if (!loop || !fn)
-        return -EINVAL;
-    n = corio__malloc(sizeof *n);
-    if (!n)
-        return -ENOMEM;
-    n->ready.run = tsq_run;
-    n->next = NULL;
-    n->loop = loop;
-    n->fn = fn;
-    n->arg = arg;
+    p->next = NULL;
     pthread_mutex_lock(&loop->tsq_lock);
     if (loop->tsq_closed) {
         rc = -ESHUTDOWN;
     } else {
         if (loop->tsq_tail)
-            loop->tsq_tail->next = n;
+            loop->tsq_tail->next = p;
         else
-            loop->tsq_head = n;
-        loop->tsq_tail = n;
+            loop->tsq_head = p;
+        loop->tsq_tail = p;
         wake_locked(loop);
     }
     pthread_mutex_unlock(&loop->tsq_lock);
-    if (rc)
+    return rc;
+}
+
+int corio__loop_post(corio_loop *loop, corio__post *p)
+{
+    return tsq_push(loop, p);
+}
+
+int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
+                                    void *arg)
+{
+    corio__tsq_node *n;
+    int rc;
+    if (!loop || !fn)
+        return -EINVAL;
+    n = corio__malloc(sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    n->post.ready.run = tsq_run;
+    n->loop = loop;
+    n->fn = fn;
+    n->arg = arg;
+    if ((rc = tsq_push(loop, &n->post)) != 0)
         corio__free(n);
     return rc;
 }
@@ -448,10 +472,12 @@ int corio_loop_unhold(corio_loop *loop)
     return 0;
 }
 
-/* Move cross-thread calls into the ready queue. */
-static void tsq_drain(corio_loop *loop)
+/* The loop was woken for cross-thread calls: take the whole queue (O(1)
+ * under the lock, so the calling threads are not held up) onto the loop's
+ * own list, in order. */
+static void tsq_fetch(corio_loop *loop)
 {
-    corio__tsq_node *n, *next;
+    corio__post *head, *tail;
     uint64_t v;
     ssize_t r;
     do
@@ -459,13 +485,33 @@ static void tsq_drain(corio_loop *loop)
     while (r < 0 && errno == EINTR);
     pthread_mutex_lock(&loop->tsq_lock);
     atomic_store(&loop->wake_pending, 0);
-    n = loop->tsq_head;
+    head = loop->tsq_head;
+    tail = loop->tsq_tail;
     loop->tsq_head = loop->tsq_tail = NULL;
     pthread_mutex_unlock(&loop->tsq_lock);
-    for (; n; n = next) {
-        next = n->next;
+    if (!head)
+        return;
+    if (loop->tsq_own_tail)
+        loop->tsq_own_tail->next = head;
+    else
+        loop->tsq_own = head;
+    loop->tsq_own_tail = tail;
+}
+
+/* Make at most TSQ_BUDGET of the fetched calls ready: one share per
+ * iteration, so that a flood from other threads delays a due timer by a
+ * share, never by the whole queue (timers run every iteration, the poller
+ * is looked at every POLL_EVERY). */
+static void tsq_share(corio_loop *loop)
+{
+    corio__post *n;
+    unsigned k;
+    for (k = 0; k < TSQ_BUDGET && (n = loop->tsq_own) != NULL; k++) {
+        loop->tsq_own = n->next;
         corio__ready_push(loop, &n->ready);
     }
+    if (!loop->tsq_own)
+        loop->tsq_own_tail = NULL;
 }
 
 static int tsq_empty(corio_loop *loop)
@@ -481,7 +527,7 @@ static int tsq_empty(corio_loop *loop)
 
 static int nothing_can_happen(corio_loop *loop)
 {
-    return loop->ready.n == 0 && loop->timers.n == 0 &&
+    return loop->ready.n == 0 && loop->timers.n == 0 && !loop->tsq_own &&
            loop->outside_waits == 0 && atomic_load(&loop->external) == 0 &&
            loop->alive > 0 && !atomic_load(&loop->wake_pending) &&
            tsq_empty(loop);
@@ -509,7 +555,7 @@ static int iterate(corio_loop *loop)
     size_t count;
     int n = 0, i, poll = 1;
 
-    if (loop->ready.n || loop->stopping) {
+    if (loop->ready.n || loop->stopping || loop->tsq_own) {
         /* Work is ready: look at the poller only every POLL_EVERY
          * iterations (without waiting), so a task that keeps yielding
          * cannot starve I/O and ready work costs no system call. */
@@ -534,13 +580,18 @@ static int iterate(corio_loop *loop)
     }
     for (i = 0; i < n; i++) {
         if (ev[i].token == WAKE_TOKEN)
-            tsq_drain(loop);
+            tsq_fetch(loop);
         else if (loop->on_event)
             loop->on_event(loop, &ev[i]);
     }
     if (loop->on_iteration)
         loop->on_iteration(loop);
+    tsq_share(loop);
     run_timers(loop);
+    if (loop->run_hook) { /* debug mode (loop_impl.h) */
+        loop->run_hook(loop, loop->ready.n);
+        return 0;
+    }
     for (count = loop->ready.n; count > 0; count--) {
         corio__ready *r = ready_pop(loop);
         r->run(r);
@@ -579,6 +630,9 @@ void corio_loop_stop(corio_loop *loop)
 }
 
 /* ---- creation and teardown ---------------------------------------------------------- */
+
+corio_loop *corio__loops;
+static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void corio__loop_add_closer(corio_loop *loop, corio__closer *c)
 {
@@ -656,6 +710,12 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     loop->close_poller.order = CORIO__CLOSE_POLLER;
     loop->close_poller.close = close_poller;
     corio__loop_add_closer(loop, &loop->close_poller);
+    pthread_mutex_lock(&loops_lock);
+    if ((loop->all_next = corio__loops) != NULL)
+        corio__loops->all_prev = &loop->all_next;
+    loop->all_prev = &corio__loops;
+    corio__loops = loop;
+    pthread_mutex_unlock(&loops_lock);
     *out = loop;
     return 0;
 fail:
@@ -693,6 +753,10 @@ static void run_closers(corio_loop *loop, int until)
  * line, so the unref every object's release makes stays a decrement. */
 __attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
 {
+    pthread_mutex_lock(&loops_lock);
+    if ((*loop->all_prev = loop->all_next) != NULL)
+        loop->all_next->all_prev = loop->all_prev;
+    pthread_mutex_unlock(&loops_lock);
     run_closers(loop, INT32_MAX);
     pthread_mutex_destroy(&loop->tsq_lock);
     corio__free(loop);
@@ -706,7 +770,7 @@ void corio__loop_unref(corio_loop *loop)
 
 int corio_loop_free(corio_loop *loop)
 {
-    corio__tsq_node *n, *next;
+    corio__post *n, *next;
 
     if (!loop)
         return 0;
@@ -718,9 +782,17 @@ int corio_loop_free(corio_loop *loop)
     n = loop->tsq_head;
     loop->tsq_head = loop->tsq_tail = NULL;
     pthread_mutex_unlock(&loop->tsq_lock);
+    /* Run in closing mode, oldest first (those fetched but not yet made
+     * ready, then the queue): a callback is skipped (and its node freed),
+     * a post's owner sees `closing` and cleans up. */
+    if (loop->tsq_own) {
+        loop->tsq_own_tail->next = n;
+        n = loop->tsq_own;
+    }
+    loop->tsq_own = loop->tsq_own_tail = NULL;
     for (; n; n = next) {
         next = n->next;
-        corio__free(n);
+        corio__ready_push(loop, &n->ready);
     }
     drain_ready(loop);
     run_closers(loop, CORIO__CLOSE_RELEASE);

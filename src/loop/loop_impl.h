@@ -69,7 +69,12 @@ struct corio__timer {
 
 /* ---- the loop --------------------------------------------------------------- */
 
-typedef struct corio__tsq_node corio__tsq_node; /* call_soon_threadsafe */
+/* A node another thread hands to the loop (corio__loop_post). */
+typedef struct corio__post corio__post;
+struct corio__post {
+    corio__ready ready; /* what running it means */
+    corio__post *next;  /* in the loop's cross-thread queue */
+};
 
 /* A step of corio_loop_free (see the top of this file). */
 typedef struct corio__closer corio__closer;
@@ -105,8 +110,11 @@ struct corio_loop {
     int wake_fd;                  /* eventfd for threadsafe wakeups */
     atomic_int wake_pending;      /* an eventfd write is outstanding */
     pthread_mutex_t tsq_lock;
-    corio__tsq_node *tsq_head, *tsq_tail;
+    corio__post *tsq_head, *tsq_tail; /* call_soon_threadsafe, posts */
     int tsq_closed;
+    /* Cross-thread calls taken off the queue but not yet made ready (the
+     * loop's thread only): a bounded share moves per iteration. */
+    corio__post *tsq_own, *tsq_own_tail;
     int running;
     int stopping;
     unsigned since_poll;          /* iterations since the last poll */
@@ -135,9 +143,22 @@ struct corio_loop {
      * signals, 0xFFFFFFFF00000000). */
     void *io;                     /* io.c's per-descriptor table */
     void *sig;                    /* signal.c's signalfd and waiters */
+    void *pool;                   /* thread/: the loop's pool, its port */
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
     void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
+    /* Debug mode (src/diag/): when set, runs an iteration's `count` ready
+     * nodes itself (corio__ready_pop, then run), timing and stamping
+     * them; NULL (the default) costs one test per iteration. diag is
+     * that layer's per-loop state. */
+    void (*run_hook)(corio_loop *loop, size_t count);
+    /* In corio__loops (loop.c) from corio_loop_new until its memory goes:
+     * how debuggers find every loop (scripts/corio-gdb.py). */
+    corio_loop *all_next, **all_prev;
 };
+
+/* Every loop of the process, for debuggers; corio__loops_lock guards it
+ * (creation and the last release only). */
+extern corio_loop *corio__loops;
 
 /* ---- context capture --------------------------------------------------------------
  *
@@ -208,6 +229,14 @@ void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
                         void *arg);
 
 void corio__ready_push(corio_loop *loop, corio__ready *r);
+/* From any thread (the caller keeps loop's memory alive): queue p to be
+ * run (p->ready.run) by the loop's thread in a coming iteration, and
+ * wake the loop. Allocates nothing. 0, or -ESHUTDOWN once corio_loop_free
+ * has begun (p is not queued). Posts queued when corio_loop_free begins
+ * are run then, with loop->closing set: their owners clean up. */
+int corio__loop_post(corio_loop *loop, corio__post *p);
+/* Take the first ready node, or NULL (for run_hook). */
+corio__ready *corio__ready_pop(corio_loop *loop);
 /* Drop a reference on the loop's memory (objects made on it hold one). */
 void corio__loop_unref(corio_loop *loop);
 /* Register c (its order and close set) to run at the loop's teardown. */

@@ -25,6 +25,16 @@ struct corio_barrier {
     int broken;
 };
 
+static void describe_barrier(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_barrier *b = (const corio_barrier *)w->obj;
+    corio__wait_descf(d, "barrier %p (%zu of %d parties arrived)",
+                      (const void *)b, b->q.n, b->parties);
+}
+
+const corio__wait_ops corio__waitq_barrier = {"barrier", corio__waitq_detach, 0,
+                                              0, describe_barrier};
+
 int corio_barrier_new(int parties, corio_barrier **out)
 {
     corio_barrier *b;

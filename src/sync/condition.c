@@ -24,6 +24,16 @@ struct corio_cond {
     corio_lock own;
 };
 
+static void describe_cond(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_cond *c = (const corio_cond *)w->obj;
+    corio__wait_descf(d, "condition %p (%zu waiting; a notify wakes it)",
+                      (const void *)c, c->q.n);
+}
+
+const corio__wait_ops corio__waitq_cond = {"condition", corio__waitq_detach, 0,
+                                           0, describe_cond};
+
 int corio_cond_new(corio_lock *lock, corio_cond **out)
 {
     corio_cond *c;

@@ -18,6 +18,16 @@ struct corio_event {
     int set;
 };
 
+static void describe_event(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_event *ev = (const corio_event *)w->obj;
+    corio__wait_descf(d, "event %p (not set; %zu waiting)", (const void *)ev,
+                      ev->q.n);
+}
+
+const corio__wait_ops corio__waitq_event = {"event", corio__waitq_detach, 0, 0,
+                                            describe_event};
+
 int corio_event_new(corio_event **out)
 {
     corio_event *ev;

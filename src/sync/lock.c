@@ -54,6 +54,40 @@ int corio_lock_free(corio_lock *lk)
     return 0;
 }
 
+/* ---- reports ------------------------------------------------------------------ */
+
+void corio__lock_describe(const corio_lock *lk, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "lock %p", (const void *)lk);
+    if (lk->owner) {
+        corio__wait_descf(d, " held by ");
+        corio__wait_desc_task(d, lk->owner);
+        if (corio_task_done(lk->owner))
+            corio__wait_descf(d, ", which ended holding it");
+        corio__wait_edge(d, lk->owner, "held by");
+    }
+    if (lk->q.n > 1)
+        corio__wait_descf(d, ", %zu waiting", lk->q.n);
+}
+
+static void describe_lock(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__lock_describe((const corio_lock *)w->obj, d);
+}
+
+const corio__wait_ops corio__waitq_lock = {"lock", corio__waitq_detach, 0, 0,
+                                           describe_lock};
+
+static void describe_lock_cond(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "condition's ");
+    corio__lock_describe((const corio_lock *)w->obj, d);
+    corio__wait_descf(d, " (re-acquiring after a wait)");
+}
+
+const corio__wait_ops corio__waitq_lock_cond = {
+    "lock (condition)", corio__waitq_detach, 0, 0, describe_lock_cond};
+
 void corio__lock_pass(corio_lock *lk)
 {
     corio_task *next = corio__waitq_first(&lk->q);

@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 struct corio_sem {
@@ -18,6 +19,18 @@ struct corio_sem {
     int value;
     int bound; /* -1: unbounded */
 };
+
+static void describe_sem(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_sem *s = (const corio_sem *)w->obj;
+    corio__wait_descf(d, "semaphore %p (value %d", (const void *)s, s->value);
+    if (s->bound >= 0)
+        corio__wait_descf(d, " of %d", s->bound);
+    corio__wait_descf(d, "; %zu waiting)", s->q.n);
+}
+
+const corio__wait_ops corio__waitq_sem = {"semaphore", corio__waitq_detach, 0,
+                                          0, describe_sem};
 
 static int sem_make(int value, int bound, corio_sem **out)
 {
@@ -100,8 +113,8 @@ int corio_sem_release(corio_sem *s)
 {
     if (!s)
         return -EINVAL;
-    if (s->bound >= 0 && s->value >= s->bound)
-        return -EOVERFLOW;
+    if ((s->bound >= 0 && s->value >= s->bound) || s->value == INT_MAX)
+        return -EOVERFLOW; /* value > 0: nobody waits, nothing to hand */
     if (!corio__waitq_loop_ok(&s->q, NULL))
         return CORIO_EWRONGTHREAD;
     give(s);

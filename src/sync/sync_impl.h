@@ -30,10 +30,14 @@ struct corio_lock {
     corio_task *owner; /* NULL when free; never NULL while q.n > 0 */
 };
 
-/* The kinds of wait on a queue (their report names), waitq.c. */
+/* The kinds of wait on a queue (their report names), each defined in its
+ * primitive's file with a describe op; they share waitq.c's detach. */
 extern const corio__wait_ops corio__waitq_lock, corio__waitq_lock_cond,
     corio__waitq_cond, corio__waitq_event, corio__waitq_sem,
     corio__waitq_barrier;
+void corio__waitq_detach(corio__wait *w);
+/* Describe a lock (its holder, an edge) into d: lock.c. */
+void corio__lock_describe(const corio_lock *lk, corio__wait_desc *d);
 
 /* Link t at the tail of q and park it until woken by the primitive
  * (*granted = 1; the return value is what the waker passed) or by a

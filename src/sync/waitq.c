@@ -11,7 +11,7 @@
 
 #include <errno.h>
 
-static void detach(corio__wait *w)
+void corio__waitq_detach(corio__wait *w)
 {
     corio__waitq *q = (corio__waitq *)w->obj;
     CORIO_ASSERT(q->n > 0);
@@ -19,13 +19,8 @@ static void detach(corio__wait *w)
     q->n--;
 }
 
-const corio__wait_ops corio__waitq_lock = {"lock", detach, 0, 0};
-const corio__wait_ops corio__waitq_lock_cond = {"lock (condition)", detach,
-                                                0, 0};
-const corio__wait_ops corio__waitq_cond = {"condition", detach, 0, 0};
-const corio__wait_ops corio__waitq_event = {"event", detach, 0, 0};
-const corio__wait_ops corio__waitq_sem = {"semaphore", detach, 0, 0};
-const corio__wait_ops corio__waitq_barrier = {"barrier", detach, 0, 0};
+/* The kinds (corio__waitq_lock, ...) are defined beside their primitive,
+ * with the describe op that knows its struct. */
 
 static int park(corio__waitq *q, corio_task *t, const corio__wait_ops *kind,
                 unsigned flags, int *granted)

@@ -115,11 +115,34 @@ static void detach_multi(corio__wait *w)
     ((multi *)w->obj)->task = NULL;
 }
 
-static const corio__wait_ops gather_ops = {"gather", detach_multi, 0, 0};
+/* What a gather, wait or as_completed still waits for: the pending ones,
+ * tasks as edges. */
+static void describe_multi(const corio__wait *w, corio__wait_desc *d)
+{
+    const multi *m = (const multi *)w->obj;
+    size_t i;
+    corio__wait_descf(d, "%s of %zu (%zu done)", w->ops->what, m->n,
+                      m->ndone);
+    if (corio__heap_node_queued(&m->timer.node)) {
+        d->deadline = m->timer.node.key;
+        corio__wait_descf(d, ", timeout in %.3f s",
+                          (double)(d->deadline - corio__loop_now_ns()) / 1e9);
+    }
+    for (i = 0; i < m->n; i++) {
+        corio_future *f = m->w[i].f;
+        if (f && f->state == CORIO__FUT_PENDING && f->is_task)
+            corio__wait_edge(d, (corio_task *)f, "awaits");
+    }
+}
+
+static const corio__wait_ops gather_ops = {"gather", detach_multi, 0, 0,
+                                           describe_multi};
 static const corio__wait_ops gather_cancelling_ops = {
-    "gather (cancelling)", detach_multi, 0, 0};
-static const corio__wait_ops wait_ops = {"wait", detach_multi, 0, 0};
-static const corio__wait_ops iter_ops = {"as_completed", detach_multi, 0, 0};
+    "gather (cancelling)", detach_multi, 0, 0, describe_multi};
+static const corio__wait_ops wait_ops = {"wait", detach_multi, 0, 0,
+                                         describe_multi};
+static const corio__wait_ops iter_ops = {"as_completed", detach_multi, 0, 0,
+                                         describe_multi};
 
 static int park_on(multi *m, corio_task *t, const corio__wait_ops *ops)
 {
@@ -187,7 +210,7 @@ static void watch_done(corio__wait *wt)
 }
 
 static const corio__wait_ops watch_ops = {"combinator watch", 0, 0,
-                                          watch_done};
+                                          watch_done, 0};
 
 static void unlink_watch(multi *m, watch *w)
 {
@@ -687,10 +710,16 @@ void corio_as_completed_free(corio_as_completed *m)
 
 /* ---- wait_for ---------------------------------------------------------------------- */
 
+static void describe_wait_for(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__wait_descf(d, "%s: ", w->ops->what);
+    corio__future_describe((const corio_future *)w->obj, d);
+}
+
 static const corio__wait_ops wait_for_ops = {"wait_for", corio__future_detach,
-                                            0, 0};
+                                            0, 0, describe_wait_for};
 static const corio__wait_ops wait_for_cancelling_ops = {
-    "wait_for (cancelling)", corio__future_detach, 0, 0};
+    "wait_for (cancelling)", corio__future_detach, 0, 0, describe_wait_for};
 
 /* Park t until f is done or a cancel reaches t. */
 static int park_on_future(corio_task *t, corio_future *f,
@@ -790,9 +819,9 @@ static void shield_outer_done(corio__wait *w)
 }
 
 static const corio__wait_ops shield_inner_ops = {"shield (inner)", 0, 0,
-                                                shield_inner_done};
+                                                shield_inner_done, 0};
 static const corio__wait_ops shield_outer_ops = {"shield (outer)", 0, 0,
-                                                shield_outer_done};
+                                                shield_outer_done, 0};
 
 int corio_future_shield(corio_future *f, corio_future **outer)
 {

@@ -43,6 +43,7 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->loop = loop;
     corio__list_init(&f->waiters);
     f->next_free = NULL;
+    f->completer = NULL;
 }
 
 int corio_future_new(corio_loop *loop, corio_future **out)
@@ -202,7 +203,8 @@ static void cb_call(void *arg)
 }
 
 static void cb_done(corio__wait *w);
-static const corio__wait_ops cb_ops = {"done callback", 0, 0, cb_done};
+static const corio__wait_ops cb_ops = {"done callback", 0, 0, cb_done,
+                                       0};
 
 static void cb_run(corio__ready *r)
 {
@@ -320,10 +322,42 @@ void corio__future_detach(corio__wait *w)
     corio__future_remove_waiter((corio_future *)w->obj, w);
 }
 
+void corio__future_describe(const corio_future *f, corio__wait_desc *d)
+{
+    corio_task *c;
+    if (f->is_task) {
+        corio__wait_descf(d, "join of ");
+        corio__wait_desc_task(d, (const corio_task *)f);
+        corio__wait_edge(d, (corio_task *)f, "joins");
+        return;
+    }
+    corio__wait_descf(d, "%sfuture %p", f->ops ? "gather " : "",
+                      (const void *)f);
+    c = f->completer && f->loop
+            ? corio__task_find(f->loop, f->completer, f->completer_id)
+            : NULL;
+    if (c) {
+        corio__wait_descf(d, " to be completed by ");
+        corio__wait_desc_task(d, c);
+        corio__wait_edge(d, c, "completed by");
+    } else if (f->completer) {
+        corio__wait_descf(d, " (its completer task #%llu has ended)",
+                          (unsigned long long)f->completer_id);
+    } else {
+        corio__wait_descf(d, " (completer unknown)");
+    }
+}
+
+static void describe_await(const corio__wait *w, corio__wait_desc *d)
+{
+    corio__future_describe((const corio_future *)w->obj, d);
+}
+
 const corio__wait_ops corio__future_await_ops = {
-    "future", corio__future_detach, forward_cancel, 0};
+    "future", corio__future_detach, forward_cancel, 0, describe_await};
 const corio__wait_ops corio__future_raw_ops = {
-    "future (raw await)", corio__future_detach, forward_cancel, 0};
+    "future (raw await)", corio__future_detach, forward_cancel, 0,
+    describe_await};
 
 int corio_future_await(corio_future *f, void **result)
 {

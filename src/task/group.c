@@ -225,8 +225,27 @@ static void detach_wait(corio__wait *w)
     ((corio_group *)w->obj)->waiter = NULL;
 }
 
+static void describe_wait(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_group *g = (const corio_group *)w->obj;
+    corio__node *nd, *nx;
+    corio__wait_descf(d, "task group %p: %zu child(ren) to finish%s",
+                      (const void *)g, g->nlive,
+                      g->aborting ? " (cancelling them)" : "");
+    CORIO__LIST_EACH(nd, nx, &g->live) {
+        child *c = CORIO__CONTAINER(nd, child, node);
+        if (!corio_task_done(c->t))
+            corio__wait_edge(d, c->t, "child");
+    }
+}
+
 static const corio__wait_ops group_wait_ops = {"group wait", detach_wait, 0,
-                                              0};
+                                              0, describe_wait};
+
+corio_task *corio__group_parent(const corio_group *g)
+{
+    return g->parent;
+}
 
 int corio_group_wait(corio_group *g, int rc)
 {

@@ -94,7 +94,13 @@ static void cancel_leftovers(corio_loop *loop)
     run_until_idle(loop);
 }
 
-int corio_run(corio_coro_fn main, void *arg, void **result)
+int(corio_run)(corio_coro_fn main, void *arg, void **result)
+{
+    return corio_run_at(main, arg, result, NULL, 0);
+}
+
+int corio_run_at(corio_coro_fn main, void *arg, void **result,
+                 const char *file, int line)
 {
     corio_task_opts opts;
     struct run_state rs = {NULL, NULL, 0, NULL};
@@ -113,8 +119,8 @@ int corio_run(corio_coro_fn main, void *arg, void **result)
         return rc;
     memset(&opts, 0, sizeof opts);
     opts.name = "main";
-    rc = corio_task_spawn_at(loop, main, arg, &opts, &rs.main, "corio_run",
-                             0);
+    rc = corio_task_spawn_at(loop, main, arg, &opts, &rs.main,
+                             file ? file : "corio_run", line);
     if (rc) {
         corio_loop_free(loop);
         return rc;

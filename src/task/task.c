@@ -89,6 +89,30 @@ void corio__task_check(const corio_task *t)
 
 /* ---- references and freeing ------------------------------------------------------- */
 
+/* A handle used after its last release (debug builds): the task's memory
+ * is recycled, and task_free clears the magic, so a join, cancel, retain
+ * or release through a dangling handle finds it cleared (until a spawn
+ * reuses the object) and aborts with the task's name. Release builds
+ * (NDEBUG) check nothing. */
+#ifndef NDEBUG
+static void check_live(const corio_task *t, const char *call)
+{
+    if (t->fut.magic == CORIO__FUTURE_MAGIC)
+        return;
+    fprintf(stderr,
+            "corio: %s on task '%s' (spawned at %s:%d) after its last "
+            "release: the handle dangles (keep a reference, "
+            "corio_task_retain, for as long as you use it)\n",
+            call, t->name ? t->name : "?", t->file ? t->file : "?",
+            t->line);
+    fflush(stderr);
+    abort();
+}
+#define TASK_LIVE(t, call) check_live((t), (call))
+#else
+#define TASK_LIVE(t, call) ((void)0)
+#endif
+
 static void task_free(corio_task *t)
 {
     corio_loop *loop = t->loop;
@@ -131,14 +155,18 @@ void corio__task_unref(corio_task *t)
 
 void corio_task_retain(corio_task *t)
 {
-    if (t)
+    if (t) {
+        TASK_LIVE(t, "corio_task_retain");
         t->fut.refs++;
+    }
 }
 
 void corio_task_release(corio_task *t)
 {
-    if (t)
+    if (t) {
+        TASK_LIVE(t, "corio_task_release");
         corio__task_unref(t);
+    }
 }
 
 /* ---- finishing ---------------------------------------------------------------- */
@@ -259,6 +287,11 @@ static void task_step(corio__ready *r)
     task_finish(t, rc, out);
 }
 
+corio_task *corio__task_of_step(corio__ready *r)
+{
+    return r->run == task_step ? task_of_ready(r) : NULL;
+}
+
 /* ---- spawning -------------------------------------------------------------------- */
 
 /* "task-N" into buf (24 bytes), without the cost of snprintf on the spawn
@@ -329,6 +362,8 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     t->coro.name = t->name;
     t->file = file ? file : "?";
     t->line = line;
+    t->parent_id = corio__task_cur ? corio__task_cur->id : 0;
+    t->wait_since = 0;
     t->cancel_requests = 0;
     t->cancel_seen = 0;
     t->scope = NULL;
@@ -409,6 +444,7 @@ int corio_task_cancel(corio_task *t)
 {
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_cancel");
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
     task_cancel(t, NULL);
@@ -421,6 +457,7 @@ int corio_task_cancel_msg(corio_task *t, const char *msg)
     int rc = 0;
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_cancel_msg");
     if (t->fut.state != CORIO__FUT_PENDING)
         return -EALREADY;
     if (msg && !(copy = corio__strdup(msg)))
@@ -458,6 +495,7 @@ int corio_task_join(corio_task *t, void **result)
 {
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_join");
     if (!corio__task_running() && t->fut.state == CORIO__FUT_PENDING &&
         !corio_coro_current())
         return CORIO_ENOTASK;
@@ -468,6 +506,7 @@ int corio_task_result(corio_task *t, void **result)
 {
     if (!t)
         return -EINVAL;
+    TASK_LIVE(t, "corio_task_result");
     return corio_future_result(&t->fut, result);
 }
 
@@ -518,6 +557,25 @@ size_t corio_loop_tasks(corio_loop *loop, corio_task **buf, size_t cap)
     return n;
 }
 
+corio_task *corio__task_by_id(corio_loop *loop, uint64_t id)
+{
+    corio__node *nd, *nx;
+    if (!loop->tasks || id == 0)
+        return NULL;
+    CORIO__LIST_EACH(nd, nx, &loop->tasks->all) {
+        corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
+        if (t->id == id)
+            return t;
+    }
+    return NULL;
+}
+
+corio_task *corio__task_find(corio_loop *loop, const void *p, uint64_t id)
+{
+    corio_task *t = corio__task_by_id(loop, id);
+    return t == p ? t : NULL;
+}
+
 int corio_fail(int err, const char *fmt, ...)
 {
     corio_task *t = corio__task_running();
@@ -552,9 +610,22 @@ static void detach_from_ready(corio__wait *w)
     (void)w; /* a sleep(0) is granted and queued from the start */
 }
 
-static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0};
+static void describe_sleep(const corio__wait *w, corio__wait_desc *d)
+{
+    int64_t at = w->task->timer.node.key;
+    if (at == CORIO__NO_DEADLINE) {
+        corio__wait_descf(d, "sleep forever (until cancelled)");
+        return;
+    }
+    d->deadline = at;
+    corio__wait_descf(d, "sleep, %.3f s left",
+                      (double)(at - corio__loop_now_ns()) / 1e9);
+}
+
+static const corio__wait_ops sleep_ops = {"sleep", detach_from_timer, 0, 0,
+                                          describe_sleep};
 static const corio__wait_ops yield_ops = {"sleep(0)", detach_from_ready, 0,
-                                          0};
+                                          0, 0};
 
 int corio_sleep(double seconds)
 {
@@ -602,9 +673,11 @@ static void report_waits(corio_loop *loop, const char *why)
         corio_task *t = CORIO__CONTAINER(nd, corio_task, all_node);
         fprintf(stderr, "  task '%s' (spawned at %s:%d) ", t->name, t->file,
                 t->line);
-        if (corio__task_parked(t))
-            fprintf(stderr, "waits on %s %p", t->wait.ops->what, t->wait.obj);
-        else if (t->queued)
+        if (corio__task_parked(t)) {
+            corio__wait_desc d;
+            corio__wait_describe(&t->wait, &d);
+            fprintf(stderr, "waits on %s", d.text);
+        } else if (t->queued)
             fprintf(stderr, "is ready to run");
         else
             fprintf(stderr, "is not waiting on anything corio knows");
@@ -703,6 +776,8 @@ corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
     corio__loop_add_closer(loop, &tl->close_memory);
     corio__loop_add_closer(loop, &tl->release);
     loop->report_stuck = report_waits;
+    if (corio__debug_env()) /* CORIO_DEBUG: stamp parks (wait.c) */
+        loop->run_hook = corio__task_debug_run;
     loop->tasks = tl;
     return tl;
 }

@@ -66,6 +66,11 @@ struct corio_future {
     corio_loop *loop;
     corio__list waiters;    /* corio__wait records: tasks and watchers */
     corio_future *next_free; /* its loop_tasks' free list */
+    /* The task expected to complete it, for reports only (diag.h's
+     * corio_diag_future_completer): borrowed, so checked against the
+     * loop's live tasks (by address and id) before it is read. */
+    struct corio_task *completer;
+    uint64_t completer_id;
 };
 
 /* ---- tasks ---------------------------------------------------------------- */
@@ -82,6 +87,9 @@ struct corio_task {
     const char *file;
     int line;
     uint64_t id;
+    uint64_t parent_id;     /* the task that spawned it (0: none), reports */
+    int64_t wait_since;     /* debug mode (src/diag/): when it last parked,
+                               loop ns; 0: not known */
     int cancel_requests;    /* asyncio's _num_cancels_requested */
     unsigned char cancel_seen; /* a suspension reported the cancellation
                                   since the last request (asyncio's
@@ -249,6 +257,22 @@ extern const char corio__parked_token;
 /* Cancel every live task of the loop (corio_run's shutdown). */
 void corio__loop_cancel_all(corio_loop *loop);
 
+/* The live task of loop at address t with id `id`, or NULL (task.c): for
+ * reports holding a borrowed pointer that may have ended. */
+corio_task *corio__task_find(corio_loop *loop, const void *t, uint64_t id);
+/* The live task of loop with id `id`, or NULL (task.c). */
+corio_task *corio__task_by_id(corio_loop *loop, uint64_t id);
+
+/* The task whose step r is, or NULL (another kind of ready node). */
+corio_task *corio__task_of_step(corio__ready *r);
+/* Debug mode (wait.c): the loop's run hook that stamps parks
+ * (t->wait_since), and whether CORIO_DEBUG asks for it (task.c sets the
+ * hook on a loop when the task layer attaches to it). */
+void corio__task_debug_run(corio_loop *loop, size_t count);
+int corio__debug_env(void);
+/* The task a group belongs to (group.c), for reports. */
+corio_task *corio__group_parent(const struct corio_group *g);
+
 /* Release a task reference (task.c). */
 void corio__task_unref(corio_task *t);
 /* Future internals shared with task.c. */
@@ -271,6 +295,9 @@ static inline void corio__future_remove_waiter(corio_future *f,
 extern const corio__wait_ops corio__future_await_ops;  /* "future" */
 extern const corio__wait_ops corio__future_raw_ops;    /* raw await */
 void corio__future_detach(corio__wait *w);
+/* Describe f for a wait on it: a join (an edge to its task), or a future
+ * and the task expected to complete it (an edge) where known. */
+void corio__future_describe(const corio_future *f, corio__wait_desc *d);
 /* Start t's wait on the pending future f with ops and link it. */
 static inline corio__wait *corio__future_wait_begin(corio_future *f,
                                                     corio_task *t,

@@ -16,6 +16,10 @@
 #include "task/task_impl.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char corio__parked_token = 0;
 
@@ -57,4 +61,86 @@ void corio__task_deliver_cancel(corio_task *t)
     corio__wait_abort(w);
     corio__task_ready(t);
     CORIO__TASK_CHECK(t);
+}
+
+/* ---- debug mode ---------------------------------------------------------------- */
+
+/* The loop's run hook in debug mode (loop_impl.h): run each node, and
+ * stamp a task that parked in its step with the time, for the dump's
+ * "waiting for". */
+void corio__task_debug_run(corio_loop *loop, size_t count)
+{
+    for (; count > 0; count--) {
+        corio__ready *r = corio__ready_pop(loop);
+        corio_task *t;
+        if (!r)
+            break;
+        if (!(t = corio__task_of_step(r))) {
+            r->run(r);
+            continue;
+        }
+        t->fut.refs++; /* it may finish and go in its step */
+        r->run(r);
+        if (corio__task_parked(t))
+            t->wait_since = corio__loop_now_ns();
+        corio__task_unref(t);
+    }
+}
+
+int corio__debug_env(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        const char *e = getenv("CORIO_DEBUG");
+        cached = e && *e && strcmp(e, "0") != 0;
+    }
+    return cached;
+}
+
+/* ---- describing (reports and dumps; never on a hot path) ------------------------- */
+
+void corio__wait_descf(corio__wait_desc *d, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (d->len >= sizeof d->text - 1)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(d->text + d->len, sizeof d->text - d->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        d->len += (size_t)n;
+    if (d->len >= sizeof d->text)
+        d->len = sizeof d->text - 1;
+}
+
+void corio__wait_desc_task(corio__wait_desc *d, const corio_task *t)
+{
+    corio__wait_descf(d, "task '%s' (#%llu)", t->name,
+                      (unsigned long long)t->id);
+}
+
+void corio__wait_edge(corio__wait_desc *d, corio_task *t, const char *how)
+{
+    if (!t)
+        return;
+    if (d->nedges < CORIO__WAIT_DESC_EDGES) {
+        d->edge[d->nedges] = t;
+        d->edge_how[d->nedges] = how;
+    }
+    d->nedges++;
+}
+
+void corio__wait_describe(const corio__wait *w, corio__wait_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->deadline = -1;
+    if (!w->ops) {
+        corio__wait_descf(d, "nothing");
+        return;
+    }
+    if (w->ops->describe)
+        w->ops->describe(w, d);
+    else
+        corio__wait_descf(d, "%s %p", w->ops->what, w->obj);
 }

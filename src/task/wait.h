@@ -33,17 +33,23 @@
  * ready-queue push, all inline (task_impl.h).
  *
  * Writing a new kind of wait:
- *   static const corio__wait_ops my_ops = {"my thing", my_detach, 0, 0};
+ *   static const corio__wait_ops my_ops = {"my thing", my_detach, 0, 0,
+ *                                          my_describe};
  *   corio__wait *w = corio__wait_begin(t, &my_ops, obj, 0);
  *   corio__list_push_back(&obj->waiters, &w->node);   (or any bookkeeping)
  *   rc = corio__wait_park(w);                         (suspends)
  * and on the waking side: pop the record, corio__wait_wake(w, value, p).
  * my_detach(w) undoes the bookkeeping when a cancel ends the wait first.
+ * my_describe(w, d) says what w waits on in words a person reads, and
+ * which tasks it waits for (reports, corio_loop_dump, the cycle check).
  * Callers check corio__task_cancel_report first (cancellation is
  * level-triggered, task_impl.h).
  */
 #ifndef CORIO_WAIT_H
 #define CORIO_WAIT_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "check.h"
 #include "list.h"
@@ -63,6 +69,22 @@ enum {
                                         waiting (condition re-acquire);
                                         only teardown ends it */
 
+/* What a wait's describe op fills (wait.c has the helpers): words for a
+ * person, and the tasks the wait waits for (the edges of the wait-for
+ * graph: a joined task, a lock's holder, a future's completer, a group's
+ * children). Reports and dumps (task.c, src/diag/) read it; nothing on a
+ * switch or wake path ever does. */
+#define CORIO__WAIT_DESC_TEXT 192
+#define CORIO__WAIT_DESC_EDGES 8
+typedef struct corio__wait_desc {
+    char text[CORIO__WAIT_DESC_TEXT]; /* "lock 0x... held by task 'a'" */
+    size_t len;
+    struct corio_task *edge[CORIO__WAIT_DESC_EDGES]; /* waits for these */
+    const char *edge_how[CORIO__WAIT_DESC_EDGES];    /* "joins", "holder" */
+    size_t nedges;      /* may exceed the array: the rest are counted */
+    int64_t deadline;   /* loop ns when the wait ends by itself, or -1 */
+} corio__wait_desc;
+
 typedef struct corio__wait_ops {
     const char *what; /* for reports: "lock", "queue get", ... */
     /* Undo what linked w (unlink it, drop counts) when a cancel or the
@@ -77,6 +99,11 @@ typedef struct corio__wait_ops {
     /* Records without a task only (done callbacks, watchers): what a wake
      * does, called after the record became GRANTED. */
     void (*notify)(corio__wait *w);
+    /* Optional: describe the PENDING record w for reports and dumps
+     * (corio__wait_describe falls back to what and obj): words through
+     * corio__wait_descf, the tasks it waits for through
+     * corio__wait_edge. Reads only; never called on a hot path. */
+    void (*describe)(const corio__wait *w, corio__wait_desc *d);
 } corio__wait_ops;
 
 struct corio__wait {
@@ -130,6 +157,17 @@ static inline void corio__wait_grant_now(corio__wait *w, int value)
     w->state = CORIO__WAIT_GRANTED;
     w->value = value;
 }
+
+/* Describing (wait.c). describe fills d for the PENDING record w of a
+ * task: its kind's describe op, or "<what> <obj>". descf appends words;
+ * edge adds a task w waits for (how: "joins", "held by", ...); task_ref
+ * appends "task 'name' (#id)". */
+void corio__wait_describe(const corio__wait *w, corio__wait_desc *d);
+void corio__wait_descf(corio__wait_desc *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void corio__wait_edge(corio__wait_desc *d, struct corio_task *t,
+                      const char *how);
+void corio__wait_desc_task(corio__wait_desc *d, const struct corio_task *t);
 
 /* The record as the first of a list, or NULL. */
 static inline corio__wait *corio__wait_first(const corio__list *l)

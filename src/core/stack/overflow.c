@@ -3,9 +3,14 @@
  *
  * A SIGSEGV/SIGBUS handler, installed once for the process, runs on the
  * per-thread alternate signal stack that corio__stack_thread_init gives
- * every thread running coroutines. It asks arena.c which stack's guard
- * holds si_addr (a walk of the arena list: no cost per switch) and, if
- * one does, reports by name and aborts. Anything else is passed to the
+ * every thread running coroutines. It decides by addresses which stack
+ * overflowed (no cost per switch): the running coroutine's, when the
+ * faulting stack pointer has left that stack downward and the fault lies
+ * between it and the stack (a frame larger than the guard jumps it, so
+ * the fault may land in another stack's guard, and naming that stack's
+ * owner would blame a suspended coroutine); else the stack whose guard
+ * holds si_addr (arena.c walks its arena list). It reports by name and
+ * aborts. Anything else is passed to the
  * handler installed before corio's, or to the default action. The same
  * report serves coro.c's canary check, which finds an overflow after the
  * fact and has no fault address.
@@ -16,20 +21,69 @@
  * handler returns.
  *
  * Limits: the previous handler's sa_mask and flags are not replayed (it is
- * just called), and an overflow by a frame larger than the guard lands
- * beyond it, where it is not recognised.
+ * just called). A frame larger than the guard, in code built without
+ * -fstack-clash-protection, may write into the neighbouring stack without
+ * faulting at all (silent corruption): corio is built with the flag where
+ * the compiler has it, and docs/coro.md asks programs to be too.
  */
 #include "stack_impl.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static struct sigaction prev_segv, prev_bus;
 static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+
+/* coro.c's "stack of the running coroutine" (stack.h). */
+static const corio__stack *(*_Atomic running_fn)(void);
+
+/* How far below its stack an overflowing coroutine's stack pointer may be
+ * and still be taken for an overflow (a frame of up to this size). */
+#define OVERFLOW_REACH ((uintptr_t)64 << 20)
+
+void corio__stack_set_running_fn(const corio__stack *(*fn)(void))
+{
+    running_fn = fn;
+}
+
+/* The stack pointer of the interrupted context, or 0 if unknown here. */
+static uintptr_t fault_sp(const void *uc)
+{
+    const ucontext_t *u = uc;
+    if (!u)
+        return 0;
+#if defined(__x86_64__)
+    return (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)u->uc_mcontext.sp;
+#else
+    return 0;
+#endif
+}
+
+/* The stack that overflowed, or NULL if the fault is not an overflow. */
+static const corio__stack *overflowed(const void *addr, const void *uc)
+{
+    const corio__stack *(*fn)(void) = running_fn;
+    const corio__stack *run = fn ? fn() : NULL;
+    uintptr_t sp = fault_sp(uc), a = (uintptr_t)addr;
+    if (run && sp) {
+        uintptr_t lo = (uintptr_t)run->lo;
+        /* The stack pointer left the running stack downward, and the
+         * fault is in the frame being made (at most a page below sp:
+         * the red zone, a push). */
+        if (sp < lo && lo - sp <= OVERFLOW_REACH && a < lo &&
+            a + 4096 >= sp)
+            return run;
+    }
+    return corio__stack_guard_owner(addr);
+}
 
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -37,7 +91,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
     void (*h)(int) = prev->sa_handler; /* shares storage with sa_sigaction */
     int saved_errno = errno;
     if (si && si->si_code > 0) { /* raised by a fault, not by kill() */
-        const corio__stack *st = corio__stack_guard_owner(si->si_addr);
+        const corio__stack *st = overflowed(si->si_addr, uc);
         if (st)
             corio__stack_overflow_report(st, si->si_addr);
     }

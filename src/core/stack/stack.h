@@ -114,6 +114,14 @@ _Noreturn void corio__stack_overflow_report(const corio__stack *st,
                                             const void *addr);
 
 /*
+ * corio__stack_set_running_fn: tell the overflow handler how to find the
+ * stack of the coroutine running on the calling thread (coro.c sets it
+ * once; fn returns NULL when the thread runs on its own stack). fn is
+ * called from the SIGSEGV handler, so it must be async-signal-safe.
+ */
+void corio__stack_set_running_fn(const corio__stack *(*fn)(void));
+
+/*
  * corio__stack_thread_init: make this thread ready to run coroutines:
  * install the process's SIGSEGV/SIGBUS handler once, give the thread an
  * alternate signal stack (taken from the pool) if it has none, and arrange

@@ -29,6 +29,10 @@
  *     loop drops by its generation. unwatch() still returns 0.
  *   - A number whose stale registration points at a description that is
  *     then dup2'd back onto it: ADD fails with EEXIST, and MOD takes over.
+ *   - The loop cannot see a close(2) behind its back, so it keeps the
+ *     token; before each wait on a watched fd it calls rearm(), whose MOD
+ *     fails with ENOENT when the kernel dropped the entry (the number now
+ *     names another file), and ADDs the new file.
  *
  * Timeouts. epoll_pwait2 (Linux 5.11) takes a timespec; when it is
  * missing (ENOSYS, or EPERM from a seccomp filter) the process notes it
@@ -46,6 +50,7 @@
 #include "wait_clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -151,6 +156,9 @@ static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
         return -EINVAL;
     if ((size_t)fd < p->nreg && p->reg[fd].on && p->reg[fd].token == token)
         return 0;
+    /* The table grows only for a descriptor that exists. */
+    if ((size_t)fd >= p->nreg && fcntl(fd, F_GETFD) < 0)
+        return -errno;
     err = reg_reserve(p, fd);
     if (err)
         return err;
@@ -173,6 +181,30 @@ static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
     r->on = 1;
     r->token = token;
     return 0;
+}
+
+/* Check fd's registration with the kernel (poll.h): MOD under the same
+ * token; ENOENT means the kernel dropped it (fd closed behind our back,
+ * its number since reused by another file): ADD it again. 0, 1 (added
+ * again), -ENOENT (not ours), or the errors of ep_watch. */
+static int ep_rearm(corio__poller *p, int fd, uint64_t token)
+{
+    int err;
+    if (fd < 0 || (size_t)fd >= p->nreg || !p->reg[fd].on)
+        return -ENOENT;
+    err = ctl(p, EPOLL_CTL_MOD, fd, token);
+    if (err != -ENOENT) {
+        if (err == 0)
+            p->reg[fd].token = token;
+        return err;
+    }
+    err = ctl(p, EPOLL_CTL_ADD, fd, token);
+    if (err) {
+        p->reg[fd].on = 0; /* the kernel has nothing for fd now */
+        return err;
+    }
+    p->reg[fd].token = token;
+    return 1;
 }
 
 /* Forget fd: 0 when it was watched (even if it has been closed already and
@@ -281,6 +313,7 @@ const corio__poller_ops corio__poll_epoll = {
     .open = ep_open,
     .close = ep_close,
     .watch = ep_watch,
+    .rearm = ep_rearm,
     .unwatch = ep_unwatch,
     .wait = ep_wait,
 };

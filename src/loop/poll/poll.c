@@ -143,6 +143,16 @@ static int pl_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
     return 0;
 }
 
+/* Nothing to check (poll.h): poll(2) is given the number at every wait.
+ * 0, or -ENOENT when fd is not watched. No syscall. */
+static int pl_rearm(corio__poller *p, int fd, uint64_t token)
+{
+    if (fd < 0 || (size_t)fd >= p->nslot || !p->slot[fd])
+        return -ENOENT;
+    p->token[p->slot[fd] - 1] = token;
+    return 0;
+}
+
 /* Forget fd: 0, or -ENOENT when it was not watched. No syscall. */
 static int pl_unwatch(corio__poller *p, int fd)
 {
@@ -234,6 +244,7 @@ const corio__poller_ops corio__poll_poll = {
     .open = pl_open,
     .close = pl_close,
     .watch = pl_watch,
+    .rearm = pl_rearm,
     .unwatch = pl_unwatch,
     .wait = pl_wait,
 };

@@ -59,6 +59,16 @@ typedef struct corio__poller_ops {
      * -EINVAL (bits other than IN/OUT), -ENOMEM, -ENOSPC (epoll's
      * per-user watch limit). */
     int (*watch)(corio__poller *p, int fd, unsigned events, uint64_t token);
+    /* Check that fd, watched under `token`, is still registered with the
+     * kernel, and register it again if not: a descriptor closed with
+     * close(2) behind the loop's back and its number reused leaves a
+     * registration the kernel dropped (epoll), so the new file would
+     * never be reported. Returns 0 (it was registered), 1 (it had been
+     * dropped: registered again now), -ENOENT (fd not watched), or
+     * watch()'s errors. epoll: one syscall (EPOLL_CTL_MOD, which also
+     * re-arms the edge); poll: none (poll(2) takes the number afresh at
+     * every wait, so a reused number is watched as it is). */
+    int (*rearm)(corio__poller *p, int fd, uint64_t token);
     /* Stop watching fd, before it is closed (see the rule above); pending
      * events of fd are not reported after this. Never fails for a watched
      * fd, even one already closed; -ENOENT for one that is not watched. */

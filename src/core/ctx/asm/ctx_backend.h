@@ -29,4 +29,31 @@ typedef struct corio__ctx {
  * frame-pointer walks end there. */
 #define CORIO__CTX_ENTRY_FP_ZERO 1
 
+/* Where a suspended context resumes and its frame pointer, read from the
+ * saved frame at sp (layouts in the .S files), for backtraces of
+ * suspended coroutines (src/diag/, scripts/corio-gdb.py). Returns 1, or 0
+ * when unknown. AArch64 return addresses may carry a pointer
+ * authentication code: callers strip it before symbolizing. */
+#if defined(__x86_64__)
+#define CORIO__CTX_FP_SLOT 48
+#define CORIO__CTX_PC_SLOT 56
+#elif defined(__aarch64__)
+#define CORIO__CTX_FP_SLOT 80
+#define CORIO__CTX_PC_SLOT 88
+#endif
+static inline int corio__ctx_saved_frame(const corio__ctx *c, void **pc,
+                                         void **fp)
+{
+#ifdef CORIO__CTX_PC_SLOT
+    const char *sp = (const char *)c->sp;
+    *fp = *(void *const *)(sp + CORIO__CTX_FP_SLOT);
+    *pc = *(void *const *)(sp + CORIO__CTX_PC_SLOT);
+    return 1;
+#else
+    (void)c;
+    *pc = *fp = 0;
+    return 0;
+#endif
+}
+
 #endif /* CORIO_CTX_BACKEND_ASM_H */

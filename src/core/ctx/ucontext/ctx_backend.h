@@ -41,4 +41,25 @@ typedef struct corio__ctx {
  * whatever libc leaves. */
 #define CORIO__CTX_ENTRY_FP_ZERO 0
 
+/* Where a suspended context resumes and its frame pointer (for
+ * backtraces, src/diag/): from the saved ucontext. Returns 1, or 0 where
+ * this architecture's registers are not known here. */
+static inline int corio__ctx_saved_frame(const corio__ctx *c, void **pc,
+                                         void **fp)
+{
+#if defined(__x86_64__) && defined(REG_RIP)
+    *pc = (void *)c->uc.uc_mcontext.gregs[REG_RIP];
+    *fp = (void *)c->uc.uc_mcontext.gregs[REG_RBP];
+    return 1;
+#elif defined(__aarch64__)
+    *pc = (void *)c->uc.uc_mcontext.pc;
+    *fp = (void *)c->uc.uc_mcontext.regs[29];
+    return 1;
+#else
+    (void)c;
+    *pc = *fp = 0;
+    return 0;
+#endif
+}
+
 #endif /* CORIO_CTX_BACKEND_UCONTEXT_H */

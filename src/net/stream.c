@@ -1,0 +1,532 @@
+/*
+ * stream.c: buffered streams over a descriptor (contract in
+ * corio/stream.h; the object in stream_impl.h).
+ *
+ * Every wait is corio_wait_readable/_writable on the descriptor, and
+ * data moves between the kernel and our buffers only in calls that
+ * cannot be cancelled halfway (read(2) into rbuf, writev from wbuf), so a
+ * cancelled wait leaves the buffers as they were: nothing is lost.
+ * Reads consume from rbuf only once they succeed.
+ *
+ * The read buffer grows (doubling) up to what the largest request needs:
+ * the limit for read_until, n for read_exactly. It is compacted (data
+ * moved to the front) before a read when the free tail is small.
+ */
+#include "alloc.h"
+#include "net/stream_impl.h"
+
+#include <corio/io.h>
+#include <corio/task.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define DEFAULT_LIMIT 65536
+#define DEFAULT_HIGH 65536
+#define READ_CHUNK 16384
+
+size_t corio__stream_scan(const unsigned char *buf, size_t len, size_t *from,
+                          const unsigned char *delim, size_t dlen)
+{
+    size_t i = *from;
+    const unsigned char *p;
+    if (len < dlen) {
+        *from = 0;
+        return 0;
+    }
+    while (i + dlen <= len) {
+        p = memchr(buf + i, delim[0], len - dlen + 1 - i);
+        if (!p)
+            break;
+        i = (size_t)(p - buf);
+        if (memcmp(p, delim, dlen) == 0)
+            return i + dlen;
+        i++;
+    }
+    *from = len - dlen + 1;
+    return 0;
+}
+
+int corio_stream_new(int fd, const corio_stream_opts *opts,
+                     corio_stream **out)
+{
+    static const corio_stream_opts none;
+    const corio_stream_opts *o = opts ? opts : &none;
+    corio_stream *s;
+    size_t high = o->high_water ? o->high_water : DEFAULT_HIGH;
+    int rc;
+    if (!out || fd < 0 || o->low_water > high)
+        return -EINVAL;
+    if (fcntl(fd, F_GETFL) < 0)
+        return -EBADF;
+    s = corio__calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    if ((rc = corio_fd_nonblock(fd)) != 0) {
+        corio__free(s);
+        return rc;
+    }
+    s->fd = fd;
+    s->limit = o->limit ? o->limit : DEFAULT_LIMIT;
+    s->high = high;
+    s->low = o->low_water;
+    s->no_close = o->no_close ? 1 : 0;
+    *out = s;
+    return 0;
+}
+
+int corio_stream_fd(const corio_stream *s)
+{
+    return s ? s->fd : -1;
+}
+
+static size_t buffered(const corio_stream *s)
+{
+    return s->rend - s->rstart;
+}
+
+/* The first buffered byte (never a null pointer, even before the first
+ * read allocated the buffer). */
+static unsigned char *rdata(corio_stream *s)
+{
+    static unsigned char none[1];
+    return s->rbuf ? s->rbuf + s->rstart : none;
+}
+
+static void consume(corio_stream *s, size_t n)
+{
+    s->rstart += n;
+    s->scanned = 0;
+    if (s->rstart == s->rend)
+        s->rstart = s->rend = 0;
+}
+
+/* Room for at least `want` more bytes after rend, and for `total`
+ * buffered bytes overall. 0 or -ENOMEM. */
+static int reserve(corio_stream *s, size_t want, size_t total)
+{
+    size_t need, cap;
+    unsigned char *nb;
+    if (s->rcap - s->rend >= want && s->rcap >= total)
+        return 0;
+    if (s->rstart > 0) { /* compact */
+        memmove(s->rbuf, rdata(s), buffered(s));
+        s->rend -= s->rstart;
+        s->rstart = 0;
+        if (s->rcap - s->rend >= want && s->rcap >= total)
+            return 0;
+    }
+    need = s->rend + want;
+    if (need < total)
+        need = total;
+    cap = s->rcap ? s->rcap : READ_CHUNK;
+    while (cap < need)
+        cap *= 2;
+    nb = corio__realloc(s->rbuf, cap);
+    if (!nb)
+        return -ENOMEM;
+    s->rbuf = nb;
+    s->rcap = cap;
+    return 0;
+}
+
+/* Read once more into the buffer, waiting for data, with room for at
+ * least `total` buffered bytes. > 0 bytes added, 0 end of file, < 0
+ * error. Nothing already buffered changes on any return. */
+static ssize_t fill(corio_stream *s, size_t total)
+{
+    ssize_t n;
+    size_t room;
+    int rc;
+    if (s->rerr)
+        return s->rerr;
+    if (s->eof)
+        return 0;
+    if (!corio_task_current())
+        return CORIO_ENOTASK;
+    room = READ_CHUNK;
+    if (total > buffered(s) && total - buffered(s) < room)
+        room = total - buffered(s);
+    if ((rc = reserve(s, room, total)) != 0)
+        return rc;
+    for (;;) {
+        if (s->kicked && buffered(s) == 0)
+            return CORIO_ESHUTTING;
+        n = read(s->fd, s->rbuf + s->rend, s->rcap - s->rend);
+        if (n > 0) {
+            s->rend += (size_t)n;
+            return n;
+        }
+        if (n == 0) {
+            if (s->kicked)
+                return CORIO_ESHUTTING; /* our own SHUT_RD, not the peer */
+            s->eof = 1;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            s->rerr = -errno;
+            return s->rerr;
+        }
+        if (s->shutting && buffered(s) == 0)
+            return CORIO_ESHUTTING; /* idle: do not start waiting */
+        s->idle = buffered(s) == 0;
+        rc = corio_wait_readable(s->fd);
+        s->idle = 0;
+        if (rc)
+            return rc;
+    }
+}
+
+ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n)
+{
+    size_t k;
+    ssize_t r;
+    if (!s || (!buf && n > 0))
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    while (buffered(s) == 0) {
+        r = fill(s, 1);
+        if (r <= 0)
+            return r;
+    }
+    k = buffered(s) < n ? buffered(s) : n;
+    memcpy(buf, rdata(s), k);
+    consume(s, k);
+    return (ssize_t)k;
+}
+
+int corio_stream_read_exactly(corio_stream *s, void *buf, size_t n,
+                              size_t *got)
+{
+    ssize_t r;
+    size_t k;
+    if (got)
+        *got = 0;
+    if (!s || (!buf && n > 0))
+        return -EINVAL;
+    while (buffered(s) < n) {
+        r = fill(s, n);
+        if (r < 0)
+            return (int)r;
+        if (r == 0) { /* the end: hand over what came */
+            k = buffered(s);
+            memcpy(buf, rdata(s), k);
+            consume(s, k);
+            if (got)
+                *got = k;
+            return CORIO_EINCOMPLETE;
+        }
+    }
+    memcpy(buf, rdata(s), n);
+    consume(s, n);
+    if (got)
+        *got = n;
+    return 0;
+}
+
+/* Wait until the buffer holds the delimiter within `limit` bytes. 0 with
+ * *found its end; CORIO_ELIMIT; 1 at end of stream without it; < 0. */
+static int until(corio_stream *s, const unsigned char *d, size_t dlen,
+                 size_t limit, size_t *found)
+{
+    size_t end, avail;
+    ssize_t r;
+    s->scanned = 0; /* an earlier search may have had another delimiter */
+    for (;;) {
+        avail = buffered(s) < limit ? buffered(s) : limit;
+        if (s->scanned > avail)
+            s->scanned = 0;
+        end = corio__stream_scan(rdata(s), avail, &s->scanned, d,
+                                 dlen);
+        if (end) {
+            *found = end;
+            return 0;
+        }
+        if (buffered(s) >= limit)
+            return CORIO_ELIMIT;
+        r = fill(s, limit);
+        if (r < 0)
+            return (int)r;
+        if (r == 0)
+            return 1;
+    }
+}
+
+static int read_until(corio_stream *s, const void *delim, size_t dlen,
+                      void *buf, size_t cap, size_t *len, int line)
+{
+    size_t limit, end = 0, k;
+    int rc;
+    if (len)
+        *len = 0;
+    if (!s || !delim || !buf || !len || dlen == 0 || cap < dlen)
+        return -EINVAL;
+    limit = cap < s->limit ? cap : s->limit;
+    if (limit < dlen)
+        limit = dlen;
+    rc = until(s, delim, dlen, limit, &end);
+    if (rc == 1) { /* end of stream: the rest (less than limit bytes) */
+        k = buffered(s);
+        memcpy(buf, rdata(s), k);
+        consume(s, k);
+        *len = k;
+        return line ? 0 : CORIO_EINCOMPLETE;
+    }
+    if (rc != 0)
+        return rc;
+    memcpy(buf, rdata(s), end);
+    consume(s, end);
+    *len = end;
+    return 0;
+}
+
+int corio_stream_read_until(corio_stream *s, const void *delim, size_t dlen,
+                            void *buf, size_t cap, size_t *len)
+{
+    return read_until(s, delim, dlen, buf, cap, len, 0);
+}
+
+int corio_stream_read_line(corio_stream *s, void *buf, size_t cap,
+                           size_t *len)
+{
+    return read_until(s, "\n", 1, buf, cap, len, 1);
+}
+
+int corio_stream_peek(corio_stream *s, const void **data, size_t *len)
+{
+    if (!s || !data || !len)
+        return -EINVAL;
+    *data = rdata(s);
+    *len = buffered(s);
+    return 0;
+}
+
+ssize_t corio_stream_fill(corio_stream *s)
+{
+    if (!s)
+        return -EINVAL;
+    if (buffered(s) >= s->limit)
+        return CORIO_ELIMIT;
+    return fill(s, buffered(s) + 1);
+}
+
+int corio_stream_consume(corio_stream *s, size_t n)
+{
+    if (!s || n > buffered(s))
+        return -EINVAL;
+    if (n)
+        consume(s, n);
+    return 0;
+}
+
+int corio_stream_at_eof(const corio_stream *s)
+{
+    return s && s->eof && buffered(s) == 0;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+size_t corio_stream_write_pending(const corio_stream *s)
+{
+    return s ? s->wend - s->wstart : 0;
+}
+
+/* One non-blocking attempt to send iov. Bytes sent, or -errno (EAGAIN
+ * included). */
+static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
+{
+    struct msghdr m;
+    ssize_t r;
+    for (;;) {
+        if (!s->notsock) {
+            memset(&m, 0, sizeof m);
+            m.msg_iov = iov;
+            m.msg_iovlen = (size_t)n;
+            r = sendmsg(s->fd, &m, MSG_NOSIGNAL);
+            if (r < 0 && errno == ENOTSOCK) {
+                s->notsock = 1;
+                continue;
+            }
+        } else {
+            r = writev(s->fd, iov, n);
+        }
+        if (r >= 0)
+            return r;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int is_again(ssize_t r)
+{
+    return r == -EAGAIN || r == -EWOULDBLOCK;
+}
+
+/* Drop the first n pending bytes. */
+static void sent(corio_stream *s, size_t n)
+{
+    s->wstart += n;
+    if (s->wstart == s->wend)
+        s->wstart = s->wend = 0;
+}
+
+static int wreserve(corio_stream *s, size_t n)
+{
+    size_t pending = s->wend - s->wstart, cap;
+    unsigned char *nb;
+    if (s->wcap - s->wend >= n)
+        return 0;
+    if (s->wstart > 0 && s->wcap - pending >= n) {
+        memmove(s->wbuf, s->wbuf + s->wstart, pending);
+        s->wstart = 0;
+        s->wend = pending;
+        return 0;
+    }
+    cap = s->wcap ? s->wcap : 4096;
+    while (cap - pending < n)
+        cap *= 2;
+    if (s->wstart > 0) {
+        memmove(s->wbuf, s->wbuf + s->wstart, pending);
+        s->wstart = 0;
+        s->wend = pending;
+    }
+    nb = corio__realloc(s->wbuf, cap);
+    if (!nb)
+        return -ENOMEM;
+    s->wbuf = nb;
+    s->wcap = cap;
+    return 0;
+}
+
+int corio_stream_write(corio_stream *s, const void *buf, size_t n)
+{
+    struct iovec iov[2];
+    size_t pending, off = 0;
+    ssize_t r;
+    int k = 0;
+    if (!s || (!buf && n > 0))
+        return -EINVAL;
+    if (s->werr)
+        return s->werr;
+    if (s->wshut)
+        return -EPIPE;
+    if (n == 0)
+        return 0;
+    pending = s->wend - s->wstart;
+    if (pending + n > s->high) {
+        /* Past the mark: what the kernel takes now, buffer and new bytes
+         * in one writev, with no copy of the new ones. */
+        if (pending) {
+            iov[k].iov_base = s->wbuf + s->wstart;
+            iov[k++].iov_len = pending;
+        }
+        iov[k].iov_base = (void *)buf;
+        iov[k++].iov_len = n;
+        r = send_iov(s, iov, k);
+        if (r < 0 && !is_again(r)) {
+            s->werr = (int)r;
+            return s->werr;
+        }
+        if (r > 0) {
+            if ((size_t)r <= pending) {
+                sent(s, (size_t)r);
+            } else {
+                sent(s, pending);
+                off = (size_t)r - pending;
+            }
+        }
+    }
+    if (off < n) {
+        if (wreserve(s, n - off) != 0) {
+            if (off)
+                s->werr = -ENOMEM; /* part went out: the stream is broken */
+            return -ENOMEM;
+        }
+        memcpy(s->wbuf + s->wend, (const char *)buf + off, n - off);
+        s->wend += n - off;
+    }
+    return 0;
+}
+
+/* Send until at most `keep` bytes remain, waiting as needed. */
+static int flush(corio_stream *s, size_t keep)
+{
+    struct iovec iov;
+    ssize_t r;
+    int rc;
+    if (s->werr)
+        return s->werr;
+    while (s->wend - s->wstart > keep) {
+        iov.iov_base = s->wbuf + s->wstart;
+        iov.iov_len = s->wend - s->wstart;
+        r = send_iov(s, &iov, 1);
+        if (r > 0) {
+            sent(s, (size_t)r);
+            continue;
+        }
+        if (r < 0 && !is_again(r)) {
+            s->werr = (int)r;
+            return s->werr;
+        }
+        if ((rc = corio_wait_writable(s->fd)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int corio_stream_drain(corio_stream *s)
+{
+    if (!s)
+        return -EINVAL;
+    if (s->wend - s->wstart > s->low && !corio_task_current())
+        return CORIO_ENOTASK;
+    return flush(s, s->low);
+}
+
+int corio_stream_write_eof(corio_stream *s)
+{
+    int rc;
+    if (!s)
+        return -EINVAL;
+    if (s->wshut)
+        return 0;
+    if (s->wend > s->wstart && !corio_task_current())
+        return CORIO_ENOTASK;
+    if ((rc = flush(s, 0)) != 0)
+        return rc;
+    if (shutdown(s->fd, SHUT_WR) < 0)
+        return errno == ENOTSOCK ? -ENOTSUP : -errno;
+    s->wshut = 1;
+    return 0;
+}
+
+int corio_stream_close(corio_stream *s)
+{
+    int rc = 0;
+    if (!s)
+        return 0;
+    if (s->wend > s->wstart && !s->werr)
+        rc = corio_task_current() ? flush(s, 0) : CORIO_ENOTASK;
+    if (!s->no_close)
+        corio_fd_close(s->fd);
+    corio__free(s->rbuf);
+    corio__free(s->wbuf);
+    corio__free(s);
+    return rc;
+}
+
+void corio__stream_shutdown_idle(corio_stream *s)
+{
+    s->shutting = 1;
+    if (s->idle && !s->kicked) {
+        s->kicked = 1;
+        shutdown(s->fd, SHUT_RD); /* wakes the read; it says ESHUTTING */
+    }
+}

@@ -1,0 +1,636 @@
+/*
+ * test_thread.c: the thread pool and corio_to_thread: results and errors,
+ * threads started lazily and ended when idle, lanes that do not starve
+ * each other, both cancel modes before start, while running and after
+ * done, and work in flight when the loop ends (corio_loop_free,
+ * corio_run after SIGINT). Workers and tasks meet through pipes and
+ * semaphores, never sleeps.
+ */
+#include "test.h"
+
+#include "cancel_rule.h"
+#include "run_body.h"
+#include "thread/pool.h"
+
+#include <corio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <unistd.h>
+
+/* ---- helpers: a gate the work blocks on, a signal that it started ------------ */
+
+struct gate {
+    int hold[2];    /* the work reads hold[0]: blocks until a byte comes */
+    int started[2]; /* the work writes started[1] when it begins */
+    atomic_int runs;
+    atomic_int freed;
+    sem_t freed_sem;
+    pthread_t ran_on;
+};
+
+static struct gate G;
+
+static void gate_init(void)
+{
+    CHECK_EQ(pipe2(G.hold, O_CLOEXEC), 0);
+    CHECK_EQ(pipe2(G.started, O_CLOEXEC), 0);
+    CHECK_EQ(corio_fd_nonblock(G.started[0]), 0);
+    atomic_store(&G.runs, 0);
+    atomic_store(&G.freed, 0);
+    CHECK_EQ(sem_init(&G.freed_sem, 0, 0), 0);
+}
+
+static void gate_open(void)
+{
+    char c = 'x';
+    CHECK_EQ(write(G.hold[1], &c, 1), 1);
+}
+
+/* In a task: wait until a work item said it started. */
+static void await_started(void)
+{
+    char c;
+    CHECK_EQ(corio_read(G.started[0], &c, 1), 1);
+}
+
+static int gated_work(void *arg, void **result)
+{
+    char c = 's';
+    atomic_fetch_add(&G.runs, 1);
+    CHECK_EQ(write(G.started[1], &c, 1), 1);
+    CHECK_EQ(read(G.hold[0], &c, 1), 1);
+    *result = malloc(16);
+    return (int)(intptr_t)arg;
+}
+
+static int quick_work(void *arg, void **result)
+{
+    atomic_fetch_add(&G.runs, 1);
+    G.ran_on = pthread_self();
+    *result = malloc(16);
+    return (int)(intptr_t)arg;
+}
+
+static void free_counted(void *r)
+{
+    free(r);
+    atomic_fetch_add(&G.freed, 1);
+    sem_post(&G.freed_sem);
+}
+
+static const corio_to_thread_opts abandon_opts = {CORIO_LANE_USER,
+                                                  CORIO_CANCEL_ABANDON,
+                                                  free_counted};
+static const corio_to_thread_opts wait_opts = {CORIO_LANE_USER,
+                                               CORIO_CANCEL_WAIT,
+                                               free_counted};
+
+/* ---- basics -------------------------------------------------------------------- */
+
+static int basic_body(void)
+{
+    void *r = NULL;
+    int rc = corio_to_thread(quick_work, (void *)(intptr_t)-EDOM, &r);
+    CHECK_EQ(rc, -EDOM); /* fn's own return value */
+    CHECK(r != NULL);
+    CHECK(!pthread_equal(G.ran_on, pthread_self()));
+    free(r);
+    r = NULL;
+    CHECK_EQ(corio_to_thread(quick_work, 0, &r), 0);
+    free(r);
+    /* No result pointer: the result goes to free_result. */
+    CHECK_EQ(corio_to_thread_with(quick_work, 0, &abandon_opts, NULL), 0);
+    CHECK_EQ(atomic_load(&G.freed), 1);
+    return 0;
+}
+
+TEST(thread_to_thread_basic)
+{
+    gate_init();
+    /* A task waiting on pool work is no deadlock: corio_run finishes. */
+    CHECK_EQ(run(basic_body), 0);
+    CHECK_EQ(atomic_load(&G.runs), 3);
+}
+
+static int errors_body(void)
+{
+    corio_to_thread_opts o = {CORIO_LANE_COUNT, 0, NULL};
+    CHECK_EQ(corio_to_thread(NULL, NULL, NULL), -EINVAL);
+    CHECK_EQ(corio_to_thread_with(quick_work, NULL, &o, NULL), -EINVAL);
+    o.lane = -1;
+    CHECK_EQ(corio_to_thread_with(quick_work, NULL, &o, NULL), -EINVAL);
+    o.lane = 0;
+    o.cancel = 7;
+    CHECK_EQ(corio_to_thread_with(quick_work, NULL, &o, NULL), -EINVAL);
+    CHECK_EQ(atomic_load(&G.runs), 0);
+    return 0;
+}
+
+TEST(thread_to_thread_errors)
+{
+    gate_init();
+    CHECK_EQ(corio_to_thread(quick_work, NULL, NULL), CORIO_ENOTASK);
+    CHECK_EQ(run(errors_body), 0);
+}
+
+/* ---- threads start lazily and exit when idle -------------------------------------- */
+
+static corio_pool *P;
+
+static int lazy_body(void)
+{
+    void *r;
+    CHECK_EQ(corio_pool_threads(P), 0);
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    CHECK_EQ(corio_pool_threads(P), 0); /* no thread before the first job */
+    CHECK_EQ(corio_to_thread(quick_work, 0, &r), 0);
+    free(r);
+    CHECK_EQ(corio_pool_threads(P), 1);
+    /* The idle thread exits after its timeout. */
+    while (corio_pool_threads(P) > 0)
+        CHECK_EQ(corio_sleep(0.001), 0);
+    CHECK_EQ(corio_to_thread(quick_work, 0, &r), 0); /* and comes back */
+    free(r);
+    return 0;
+}
+
+TEST(thread_pool_lazy_idle)
+{
+    corio_pool_opts o = {{0, 0, 0}, 0.01, 0};
+    corio_pool *mine;
+    gate_init();
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(lazy_body), 0);
+    corio_pool_retain(P);
+    mine = P;
+    corio_pool_release(P);
+    corio_pool_release(mine); /* the last: threads joined */
+}
+
+TEST(thread_pool_opts)
+{
+    corio_pool_opts o = {{0, 0, 0}, 0, 0};
+    corio_pool *p = NULL;
+    corio_loop *loop;
+    corio_pool *got = NULL, *got2 = NULL;
+    o.lane_threads[1] = 1025;
+    CHECK_EQ(corio_pool_new(&o, &p), -EINVAL);
+    o.lane_threads[1] = 0;
+    o.idle_timeout = -1;
+    CHECK_EQ(corio_pool_new(&o, &p), -EINVAL);
+    o.idle_timeout = 0;
+    o.shutdown_grace = 1.0 / 0.0;
+    CHECK_EQ(corio_pool_new(&o, &p), -EINVAL);
+    CHECK(p == NULL);
+    CHECK_EQ(corio_pool_new(NULL, &p), 0);
+    /* Loops share the default pool until given one. */
+    CHECK_EQ(corio_loop_new(NULL, &loop), 0);
+    CHECK_EQ(corio_loop_pool(loop, &got), 0);
+    {
+        corio_loop *loop2;
+        CHECK_EQ(corio_loop_new(NULL, &loop2), 0);
+        CHECK_EQ(corio_loop_pool(loop2, &got2), 0);
+        CHECK_PTR(got, got2);
+        CHECK_EQ(corio_loop_set_pool(loop2, p), 0);
+        CHECK_EQ(corio_loop_pool(loop2, &got2), 0);
+        CHECK_PTR(got2, p);
+        CHECK_EQ(corio_loop_set_pool(loop2, NULL), 0); /* back to default */
+        CHECK_EQ(corio_loop_pool(loop2, &got2), 0);
+        CHECK_PTR(got2, got);
+        CHECK_EQ(corio_loop_free(loop2), 0);
+    }
+    CHECK_EQ(corio_loop_free(loop), 0);
+    corio_pool_release(p);
+}
+
+/* ---- lanes ------------------------------------------------------------------------- */
+
+static int slow_dns(void *arg, void **result)
+{
+    return gated_work(arg, result);
+}
+
+static int dns_task(void *arg, void **result)
+{
+    corio_to_thread_opts o = {CORIO_LANE_DNS, 0, free_counted};
+    void *r = NULL;
+    int rc = corio_to_thread_with(slow_dns, 0, &o, &r);
+    free(r);
+    (void)arg;
+    (void)result;
+    return rc;
+}
+
+static int lanes_body(void)
+{
+    corio_to_thread_opts file = {CORIO_LANE_FILE, 0, NULL};
+    corio_task *a, *b;
+    void *r = NULL;
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    /* Two slow name lookups fill the DNS lane (limit 2)... */
+    CHECK_EQ(corio_spawn(dns_task, NULL, NULL, &a), 0);
+    CHECK_EQ(corio_spawn(dns_task, NULL, NULL, &b), 0);
+    await_started();
+    await_started();
+    /* ...yet file and user work still runs. */
+    CHECK_EQ(corio_to_thread_with(quick_work, 0, &file, &r), 0);
+    free(r);
+    CHECK_EQ(corio_to_thread(quick_work, 0, &r), 0);
+    free(r);
+    CHECK(corio_pool_threads(P) >= 3 && corio_pool_threads(P) <= 4);
+    gate_open();
+    gate_open();
+    CHECK_EQ(corio_task_join(a, NULL), 0);
+    CHECK_EQ(corio_task_join(b, NULL), 0);
+    corio_task_release(a);
+    corio_task_release(b);
+    return 0;
+}
+
+TEST(thread_lanes_no_starvation)
+{
+    corio_pool_opts o = {{1, 1, 2}, 0, 0};
+    gate_init();
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(lanes_body), 0);
+    corio_pool_release(P);
+}
+
+/* A lane's limit: a second job waits until the first ends. */
+static int limit_body(void)
+{
+    corio_task *a, *b;
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    CHECK_EQ(corio_spawn(dns_task, NULL, NULL, &a), 0);
+    CHECK_EQ(corio_spawn(dns_task, NULL, NULL, &b), 0);
+    await_started();
+    CHECK_EQ(corio_sleep(0.001), 0);
+    CHECK_EQ(atomic_load(&G.runs), 1); /* b's job is queued */
+    CHECK_EQ(corio_pool_threads(P), 1);
+    gate_open();
+    await_started(); /* b's job starts once a's ended */
+    CHECK_EQ(atomic_load(&G.runs), 2);
+    gate_open();
+    CHECK_EQ(corio_task_join(a, NULL), 0);
+    CHECK_EQ(corio_task_join(b, NULL), 0);
+    corio_task_release(a);
+    corio_task_release(b);
+    return 0;
+}
+
+TEST(thread_lane_limit)
+{
+    corio_pool_opts o = {{1, 1, 1}, 0, 0};
+    gate_init();
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(limit_body), 0);
+    corio_pool_release(P);
+}
+
+/* ---- cancellation ---------------------------------------------------------------------- */
+
+struct waiter {
+    const corio_to_thread_opts *opts;
+    int rc;
+    void *r;
+    int returned;
+};
+
+static int waiter_task(void *arg, void **result)
+{
+    struct waiter *w = arg;
+    w->r = NULL;
+    w->rc = corio_to_thread_with(gated_work, 0, w->opts, &w->r);
+    w->returned = 1;
+    (void)result;
+    return 0;
+}
+
+/* Cancel standing: -ECANCELED at once, nothing submitted. */
+static int cancel_standing_body(void)
+{
+    void *r = NULL;
+    witness();
+    cancel_self();
+    CHECK_EQ(corio_to_thread_with(quick_work, 0, &abandon_opts, &r),
+             -ECANCELED);
+    CHECK_EQ(corio_to_thread_with(quick_work, 0, &wait_opts, &r),
+             -ECANCELED);
+    NOT_SUSPENDED();
+    uncancel_self();
+    CHECK(r == NULL);
+    CHECK_EQ(atomic_load(&G.runs), 0);
+    return 0;
+}
+
+TEST(thread_cancel_before_start)
+{
+    gate_init();
+    CHECK_EQ(run(cancel_standing_body), 0);
+}
+
+/* Cancelled while queued (the lane is full): the work never runs. */
+static int cancel_queued_body(void)
+{
+    struct waiter a = {&abandon_opts, 1, NULL, 0};
+    struct waiter b = {&abandon_opts, 1, NULL, 0};
+    struct waiter c = {&wait_opts, 1, NULL, 0};
+    corio_task *ta, *tb, *tc;
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    CHECK_EQ(corio_spawn(waiter_task, &a, NULL, &ta), 0);
+    await_started();
+    CHECK_EQ(corio_spawn(waiter_task, &b, NULL, &tb), 0);
+    CHECK_EQ(corio_spawn(waiter_task, &c, NULL, &tc), 0);
+    CHECK_EQ(corio_sleep(0.001), 0); /* b and c queue behind a */
+    CHECK_EQ(corio_task_cancel(tb), 0);
+    CHECK_EQ(corio_task_cancel(tc), 0);
+    CHECK_EQ(corio_task_join(tb, NULL), 0);
+    CHECK_EQ(corio_task_join(tc, NULL), 0);
+    CHECK_EQ(b.rc, -ECANCELED);
+    CHECK_EQ(c.rc, -ECANCELED);
+    CHECK(b.r == NULL && c.r == NULL);
+    gate_open();
+    CHECK_EQ(corio_task_join(ta, NULL), 0);
+    CHECK_EQ(a.rc, 0);
+    free(a.r);
+    CHECK_EQ(atomic_load(&G.runs), 1); /* b's and c's work never ran */
+    CHECK_EQ(atomic_load(&G.freed), 0);
+    corio_task_release(ta);
+    corio_task_release(tb);
+    corio_task_release(tc);
+    return 0;
+}
+
+TEST(thread_cancel_queued)
+{
+    corio_pool_opts o = {{1, 1, 1}, 0, 0};
+    gate_init();
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(cancel_queued_body), 0);
+    corio_pool_release(P);
+}
+
+/* ABANDON, cancelled while running: the wait ends at once; the work runs
+ * on and its result goes to free_result. */
+static int abandon_running_body(void)
+{
+    struct waiter a = {&abandon_opts, 1, NULL, 0};
+    corio_task *ta;
+    CHECK_EQ(corio_spawn(waiter_task, &a, NULL, &ta), 0);
+    await_started();
+    CHECK_EQ(corio_task_cancel(ta), 0);
+    CHECK_EQ(corio_task_join(ta, NULL), 0); /* while the work still runs */
+    CHECK_EQ(a.rc, -ECANCELED);
+    CHECK(a.r == NULL);
+    CHECK_EQ(atomic_load(&G.freed), 0);
+    gate_open();
+    /* The result reaches free_result on the pool thread. */
+    while (sem_trywait(&G.freed_sem) != 0)
+        CHECK_EQ(corio_sleep(0.001), 0);
+    CHECK_EQ(atomic_load(&G.freed), 1);
+    corio_task_release(ta);
+    return 0;
+}
+
+TEST(thread_cancel_abandon_running)
+{
+    gate_init();
+    CHECK_EQ(run(abandon_running_body), 0);
+}
+
+/* WAIT, cancelled while running: the wait goes on until the work ends,
+ * then -ECANCELED with the result (the caller's). */
+static int wait_running_body(void)
+{
+    struct waiter a = {&wait_opts, 1, NULL, 0};
+    corio_task *ta;
+    int i;
+    CHECK_EQ(corio_spawn(waiter_task, &a, NULL, &ta), 0);
+    await_started();
+    CHECK_EQ(corio_task_cancel(ta), 0);
+    for (i = 0; i < 5; i++)
+        CHECK_EQ(corio_sleep(0), 0);
+    CHECK_EQ(a.returned, 0); /* still waiting: the work is blocked */
+    gate_open();
+    CHECK_EQ(corio_task_join(ta, NULL), 0);
+    CHECK_EQ(a.rc, -ECANCELED);
+    CHECK(a.r != NULL);
+    free(a.r);
+    CHECK_EQ(atomic_load(&G.freed), 0);
+    corio_task_release(ta);
+    return 0;
+}
+
+TEST(thread_cancel_wait_running)
+{
+    gate_init();
+    CHECK_EQ(run(wait_running_body), 0);
+}
+
+/* Done but not yet delivered: the loop's thread blocks until the work
+ * has been handed to its port, then the cancel comes. */
+static void until_in_port(void)
+{
+    corio__port *port = corio__port_of(corio_loop_current());
+    int in;
+    CHECK(port != NULL);
+    do {
+        pthread_mutex_lock(&port->mu);
+        in = !corio__list_empty(&port->done);
+        pthread_mutex_unlock(&port->mu);
+        if (!in)
+            sched_yield();
+    } while (!in);
+}
+
+static int done_undelivered_body(void)
+{
+    struct waiter a = {&abandon_opts, 1, NULL, 0};
+    struct waiter b = {&wait_opts, 1, NULL, 0};
+    corio_task *ta, *tb;
+
+    CHECK_EQ(corio_spawn(waiter_task, &a, NULL, &ta), 0);
+    await_started();
+    gate_open();
+    until_in_port();
+    CHECK_EQ(corio_task_cancel(ta), 0);
+    CHECK_EQ(corio_task_join(ta, NULL), 0);
+    CHECK_EQ(a.rc, -ECANCELED);
+    CHECK(a.r == NULL);
+    CHECK_EQ(atomic_load(&G.freed), 1); /* freed on the loop's thread */
+
+    CHECK_EQ(corio_spawn(waiter_task, &b, NULL, &tb), 0);
+    await_started();
+    gate_open();
+    until_in_port();
+    CHECK_EQ(corio_task_cancel(tb), 0);
+    CHECK_EQ(corio_task_join(tb, NULL), 0);
+    CHECK_EQ(b.rc, -ECANCELED);
+    CHECK(b.r != NULL); /* WAIT: the caller gets it */
+    free(b.r);
+    CHECK_EQ(atomic_load(&G.freed), 1);
+
+    corio_task_release(ta);
+    corio_task_release(tb);
+    return 0;
+}
+
+TEST(thread_cancel_done_undelivered)
+{
+    gate_init();
+    CHECK_EQ(run(done_undelivered_body), 0);
+}
+
+/* After the call returned, a cancel changes nothing of its result. */
+static int after_done_body(void)
+{
+    void *r = NULL;
+    CHECK_EQ(corio_to_thread_with(quick_work, 0, &abandon_opts, &r), 0);
+    cancel_self();
+    CHECK(r != NULL);
+    free(r);
+    CHECK_EQ(atomic_load(&G.freed), 0);
+    CHECK_EQ(corio_sleep(0), -ECANCELED);
+    uncancel_self();
+    return 0;
+}
+
+TEST(thread_cancel_after_done)
+{
+    gate_init();
+    CHECK_EQ(run(after_done_body), 0);
+}
+
+/* ---- the loop ends with work in flight --------------------------------------------------- */
+
+static int started_then_stop(void *arg, void **result)
+{
+    corio_loop *loop = arg;
+    await_started();
+    corio_loop_stop(loop);
+    (void)result;
+    return 0;
+}
+
+/* corio_loop_free with a job that outlives the grace: reported,
+ * abandoned, and it frees its result on its own thread later. */
+static void loop_free_in_flight(const corio_to_thread_opts *opts,
+                                const char *report)
+{
+    corio_pool_opts po = {{0, 0, 0}, 0, 0.02};
+    struct waiter a = {opts, 1, NULL, 0};
+    corio_loop *loop;
+    char *err;
+    gate_init();
+    CHECK_EQ(corio_pool_new(&po, &P), 0);
+    CHECK_EQ(corio_loop_new(NULL, &loop), 0);
+    CHECK_EQ(corio_loop_set_pool(loop, P), 0);
+    corio_pool_release(P); /* the loop and the job hold it */
+    CHECK_EQ(corio_loop_spawn(loop, waiter_task, &a, NULL, NULL), 0);
+    CHECK_EQ(corio_loop_spawn(loop, started_then_stop, loop, NULL, NULL), 0);
+    CHECK_EQ(corio_loop_run(loop), 0);
+    corio_test_stderr_begin();
+    CHECK_EQ(corio_loop_free(loop), 0);
+    err = corio_test_stderr_end();
+    CHECK_STR_HAS(err, report);
+    free(err);
+    CHECK_EQ(atomic_load(&G.freed), 0);
+    gate_open();
+    CHECK_EQ(sem_wait(&G.freed_sem), 0); /* its result was freed */
+    CHECK_EQ(atomic_load(&G.freed), 1);
+}
+
+TEST(thread_loop_free_abandons_after_grace)
+{
+    loop_free_in_flight(&abandon_opts, "1 pool job(s) still run");
+}
+
+TEST(thread_loop_free_wait_mode_grace)
+{
+    loop_free_in_flight(&wait_opts, "abandoned");
+}
+
+/* A job that ends within the grace is waited for: no report. */
+static atomic_int freeing;
+
+static int ends_when_freed(void *arg, void **result)
+{
+    char c = 's';
+    CHECK_EQ(write(G.started[1], &c, 1), 1);
+    while (!atomic_load(&freeing))
+        sched_yield();
+    *result = malloc(8);
+    return 0;
+}
+
+static int in_flight_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return corio_to_thread_with(ends_when_freed, NULL, &abandon_opts, NULL);
+}
+
+TEST(thread_loop_free_waits_within_grace)
+{
+    corio_pool_opts po = {{0, 0, 0}, 0, 60};
+    corio_loop *loop;
+    char *err;
+    gate_init();
+    CHECK_EQ(corio_pool_new(&po, &P), 0);
+    CHECK_EQ(corio_loop_new(NULL, &loop), 0);
+    CHECK_EQ(corio_loop_set_pool(loop, P), 0);
+    CHECK_EQ(corio_loop_spawn(loop, in_flight_task, NULL, NULL, NULL), 0);
+    CHECK_EQ(corio_loop_spawn(loop, started_then_stop, loop, NULL, NULL), 0);
+    CHECK_EQ(corio_loop_run(loop), 0);
+    corio_test_stderr_begin();
+    atomic_store(&freeing, 1);
+    CHECK_EQ(corio_loop_free(loop), 0);
+    err = corio_test_stderr_end();
+    CHECK(strstr(err, "abandoned") == NULL);
+    free(err);
+    CHECK_EQ(atomic_load(&G.freed), 1); /* ended before the free returned */
+    corio_pool_release(P);
+}
+
+/* corio_run interrupted by SIGINT while its main task waits on pool
+ * work: main is cancelled, corio_run returns, the job is abandoned after
+ * the grace and frees itself later. */
+static int sigint_work(void *arg, void **result)
+{
+    char c;
+    CHECK_EQ(kill(getpid(), SIGINT), 0); /* pool threads block it */
+    CHECK_EQ(read(G.hold[0], &c, 1), 1);
+    *result = malloc(8);
+    (void)arg;
+    return 0;
+}
+
+static int sigint_main(void *arg, void **result)
+{
+    corio_pool_opts po = {{0, 0, 0}, 0, 0.02};
+    corio_pool *p;
+    CHECK_EQ(corio_pool_new(&po, &p), 0);
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), p), 0);
+    corio_pool_release(p);
+    (void)arg;
+    (void)result;
+    return corio_to_thread_with(sigint_work, NULL, &abandon_opts, NULL);
+}
+
+TEST(thread_run_sigint_in_flight)
+{
+    char *err;
+    gate_init();
+    corio_test_stderr_begin();
+    CHECK_EQ(corio_run(sigint_main, NULL, NULL), -ECANCELED);
+    err = corio_test_stderr_end();
+    CHECK_STR_HAS(err, "abandoned");
+    free(err);
+    gate_open();
+    CHECK_EQ(sem_wait(&G.freed_sem), 0);
+}
