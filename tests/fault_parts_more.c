@@ -669,11 +669,14 @@ static int work_xcall(void *arg, void **result)
 
 int fault_part_thread(void)
 {
+    corio_to_thread_opts wait = {CORIO_LANE_USER, CORIO_CANCEL_WAIT, NULL};
     void *r = NULL;
     int rc;
     TRY(corio_to_thread(work_double, (void *)21, &r));
     CHECK_PTR(r, (void *)42);
-    TRY(corio_to_thread(work_xcall, corio_loop_current(), &r));
+    /* It waits for the loop: a cancel must wait for it in turn, or the
+     * loop's end would have to abandon it (after the pool's grace). */
+    TRY(corio_to_thread_with(work_xcall, corio_loop_current(), &wait, &r));
     CHECK_PTR(r, (void *)10);
 out:
     return rc;
