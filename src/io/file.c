@@ -273,7 +273,7 @@ static void fj_abandon(corio__job *j)
 
 /* Make a job for op, run it, and leave it with the caller (*out) or
  * return an error. On 0 or -ECANCELED, *out is the finished job (the
- * caller frees it with corio_free()); *out NULL when it never ran or was
+ * caller frees it with corio__free); *out NULL when it never ran or was
  * abandoned. */
 static int fj_run(struct fjob *f, struct fjob **out)
 {
