@@ -177,7 +177,7 @@ static void loop_closer_run(corio__closer *c, corio_loop *loop)
         done = j->next;
         job_free(j);
     }
-    free(lc);
+    corio__free(lc);
 }
 
 /* Register j (and, the first time, a closer for its loop). 0 or
@@ -189,7 +189,7 @@ static int reg_add(struct job *j)
     for (lc = reg_closers; lc && lc->loop != j->loop; lc = lc->next)
         ;
     if (!lc) {
-        lc = calloc(1, sizeof *lc);
+        lc = corio__calloc(1, sizeof *lc);
         if (!lc) {
             pthread_mutex_unlock(&reg_mu);
             return -ENOMEM;
