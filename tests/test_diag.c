@@ -965,3 +965,23 @@ TEST(diag_wait_all_blocked_cancel_rule)
 {
     CHECK_EQ(run(wab_cancel_main), 0);
 }
+
+/* ---- the signal dump and the watchdog end with their loop ------------------------------- */
+
+TEST(diag_options_end_with_the_loop)
+{
+    corio_loop *l, *l2;
+    struct sigaction sa;
+    CHECK_EQ(corio_loop_new(NULL, &l), 0);
+    CHECK_EQ(corio_diag_dump_on_signal(l, SIGUSR1), 0);
+    CHECK_EQ(corio_diag_slow_steps(l, 0.5), 0);
+    CHECK_EQ(corio_loop_free(l), 0); /* without turning them off */
+    CHECK_EQ(sigaction(SIGUSR1, NULL, &sa), 0);
+    CHECK(sa.sa_handler == SIG_DFL);
+    CHECK_EQ(corio_loop_new(NULL, &l2), 0);
+    CHECK_EQ(corio_diag_dump_on_signal(l2, SIGUSR1), 0); /* free again */
+    CHECK_EQ(corio_diag_slow_steps(l2, 0.5), 0);
+    CHECK_EQ(corio_diag_dump_on_signal(l2, 0), 0);
+    CHECK_EQ(corio_diag_slow_steps(l2, 0), 0);
+    CHECK_EQ(corio_loop_free(l2), 0);
+}

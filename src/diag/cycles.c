@@ -34,6 +34,23 @@ static void release_state(corio__closer *c, corio_loop *loop)
     free(ds);
 }
 
+static void let_go(corio__closer *c, corio_loop *loop)
+{
+    (void)c;
+    corio__diag_sigdump_let_go(loop);
+    corio__diag_slow_let_go(loop);
+}
+
+void corio__diag_let_go_at_free(corio_loop *loop, diag_state *ds)
+{
+    if (ds->let_go_set)
+        return;
+    ds->let_go_set = 1;
+    ds->let_go.order = CORIO__CLOSE_TASKS - 1;
+    ds->let_go.close = let_go;
+    corio__loop_add_closer(loop, &ds->let_go);
+}
+
 diag_state *corio__diag_state_of(corio_loop *loop)
 {
     diag_state *ds = loop->diag;

@@ -212,8 +212,17 @@ static void remove_locked(int restore)
     atomic_store(&sd.taken, 0);
 }
 
+void corio__diag_sigdump_let_go(corio_loop *loop)
+{
+    pthread_mutex_lock(&sd.lock);
+    if (sd.loop == loop)
+        remove_locked(1);
+    pthread_mutex_unlock(&sd.lock);
+}
+
 int corio_diag_dump_on_signal(corio_loop *loop, int signo)
 {
+    corio__diag_state *ds;
     struct sigaction sa;
     sigset_t probe, all, old_mask;
     int fds[2], rc;
@@ -239,6 +248,11 @@ int corio_diag_dump_on_signal(corio_loop *loop, int signo)
     }
     if (sd.loop) /* again on the same loop: perhaps another signal */
         remove_locked(1);
+    if (!(ds = corio__diag_state_of(loop))) {
+        pthread_mutex_unlock(&sd.lock);
+        return loop->closing ? -ESHUTDOWN : -ENOMEM;
+    }
+    corio__diag_let_go_at_free(loop, ds);
     if (pipe2(fds, O_CLOEXEC) != 0) {
         rc = -errno;
         pthread_mutex_unlock(&sd.lock);

@@ -225,8 +225,17 @@ static void stop_locked(void)
     ss.loop = NULL; /* the loop stays in debug mode */
 }
 
+void corio__diag_slow_let_go(corio_loop *loop)
+{
+    pthread_mutex_lock(&ss.lock);
+    if (ss.loop == loop)
+        stop_locked();
+    pthread_mutex_unlock(&ss.lock);
+}
+
 int corio_diag_slow_steps(corio_loop *loop, double threshold)
 {
+    corio__diag_state *ds;
     struct sigaction sa;
     sigset_t all, old_mask;
     int rc;
@@ -243,6 +252,11 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
         pthread_mutex_unlock(&ss.lock);
         return 0;
     }
+    if (!(ds = corio__diag_state_of(loop))) {
+        pthread_mutex_unlock(&ss.lock);
+        return loop->closing ? -ESHUTDOWN : -ENOMEM;
+    }
+    corio__diag_let_go_at_free(loop, ds);
     ss.loop = loop;
     ss.threshold = (int64_t)(threshold * 1e9);
     if (ss.threshold < 1)
