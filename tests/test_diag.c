@@ -985,3 +985,38 @@ TEST(diag_options_end_with_the_loop)
     CHECK_EQ(corio_diag_slow_steps(l2, 0), 0);
     CHECK_EQ(corio_loop_free(l2), 0);
 }
+
+/* ---- an error nobody retrieved: where it failed, who spawned it -------------------------- */
+
+static int fail_line;
+
+static int failing_fn(void *a, void **r)
+{
+    (void)a, (void)r;
+    fail_line = __LINE__; return corio_fail(-EIO, "reading %s", "config");
+}
+
+static int unretrieved_main(void)
+{
+    corio_task_opts o = {"reader", 0, 0};
+    CHECK_EQ(corio_spawn(failing_fn, NULL, &o, NULL), 0);
+    corio_sleep(0);
+    corio_sleep(0);
+    return 0;
+}
+
+TEST(diag_unretrieved_error_says_where)
+{
+    int saved;
+    FILE *f = capture_stderr(&saved);
+    char *s;
+    char want[128];
+    CHECK_EQ(run(unretrieved_main), 0);
+    s = end_capture(f, saved);
+    CHECK_HAS(s, "task 'reader' (spawned at ");
+    CHECK_HAS(s, " by task 'main' (#1)) failed at ");
+    snprintf(want, sizeof want, "test_diag.c:%d with ", fail_line);
+    CHECK_HAS(s, want);
+    CHECK_HAS(s, ": reading config");
+    free(s);
+}
