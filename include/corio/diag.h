@@ -94,8 +94,8 @@ CORIO_API int corio_diag_debug(corio_loop *loop, int on);
  * at f:l) has held the loop for 0.120 s so far (threshold 0.100 s); it
  * runs at:" and its backtrace; when the step ends, "... held the loop for
  * 2.000 s". Turns debug mode on as well (corio_diag_debug). CORIO_DEBUG=1
- * in the environment starts it on the first loop that goes idle, with
- * CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread;
+ * in the environment starts it on the first loop that runs an iteration,
+ * with CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread;
  * corio_loop_free turns it off. One loop per process; it
  * takes over SIGURG while on (a program using SIGURG itself should not
  * use it). Does not suspend. Returns 0, -EINVAL (loop NULL, threshold

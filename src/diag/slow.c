@@ -18,6 +18,11 @@
  * SIGURG: its default action is to ignore it, so one that arrives after
  * the handler is gone does nothing; a program that uses SIGURG itself
  * (out-of-band socket data) should not use this. One loop per process.
+ *
+ * CORIO_DEBUG: task.c installs debug_env_run (below, registered by a
+ * constructor whenever this layer is linked in) on each loop its tasks
+ * start on; at the first iteration it applies CORIO_SLOW_STEP and
+ * CORIO_SHUFFLE_SEED on the loop's own thread.
  */
 #include "diag/diag_impl.h"
 
@@ -292,30 +297,30 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
     return rc;
 }
 
-/* The idle hook CORIO_DEBUG installs (loop.c's corio__debug_idle_hook):
- * the first time a loop goes idle, start the watchdog on it
- * (CORIO_SLOW_STEP seconds, default 0.1; one loop per process), then the
- * cycle check. */
-static void debug_env_idle(corio_loop *loop)
+/* The run hook CORIO_DEBUG installs (loop.c's corio__debug_run_hook): at
+ * the loop's first iteration, on its thread, the environment's options:
+ * the watchdog (CORIO_SLOW_STEP seconds, default 0.1; one loop per
+ * process) and the shuffler (CORIO_SHUFFLE_SEED); then debug mode's own
+ * hook. */
+static void debug_env_run(corio_loop *loop, size_t count)
 {
-    if (loop->run_hook == corio__task_debug_run) {
-        const char *e = getenv("CORIO_SLOW_STEP");
-        const char *seed = getenv("CORIO_SHUFFLE_SEED");
-        double thr = e ? strtod(e, NULL) : 0.1;
-        loop->run_hook = corio__diag_run; /* times steps, counts */
-        if (seed && *seed)
-            corio_diag_shuffle(loop, strtoull(seed, NULL, 0));
-        if (!(thr > 0) || isinf(thr))
-            thr = 0.1;
-        if (!ss.loop) /* one loop per process */
-            corio_diag_slow_steps(loop, thr);
-    }
-    corio__diag_cycle_check(loop);
+    const char *e = getenv("CORIO_SLOW_STEP");
+    const char *seed = getenv("CORIO_SHUFFLE_SEED");
+    double thr = e ? strtod(e, NULL) : 0.1;
+    loop->run_hook = corio__diag_run;
+    if (!(thr > 0) || isinf(thr))
+        thr = 0.1;
+    if (!ss.loop)
+        corio_diag_slow_steps(loop, thr);
+    if (seed && *seed)
+        corio_diag_shuffle(loop, strtoull(seed, NULL, 0));
+    corio__diag_run(loop, count);
 }
 
-__attribute__((constructor)) static void register_idle_hook(void)
+__attribute__((constructor)) static void register_debug_hooks(void)
 {
-    corio__debug_idle_hook = debug_env_idle;
+    corio__debug_idle_hook = corio__diag_cycle_check;
+    corio__debug_run_hook = debug_env_run;
 }
 
 unsigned long long corio__diag_slow_count(const corio_loop *loop)

@@ -787,7 +787,8 @@ corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
     corio__loop_add_closer(loop, &tl->release);
     loop->report_stuck = report_waits;
     if (corio__debug_env()) { /* CORIO_DEBUG: stamp parks (wait.c) */
-        loop->run_hook = corio__task_debug_run;
+        loop->run_hook = corio__debug_run_hook ? corio__debug_run_hook
+                                               : corio__task_debug_run;
         loop->idle_hook = corio__debug_idle_hook; /* src/diag/, if linked */
     }
     loop->tasks = tl;
