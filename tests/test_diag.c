@@ -364,7 +364,8 @@ static int dump_kinds_body(void)
         }
     }
     /* Debug mode off: no wait times. */
-    CHECK(strstr(s, "waiting for ") == NULL);
+    if (!getenv("CORIO_DEBUG"))
+        CHECK(strstr(s, "waiting for ") == NULL);
     free(s);
     world_down();
     return 0;
@@ -781,7 +782,8 @@ static int metrics_body(void)
 {
     corio_metrics m;
     CHECK_EQ(corio_loop_metrics(corio_loop_current(), &m), 0);
-    CHECK_EQ(m.iterations, 0); /* debug mode off: not counted */
+    if (!getenv("CORIO_DEBUG"))
+        CHECK_EQ(m.iterations, 0); /* debug mode off: not counted */
     CHECK_EQ(m.tasks, 1);
     CHECK_EQ(corio_diag_debug(corio_loop_current(), 1), 0);
     world_up();

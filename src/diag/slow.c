@@ -163,10 +163,8 @@ static void *watchdog(void *arg)
 {
     int64_t tick = ss.threshold / 4;
     corio__sym warm;
+    int warmed = 0;
     (void)arg;
-    /* Load the symbolizer now (libdw's first use reads the process's
-     * modules), so a report is not late by that. */
-    corio__bt_symbolize((void *)(uintptr_t)nap, 0, &warm);
     if (tick < 1000000)
         tick = 1000000; /* 1 ms */
     while (!atomic_load(&ss.quit)) {
@@ -179,6 +177,13 @@ static void *watchdog(void *arg)
             atomic_store(&ss.ready, 0);
             atomic_store(&ss.want, 1);
             syscall(SYS_tgkill, getpid(), ss.tid, SLOW_SIGNAL);
+            /* Load the symbolizer while the handler captures (libdw's
+             * first use reads the process's modules, and keeps their
+             * files open; not done before the first report). */
+            if (!warmed) {
+                corio__bt_symbolize((void *)(uintptr_t)nap, 0, &warm);
+                warmed = 1;
+            }
             /* The handler runs as soon as the loop thread is scheduled;
              * give up on this step once it has ended. */
             while (!atomic_load(&ss.ready) && atomic_load(&ss.seq) == seq &&
