@@ -225,11 +225,17 @@ CORIO_API size_t corio_loop_tasks(corio_loop *loop, corio_task **buf,
 /*
  * corio_fail: attach a message to the running task's failure and return
  * err, for `return corio_fail(-EIO, "reading %s", path);`. The message is
- * printed in reports and kept with the task. Outside a task, or with fmt
+ * printed in reports and kept with the task, with the site of the call
+ * (the macro passes __FILE__ and __LINE__ to corio_fail_at; the function,
+ * called as (corio_fail)(...), records none). Outside a task, or with fmt
  * NULL, it only returns err. Does not suspend.
  */
 CORIO_API int corio_fail(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+CORIO_API int corio_fail_at(const char *file, int line, int err,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define corio_fail(...) corio_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 
 /*
  * corio_sleep: suspend the calling task for `seconds` (never less).
