@@ -289,8 +289,9 @@ static void guard_batch(struct corio__arena *a, size_t from)
         iov[k].iov_base = a->base + (from + k) * a->slot;
         iov[k].iov_len = guard;
     }
-    r = syscall(SYS_process_madvise, PIDFD_SELF_PROCESS, iov, n,
-                MADV_GUARD_INSTALL, 0u);
+    /* Six long arguments, as a syscall(2) wrapper may read them all. */
+    r = syscall(SYS_process_madvise, (long)PIDFD_SELF_PROCESS, (long)iov,
+                (long)n, (long)MADV_GUARD_INSTALL, 0L, 0L);
     if (r == (long)(n * guard))
         a->guarded = from + n;
     else

@@ -239,8 +239,10 @@ static void trim_flush(struct trim *b)
     if (b->n > 1 && !corio__stack_geom.valgrind &&
         atomic_load_explicit(&trim_batch_ok, memory_order_relaxed)) {
         int saved = errno;
-        long r = syscall(SYS_process_madvise, PIDFD_SELF_PROCESS, b->iov,
-                         b->n, MADV_DONTNEED, 0u);
+        /* Six long arguments: a syscall(2) wrapper may read them all. */
+        long r = syscall(SYS_process_madvise, (long)PIDFD_SELF_PROCESS,
+                         (long)b->iov, (long)b->n, (long)MADV_DONTNEED, 0L,
+                         0L);
         size_t want = 0;
         for (size_t k = 0; k < b->n; k++)
             want += b->iov[k].iov_len;
