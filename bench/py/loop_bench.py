@@ -221,6 +221,18 @@ async def tothread(n):
           f"cpu_ns_per_call={(c1 - c0) / n:.1f}")
 
 
+async def procspawn(n):
+    for _ in range(n + 1):  # the first spawn is a warm-up
+        if _ == 1:
+            c0, t0 = cpu_ns(), time.perf_counter_ns()
+        proc = await asyncio.create_subprocess_exec("/bin/true")
+        if await proc.wait() != 0:
+            sys.exit("procspawn: /bin/true failed")
+    t1, c1 = time.perf_counter_ns(), cpu_ns()
+    print(f"result ns_per_spawn={(t1 - t0) / n:.1f} "
+          f"cpu_ns_per_spawn={(c1 - c0) / n:.1f}")
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "spawn":
@@ -237,6 +249,8 @@ def main(argv):
         asyncio.run(agen(args[0], int(args[1])))
     elif cmd == "tothread":
         asyncio.run(tothread(int(args[0])))
+    elif cmd == "procspawn":
+        asyncio.run(procspawn(int(args[0])))
     else:
         sys.exit(f"loop_bench.py: unknown subcommand {cmd}")
 

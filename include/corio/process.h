@@ -29,8 +29,18 @@
  * child if it still runs. So a child never outlives its process object
  * and its loop both, and none is left a zombie.
  *
- * The application reaping our children itself (waitpid(-1) in its own
- * SIGCHLD handler) takes their status away: a wait then returns -ECHILD.
+ * The application reaping children itself: a waitpid(-1) of its own, or
+ * a SIGCHLD handler doing it, may take a child's status before the loop
+ * does; a wait then returns -ECHILD (signals to it give -ESRCH), never
+ * hangs. Whichever reaps first gets the status: with such a handler and
+ * pidfds, a wait returns 0 and the status or -ECHILD. SIGCHLD is blocked
+ * on the spawning thread from the fork until the exit is watched, so a
+ * handler on that thread cannot take a child (and free its pid for
+ * reuse) before its pidfd exists. Children the application starts and
+ * reaps by pid itself do not disturb corio's waits. With the SIGCHLD
+ * fallback (below), SIGCHLD is blocked in the loop's thread and read
+ * from a signalfd, so a handler runs only in a thread that does not
+ * block it, and waits of children it reaps return -ECHILD.
  *
  * Without pidfds (kernels before 5.3, or CORIO_PIDFD=0 in the environment,
  * for tests): corio watches SIGCHLD through corio_signal_wait's machinery

@@ -567,8 +567,8 @@ int corio_process_spawn(const char *const argv[],
     struct spawn s;
     corio_process *p = NULL;
     int child_end[3] = {-1, -1, -1}, errpipe[2] = {-1, -1}, nullfd = -1;
-    int i, rc, err = 0, fds[2];
-    sigset_t all, old;
+    int i, rc, err = 0, fds[2], masked = 0;
+    sigset_t all, old, held;
     struct rlimit rl;
     ssize_t n;
     pid_t pid;
@@ -648,7 +648,14 @@ int corio_process_spawn(const char *const argv[],
     if (pid == 0)
         child_run(&s);
     err = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* SIGCHLD stays blocked on this thread until the exit is watched: a
+     * SIGCHLD handler of the application's that reaps with waitpid(-1)
+     * cannot then take the child (and free its pid for reuse) before
+     * pidfd_open has pinned it. */
+    held = old;
+    sigaddset(&held, SIGCHLD);
+    pthread_sigmask(SIG_SETMASK, &held, NULL);
+    masked = 1;
     if (pid < 0) {
         rc = -err;
         goto fail;
@@ -677,10 +684,16 @@ int corio_process_spawn(const char *const argv[],
     p->leads_group = (opts->flags & (CORIO_PROCESS_NEW_GROUP |
                                      CORIO_PROCESS_NEW_SESSION)) != 0;
     corio__free(s.paths);
+    /* A child watched by the SIGCHLD fallback wants SIGCHLD blocked from
+     * now on: keep it so then. */
+    if (!p->ps || p->pidfd >= 0)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     *out = p;
     return 0;
 
 fail:
+    if (masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     for (i = 0; i < 3; i++)
         close_if(&child_end[i]);
     close_if(&errpipe[0]);
