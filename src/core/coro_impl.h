@@ -50,6 +50,8 @@ typedef struct corio__thread {
 
 enum {
     CORIO__F_LEAN = 0x1,      /* runs on a shared stack */
+    CORIO__F_CANARY = 0x2,    /* its stack has a canary, no guard: every
+                                 switch away from it checks the canary */
     CORIO__F_DISMISSED = 0x4, /* closed before start: no "never resumed" */
     CORIO__F_OWNED = 0x8,     /* corio_coro_new allocated it */
     CORIO__F_NEXT = 0x10      /* resumed by corio_coro_next: the leaving
