@@ -506,6 +506,16 @@ CORIO__INLINE int resume(corio_coro *co, void *value, void **out,
     return enter(co, out, 0, mode);
 }
 
+/* 1 if co, SUSPENDED, may be switched to from thread t without
+ * preparing anything: a stack of its own, or a lean coroutine whose
+ * frames still occupy its shared stack of t; t already set up. */
+CORIO__INLINE int frames_here(const corio__thread *t, const corio_coro *co)
+{
+    return likely(t->ready) &&
+           (likely(!(co->flags & CORIO__F_LEAN)) ||
+            (co->home == t && co->lean->occupant == co));
+}
+
 /* Not inlined into corio_coro_resume: its fast path stays call-free. */
 static __attribute__((noinline)) int resume_any(corio_coro *co, void *value,
                                                 void **out)
@@ -523,9 +533,7 @@ int corio_coro_resume(corio_coro *co, void *value, void **out)
      * stack on this thread), resumed on a thread already set up, from a
      * side with no canary. */
     if (likely(co != NULL) && likely(co->state == CORIO_CORO_SUSPENDED) &&
-        likely(t->ready) &&
-        (likely(!(co->flags & CORIO__F_LEAN)) ||
-         (co->home == t && co->lean->occupant == co))) {
+        frames_here(t, co)) {
         self = t->current;
         if (likely(!self || !(self->flags & CORIO__F_CANARY))) {
             if (co->sent_slot)
@@ -643,6 +651,35 @@ CORIO__INLINE int suspend(int kind, void *value, void **sent)
     if (unlikely(co->flags & (CORIO__F_NEXT | CORIO__F_CANARY)))
         return suspend_slow(t, co, kind, value, sent);
     return leave_go(t, co, kind, value, sent);
+}
+
+int corio__coro_can_transfer(const corio_coro *to)
+{
+    const corio__thread *t = &self_tls;
+    const corio_coro *co = t->current;
+    return co && co != to && !(co->flags & CORIO__F_NEXT) &&
+           to->state == CORIO_CORO_SUSPENDED && frames_here(t, to);
+}
+
+int corio__coro_transfer(corio_coro *to, void **sent)
+{
+    corio__thread *t = &self_tls;
+    corio_coro *co = t->current;
+    void **out = co->out_slot;
+
+    canary_check_co(co);
+    if (to->sent_slot)
+        *to->sent_slot = NULL;
+    co->state = CORIO_CORO_SUSPENDED;
+    co->sent_slot = sent;
+    co->out_slot = NULL;
+    to->resumer = co->resumer;
+    to->on = t;
+    to->out_slot = out;
+    to->state = CORIO_CORO_RUNNING;
+    t->current = to;
+    corio__fiber_leave(&co->fiber, &to->fiber, 0);
+    SWITCH_RETURN(&co->fiber, &co->ctx, &to->ctx, 0);
 }
 
 int corio_yield(void *value, void **sent)

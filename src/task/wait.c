@@ -32,7 +32,9 @@ void corio__wait_abort(corio__wait *w)
 
 int corio__wait_park(corio__wait *w)
 {
-    int rc = corio_await((void *)&corio__parked_token, NULL);
+    int rc = w->task == corio__task_running()
+                 ? corio__task_park_switch(w->task)
+                 : corio_await((void *)&corio__parked_token, NULL);
     if (rc == 0) {
         /* Resumed: only a wake or a cancel queues a parked task. */
         if (NEVER(w->state == CORIO__WAIT_PENDING))
