@@ -15,6 +15,10 @@
  * never reuses a thread pointer computed before it (finish() reads co->on,
  * which the resumer sets).
  *
+ * corio__coro_transfer is the one symmetric switch: the running coroutine
+ * suspends and another takes its place on the resume chain (the task
+ * layer's direct hand-off between tasks).
+ *
  * Lean coroutines (CORIO_CORO_LEAN) run on one of a few stacks shared per
  * thread. The frames of a suspended lean coroutine stay on its shared stack
  * until another lean coroutine needs that stack; only then are they copied
@@ -357,8 +361,7 @@ static void release(corio_coro *co)
     } else if (co->stack) {
         corio__stack_put(co->stack);
     }
-    co->stack = NULL;
-    co->flags &= (unsigned char)~CORIO__F_CANARY;
+    co->stack = NULL; /* (CORIO__F_CANARY may stay: no switch follows) */
 #if CORIO_TSAN
     if (co->fiber.tsan) {
         __tsan_destroy_fiber(co->fiber.tsan);

@@ -318,7 +318,9 @@ static corio_task *park_handoff(corio_task *t)
     corio__ready *r;
     corio_task *n;
 
-    if (corio_coro_current() != &t->coro ||
+    /* RUNNING, not NORMAL: t's own coroutine parks, not one it resumed
+     * (a generator parks into it, not to the loop). */
+    if (t->coro.state != CORIO_CORO_RUNNING ||
         (r = corio__loop_handoff_peek(t->loop)) == NULL ||
         r->run != task_step)
         return NULL;
