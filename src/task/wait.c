@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,12 +92,17 @@ void corio__task_debug_run(corio_loop *loop, size_t count)
 
 int corio__debug_env(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
+    /* Loops on several threads may ask at once: every one computes the
+     * same answer, so relaxed order suffices (but the race must not be
+     * a data race). */
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
         const char *e = getenv("CORIO_DEBUG");
-        cached = e && *e && strcmp(e, "0") != 0;
+        v = e && *e && strcmp(e, "0") != 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return cached;
+    return v;
 }
 
 /* ---- describing (reports and dumps; never on a hot path) ------------------------- */
