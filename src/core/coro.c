@@ -15,6 +15,10 @@
  * never reuses a thread pointer computed before it (finish() reads co->on,
  * which the resumer sets).
  *
+ * corio__coro_transfer is the one symmetric switch: the running coroutine
+ * suspends and another takes its place on the resume chain (the task
+ * layer's direct hand-off between tasks).
+ *
  * Lean coroutines (CORIO_CORO_LEAN) run on one of a few stacks shared per
  * thread. The frames of a suspended lean coroutine stay on its shared stack
  * until another lean coroutine needs that stack; only then are they copied
@@ -143,6 +147,14 @@ CORIO__INLINE void canary_check(const corio__stack *st)
         corio__stack_overflow_report(st, NULL);
 }
 
+/* The same check for a coroutine leaving its stack, from its flags (no
+ * load of the stack object on the switch path). */
+CORIO__INLINE void canary_check_co(const corio_coro *co)
+{
+    if (unlikely(co->flags & CORIO__F_CANARY))
+        canary_check(co->stack);
+}
+
 /*
  * SWITCH_RETURN: switch to `to`, handing it `arg`, and return (as an int)
  * what is handed to us when something switches back.
@@ -203,7 +215,7 @@ static _Noreturn void finish(corio_coro *co, int rc, void *result)
     t->current = r;
     if (r)
         r->state = CORIO_CORO_RUNNING;
-    canary_check(co->stack);
+    canary_check_co(co);
     corio__fiber_leave(&co->fiber, r ? &r->fiber : &t->base_fiber, 1);
     if ((co->flags & CORIO__F_NEXT) && rc == 0)
         rc = CORIO_END; /* the next convention's end; co->status stays 0 */
@@ -319,6 +331,10 @@ static int lean_bind(corio__thread *t, corio_coro *co)
 
 static void fiber_bounds(corio_coro *co)
 {
+    if (co->stack->guard == CORIO__GUARD_CANARY)
+        co->flags |= CORIO__F_CANARY;
+    else
+        co->flags &= (unsigned char)~CORIO__F_CANARY;
 #if CORIO_ASAN
     co->fiber.bottom = co->stack->lo;
     co->fiber.size = co->stack->size;
@@ -345,7 +361,7 @@ static void release(corio_coro *co)
     } else if (co->stack) {
         corio__stack_put(co->stack);
     }
-    co->stack = NULL;
+    co->stack = NULL; /* (CORIO__F_CANARY may stay: no switch follows) */
 #if CORIO_TSAN
     if (co->fiber.tsan) {
         __tsan_destroy_fiber(co->fiber.tsan);
@@ -401,6 +417,29 @@ static int prepare(corio__thread *t, corio_coro *co)
 }
 
 /*
+ * The switch into co, ready to run (its stack prepared, the sent value
+ * stored), from `self`, the running side of thread t (NULL: the thread's
+ * own stack), whose canary was checked. No calls but the switch, so in a
+ * normal build this is a handful of stores and a tail jump.
+ */
+CORIO__INLINE int enter_go(corio__thread *t, corio_coro *self, corio_coro *co,
+                           void **out, intptr_t arg)
+{
+    co->resumer = self;
+    co->on = t;
+    co->out_slot = out;
+    co->state = CORIO_CORO_RUNNING;
+    t->current = co;
+    if (self) {
+        self->state = CORIO_CORO_NORMAL;
+        corio__fiber_leave(&self->fiber, &co->fiber, 0);
+        SWITCH_RETURN(&self->fiber, &self->ctx, &co->ctx, arg);
+    }
+    corio__fiber_leave(&t->base_fiber, &co->fiber, 0);
+    SWITCH_RETURN(&t->base_fiber, &t->base, &co->ctx, arg);
+}
+
+/*
  * Switch into co (SUSPENDED or CREATED, checked by the caller) from the
  * running side of this thread. `arg` is what co's pending suspension
  * returns (its first run: the coroutine itself, for entry). Returns the
@@ -421,19 +460,9 @@ static int enter(corio_coro *co, void **out, intptr_t arg, unsigned mode)
         if (rc)
             return rc;
     }
-    co->resumer = self;
-    co->on = t;
-    co->out_slot = out;
-    co->state = CORIO_CORO_RUNNING;
-    t->current = co;
-    if (self) {
-        self->state = CORIO_CORO_NORMAL;
-        canary_check(self->stack);
-        corio__fiber_leave(&self->fiber, &co->fiber, 0);
-        SWITCH_RETURN(&self->fiber, &self->ctx, &co->ctx, arg);
-    }
-    corio__fiber_leave(&t->base_fiber, &co->fiber, 0);
-    SWITCH_RETURN(&t->base_fiber, &t->base, &co->ctx, arg);
+    if (self)
+        canary_check_co(self);
+    return enter_go(t, self, co, out, arg);
 }
 
 /* The misuse checks shared by resume, throw and close. */
@@ -480,9 +509,42 @@ CORIO__INLINE int resume(corio_coro *co, void *value, void **out,
     return enter(co, out, 0, mode);
 }
 
-int corio_coro_resume(corio_coro *co, void *value, void **out)
+/* 1 if co, SUSPENDED, may be switched to from thread t without
+ * preparing anything: a stack of its own, or a lean coroutine whose
+ * frames still occupy its shared stack of t; t already set up. */
+CORIO__INLINE int frames_here(const corio__thread *t, const corio_coro *co)
+{
+    return likely(t->ready) &&
+           (likely(!(co->flags & CORIO__F_LEAN)) ||
+            (co->home == t && co->lean->occupant == co));
+}
+
+/* Not inlined into corio_coro_resume: its fast path stays call-free. */
+static __attribute__((noinline)) int resume_any(corio_coro *co, void *value,
+                                                void **out)
 {
     return resume(co, value, out, 0);
+}
+
+int corio_coro_resume(corio_coro *co, void *value, void **out)
+{
+    corio__thread *t = &self_tls;
+    corio_coro *self;
+
+    /* The steady state: a suspended coroutine whose frames are in place
+     * (a stack of its own, or a lean one still occupying its shared
+     * stack on this thread), resumed on a thread already set up, from a
+     * side with no canary. */
+    if (likely(co != NULL) && likely(co->state == CORIO_CORO_SUSPENDED) &&
+        frames_here(t, co)) {
+        self = t->current;
+        if (likely(!self || !(self->flags & CORIO__F_CANARY))) {
+            if (co->sent_slot)
+                *co->sent_slot = value;
+            return enter_go(t, self, co, out, 0);
+        }
+    }
+    return resume_any(co, value, out);
 }
 
 int corio_coro_next(corio_coro *g, void **out)
@@ -545,27 +607,19 @@ int corio_coro_close(corio_coro *co)
 
 /* ---- suspension (inside the coroutine) ----------------------------------- */
 
-/* Leave for the resumer, handing it `value` with status `kind`. */
-CORIO__INLINE int suspend(int kind, void *value, void **sent)
+/* Leave co, the running coroutine of thread t, for its resumer, handing
+ * it `value` with status `kind` (co's canary checked, its next-convention
+ * status already applied). No calls but the switch. */
+CORIO__INLINE int leave_go(corio__thread *t, corio_coro *co, int kind,
+                           void *value, void **sent)
 {
-    corio__thread *t = &self_tls;
-    corio_coro *co = t->current;
-    corio_coro *r;
+    corio_coro *r = co->resumer;
 
-    if (unlikely(!co))
-        return CORIO_ENOTCORO;
-    r = co->resumer;
-    if (unlikely(co->flags & CORIO__F_NEXT)) {
-        co->flags &= ~(unsigned)CORIO__F_NEXT;
-        if (kind == CORIO_YIELDED)
-            kind = 0; /* an item, in the next convention */
-    }
     co->state = CORIO_CORO_SUSPENDED;
     co->sent_slot = sent;
     if (co->out_slot)
         *co->out_slot = value;
     t->current = r;
-    canary_check(co->stack);
     if (r) {
         r->state = CORIO_CORO_RUNNING;
         corio__fiber_leave(&co->fiber, &r->fiber, 0);
@@ -573,6 +627,62 @@ CORIO__INLINE int suspend(int kind, void *value, void **sent)
     }
     corio__fiber_leave(&co->fiber, &t->base_fiber, 0);
     SWITCH_RETURN(&co->fiber, &co->ctx, &t->base, kind);
+}
+
+/* suspend's rarer cases: the next convention, a stack with a canary. */
+static __attribute__((noinline)) int suspend_slow(corio__thread *t,
+                                                  corio_coro *co, int kind,
+                                                  void *value, void **sent)
+{
+    if (co->flags & CORIO__F_NEXT) {
+        co->flags &= ~(unsigned)CORIO__F_NEXT;
+        if (kind == CORIO_YIELDED)
+            kind = 0; /* an item, in the next convention */
+    }
+    canary_check_co(co);
+    return leave_go(t, co, kind, value, sent);
+}
+
+/* Leave for the resumer, handing it `value` with status `kind`. */
+CORIO__INLINE int suspend(int kind, void *value, void **sent)
+{
+    corio__thread *t = &self_tls;
+    corio_coro *co = t->current;
+
+    if (unlikely(!co))
+        return CORIO_ENOTCORO;
+    if (unlikely(co->flags & (CORIO__F_NEXT | CORIO__F_CANARY)))
+        return suspend_slow(t, co, kind, value, sent);
+    return leave_go(t, co, kind, value, sent);
+}
+
+int corio__coro_can_transfer(const corio_coro *to)
+{
+    const corio__thread *t = &self_tls;
+    const corio_coro *co = t->current;
+    return co && co != to && !(co->flags & CORIO__F_NEXT) &&
+           to->state == CORIO_CORO_SUSPENDED && frames_here(t, to);
+}
+
+int corio__coro_transfer(corio_coro *to, void **sent)
+{
+    corio__thread *t = &self_tls;
+    corio_coro *co = t->current;
+    void **out = co->out_slot;
+
+    canary_check_co(co);
+    if (to->sent_slot)
+        *to->sent_slot = NULL;
+    co->state = CORIO_CORO_SUSPENDED;
+    co->sent_slot = sent;
+    co->out_slot = NULL;
+    to->resumer = co->resumer;
+    to->on = t;
+    to->out_slot = out;
+    to->state = CORIO_CORO_RUNNING;
+    t->current = to;
+    corio__fiber_leave(&co->fiber, &to->fiber, 0);
+    SWITCH_RETURN(&co->fiber, &co->ctx, &to->ctx, 0);
 }
 
 int corio_yield(void *value, void **sent)

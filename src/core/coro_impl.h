@@ -50,6 +50,8 @@ typedef struct corio__thread {
 
 enum {
     CORIO__F_LEAN = 0x1,      /* runs on a shared stack */
+    CORIO__F_CANARY = 0x2,    /* its stack has a canary, no guard: every
+                                 switch away from it checks the canary */
     CORIO__F_DISMISSED = 0x4, /* closed before start: no "never resumed" */
     CORIO__F_OWNED = 0x8,     /* corio_coro_new allocated it */
     CORIO__F_NEXT = 0x10      /* resumed by corio_coro_next: the leaving
@@ -89,6 +91,20 @@ void corio__coro_release_stack(struct corio_coro *co);
  * running it again (no cleanup runs); it becomes CLOSED and its stack goes
  * back. For owners that already tried to close it their own way. */
 void corio__coro_discard(struct corio_coro *co);
+/* corio__coro_can_transfer: 1 if the running coroutine of this thread
+ * may hand over to `to` with corio__coro_transfer: `to` is SUSPENDED with
+ * its frames in place (a stack of its own, or a lean one occupying its
+ * shared stack on this thread), and the running one was resumed plainly
+ * (not by corio_coro_next). */
+int corio__coro_can_transfer(const struct corio_coro *to);
+/* corio__coro_transfer: a symmetric switch. The running coroutine
+ * suspends as corio_await does (its call returns what a later resume or
+ * throw hands it; `sent` is its sent slot) and `to` takes its place on the
+ * resume chain: to's pending suspension returns 0 (its sent value NULL),
+ * and what to hands out when it next suspends or ends goes to the
+ * resumer of the one that left, as if that one had handed it. Only after
+ * corio__coro_can_transfer(to) said 1. */
+int corio__coro_transfer(struct corio_coro *to, void **sent);
 /* corio__coro_fini: what corio_coro_free does, without freeing co itself. */
 int corio__coro_fini(struct corio_coro *co);
 

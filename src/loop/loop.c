@@ -7,6 +7,9 @@
  * timer otherwise), hand I/O events to io.c, move due timers to the ready queue, then run exactly the nodes
  * that were queued at that point. Work queued while they run waits for
  * the next iteration, so a task that yields in a loop cannot starve I/O.
+ * A direct hand-off between tasks (task.c) runs the next iteration's only
+ * node in place of that iteration when nothing else would run before it
+ * (corio__loop_handoff_peek); it counts as an iteration toward POLL_EVERY.
  *
  * Cross-thread calls come in through a locked queue and an eventfd; a
  * wake-up takes the whole queue onto the loop's own list, and each
@@ -168,6 +171,29 @@ static corio__ready *ready_pop(corio_loop *loop)
 corio__ready *corio__ready_pop(corio_loop *loop)
 {
     return ready_pop(loop);
+}
+
+corio__ready *corio__loop_handoff_peek(corio_loop *loop)
+{
+    corio__heap_node *top;
+    if (loop->ready.n != 1 || loop->batch_left || !loop->running ||
+        loop->stopping || loop->closing || loop->run_hook ||
+        loop->tsq_own || loop->since_poll + 1 >= POLL_EVERY)
+        return NULL;
+    if (loop->stop_check && loop->stop_check(loop->stop_arg))
+        return NULL; /* this iteration is the loop's last */
+    if ((top = corio__heap_top(&loop->timers)) != NULL &&
+        top->key <= corio__loop_now_ns())
+        return NULL; /* a timer is due: the next iteration runs it */
+    return loop->ready.head;
+}
+
+void corio__loop_handoff_take(corio_loop *loop)
+{
+    ready_pop(loop);
+    loop->since_poll++;
+    if (loop->on_iteration) /* what every iteration does first */
+        loop->on_iteration(loop);
 }
 
 /* ---- timers --------------------------------------------------------------------- */
@@ -561,7 +587,6 @@ static int iterate(corio_loop *loop)
     corio__poll_event ev[EVENTS_MAX];
     corio__heap_node *top;
     int64_t timeout = -1;
-    size_t count;
     int n = 0, i, poll = 1;
 
     if (loop->ready.n || loop->stopping || loop->tsq_own) {
@@ -611,8 +636,11 @@ static int iterate(corio_loop *loop)
         loop->run_hook(loop, loop->ready.n);
         return 0;
     }
-    for (count = loop->ready.n; count > 0; count--) {
+    /* batch_left, not a local count: a direct hand-off (task.c) may
+     * happen only once the batch is done. */
+    for (loop->batch_left = loop->ready.n; loop->batch_left > 0;) {
         corio__ready *r = ready_pop(loop);
+        loop->batch_left--;
         r->run(r);
     }
     return 0;

@@ -117,7 +117,10 @@ struct corio_loop {
     corio__post *tsq_own, *tsq_own_tail;
     int running;
     int stopping;
-    unsigned since_poll;          /* iterations since the last poll */
+    unsigned since_poll;          /* iterations since the last poll
+                                     (direct hand-offs count as ones) */
+    size_t batch_left;            /* nodes of the running iteration's
+                                     batch not yet taken */
     int closing;                  /* corio_loop_free in progress */
     corio_handle *handle_free;    /* recycled callback handles */
     size_t handle_free_n;
@@ -254,6 +257,18 @@ void corio__ready_push(corio_loop *loop, corio__ready *r);
 int corio__loop_post(corio_loop *loop, corio__post *p);
 /* Take the first ready node, or NULL (for run_hook). */
 corio__ready *corio__ready_pop(corio_loop *loop);
+/* The direct hand-off (task.c, Go's runnext). corio__loop_handoff_peek:
+ * the one node the loop's next iteration would run first with nothing
+ * before it, or NULL. That is: the running iteration's batch is done, the
+ * node is alone in the ready queue, and the next iteration would neither
+ * poll (POLL_EVERY is not reached), nor make a timer or a cross-thread
+ * call ready, nor stop the loop; no debug run hook is set. The caller may
+ * then run that node at once, in place of that iteration, after
+ * corio__loop_handoff_take (which takes it off the queue and counts the
+ * iteration toward POLL_EVERY, so a chain of hand-offs ends at the next
+ * poll, and timers and I/O never starve). */
+corio__ready *corio__loop_handoff_peek(corio_loop *loop);
+void corio__loop_handoff_take(corio_loop *loop);
 /* Drop a reference on the loop's memory (objects made on it hold one). */
 void corio__loop_unref(corio_loop *loop);
 /* Register c (its order and close set) to run at the loop's teardown. */

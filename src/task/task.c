@@ -265,6 +265,9 @@ static void task_step(corio__ready *r)
     } else {
         rc = corio_coro_resume(&t->coro, NULL, &out);
     }
+    /* The task coming back may not be t: a direct hand-off (below) puts
+     * the task it switches to in the place of the one that left. */
+    t = corio__task_cur;
     corio__task_cur = prev;
 
     if (rc == CORIO_AWAITING) {
@@ -315,6 +318,56 @@ static void task_step(corio__ready *r)
 corio_task *corio__task_of_step(corio__ready *r)
 {
     return r->run == task_step ? task_of_ready(r) : NULL;
+}
+
+/* ---- direct hand-off ------------------------------------------------------------ */
+
+/*
+ * Go's runnext. A task that wakes one other task and then parks (a future
+ * completed and then awaited, an event set, a queue item given to a
+ * waiting getter) would return to the loop, whose next iteration would run
+ * the woken task first. When nothing would run before it in that
+ * iteration (the loop decides: corio__loop_handoff_peek), switch to it
+ * directly instead: one switch instead of two and no loop round. What
+ * task_step does before a plain resume is done here; what it does after
+ * one is done by the task_step that resumed the first task of the chain,
+ * for whichever task comes back (corio__task_cur). Only a plain resume is
+ * handed to (a task being thrown into, or resumed after a raw await or a
+ * bare yield, goes through the loop). The loop counts every hand-off as an
+ * iteration, so a chain ends at the next poll of I/O, at a due timer, and
+ * when the loop is asked to stop: nothing starves, and the order in which
+ * tasks run is the loop's.
+ */
+static corio_task *park_handoff(corio_task *t)
+{
+    corio__ready *r;
+    corio_task *n;
+
+    /* RUNNING, not NORMAL: t's own coroutine parks, not one it resumed
+     * (a generator parks into it, not to the loop). */
+    if (t->coro.state != CORIO_CORO_RUNNING ||
+        (r = corio__loop_handoff_peek(t->loop)) == NULL ||
+        r->run != task_step)
+        return NULL;
+    n = task_of_ready(r);
+    if (n == t || n->resume_how != CORIO__RESUME_NORMAL ||
+        corio__task_parked(n) || !corio__coro_can_transfer(&n->coro))
+        return NULL;
+    CORIO__TASK_CHECK(n);
+    corio__loop_handoff_take(t->loop);
+    n->queued = 0;
+    n->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
+    return n;
+}
+
+int corio__task_park_switch(corio_task *t)
+{
+    corio_task *n = park_handoff(t);
+    if (n) {
+        corio__task_cur = n;
+        return corio__coro_transfer(&n->coro, NULL);
+    }
+    return corio_await((void *)PARKED, NULL);
 }
 
 /* ---- spawning -------------------------------------------------------------------- */

@@ -254,6 +254,11 @@ static inline corio__wait *corio__wait_begin(corio_task *t,
     w->flags = (unsigned char)flags;
     return w;
 }
+/* Suspend t, the running task, parked on its record (wait.c's
+ * corio__wait_park): switch straight to the one task its wake made ready
+ * when the loop allows it (the direct hand-off, task.c), else back to the
+ * loop. Returns what corio_await returns. */
+int corio__task_park_switch(corio_task *t);
 /* The token a parked coroutine awaits (wait.c; task.c's step knows it). */
 extern const char corio__parked_token;
 

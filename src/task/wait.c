@@ -17,9 +17,9 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
 
 const char corio__parked_token = 0;
@@ -33,7 +33,9 @@ void corio__wait_abort(corio__wait *w)
 
 int corio__wait_park(corio__wait *w)
 {
-    int rc = corio_await((void *)&corio__parked_token, NULL);
+    int rc = w->task == corio__task_running()
+                 ? corio__task_park_switch(w->task)
+                 : corio_await((void *)&corio__parked_token, NULL);
     if (rc == 0) {
         /* Resumed: only a wake or a cancel queues a parked task. */
         if (NEVER(w->state == CORIO__WAIT_PENDING))
@@ -90,7 +92,9 @@ void corio__task_debug_run(corio_loop *loop, size_t count)
 
 int corio__debug_env(void)
 {
-    /* Atomic: loops on several threads may ask first at once. */
+    /* Loops on several threads may ask at once: every one computes the
+     * same answer, so relaxed order suffices (but the race must not be
+     * a data race). */
     static atomic_int cached = -1;
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
