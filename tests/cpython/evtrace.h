@@ -33,10 +33,26 @@
 #define TRACE_TICK 0.010 /* seconds */
 
 static double trace_t0;
+static int trace_real_time; /* trace_use_real_time() */
 
+/* For a scenario about real time passing while the loop is blocked: its
+ * runs use the real clock, not the virtual one (as evtrace.py's). */
+static void trace_use_real_time(void) __attribute__((unused));
+static void trace_use_real_time(void)
+{
+    trace_real_time = 1;
+}
+
+/* Inside a run, the loop's virtual clock (trace_wrapper turns it on, as
+ * evtrace.py's run does on the asyncio side): time stands still while
+ * anything is ready and jumps to the next deadline when everything waits,
+ * so the trace is the same on a loaded machine. Outside a run, the
+ * monotonic clock. */
 static double trace_clock(void)
 {
     struct timespec ts;
+    if (corio_loop_current())
+        return corio_loop_time(NULL);
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -129,6 +145,8 @@ struct trace_main {
 static int trace_wrapper(void *arg, void **result)
 {
     struct trace_main *m = arg;
+    if (!trace_real_time && !getenv("CORIO_TRACE_REAL_TIME"))
+        corio_diag_virtual_clock(corio_loop_current(), 1);
     trace_t0 = trace_clock();
     return m->fn(m->arg, result);
 }
