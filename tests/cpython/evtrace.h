@@ -8,10 +8,12 @@
  *     [  3] worker: cancelled
  *
  * that is, ticks since the run began, who, and what happened. A tick is
- * 10 ms of CLOCK_MONOTONIC (the loop's clock), rounded down: timers are
- * never early, so a sleep of 20 ms shows as tick 2 (or 3 on a loaded
- * machine; compare.py allows a tick or so either way). Lines without a
- * tick ("== case 2", "run: ok") are section headers and outcomes.
+ * 10 ms of the loop's clock, rounded down: a sleep of 20 ms shows as tick
+ * 2. Each run is on the loop's virtual clock (corio_diag_virtual_clock),
+ * as the asyncio half is on evtrace.py's, so ticks do not depend on the
+ * machine's load; trace_use_real_time() (or CORIO_TRACE_REAL_TIME=1) keeps
+ * the real clock. Lines without a tick ("== case 2", "run: ok") are
+ * section headers and outcomes.
  *
  * Errors print as errno names (corio_errname): the Python side maps
  * CancelledError to ECANCELED, TimeoutError to ETIMEDOUT and its

@@ -7,10 +7,12 @@ twin evtrace.h. A line is
     [  3] worker: cancelled
 
 that is, ticks since the run began, who, and what happened. A tick is 10 ms
-of the monotonic clock, rounded down: timers are never early, so a sleep of
-20 ms shows up as tick 2 (or 3 on a loaded machine; compare.py allows a
-tick or so either way). Lines without a tick ("== case 2", "run: ok") are
-section headers and outcomes.
+of the loop's clock, rounded down: a sleep of 20 ms shows up as tick 2.
+run() uses VirtualClockLoop (time jumps to the next timer when everything
+waits, as corio_diag_virtual_clock on the C side), so ticks do not depend
+on the machine's load; use_real_time() (or CORIO_TRACE_REAL_TIME=1) keeps
+the real clock. Lines without a tick ("== case 2", "run: ok") are section
+headers and outcomes.
 
 Errors are named like errno values so that both sides print the same word:
 CancelledError is ECANCELED, TimeoutError is ETIMEDOUT, and a scenario that
