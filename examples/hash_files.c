@@ -69,7 +69,7 @@ static int hash_one(void *arg, void **result)
         f->hash = *(uint64_t *)h;
         free(h);
     }
-    free(data);
+    corio_free(data);
     return f->rc;
 }
 

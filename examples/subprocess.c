@@ -86,8 +86,8 @@ static int run_sort(void)
         printf("sort said:\n%s", io.out);
     if (rc == 0 && strcmp(io.out, "apple\nfig\npear\n") != 0)
         rc = -EIO;
-    free(io.out);
-    free(io.err);
+    corio_free(io.out);
+    corio_free(io.err);
     return rc ? fail("sort", rc) : 0;
 }
 

@@ -85,3 +85,8 @@ char *corio__strdup(const char *s)
         memcpy(p, s, n);
     return p;
 }
+
+void corio_free(void *ptr)
+{
+    corio__free(ptr);
+}

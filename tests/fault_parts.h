@@ -59,5 +59,6 @@ int fault_part_signal(void);
 int fault_part_misc(void);
 int fault_part_extra(void);
 int fault_part_socket(void);
+int fault_part_thread(void);
 
 #endif /* CORIO_TEST_FAULT_PARTS_H */

@@ -645,3 +645,39 @@ out:
     return rc;
 }
 
+
+/* ---- threads: the pool, and calls back into the loop -------------------- */
+
+static int work_double(void *arg, void **result)
+{
+    *result = (void *)((intptr_t)arg * 2);
+    return 0;
+}
+
+/* On a pool thread: run a task on the loop and wait for its outcome. */
+static int work_xcall(void *arg, void **result)
+{
+    corio_xcall *h;
+    int rc = corio_run_coroutine_threadsafe(arg, fault_child_double,
+                                            (void *)5, &h);
+    if (rc)
+        return rc;
+    rc = corio_xcall_wait(h, INFINITY, result);
+    corio_xcall_release(h);
+    return rc;
+}
+
+int fault_part_thread(void)
+{
+    corio_to_thread_opts wait = {CORIO_LANE_USER, CORIO_CANCEL_WAIT, NULL};
+    void *r = NULL;
+    int rc;
+    TRY(corio_to_thread(work_double, (void *)21, &r));
+    CHECK_PTR(r, (void *)42);
+    /* It waits for the loop: a cancel must wait for it in turn, or the
+     * loop's end would have to abandon it (after the pool's grace). */
+    TRY(corio_to_thread_with(work_xcall, corio_loop_current(), &wait, &r));
+    CHECK_PTR(r, (void *)10);
+out:
+    return rc;
+}

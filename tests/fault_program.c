@@ -88,6 +88,7 @@ static const struct {
     {PART_GATHER, fault_part_gather}, {PART_MANY, fault_part_many},
     {PART_SIGNAL, fault_part_signal}, {PART_MISC, fault_part_misc},
     {PART_EXTRA, fault_part_extra},   {PART_SOCKET, fault_part_socket},
+    {PART_THREAD, fault_part_thread},
 };
 
 static int main_body(void *arg, void **result)

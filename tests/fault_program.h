@@ -37,7 +37,9 @@ enum {
                               spawn into a context, generators left
                               unfinished, a loop run by hand */
     PART_SOCKET = 1 << 16, /* accept, connect, a byte each way */
-    PART_ALL = (1 << 17) - 1
+    PART_THREAD = 1 << 17, /* to_thread, and a pool thread calling back
+                              into the loop (run_coroutine_threadsafe) */
+    PART_ALL = (1 << 18) - 1
 };
 
 /* Run the parts in `mask`, `rounds` times each (`scale` sizes the MANY

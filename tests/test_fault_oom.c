@@ -93,6 +93,7 @@ TEST(fault_oom_signal) { sweep(PART_SIGNAL); }
 TEST(fault_oom_misc) { sweep(PART_MISC); }
 TEST(fault_oom_extra) { sweep(PART_EXTRA); }
 TEST(fault_oom_socket) { sweep(PART_SOCKET); }
+TEST(fault_oom_thread) { sweep(PART_THREAD); }
 TEST(fault_oom_all) { sweep_every(PART_ALL, all_stride()); }
 
 /* ---- the same program, with system calls failing ----------------------- */
@@ -140,5 +141,6 @@ static void sys_sweep_every(unsigned mask, long stride)
 
 TEST(fault_sys_sweep_io) { sys_sweep_every(PART_PIPE | PART_MANY, 1); }
 TEST(fault_sys_sweep_socket) { sys_sweep_every(PART_SOCKET, 1); }
+TEST(fault_sys_sweep_thread) { sys_sweep_every(PART_THREAD, 1); }
 TEST(fault_sys_sweep_signal) { sys_sweep_every(PART_SIGNAL | PART_TIMERS, 1); }
 TEST(fault_sys_sweep_all) { sys_sweep_every(PART_ALL, all_stride()); }

@@ -154,7 +154,7 @@ static int whole_body(void)
     CHECK_EQ(corio_file_read_all(path, 0, &data, &len), 0);
     CHECK_EQ(len, 5);
     CHECK(strcmp(data, "first") == 0); /* NUL-terminated */
-    free(data);
+    corio_free(data);
     CHECK_EQ(corio_file_stat(path, &st), 0);
     CHECK_EQ(st.st_mode & 07777, 0644);
     /* Replaced whole, bigger than a piece; the mode as given. */
@@ -164,7 +164,7 @@ static int whole_body(void)
     CHECK_EQ(corio_file_read_all(path, 0, &data, &len), 0);
     CHECK_EQ(len, sizeof big);
     CHECK(memcmp(data, big, len) == 0);
-    free(data);
+    corio_free(data);
     CHECK_EQ(corio_file_stat(path, &st), 0);
     CHECK_EQ(st.st_mode & 07777, 0600);
     /* A limit. */
@@ -174,12 +174,12 @@ static int whole_body(void)
     CHECK_PTR(data, (void *)1);
     CHECK_EQ(len, 7);
     CHECK_EQ(corio_file_read_all(path, sizeof big, &data, &len), 0);
-    free(data);
+    corio_free(data);
     /* Empty. */
     CHECK_EQ(corio_file_write_all(path, NULL, 0, 0600), 0);
     CHECK_EQ(corio_file_read_all(path, 0, &data, &len), 0);
     CHECK_EQ(len, 0);
-    free(data);
+    corio_free(data);
     CHECK_EQ(count_entries(), 1); /* no temporary file left */
     /* Errors. */
     CHECK_EQ(corio_file_write_all(in_dir("no/such"), "x", 1, 0600), -ENOENT);
@@ -236,7 +236,7 @@ static int standing_body(void)
     CHECK_EQ(count_entries(), 1); /* "new" never made, "keep" kept */
     CHECK_EQ(corio_file_read_all(in_dir("keep"), 0, &data, &len), 0);
     CHECK(strcmp(data, "old") == 0);
-    free(data);
+    corio_free(data);
     /* Close is not cancellable: the descriptor goes anyway. */
     CHECK_EQ(corio_file_open(in_dir("keep"), O_RDONLY, 0, &fd), 0);
     cancel_self();

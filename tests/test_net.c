@@ -508,3 +508,120 @@ TEST(net_outside_task)
     CHECK_EQ(corio_tcp_connect("127.0.0.1", 80, NULL, &fd), CORIO_ENOTASK);
     CHECK_EQ(corio_unix_connect("@x", SOCK_STREAM, &fd), CORIO_ENOTASK);
 }
+
+/* A Unix listener whose backlog is full: the connect waits (backing off)
+ * until the server accepts one, then gets in. */
+struct ufull {
+    const char *path;
+    int done, rc, fd;
+};
+
+static int ufull_connect(void *arg, void **result)
+{
+    struct ufull *u = arg;
+    (void)result;
+    u->rc = corio_unix_connect(u->path, SOCK_STREAM, &u->fd);
+    u->done = 1;
+    return 0;
+}
+
+static int unix_full_main(void *arg, void **result)
+{
+    char path[64];
+    int lfd, fill[8], nfill = 0, i, s, rc;
+    struct ufull u;
+    corio_task *t;
+    (void)arg;
+    (void)result;
+    snprintf(path, sizeof path, "@corio-full-%d", (int)getpid());
+    CHECK_EQ(corio_unix_listen(path, 1, &lfd), 0);
+    /* Fill the backlog with plain connects until one would block. */
+    for (;;) {
+        struct sockaddr_un sun;
+        socklen_t len;
+        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        CHECK_EQ(corio_unix_addr(path, &sun, &len), 0);
+        rc = connect(c, (struct sockaddr *)&sun, len);
+        if (rc < 0) {
+            CHECK_EQ(errno, EAGAIN);
+            close(c);
+            break;
+        }
+        CHECK_INT(nfill, <, 8);
+        fill[nfill++] = c;
+    }
+    u.path = path;
+    u.done = 0;
+    u.fd = -1;
+    CHECK_EQ(corio_spawn(ufull_connect, &u, NULL, &t), 0);
+    for (i = 0; i < 20; i++)
+        CHECK_EQ(corio_sleep(0), 0);
+    CHECK(!u.done); /* waiting for room */
+    s = corio_accept(lfd, NULL, NULL); /* make room */
+    CHECK_INT(s, >=, 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
+    CHECK_EQ(u.rc, 0);
+    CHECK_EQ(corio_fd_close(u.fd), 0);
+    CHECK_EQ(corio_fd_close(s), 0);
+    for (i = 0; i < nfill; i++)
+        close(fill[i]);
+    CHECK_EQ(corio_fd_close(lfd), 0);
+    return 0;
+}
+
+TEST(net_unix_connect_full_backlog)
+{
+    net_run(unix_full_main, NULL);
+}
+
+/* RFC 8305's interleaving: given [::1 refusing, ::1 listening, 127.0.0.1
+ * listening], the attempt after the refusal goes to the other family, so
+ * IPv4 wins; trying the list in its own order would pick the second
+ * IPv6 address. */
+static int he_interleave_main(void *arg, void **result)
+{
+    int l6, l4, dead, fd = -1, s;
+    size_t n;
+    char p[8];
+    struct addrinfo h, *a = NULL, *b = NULL, *c = NULL;
+    corio_tcp_opts o;
+    corio_listen_opts lo;
+    (void)arg;
+    (void)result;
+    if (!have_ipv6())
+        corio_test_skip("no ::1 here");
+    memset(&lo, 0, sizeof lo);
+    CHECK_EQ(corio_tcp_listen("::1", 0, &lo, &l6, 1, &n), 0);
+    CHECK_EQ(corio_tcp_listen("127.0.0.1", 0, NULL, &l4, 1, &n), 0);
+    CHECK_EQ(corio_tcp_listen("::1", 0, NULL, &dead, 1, &n), 0);
+    memset(&h, 0, sizeof h);
+    h.ai_socktype = SOCK_STREAM;
+    snprintf(p, sizeof p, "%d", corio_sock_port(dead));
+    CHECK_EQ(corio_fd_close(dead), 0); /* now it refuses */
+    CHECK_EQ(corio_getaddrinfo("::1", p, &h, &a), 0);
+    snprintf(p, sizeof p, "%d", corio_sock_port(l6));
+    CHECK_EQ(corio_getaddrinfo("::1", p, &h, &b), 0);
+    snprintf(p, sizeof p, "%d", corio_sock_port(l4));
+    CHECK_EQ(corio_getaddrinfo("127.0.0.1", p, &h, &c), 0);
+    a->ai_next = b;
+    b->ai_next = c;
+    memset(&o, 0, sizeof o);
+    o.attempt_delay = 1000; /* only a failure starts the next attempt */
+    CHECK_EQ(corio__tcp_connect_list(a, &o, &fd), 0);
+    CHECK_EQ(peer_family(fd), AF_INET);
+    CHECK_EQ(peer_port(fd), corio_sock_port(l4));
+    s = corio_accept(l4, NULL, NULL);
+    CHECK_INT(s, >=, 0);
+    CHECK_EQ(corio_fd_close(s), 0);
+    CHECK_EQ(corio_fd_close(fd), 0);
+    CHECK_EQ(corio_fd_close(l4), 0);
+    CHECK_EQ(corio_fd_close(l6), 0);
+    corio_freeaddrinfo(a);
+    return 0;
+}
+
+TEST(net_happy_eyeballs_interleaves_families)
+{
+    net_run(he_interleave_main, NULL);
+}

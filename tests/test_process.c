@@ -376,7 +376,7 @@ static int timeout_body(void)
         rc = corio_process_communicate(p, &io);
         CHECK_EQ(corio_scope_close(s, rc), -ETIMEDOUT);
         CHECK(io.out_len <= 2);
-        free(io.out);
+        corio_free(io.out);
         close(hold[0]);
         close(hold[1]);
     }
@@ -655,7 +655,7 @@ static int fallback_body(void)
     io.input_len = 10;
     CHECK_EQ(corio_process_communicate(p, &io), 0);
     CHECK_EQ(strcmp(io.out, "round trip"), 0);
-    free(io.out);
+    corio_free(io.out);
     CHECK_EQ(corio_process_release(p), 0);
     o.cancel_signal = SIGKILL;
     CHECK_EQ(corio_process_spawn(cat, &o, &p), 0);

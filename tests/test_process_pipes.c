@@ -117,8 +117,8 @@ static int cat_big_body(void)
     CHECK_EQ(io.returncode, 0);
     CHECK_EQ(corio_process_fd(p, 0), -1); /* closed after the input */
     CHECK_EQ(corio_process_release(p), 0);
-    free(io.out);
-    free(io.err);
+    corio_free(io.out);
+    corio_free(io.err);
     free(in);
     return 0;
 }
@@ -217,8 +217,8 @@ static int communicate_edges_body(void)
     CHECK_EQ(corio_process_communicate(p, &io), -E2BIG);
     CHECK(io.out_len <= 4 && io.err_len <= 4);
     CHECK(io.out_len == 4 || io.err_len == 4);
-    free(io.out);
-    free(io.err);
+    corio_free(io.out);
+    corio_free(io.err);
     /* The writer may have been cancelled before it closed stdin. */
     rc = corio_process_close_fd(p, 0);
     CHECK(rc == 0 || rc == -EBADF);
@@ -232,8 +232,8 @@ static int communicate_edges_body(void)
     CHECK_EQ(corio_process_communicate(p, &io), 0);
     CHECK(io.written < BIG);
     CHECK_EQ(io.returncode, 0);
-    free(io.out);
-    free(io.err);
+    corio_free(io.out);
+    corio_free(io.err);
     CHECK_EQ(corio_process_release(p), 0);
     /* Input without a stdin pipe */
     memset(&o, 0, sizeof o);

@@ -62,6 +62,15 @@ typedef struct corio_allocator {
  */
 CORIO_API int corio_set_allocator(const corio_allocator *a);
 
+/*
+ * corio_free: free a block that a corio call handed to the caller
+ * (corio_file_read_all's data, corio_process_communicate's output
+ * buffers), through the allocator that made it. ptr NULL does nothing.
+ * Never free such a block with free(3): with an allocator of your own set,
+ * it did not come from malloc. Does not suspend; any thread.
+ */
+CORIO_API void corio_free(void *ptr);
+
 #ifdef __cplusplus
 }
 #endif

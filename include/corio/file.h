@@ -110,7 +110,8 @@ CORIO_API int corio_file_close(int fd);
 
 /*
  * corio_file_read_all: read the whole file at path into a new buffer:
- * *data (the caller frees it; one more byte, a NUL, follows the data) and
+ * *data (the caller frees it with corio_free; one more byte, a NUL,
+ * follows the data) and
  * *len. Files over max bytes (0: no limit) fail with -EFBIG. Returns 0,
  * -EINVAL (path, data or len NULL), open's and read's errors, -EFBIG,
  * -ECANCELED (it stops at the next piece; nothing is returned), -ENOMEM,

@@ -160,8 +160,9 @@ CORIO_API int corio_unix_listen(const char *path, int backlog, int *fd);
 
 /*
  * corio_unix_connect: a socket of `type` (SOCK_STREAM or SOCK_DGRAM)
- * connected to the Unix socket at path. Suspends while a stream
- * connection is pending (the kernel usually completes it at once).
+ * connected to the Unix socket at path. Suspends while the listener's
+ * backlog is full (retrying at growing intervals up to 0.5 s, under the
+ * caller's deadline); otherwise the kernel connects at once.
  * Errors: -EINVAL (path or fd NULL, empty path, other type),
  * -ENAMETOOLONG, -ENOENT, -ECONNREFUSED, -EAGAIN never (a full backlog
  * is waited out), -ECANCELED, -EMFILE, -ENFILE, CORIO_ENOTASK.

@@ -205,8 +205,8 @@ typedef struct corio_process_io {
      * limit. */
     size_t limit;
     /* Out: what the child wrote to its stdout / stderr pipes:
-     * malloc'd, NUL-terminated (an empty string when it wrote nothing),
-     * the caller frees them, also after an error (what had been read by
+     * NUL-terminated (an empty string when it wrote nothing), the caller
+     * frees them with corio_free (corio/alloc.h), also after an error (what had been read by
      * then). NULL for a stream that is no pipe, or when no buffer could
      * be had or the call ended before reading it. */
     char *out;

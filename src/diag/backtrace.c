@@ -9,6 +9,7 @@
  * ucontext backend's saved context is inside swapcontext, so its first
  * frames are the C library's.
  */
+#include "alloc.h"
 #include "diag/diag_impl.h"
 
 #include <dlfcn.h>
@@ -279,7 +280,7 @@ corio__sym *corio__bt_symbolize_all(void *const *pcs, size_t n)
     pthread_t th;
     b.pcs = pcs;
     b.n = n;
-    b.syms = calloc(n ? n : 1, sizeof *b.syms);
+    b.syms = corio__calloc(n ? n : 1, sizeof *b.syms);
     if (!b.syms)
         return NULL;
     if (pthread_create(&th, NULL, symbolize_batch, &b) == 0)
@@ -317,5 +318,5 @@ void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
             fprintf(out, " in %s", obj);
         fputc('\n', out);
     }
-    free(syms);
+    corio__free(syms);
 }

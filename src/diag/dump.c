@@ -10,6 +10,7 @@
  * nobody waits for (a cycle is marked where it closes). It runs on the
  * loop's thread and changes nothing.
  */
+#include "alloc.h"
 #include "diag/diag_impl.h"
 
 #include <errno.h>
@@ -85,7 +86,7 @@ static int add_by(row *r, size_t who)
 {
     if (r->nby == r->capby) {
         size_t cap = r->capby ? 2 * r->capby : 4;
-        size_t *p = realloc(r->by, cap * sizeof *p);
+        size_t *p = corio__realloc(r->by, cap * sizeof *p);
         if (!p)
             return -ENOMEM;
         r->by = p;
@@ -99,15 +100,15 @@ static void free_rows(dump *dp)
 {
     size_t i;
     for (i = 0; i < dp->n; i++)
-        free(dp->rows[i].by);
-    free(dp->rows);
+        corio__free(dp->rows[i].by);
+    corio__free(dp->rows);
 }
 
 static int gather(dump *dp)
 {
     corio__node *nd, *nx;
     size_t i, k, n = dp->loop->tasks ? dp->loop->tasks->ntasks : 0;
-    dp->rows = calloc(n ? n : 1, sizeof *dp->rows);
+    dp->rows = corio__calloc(n ? n : 1, sizeof *dp->rows);
     if (!dp->rows)
         return -ENOMEM;
     dp->n = 0;
@@ -259,8 +260,8 @@ static void text_dump(dump *dp, row **order)
 {
     FILE *out = dp->out;
     corio_loop *loop = dp->loop;
-    unsigned char *on_path = calloc(dp->n + 1, 1);
-    unsigned char *shown = calloc(dp->n + 1, 1);
+    unsigned char *on_path = corio__calloc(dp->n + 1, 1);
+    unsigned char *shown = corio__calloc(dp->n + 1, 1);
     size_t i;
     fprintf(out,
             "corio dump of loop %p: %zu task(s); %zu ready, %zu timer(s), "
@@ -288,8 +289,8 @@ static void text_dump(dump *dp, row **order)
                 text_tree(dp, j, 0, on_path, shown);
         }
     }
-    free(on_path);
-    free(shown);
+    corio__free(on_path);
+    corio__free(shown);
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
@@ -331,7 +332,7 @@ static void json_frames(FILE *out, void *const *pcs, size_t n)
         fprintf(out, ",\"object_offset\":%lu}", (unsigned long)s.obj_off);
     }
     fputc(']', out);
-    free(syms);
+    corio__free(syms);
 }
 
 static void json_task(dump *dp, const row *r)
@@ -454,7 +455,7 @@ int corio_loop_dump(corio_loop *loop, FILE *out, int format)
         free_rows(&dp);
         return rc;
     }
-    order = malloc((dp.n ? dp.n : 1) * sizeof *order);
+    order = corio__malloc((dp.n ? dp.n : 1) * sizeof *order);
     if (!order) {
         free_rows(&dp);
         return -ENOMEM;
@@ -466,7 +467,7 @@ int corio_loop_dump(corio_loop *loop, FILE *out, int format)
         json_dump(&dp, order);
     else
         text_dump(&dp, order);
-    free(order);
+    corio__free(order);
     free_rows(&dp);
     return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
 }

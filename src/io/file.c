@@ -10,6 +10,7 @@
  * Transfers made of several system calls look at the job's cancel flag
  * between them and stop early.
  */
+#include "alloc.h"
 #include "thread/pool.h"
 
 #include <corio/file.h>
@@ -89,7 +90,7 @@ static void read_all(struct fjob *f)
                                                 : 4096;
     if (f->max && cap > f->max + 1)
         cap = f->max + 1;
-    buf = malloc(cap + 1);
+    buf = corio__malloc(cap + 1);
     for (;;) {
         ssize_t n;
         if (!buf) {
@@ -105,7 +106,7 @@ static void read_all(struct fjob *f)
                 f->err = -EFBIG; /* more than max */
                 break;
             }
-            if (!(nb = realloc(buf, ncap + 1))) {
+            if (!(nb = corio__realloc(buf, ncap + 1))) {
                 f->err = -ENOMEM;
                 break;
             }
@@ -133,7 +134,7 @@ static void read_all(struct fjob *f)
     }
     close(fd);
     if (f->err) {
-        free(buf);
+        corio__free(buf);
         return;
     }
     buf[len] = '\0';
@@ -148,15 +149,17 @@ static int sync_dir(const char *path)
     char *dir;
     int fd, rc = 0;
     if (!slash)
-        dir = strdup(".");
+        dir = corio__strdup(".");
     else if (slash == path)
-        dir = strdup("/");
-    else
-        dir = strndup(path, (size_t)(slash - path));
+        dir = corio__strdup("/");
+    else if ((dir = corio__malloc((size_t)(slash - path) + 1)) != NULL) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = 0;
+    }
     if (!dir)
         return -ENOMEM;
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
+    corio__free(dir);
     if (fd < 0)
         return -errno;
     if (fsync(fd) < 0 && errno != EINVAL) /* some file systems refuse */
@@ -168,7 +171,7 @@ static int sync_dir(const char *path)
 static void write_all(struct fjob *f)
 {
     size_t n = strlen(f->path);
-    char *tmp = malloc(n + 8);
+    char *tmp = corio__malloc(n + 8);
     int fd;
     if (!tmp) {
         f->err = -ENOMEM;
@@ -179,7 +182,7 @@ static void write_all(struct fjob *f)
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         f->err = -errno;
-        free(tmp);
+        corio__free(tmp);
         return;
     }
     f->fd = fd;
@@ -214,7 +217,7 @@ static void write_all(struct fjob *f)
         f->renamed = 1;
         f->err = sync_dir(f->path);
     }
-    free(tmp);
+    corio__free(tmp);
 }
 
 static void fj_work(corio__job *j)
@@ -264,13 +267,13 @@ static void fj_abandon(corio__job *j)
     struct fjob *f = CORIO__CONTAINER(j, struct fjob, job);
     if (j->ran && f->op == F_OPEN && f->fd >= 0)
         close(f->fd);
-    free(f->data);
-    free(f);
+    corio__free(f->data);
+    corio__free(f);
 }
 
 /* Make a job for op, run it, and leave it with the caller (*out) or
  * return an error. On 0 or -ECANCELED, *out is the finished job (the
- * caller frees it with free()); *out NULL when it never ran or was
+ * caller frees it with corio__free); *out NULL when it never ran or was
  * abandoned. */
 static int fj_run(struct fjob *f, struct fjob **out)
 {
@@ -278,7 +281,7 @@ static int fj_run(struct fjob *f, struct fjob **out)
     int rc, kept;
     *out = NULL;
     if (!t) {
-        free(f);
+        corio__free(f);
         return CORIO_ENOTASK;
     }
     f->job.work = fj_work;
@@ -289,7 +292,7 @@ static int fj_run(struct fjob *f, struct fjob **out)
     if (!kept)
         return rc;
     if (!f->job.ran) {
-        free(f);
+        corio__free(f);
         return rc ? rc : -ECANCELED;
     }
     *out = f;
@@ -298,7 +301,7 @@ static int fj_run(struct fjob *f, struct fjob **out)
 
 static struct fjob *fj_new(int op, int fd)
 {
-    struct fjob *f = calloc(1, sizeof *f);
+    struct fjob *f = corio__calloc(1, sizeof *f);
     if (f) {
         f->op = op;
         f->fd = fd;
@@ -335,7 +338,7 @@ int corio_file_open(const char *path, int flags, unsigned mode, int *fd)
             *fd = done->fd;
         else if (done->fd >= 0)
             close(done->fd); /* cancelled after it opened */
-        free(done);
+        corio__free(done);
     }
     return rc;
 }
@@ -358,7 +361,7 @@ static int rw(int op, int fd, void *buf, size_t len, off_t off,
     if (done) {
         if (count)
             *count = done->done;
-        free(done);
+        corio__free(done);
     }
     return rc;
 }
@@ -389,7 +392,7 @@ int corio_file_fsync(int fd)
 {
     struct fjob *done;
     int rc = fj_simple(fj_new(F_FSYNC, fd), &done);
-    free(done);
+    corio__free(done);
     return rc;
 }
 
@@ -402,7 +405,7 @@ static int do_stat(int op, int fd, const char *path, struct stat *st)
     rc = fj_simple(f, &done);
     if (done && rc == 0)
         *st = done->st;
-    free(done);
+    corio__free(done);
     return rc;
 }
 
@@ -442,7 +445,7 @@ int corio_file_close(int fd)
         rc = f->err;
     else
         close(fd); /* not submitted, or dropped at teardown */
-    free(f);
+    corio__free(f);
     return rc;
 }
 
@@ -464,8 +467,8 @@ int corio_file_read_all(const char *path, size_t max, void **data,
             *len = done->done;
             done->data = NULL;
         }
-        free(done->data);
-        free(done);
+        corio__free(done->data);
+        corio__free(done);
     }
     return rc;
 }
@@ -487,7 +490,7 @@ int corio_file_write_all(const char *path, const void *data, size_t len,
     if (done) {
         if (rc == -ECANCELED && done->renamed)
             rc = done->err; /* in place already: that is what counts */
-        free(done);
+        corio__free(done);
     }
     return rc;
 }

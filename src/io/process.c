@@ -39,6 +39,7 @@
  * large process costs what fork costs); kill-on-release happens only at
  * the loop's teardown or a release without a loop.
  */
+#include "alloc.h"
 #include "task/task_impl.h"
 #include "io/proc_sigwatch.h"
 
@@ -125,7 +126,7 @@ static struct procs *procs_of(corio_loop *loop)
     const char *e;
     if (ps)
         return ps;
-    ps = calloc(1, sizeof *ps);
+    ps = corio__calloc(1, sizeof *ps);
     if (!ps)
         return NULL;
     e = getenv("CORIO_PIDFD");
@@ -150,7 +151,7 @@ static void proc_free(corio_process *p)
             corio_fd_close(p->fds[i]);
     if (p->pidfd >= 0)
         close(p->pidfd);
-    free(p);
+    corio__free(p);
 }
 
 /* p left RUNNING: unlink it, drop its pidfd, wake its waiters. */
@@ -261,7 +262,7 @@ static void scan_fallback(struct procs *ps)
 
 static void chld_notify(corio__wait *w);
 static const corio__wait_ops chld_ops = {"SIGCHLD watch", NULL, 0,
-                                         chld_notify};
+                                         chld_notify, NULL};
 
 /* Keep the SIGCHLD watcher armed while fallback children live, scanning
  * after each arming so no exit slips between. 0 or a negative errno. */
@@ -308,7 +309,7 @@ static void procs_fini(corio__closer *c, corio_loop *loop)
         p->ps = NULL; /* still the holder's; release kills it */
     }
     loop->on_event = ps->next_on_event; /* hooks come off in LIFO order */
-    free(ps);
+    corio__free(ps);
 }
 
 /* ---- spawning ------------------------------------------------------------- */
@@ -422,7 +423,7 @@ static int make_paths(const char *name, char ***out)
     size_t nlen = strlen(name), n = 1, bytes, dlen;
     char **v, *s;
     if (strchr(name, '/') || !*name) {
-        v = malloc(2 * sizeof *v + nlen + 1);
+        v = corio__malloc(2 * sizeof *v + nlen + 1);
         if (!v)
             return -ENOMEM;
         v[0] = (char *)(v + 2);
@@ -437,7 +438,7 @@ static int make_paths(const char *name, char ***out)
     for (p = path; *p; p++)
         n += *p == ':';
     bytes = (n + 1) * sizeof *v + strlen(path) + n * (nlen + 3);
-    v = malloc(bytes);
+    v = corio__malloc(bytes);
     if (!v)
         return -ENOMEM;
     s = (char *)(v + n + 1);
@@ -587,7 +588,7 @@ int corio_process_spawn(const char *const argv[],
     memset(&s, 0, sizeof s);
     if ((rc = make_paths(argv[0], &s.paths)) != 0)
         return rc;
-    if (!(p = calloc(1, sizeof *p))) {
+    if (!(p = corio__calloc(1, sizeof *p))) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -675,7 +676,7 @@ int corio_process_spawn(const char *const argv[],
     p->cancel_signal = opts->cancel_signal;
     p->leads_group = (opts->flags & (CORIO_PROCESS_NEW_GROUP |
                                      CORIO_PROCESS_NEW_SESSION)) != 0;
-    free(s.paths);
+    corio__free(s.paths);
     *out = p;
     return 0;
 
@@ -687,7 +688,7 @@ fail:
     close_if(&nullfd);
     if (p)
         proc_free(p);
-    free(s.paths);
+    corio__free(s.paths);
     return rc;
 }
 
@@ -712,7 +713,14 @@ static void detach_wait(corio__wait *w)
     loop->outside_waits--;
 }
 
-static const corio__wait_ops process_ops = {"process", detach_wait, 0, 0};
+static void describe_wait(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio_process *p = (const corio_process *)(uintptr_t)w->obj;
+    corio__wait_descf(d, "exit of child process %ld", (long)p->pid);
+}
+
+static const corio__wait_ops process_ops = {"process", detach_wait, 0, 0,
+                                            describe_wait};
 
 /* A wait of p ended in cancellation: send its cancel_signal, if any. */
 static void cancelled(corio_process *p)
@@ -902,7 +910,7 @@ static int read_all(int fd, size_t limit, char **buf, size_t *len)
     for (;;) {
         if (cap - *len < 4096 + 1) {
             size_t ncap = cap ? cap * 2 : 8192;
-            if (!(nb = realloc(*buf, ncap)))
+            if (!(nb = corio__realloc(*buf, ncap)))
                 return -ENOMEM;
             *buf = nb;
             cap = ncap;
@@ -953,12 +961,12 @@ int corio_process_communicate(corio_process *p, corio_process_io *io)
     io->out_len = io->err_len = io->written = 0;
     io->returncode = 0;
     if (p->fds[0] >= 0 || p->fds[2] >= 0) {
-        if (!(c = malloc(sizeof *c)))
+        if (!(c = corio__malloc(sizeof *c)))
             return -ENOMEM;
         c->p = p;
         c->io = io;
         if ((rc = corio_group_open(&g)) != 0) {
-            free(c);
+            corio__free(c);
             return rc;
         }
         if (p->fds[0] >= 0)
@@ -971,7 +979,7 @@ int corio_process_communicate(corio_process *p, corio_process_io *io)
             corio_group_cancel(g);
         rc = corio_group_wait(g, rc);
         corio_group_free(g);
-        free(c);
+        corio__free(c);
     } else if (p->fds[1] >= 0) {
         rc = read_all(p->fds[1], io->limit, &io->out, &io->out_len);
     }

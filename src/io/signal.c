@@ -316,7 +316,22 @@ static void detach_any(corio__wait *w)
     loop->outside_waits--;
 }
 
-static const corio__wait_ops signal_any_ops = {"signals", detach_any, 0, 0};
+static void describe_any(const corio__wait *w, corio__wait_desc *d)
+{
+    uint64_t mask = (uint64_t)(uintptr_t)w->obj;
+    const char *sep = "";
+    int signo;
+    corio__wait_descf(d, "any of signals ");
+    for (signo = 1; signo <= 64; signo++) {
+        if (mask & (UINT64_C(1) << (signo - 1))) {
+            corio__wait_descf(d, "%s%d", sep, signo);
+            sep = ", ";
+        }
+    }
+}
+
+static const corio__wait_ops signal_any_ops = {"signals", detach_any, 0, 0,
+                                               describe_any};
 
 /* A valid signal number for waiting (as corio_signal_wait checks). */
 static int waitable(int signo)

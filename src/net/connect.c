@@ -15,6 +15,7 @@
  * State per attempt: fd >= 0 while in flight, -1 before and after.
  * Invariant: inflight == number of attempts with fd >= 0.
  */
+#include "alloc.h"
 #include "net/mux.h"
 #include "net/net_impl.h"
 
@@ -49,13 +50,13 @@ static int interleave(const struct addrinfo *res, struct he *h)
             n++;
     if (!n)
         return CORIO_ENOADDRESS;
-    h->addr = calloc(n, sizeof *h->addr);
-    h->fd = malloc(n * sizeof *h->fd);
-    fa = calloc(n, sizeof *fa);
-    fb = calloc(n, sizeof *fb);
+    h->addr = corio__calloc(n, sizeof *h->addr);
+    h->fd = corio__malloc(n * sizeof *h->fd);
+    fa = corio__calloc(n, sizeof *fa);
+    fb = corio__calloc(n, sizeof *fb);
     if (!h->addr || !h->fd || !fa || !fb) {
-        free(fa);
-        free(fb);
+        corio__free(fa);
+        corio__free(fb);
         return -ENOMEM;
     }
     first = -1;
@@ -78,8 +79,8 @@ static int interleave(const struct addrinfo *res, struct he *h)
     for (j = 0; j < n; j++)
         h->fd[j] = -1;
     h->n = n;
-    free(fa);
-    free(fb);
+    corio__free(fa);
+    corio__free(fb);
     return 0;
 }
 
@@ -229,8 +230,8 @@ int corio__tcp_connect_list(const struct addrinfo *res,
         if (h.fd[i] >= 0)
             close(h.fd[i]); /* the losers */
     corio__mux_close(&h.mux);
-    free(h.addr);
-    free(h.fd);
+    corio__free(h.addr);
+    corio__free(h.fd);
     return rc;
 }
 

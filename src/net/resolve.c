@@ -11,6 +11,7 @@
  * CORIO_RESOLVER=thread in the environment picks the thread even when
  * c-ares is there (tests run both).
  */
+#include "alloc.h"
 #include "net/resolve_impl.h"
 #include "task/task_impl.h"
 
@@ -63,7 +64,7 @@ int corio__ai_push(struct addrinfo ***tail, int flags, int family,
     struct addrinfo *a;
     if (salen > sizeof(struct sockaddr_storage))
         salen = sizeof(struct sockaddr_storage);
-    a = calloc(1, sizeof *a + sizeof(struct sockaddr_storage));
+    a = corio__calloc(1, sizeof *a + sizeof(struct sockaddr_storage));
     if (!a)
         return -ENOMEM;
     a->ai_flags = flags;
@@ -73,8 +74,8 @@ int corio__ai_push(struct addrinfo ***tail, int flags, int family,
     a->ai_addrlen = salen;
     a->ai_addr = (struct sockaddr *)(a + 1);
     memcpy(a->ai_addr, sa, salen);
-    if (canon && !(a->ai_canonname = strdup(canon))) {
-        free(a);
+    if (canon && !(a->ai_canonname = corio__strdup(canon))) {
+        corio__free(a);
         return -ENOMEM;
     }
     **tail = a;
@@ -103,8 +104,8 @@ void corio_freeaddrinfo(struct addrinfo *res)
 {
     while (res) {
         struct addrinfo *next = res->ai_next;
-        free(res->ai_canonname);
-        free(res);
+        corio__free(res->ai_canonname);
+        corio__free(res);
         res = next;
     }
 }

@@ -26,6 +26,7 @@
  * calls corio_loop_call_soon_threadsafe only while holding the mutex and
  * only for a job still registered, so never on a freed loop.
  */
+#include "alloc.h"
 #include "net/resolve_impl.h"
 #include "loop/loop_impl.h"
 #include "task/task_impl.h"
@@ -82,9 +83,9 @@ static void reg_unlink(struct job *j)
 static void job_free(struct job *j)
 {
     corio_freeaddrinfo(j->res);
-    free(j->host);
-    free(j->serv);
-    free(j);
+    corio__free(j->host);
+    corio__free(j->serv);
+    corio__free(j);
 }
 
 static void lookup(struct job *j)
@@ -176,7 +177,7 @@ static void loop_closer_run(corio__closer *c, corio_loop *loop)
         done = j->next;
         job_free(j);
     }
-    free(lc);
+    corio__free(lc);
 }
 
 /* Register j (and, the first time, a closer for its loop). 0 or
@@ -188,7 +189,7 @@ static int reg_add(struct job *j)
     for (lc = reg_closers; lc && lc->loop != j->loop; lc = lc->next)
         ;
     if (!lc) {
-        lc = calloc(1, sizeof *lc);
+        lc = corio__calloc(1, sizeof *lc);
         if (!lc) {
             pthread_mutex_unlock(&reg_mu);
             return -ENOMEM;
@@ -273,13 +274,13 @@ int corio__resolve_thread_gai(const char *host, const char *serv,
                               const struct addrinfo *hints,
                               struct addrinfo **res)
 {
-    struct job *j = calloc(1, sizeof *j);
+    struct job *j = corio__calloc(1, sizeof *j);
     struct job *done;
     int rc;
     if (!j)
         return -ENOMEM;
-    if ((host && !(j->host = strdup(host))) ||
-        (serv && !(j->serv = strdup(serv)))) {
+    if ((host && !(j->host = corio__strdup(host))) ||
+        (serv && !(j->serv = corio__strdup(serv)))) {
         job_free(j);
         return -ENOMEM;
     }
@@ -308,7 +309,7 @@ int corio__resolve_thread_gni(const struct sockaddr *sa, socklen_t salen,
                               char *host, size_t hostlen, char *serv,
                               size_t servlen, int flags)
 {
-    struct job *j = calloc(1, sizeof *j);
+    struct job *j = corio__calloc(1, sizeof *j);
     struct job *done;
     int rc;
     if (!j)

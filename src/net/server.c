@@ -19,6 +19,7 @@
  * unlink. It always returns 0: a failure is the server's to record, not
  * the task's (nobody joins it).
  */
+#include "alloc.h"
 #include "list.h"
 #include "net/stream_impl.h"
 
@@ -129,7 +130,7 @@ static void conn_done(corio_future *f, void *arg)
     corio__list_remove(&s->conns, &c->node);
     s->st.open--;
     corio_task_release(c->task);
-    free(c);
+    corio__free(c);
     corio_event_set(s->room);
     s->alive--;
     maybe_done(s);
@@ -160,14 +161,14 @@ static int wait_room(struct corio_server *s, double seconds)
 
 static int start_conn(struct corio_server *s, int fd)
 {
-    struct conn *c = calloc(1, sizeof *c);
+    struct conn *c = corio__calloc(1, sizeof *c);
     int rc;
     if (!c)
         return -ENOMEM;
     c->srv = s;
     if ((rc = corio_stream_new(fd, s->has_sopts ? &s->sopts : NULL,
                                &c->st)) != 0) {
-        free(c);
+        corio__free(c);
         return rc;
     }
     if ((rc = corio_spawn(conn_main, c, s->has_topts ? &s->topts : NULL,
@@ -179,7 +180,7 @@ static int start_conn(struct corio_server *s, int fd)
             corio_task_release(c->task);
         }
         corio_stream_close(c->st); /* never written: closes at once */
-        free(c);
+        corio__free(c);
         return rc;
     }
     corio__list_push_back(&s->conns, &c->node);
@@ -244,10 +245,10 @@ int corio_server_new(const int *fds, size_t n, corio_server_handler handler,
             return -EINVAL;
     if (!corio_loop_current())
         return CORIO_ENOTASK;
-    s = calloc(1, sizeof *s);
+    s = corio__calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    s->acc = calloc(n, sizeof *s->acc);
+    s->acc = corio__calloc(n, sizeof *s->acc);
     rc = -ENOMEM;
     if (!s->acc || corio_event_new(&s->room) != 0 ||
         corio_event_new(&s->done_ev) != 0)
@@ -307,8 +308,8 @@ fail:
         corio_event_free(s->room);
     if (s->done_ev)
         corio_event_free(s->done_ev);
-    free(s->acc);
-    free(s);
+    corio__free(s->acc);
+    corio__free(s);
     return rc;
 }
 
@@ -428,8 +429,8 @@ static void server_free(struct corio_server *s)
         corio_task_release(s->acc[i].task);
     corio_event_free(s->room);
     corio_event_free(s->done_ev);
-    free(s->acc);
-    free(s);
+    corio__free(s->acc);
+    corio__free(s);
 }
 
 int corio_server_free(corio_server *s)

@@ -9,6 +9,7 @@
 #include "net/net_impl.h"
 
 #include <corio/io.h>
+#include <corio/task.h>
 #include <corio/net.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -215,6 +216,7 @@ int corio_unix_connect(const char *path, int type, int *out)
 {
     struct sockaddr_un sun;
     socklen_t len;
+    double backoff = 0.001;
     int fd, rc;
     if (!out || (type != SOCK_STREAM && type != SOCK_DGRAM))
         return -EINVAL;
@@ -228,11 +230,13 @@ int corio_unix_connect(const char *path, int type, int *out)
         rc = corio_connect(fd, (struct sockaddr *)&sun, len);
         if (rc != -EAGAIN)
             break;
-        /* Full backlog: Linux says EAGAIN for Unix sockets; wait and
-         * try again. */
-        rc = corio_wait_writable(fd);
+        /* Full backlog: Linux says EAGAIN for Unix sockets, and nothing
+         * signals when there is room (the unconnected socket polls
+         * writable), so back off and try again. */
+        rc = corio_sleep(backoff);
         if (rc)
             break;
+        backoff = backoff * 2 < 0.5 ? backoff * 2 : 0.5;
     }
     if (rc) {
         corio_fd_close(fd);

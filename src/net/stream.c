@@ -14,6 +14,7 @@
  * allocated only once data has come (the first read waits for
  * readability first), so an idle connection holds no buffer.
  */
+#include "alloc.h"
 #include "net/stream_impl.h"
 
 #include <corio/io.h>
@@ -64,11 +65,11 @@ int corio_stream_new(int fd, const corio_stream_opts *opts,
         return -EINVAL;
     if (fcntl(fd, F_GETFL) < 0)
         return -EBADF;
-    s = calloc(1, sizeof *s);
+    s = corio__calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     if ((rc = corio_fd_nonblock(fd)) != 0) {
-        free(s);
+        corio__free(s);
         return rc;
     }
     s->fd = fd;
@@ -127,7 +128,7 @@ static int reserve(corio_stream *s, size_t want, size_t total)
     cap = s->rcap ? s->rcap : READ_CHUNK;
     while (cap < need)
         cap *= 2;
-    nb = realloc(s->rbuf, cap);
+    nb = corio__realloc(s->rbuf, cap);
     if (!nb)
         return -ENOMEM;
     s->rbuf = nb;
@@ -439,7 +440,7 @@ static int wreserve(corio_stream *s, size_t n)
         s->wstart = 0;
         s->wend = pending;
     }
-    nb = realloc(s->wbuf, cap);
+    nb = corio__realloc(s->wbuf, cap);
     if (!nb)
         return -ENOMEM;
     s->wbuf = nb;
@@ -587,9 +588,9 @@ int corio_stream_close(corio_stream *s)
     }
     if (!s->no_close)
         corio_fd_close(s->fd);
-    free(s->rbuf);
-    free(s->wbuf);
-    free(s);
+    corio__free(s->rbuf);
+    corio__free(s->wbuf);
+    corio__free(s);
     return rc;
 }
 

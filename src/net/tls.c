@@ -13,6 +13,7 @@
  * leaves TLS consistent. Unexpected EOF (no close_notify) is an error
  * (CORIO_ETLS), since it may be a truncation attack.
  */
+#include "alloc.h"
 #include "net/stream_impl.h"
 
 #include <corio/io.h>
@@ -199,17 +200,17 @@ int corio_tls_ctx_new(const corio_tls_opts *opts, corio_tls_ctx **out)
         return -EINVAL;
     if ((o->cert_file == NULL) != (o->key_file == NULL))
         return -EINVAL;
-    c = calloc(1, sizeof *c);
+    c = corio__calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     if (o->alpn && parse_alpn(o->alpn, c->alpn, &c->alpn_len) != 0) {
-        free(c);
+        corio__free(c);
         return -EINVAL;
     }
     c->server = o->server ? 1 : 0;
     c->ctx = SSL_CTX_new(c->server ? TLS_server_method() : TLS_client_method());
     if (!c->ctx) {
-        free(c);
+        corio__free(c);
         return -ENOMEM;
     }
     SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
@@ -243,7 +244,7 @@ int corio_tls_ctx_new(const corio_tls_opts *opts, corio_tls_ctx **out)
 fail:
     ERR_clear_error();
     SSL_CTX_free(c->ctx);
-    free(c);
+    corio__free(c);
     return rc;
 }
 
@@ -252,7 +253,7 @@ void corio_tls_ctx_free(corio_tls_ctx *ctx)
     if (!ctx)
         return;
     SSL_CTX_free(ctx->ctx); /* reference counted: live SSLs keep it */
-    free(ctx);
+    corio__free(ctx);
 }
 
 /* ---- streams ------------------------------------------------------------- */
@@ -282,7 +283,7 @@ int corio_stream_start_tls(corio_stream *s, corio_tls_ctx *ctx,
     if (!corio_task_current())
         return CORIO_ENOTASK;
     pthread_once(&bio_once, make_method);
-    if (!bio_method || !(s->tls = calloc(1, sizeof *s->tls)))
+    if (!bio_method || !(s->tls = corio__calloc(1, sizeof *s->tls)))
         return -ENOMEM;
     s->tls_err[0] = 0;
     s->tls->ssl = SSL_new(ctx->ctx);
@@ -373,7 +374,7 @@ void corio__tls_free(corio_stream *s)
     if (!s->tls)
         return;
     SSL_free(s->tls->ssl);
-    free(s->tls);
+    corio__free(s->tls);
     s->tls = NULL;
 }
 

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 const char corio__parked_token = 0;
@@ -89,12 +90,15 @@ void corio__task_debug_run(corio_loop *loop, size_t count)
 
 int corio__debug_env(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
+    /* Atomic: loops on several threads may ask first at once. */
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
         const char *e = getenv("CORIO_DEBUG");
-        cached = e && *e && strcmp(e, "0") != 0;
+        v = e && *e && strcmp(e, "0") != 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
-    return cached;
+    return v;
 }
 
 /* ---- describing (reports and dumps; never on a hot path) ------------------------- */

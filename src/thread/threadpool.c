@@ -25,6 +25,7 @@
  * -> DONE move and `abandoned`. Order: pool->mu before port->mu (never
  * both held in practice); the default pool's default_mu before pool->mu.
  */
+#include "alloc.h"
 #include "thread/pool.h"
 
 #include <errno.h>
@@ -112,22 +113,22 @@ int corio_pool_new(const corio_pool_opts *opts, corio_pool **out)
             !(opts->shutdown_grace >= 0) || isinf(opts->shutdown_grace))
             return -EINVAL;
     }
-    p = calloc(1, sizeof *p);
+    p = corio__calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
-        free(p);
+        corio__free(p);
         return -ENOMEM;
     }
     if (cond_init_mono(&p->work_cv) != 0) {
         pthread_mutex_destroy(&p->mu);
-        free(p);
+        corio__free(p);
         return -ENOMEM;
     }
     if (pthread_cond_init(&p->exit_cv, NULL) != 0) {
         pthread_cond_destroy(&p->work_cv);
         pthread_mutex_destroy(&p->mu);
-        free(p);
+        corio__free(p);
         return -ENOMEM;
     }
     for (i = 0; i < CORIO_LANE_COUNT; i++) {
@@ -172,7 +173,7 @@ static void join_all(struct worker *w)
     for (; w; w = next) {
         next = w->next;
         pthread_join(w->tid, NULL);
-        free(w);
+        corio__free(w);
     }
 }
 
@@ -181,7 +182,7 @@ static void pool_destroy(corio_pool *p)
     pthread_cond_destroy(&p->exit_cv);
     pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->mu);
-    free(p);
+    corio__free(p);
 }
 
 /* The last reference went: no job is queued or running anywhere. */
@@ -335,7 +336,7 @@ static void *worker_main(void *arg)
         }
         pthread_detach(self->tid);
         pthread_mutex_unlock(&p->mu);
-        free(self);
+        corio__free(self);
         if (last) {
             join_all(z);
             pool_destroy(p);
@@ -352,7 +353,7 @@ static void *worker_main(void *arg)
 /* Start a thread; pool->mu held. 0 or -EAGAIN/-ENOMEM. */
 static int thread_start(corio_pool *p)
 {
-    struct worker *w = calloc(1, sizeof *w);
+    struct worker *w = corio__calloc(1, sizeof *w);
     sigset_t all, old;
     int rc;
     if (!w)
@@ -365,7 +366,7 @@ static int thread_start(corio_pool *p)
     rc = pthread_create(&w->tid, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        free(w);
+        corio__free(w);
         return -rc;
     }
     p->nthreads++;
@@ -450,21 +451,21 @@ void corio__port_release(corio__port *p)
         return;
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
-    free(p);
+    corio__free(p);
 }
 
 static corio__port *port_new(corio_loop *loop)
 {
-    corio__port *p = calloc(1, sizeof *p);
+    corio__port *p = corio__calloc(1, sizeof *p);
     if (!p)
         return NULL;
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
-        free(p);
+        corio__free(p);
         return NULL;
     }
     if (cond_init_mono(&p->cv) != 0) {
         pthread_mutex_destroy(&p->mu);
-        free(p);
+        corio__free(p);
         return NULL;
     }
     atomic_init(&p->refs, 1);
@@ -538,7 +539,7 @@ static void lstate_close(corio__closer *c, corio_loop *loop)
     }
     corio_pool_release(ls->pool);
     loop->pool = NULL;
-    free(ls);
+    corio__free(ls);
 }
 
 static struct lstate *lstate_of(corio_loop *loop)
@@ -546,7 +547,7 @@ static struct lstate *lstate_of(corio_loop *loop)
     struct lstate *ls = loop->pool;
     if (ls)
         return ls;
-    if (loop->closing || !(ls = calloc(1, sizeof *ls)))
+    if (loop->closing || !(ls = corio__calloc(1, sizeof *ls)))
         return NULL;
     ls->closer.order = CORIO__CLOSE_IO; /* after the tasks' */
     ls->closer.close = lstate_close;
@@ -693,8 +694,18 @@ static void job_detach(corio__wait *w)
         job_end_abandoned(j);
 }
 
+static void job_describe(const corio__wait *w, corio__wait_desc *d)
+{
+    const corio__job *j = w->obj;
+    static const char *const lanes[] = {"user", "file", "name resolution"};
+    int st = atomic_load((_Atomic int *)&j->state);
+    corio__wait_descf(d, "pool work on the %s lane (%s)",
+                      j->lane >= 0 && j->lane < 3 ? lanes[j->lane] : "?",
+                      st == CORIO__JOB_QUEUED ? "queued" : "running or done");
+}
+
 static const corio__wait_ops job_wait_ops = {"pool work", job_detach,
-                                             job_forward, 0};
+                                             job_forward, 0, job_describe};
 
 int corio__job_run(corio_task *t, corio__job *j, int *kept)
 {

@@ -4,6 +4,7 @@
  * and carries its result back; when nobody waits for it any more its
  * result goes to the caller's free_result.
  */
+#include "alloc.h"
 #include "thread/pool.h"
 
 #include <errno.h>
@@ -35,7 +36,7 @@ static void tt_abandon(corio__job *j)
 {
     struct tt_job *tj = CORIO__CONTAINER(j, struct tt_job, job);
     tt_drop_result(tj);
-    free(tj);
+    corio__free(tj);
 }
 
 int corio_to_thread_with(corio_thread_fn fn, void *arg,
@@ -54,7 +55,7 @@ int corio_to_thread_with(corio_thread_fn fn, void *arg,
         return CORIO_ENOTASK;
     if (corio__task_cancel_report(t))
         return -ECANCELED; /* before anything is made */
-    if (!(tj = calloc(1, sizeof *tj)))
+    if (!(tj = corio__calloc(1, sizeof *tj)))
         return -ENOMEM;
     tj->job.work = tt_work;
     tj->job.abandon = tt_abandon;
@@ -74,7 +75,7 @@ int corio_to_thread_with(corio_thread_fn fn, void *arg,
         else
             tt_drop_result(tj);
     }
-    free(tj);
+    corio__free(tj);
     return rc;
 }
 

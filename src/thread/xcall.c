@@ -21,6 +21,7 @@
  * back from whichever of the two lists holds it (mu first, then the
  * port's lock: the order completion uses).
  */
+#include "alloc.h"
 #include "thread/pool.h"
 
 #include <errno.h>
@@ -62,7 +63,7 @@ static void x_unref(corio_xcall *h)
         return;
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
-    free(h);
+    corio__free(h);
 }
 
 /* The outcome is final: wake plain threads, hand waiting tasks to their
@@ -104,7 +105,7 @@ static void x_watch_notify(corio__wait *w)
 }
 
 static const corio__wait_ops x_watch_ops = {"cross-loop call", x_watch_detach,
-                                            0, x_watch_notify};
+                                            0, x_watch_notify, NULL};
 
 /* The post: start the task on the target loop (its thread). */
 static void x_start(corio__ready *r)
@@ -164,10 +165,10 @@ int corio_run_coroutine_threadsafe(corio_loop *loop, corio_coro_fn fn,
     int rc;
     if (!loop || !fn)
         return -EINVAL;
-    if (!(h = calloc(1, sizeof *h)))
+    if (!(h = corio__calloc(1, sizeof *h)))
         return -ENOMEM;
     if (pthread_mutex_init(&h->mu, NULL) != 0) {
-        free(h);
+        corio__free(h);
         return -ENOMEM;
     }
     pthread_condattr_init(&ca);
@@ -176,7 +177,7 @@ int corio_run_coroutine_threadsafe(corio_loop *loop, corio_coro_fn fn,
     pthread_condattr_destroy(&ca);
     if (rc != 0) {
         pthread_mutex_destroy(&h->mu);
-        free(h);
+        corio__free(h);
         return -ENOMEM;
     }
     atomic_init(&h->refs, out ? 2 : 1);
@@ -190,7 +191,7 @@ int corio_run_coroutine_threadsafe(corio_loop *loop, corio_coro_fn fn,
     if ((rc = corio__loop_post(loop, &h->start)) != 0) {
         pthread_cond_destroy(&h->cv);
         pthread_mutex_destroy(&h->mu);
-        free(h);
+        corio__free(h);
         return rc;
     }
     if (out)
@@ -259,7 +260,15 @@ static void xw_detach(corio__wait *w)
     pthread_mutex_unlock(&h->mu);
 }
 
-static const corio__wait_ops xw_ops = {"cross-loop call", xw_detach, 0, 0};
+static void xw_describe(const corio__wait *w, corio__wait_desc *d)
+{
+    const struct xwaiter *xw = w->obj;
+    corio__wait_descf(d, "cross-loop call %p on loop %p", (void *)xw->h,
+                      (void *)xw->h->loop);
+}
+
+static const corio__wait_ops xw_ops = {"cross-loop call", xw_detach, 0, 0,
+                                       xw_describe};
 
 int corio_xcall_await(corio_xcall *h, void **result)
 {
@@ -283,7 +292,7 @@ int corio_xcall_await(corio_xcall *h, void **result)
         return -ECANCELED;
     if (!(port = corio__port_of(t->loop)))
         return t->loop->closing ? -ESHUTDOWN : -ENOMEM;
-    if (!(xw = calloc(1, sizeof *xw)))
+    if (!(xw = corio__calloc(1, sizeof *xw)))
         return -ENOMEM;
     xw->item.deliver = xw_deliver;
     xw->port = port;
@@ -293,7 +302,7 @@ int corio_xcall_await(corio_xcall *h, void **result)
     if (h->state == X_DONE) { /* finished meanwhile */
         rc = outcome_locked(h, result);
         pthread_mutex_unlock(&h->mu);
-        free(xw);
+        corio__free(xw);
         return rc;
     }
     corio__port_retain(port);
@@ -313,7 +322,7 @@ int corio_xcall_await(corio_xcall *h, void **result)
     }
     corio__port_release(port);
     x_unref(h);
-    free(xw);
+    corio__free(xw);
     return rc;
 }
 
