@@ -36,6 +36,7 @@ static int null_calls(void)
     CHECK_EQ(corio_diag_dump_on_signal(NULL, SIGUSR1), -EINVAL);
     CHECK_EQ(corio_diag_dump_on_signal(NULL, 0), -EINVAL);
     CHECK_EQ(corio_run_at(NULL, NULL, NULL, NULL, 0), -EINVAL);
+    CHECK_EQ(corio_fail_at(NULL, 0, -EIO, NULL), -EIO);
     return 0;
 }
 

@@ -921,6 +921,128 @@ TEST(stack_trim_keeps_canaries)
     }
 }
 
+/* ---- guards installed ahead, trims in batches -------------------------- */
+
+/* Stacks carved after the first of an arena get their PTE guard from a
+ * batch installed ahead (arena.c); each must still refuse access and
+ * report an overflow. */
+#define AHEAD_N 150
+
+struct ahead {
+    size_t index; /* which of AHEAD_N fresh stacks to poke */
+};
+
+static void ahead_child(void *arg)
+{
+    struct ahead *a = arg;
+    static corio__stack *sts[AHEAD_N];
+    size_t i;
+    CHECK_EQ(corio__stack_thread_init(), 0);
+    for (i = 0; i < AHEAD_N; i++) {
+        sts[i] = get(48 * 1024); /* a class nothing else here uses */
+        if (sts[i]->guard != CORIO__GUARD_PTE)
+            _exit(SKIP_EXIT);
+    }
+    sts[a->index]->name = "ahead";
+    fprintf(stderr, "lo=%p hi=%p\n", sts[a->index]->lo,
+            (char *)sts[a->index]->lo + sts[a->index]->size);
+    fflush(stderr);
+    ((volatile char *)sts[a->index]->lo)[-1] = 1;
+    fprintf(stderr, "no fault\n");
+}
+
+TEST(stack_guards_installed_ahead_fault)
+{
+    size_t idx[3] = {1, 77, AHEAD_N - 1};
+    for (int k = 0; k < 3; k++) {
+        struct ahead a = {idx[k]};
+        char *err = NULL;
+        int status = corio_test_fork(ahead_child, &a, &err);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_EXIT) {
+            free(err);
+            corio_test_skip("PTE guards are unavailable here");
+        }
+        if (check_overflow_death(status, err, "ahead"))
+            check_fault_in_guard(err);
+        free(err);
+    }
+}
+
+/* A weaker mode forced after guards were installed ahead: the slot's
+ * guard is taken off again, so its canary can be written. */
+TEST(stack_forced_mode_after_guards_ahead)
+{
+    corio__stack *a, *b, *c;
+    corio__stack_debug_force_guard(0);
+    a = get(24 * 1024); /* the probe, alone */
+    b = get(24 * 1024); /* installs guards ahead, if it can */
+    if (a->guard != CORIO__GUARD_PTE || b->guard != CORIO__GUARD_PTE) {
+        corio__stack_put(a);
+        corio__stack_put(b);
+        corio_test_skip("PTE guards are unavailable here");
+    }
+    corio__stack_debug_force_guard(CORIO__GUARD_CANARY);
+    c = get(24 * 1024); /* a slot whose guard may have been installed */
+    corio__stack_debug_force_guard(0);
+    CHECK_EQ(c->guard, CORIO__GUARD_CANARY);
+    CHECK_EQ(corio__stack_check(c), 0);
+    ((volatile char *)c->lo)[-1] ^= 0x55; /* writable: no fault */
+    CHECK_EQ(corio__stack_check(c), -EFAULT);
+    ((volatile char *)c->lo)[-1] ^= 0x55;
+    CHECK_EQ(corio__stack_check(c), 0);
+    corio__stack_put(c);
+    corio__stack_put(b);
+    corio__stack_put(a);
+}
+
+/* Stacks coming back in scattered order (tasks ending at random times)
+ * are trimmed in batches of ranges that do not touch: every trimmed one
+ * must be given back, and keep its guard. */
+TEST(stack_trim_scattered_in_batches)
+{
+    /* 1 MiB stacks: a thread keeps 2,048, the pool 256 untrimmed. */
+    enum { N = 3001, SZ = 1 << 20, STRIDE = 7 };
+    static corio__stack *sts[N];
+    static unsigned char vec[SZ / 4096 + 1];
+    corio__stack_stats s;
+    size_t i, zeroed = 0, trimmed_pte = N;
+    corio__stack_thread_init();
+    for (i = 0; i < N; i++) {
+        sts[i] = get(SZ);
+        ((volatile char *)sts[i]->lo)[0] = 0x5a;
+        ((volatile char *)sts[i]->lo)[SZ - 1] = 0x5a;
+    }
+    for (i = 0; i < N; i++) /* N and STRIDE coprime: each once */
+        corio__stack_put(sts[(i * STRIDE) % N]);
+    s = stats();
+    CHECK_INT(s.trimmed, >, 64);
+    for (i = 0; i < N; i++) {
+        volatile char *lo = sts[i]->lo;
+        int resident = 0;
+        size_t k;
+        CHECK_EQ(mincore(sts[i]->lo, SZ, vec), 0);
+        for (k = 0; k < SZ / page(); k++)
+            resident |= vec[k] & 1;
+        if (lo[0] == 0 && lo[SZ - 1] == 0) {
+            CHECK(!resident);
+            zeroed++;
+            if (sts[i]->guard == CORIO__GUARD_PTE)
+                trimmed_pte = i;
+        } else {
+            CHECK(lo[0] == 0x5a && lo[SZ - 1] == 0x5a);
+        }
+    }
+    CHECK_EQ(zeroed, s.trimmed);
+    if (trimmed_pte < N) {
+        char *err = NULL;
+        int status = corio_test_fork(poke_trimmed_child, sts[trimmed_pte],
+                                     &err);
+        if (check_overflow_death(status, err, "coro"))
+            check_fault_in_guard(err);
+        free(err);
+    }
+}
+
 /* ---- out of memory ------------------------------------------------------ */
 
 static void enomem_child(void *arg)

@@ -94,13 +94,14 @@ CORIO_API int corio_diag_debug(corio_loop *loop, int on);
  * at f:l) has held the loop for 0.120 s so far (threshold 0.100 s); it
  * runs at:" and its backtrace; when the step ends, "... held the loop for
  * 2.000 s". Turns debug mode on as well (corio_diag_debug). CORIO_DEBUG=1
- * in the environment starts it on the first loop that goes idle, with
- * CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread; turn
- * it off (threshold 0) before freeing loop. One loop per process; it
+ * in the environment starts it on the first loop that runs an iteration,
+ * with CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread;
+ * corio_loop_free turns it off. One loop per process; it
  * takes over SIGURG while on (a program using SIGURG itself should not
  * use it). Does not suspend. Returns 0, -EINVAL (loop NULL, threshold
  * negative, NaN or infinite), -EBUSY (on for another loop), -EAGAIN (no
- * thread), and sigaction's errors.
+ * thread), -ENOMEM, -ESHUTDOWN (loop is being freed), and sigaction's
+ * errors.
  */
 CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
 
@@ -180,9 +181,8 @@ CORIO_API int corio_loop_metrics(corio_loop *loop, corio_metrics *out);
  * corio_diag_dump_on_signal: when signal signo arrives, print the dump of
  * loop to stderr and carry on (signo 0: stop doing so and restore the
  * signal's previous disposition). Off by default. Call it on loop's
- * thread; the loop must outlive the setting (turn it off before
- * corio_loop_free; corio_run's own loop: from the main task). One loop
- * per process at a time.
+ * thread (corio_run's loop: from the main task); corio_loop_free turns it
+ * off. One loop per process at a time.
  *
  * How it works, and what runs where: the handler runs on the loop's
  * thread (it redirects the signal there with tgkill if another thread got
@@ -197,8 +197,9 @@ CORIO_API int corio_loop_metrics(corio_loop *loop, corio_metrics *out);
  * it runs; the whole dump follows when it gives the loop back.
  *
  * Returns 0, -EINVAL (loop NULL, signo invalid, SIGKILL or SIGSTOP),
- * -EBUSY (another loop has it on), -ENOMEM / -EAGAIN (no thread or pipe),
- * and sigaction's errors. Does not suspend.
+ * -EBUSY (another loop has it on), -ENOMEM / -EAGAIN / -EMFILE (no
+ * memory, thread or pipe), -ESHUTDOWN (loop is being freed), and
+ * sigaction's errors. Does not suspend.
  */
 CORIO_API int corio_diag_dump_on_signal(corio_loop *loop, int signo);
 

@@ -35,6 +35,23 @@
  * the check reads the object's first word, so it must be at least that
  * big.
  *
+ * Stacks: the rule a program may rely on. A task spawned with default
+ * options (stack_size 0, no flags) or with a stack_size runs on a stack of
+ * its own from its first step to its end, and its frames never move. So
+ * the address of a task's local may be handed to other tasks, callbacks
+ * and threads, and used while the task is suspended, in any wait (a
+ * corio_sleep included), for as long as the function that owns the local
+ * has not returned (the usual C rule). A lean task (CORIO_CORO_LEAN) may
+ * not do this: while it is suspended its frames may be copied off the
+ * stack it shares and that memory used by another task, so a pointer into
+ * a lean task's stack is good only while that task runs; hand out heap
+ * memory instead. corio itself keeps nothing on any task's stack. What
+ * each costs (docs/coro.md, "Stacks and modes"): a task of its own stack
+ * keeps at least one page (4 KiB) resident while it lives and pays a page
+ * fault for each newly touched page; a lean task keeps only its used
+ * frames (typically a few hundred bytes) and pays a copy at switches
+ * that need one.
+ *
  * Handles. corio_task_spawn hands out a reference if asked; the loop holds
  * its own until the task is done, so dropping a handle never loses a
  * running task. A task that failed and whose error nobody retrieved (by
@@ -60,7 +77,9 @@ typedef struct corio_task_opts {
      * literal is typical). NULL: "task-N", N counting from 1 per loop. */
     const char *name;
     size_t stack_size;  /* 0: CORIO_STACK_DEFAULT */
-    unsigned flags;     /* CORIO_CORO_LEAN: run on a shared stack */
+    unsigned flags;     /* CORIO_CORO_LEAN: run on a shared stack (see
+                         * "Stacks" above: no pointers into it may be
+                         * used while the task is suspended) */
 } corio_task_opts;
 
 /*
@@ -225,11 +244,17 @@ CORIO_API size_t corio_loop_tasks(corio_loop *loop, corio_task **buf,
 /*
  * corio_fail: attach a message to the running task's failure and return
  * err, for `return corio_fail(-EIO, "reading %s", path);`. The message is
- * printed in reports and kept with the task. Outside a task, or with fmt
+ * printed in reports and kept with the task, with the site of the call
+ * (the macro passes __FILE__ and __LINE__ to corio_fail_at; the function,
+ * called as (corio_fail)(...), records none). Outside a task, or with fmt
  * NULL, it only returns err. Does not suspend.
  */
 CORIO_API int corio_fail(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+CORIO_API int corio_fail_at(const char *file, int line, int err,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define corio_fail(...) corio_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 
 /*
  * corio_sleep: suspend the calling task for `seconds` (never less).

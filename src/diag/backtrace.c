@@ -309,9 +309,10 @@ void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
         fprintf(out, "%s#%zu %p ", indent, i, pcs[i]);
         if (s.name[0])
             fprintf(out, "%s+0x%lx", s.name, (unsigned long)s.offset);
-        else
-            fprintf(out, "%s+0x%lx", obj[0] ? obj : "?",
-                    (unsigned long)s.obj_off);
+        else if (obj[0])
+            fprintf(out, "%s+0x%lx", obj, (unsigned long)s.obj_off);
+        else /* a static binary without libdw: addr2line -e it the pc */
+            fprintf(out, "(no symbols)");
         if (s.file[0])
             fprintf(out, " at %s:%d", s.file, s.line);
         else if (s.name[0] && obj[0])

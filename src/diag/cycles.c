@@ -18,6 +18,7 @@
  * since the last look (a sum over their park stamps; one pass over the
  * task list otherwise).
  */
+#include "alloc.h"
 #include "diag/diag_impl.h"
 
 #include <stdlib.h>
@@ -30,8 +31,25 @@ static void release_state(corio__closer *c, corio_loop *loop)
     diag_state *ds = CORIO__CONTAINER(c, diag_state, release);
     loop->diag = NULL;
     loop->idle_hook = NULL;
-    free(ds->batch);
-    free(ds);
+    corio__free(ds->batch);
+    corio__free(ds);
+}
+
+static void let_go(corio__closer *c, corio_loop *loop)
+{
+    (void)c;
+    corio__diag_sigdump_let_go(loop);
+    corio__diag_slow_let_go(loop);
+}
+
+void corio__diag_let_go_at_free(corio_loop *loop, diag_state *ds)
+{
+    if (ds->let_go_set)
+        return;
+    ds->let_go_set = 1;
+    ds->let_go.order = CORIO__CLOSE_TASKS - 1;
+    ds->let_go.close = let_go;
+    corio__loop_add_closer(loop, &ds->let_go);
 }
 
 diag_state *corio__diag_state_of(corio_loop *loop)
@@ -39,7 +57,7 @@ diag_state *corio__diag_state_of(corio_loop *loop)
     diag_state *ds = loop->diag;
     if (ds || loop->closing)
         return ds;
-    if (!(ds = calloc(1, sizeof *ds)))
+    if (!(ds = corio__calloc(1, sizeof *ds)))
         return NULL;
     ds->since = corio__clock_ns();
     ds->release.order = CORIO__CLOSE_RELEASE;
@@ -169,9 +187,9 @@ void corio__diag_cycle_check(corio_loop *loop)
     }
     ds->last_sig = sig;
     ds->last_n = n;
-    v = calloc(n, sizeof *v);
-    path = calloc(n + 1, sizeof *path);
-    next = calloc(n + 1, sizeof *next);
+    v = corio__calloc(n, sizeof *v);
+    path = corio__calloc(n + 1, sizeof *path);
+    next = corio__calloc(n + 1, sizeof *next);
     if (!v || !path || !next)
         goto out;
     i = 0;
@@ -196,7 +214,7 @@ void corio__diag_cycle_check(corio_loop *loop)
         if (v[i].color == 0)
             search(ds, v, n, i, path, next);
 out:
-    free(v);
-    free(path);
-    free(next);
+    corio__free(v);
+    corio__free(path);
+    corio__free(next);
 }

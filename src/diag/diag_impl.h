@@ -100,7 +100,17 @@ typedef struct corio__diag_state {
     uint64_t seed, rng;
     corio__ready **batch;
     size_t batch_cap;
+    /* At corio_loop_free, before its tasks go: the dump on a signal and
+     * the slow-step watchdog let go of the loop (their threads would
+     * otherwise outlive it). Registered once, on first use. */
+    corio__closer let_go;
+    unsigned char let_go_set;
 } corio__diag_state;
+/* Register ds's let_go closer on loop (once). */
+void corio__diag_let_go_at_free(corio_loop *loop, corio__diag_state *ds);
+/* What let_go runs (sigdump.c, slow.c): stop for this loop, if on. */
+void corio__diag_sigdump_let_go(corio_loop *loop);
+void corio__diag_slow_let_go(corio_loop *loop);
 /* Pop the iteration's count ready nodes into ds->batch, the task steps
  * among them in a seeded order (callbacks keep their places); NULL when
  * out of memory (nothing popped). */

@@ -10,6 +10,7 @@
  * loop's contract promises. The generator is xorshift64*, one state per
  * loop, advanced only here.
  */
+#include "alloc.h"
 #include "diag/diag_impl.h"
 
 #include <errno.h>
@@ -31,13 +32,13 @@ corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
     size_t i, n = 0, *pos;
     if (ds->batch_cap < count) {
         size_t cap = count * 2;
-        corio__ready **b = realloc(ds->batch, cap * sizeof *b);
+        corio__ready **b = corio__realloc(ds->batch, cap * sizeof *b);
         if (!b)
             return NULL;
         ds->batch = b;
         ds->batch_cap = cap;
     }
-    pos = malloc(count * sizeof *pos);
+    pos = corio__malloc(count * sizeof *pos);
     if (!pos)
         return NULL;
     for (i = 0; i < count; i++) {
@@ -53,7 +54,7 @@ corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
         ds->batch[pos[i - 1]] = ds->batch[pos[j]];
         ds->batch[pos[j]] = tmp;
     }
-    free(pos);
+    corio__free(pos);
     return ds->batch;
 }
 

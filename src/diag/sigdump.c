@@ -136,9 +136,12 @@ static void dump_now(void *arg)
 
 static void print_snapshot(const corio__snapshot *s)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
+    /* A fixed buffer (a longer report is cut): the watchdog thread must
+     * not allocate through the program's allocator while the loop's
+     * thread may be stopped inside it. */
+    static char text[16384];
+    size_t len;
+    FILE *out = fmemopen(text, sizeof text, "w");
     if (!out)
         return;
     if (s->has_task)
@@ -150,10 +153,13 @@ static void print_snapshot(const corio__snapshot *s)
         fprintf(out, "corio: on signal: no task holds the loop; its "
                      "thread is at:\n");
     corio__bt_print(out, "    ", s->pcs, s->npcs);
+    fflush(out);
+    len = (size_t)ftell(out);
     fclose(out);
+    if (len > sizeof text)
+        len = sizeof text;
     fwrite(text, 1, len, stderr); /* one write: never interleaved */
     fflush(stderr);
-    free(text);
 }
 
 static void *watchdog(void *arg)
@@ -212,8 +218,17 @@ static void remove_locked(int restore)
     atomic_store(&sd.taken, 0);
 }
 
+void corio__diag_sigdump_let_go(corio_loop *loop)
+{
+    pthread_mutex_lock(&sd.lock);
+    if (sd.loop == loop)
+        remove_locked(1);
+    pthread_mutex_unlock(&sd.lock);
+}
+
 int corio_diag_dump_on_signal(corio_loop *loop, int signo)
 {
+    corio__diag_state *ds;
     struct sigaction sa;
     sigset_t probe, all, old_mask;
     int fds[2], rc;
@@ -239,6 +254,11 @@ int corio_diag_dump_on_signal(corio_loop *loop, int signo)
     }
     if (sd.loop) /* again on the same loop: perhaps another signal */
         remove_locked(1);
+    if (!(ds = corio__diag_state_of(loop))) {
+        pthread_mutex_unlock(&sd.lock);
+        return loop->closing ? -ESHUTDOWN : -ENOMEM;
+    }
+    corio__diag_let_go_at_free(loop, ds);
     if (pipe2(fds, O_CLOEXEC) != 0) {
         rc = -errno;
         pthread_mutex_unlock(&sd.lock);

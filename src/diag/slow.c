@@ -18,6 +18,11 @@
  * SIGURG: its default action is to ignore it, so one that arrives after
  * the handler is gone does nothing; a program that uses SIGURG itself
  * (out-of-band socket data) should not use this. One loop per process.
+ *
+ * CORIO_DEBUG: task.c installs debug_env_run (below, registered by a
+ * constructor whenever this layer is linked in) on each loop its tasks
+ * start on; at the first iteration it applies CORIO_SLOW_STEP and
+ * CORIO_SHUFFLE_SEED on the loop's own thread.
  */
 #include "diag/diag_impl.h"
 
@@ -158,10 +163,8 @@ static void *watchdog(void *arg)
 {
     int64_t tick = ss.threshold / 4;
     corio__sym warm;
+    int warmed = 0;
     (void)arg;
-    /* Load the symbolizer now (libdw's first use reads the process's
-     * modules), so a report is not late by that. */
-    corio__bt_symbolize((void *)(uintptr_t)nap, 0, &warm);
     if (tick < 1000000)
         tick = 1000000; /* 1 ms */
     while (!atomic_load(&ss.quit)) {
@@ -174,6 +177,13 @@ static void *watchdog(void *arg)
             atomic_store(&ss.ready, 0);
             atomic_store(&ss.want, 1);
             syscall(SYS_tgkill, getpid(), ss.tid, SLOW_SIGNAL);
+            /* Load the symbolizer while the handler captures (libdw's
+             * first use reads the process's modules, and keeps their
+             * files open; not done before the first report). */
+            if (!warmed) {
+                corio__bt_symbolize((void *)(uintptr_t)nap, 0, &warm);
+                warmed = 1;
+            }
             /* The handler runs as soon as the loop thread is scheduled;
              * give up on this step once it has ended. */
             while (!atomic_load(&ss.ready) && atomic_load(&ss.seq) == seq &&
@@ -182,9 +192,12 @@ static void *watchdog(void *arg)
             atomic_store(&ss.want, 0);
             if (atomic_load(&ss.ready)) {
                 const corio__snapshot *s = &ss.snap;
-                char *text = NULL;
-                size_t len = 0;
-                FILE *out = open_memstream(&text, &len);
+                /* A fixed buffer (a longer report is cut): this thread
+                 * must not allocate through the program's allocator
+                 * while the loop's thread may be stopped inside it. */
+                static char text[16384];
+                size_t len;
+                FILE *out = fmemopen(text, sizeof text, "w");
                 if (!out)
                     continue;
                 if (s->has_task)
@@ -202,11 +215,14 @@ static void *watchdog(void *arg)
                             "for %.3f s so far; it runs at:\n",
                             (double)(corio__clock_ns() - start) / 1e9);
                 corio__bt_print(out, "    ", s->pcs, s->npcs);
+                fflush(out);
+                len = (size_t)ftell(out);
                 fclose(out);
+                if (len > sizeof text)
+                    len = sizeof text;
                 /* One write, so the report never interleaves. */
                 fwrite(text, 1, len, stderr);
                 fflush(stderr);
-                free(text);
             }
             continue;
         }
@@ -225,8 +241,17 @@ static void stop_locked(void)
     ss.loop = NULL; /* the loop stays in debug mode */
 }
 
+void corio__diag_slow_let_go(corio_loop *loop)
+{
+    pthread_mutex_lock(&ss.lock);
+    if (ss.loop == loop)
+        stop_locked();
+    pthread_mutex_unlock(&ss.lock);
+}
+
 int corio_diag_slow_steps(corio_loop *loop, double threshold)
 {
+    corio__diag_state *ds;
     struct sigaction sa;
     sigset_t all, old_mask;
     int rc;
@@ -243,6 +268,11 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
         pthread_mutex_unlock(&ss.lock);
         return 0;
     }
+    if (!(ds = corio__diag_state_of(loop))) {
+        pthread_mutex_unlock(&ss.lock);
+        return loop->closing ? -ESHUTDOWN : -ENOMEM;
+    }
+    corio__diag_let_go_at_free(loop, ds);
     ss.loop = loop;
     ss.threshold = (int64_t)(threshold * 1e9);
     if (ss.threshold < 1)
@@ -278,30 +308,30 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
     return rc;
 }
 
-/* The idle hook CORIO_DEBUG installs (loop.c's corio__debug_idle_hook):
- * the first time a loop goes idle, start the watchdog on it
- * (CORIO_SLOW_STEP seconds, default 0.1; one loop per process), then the
- * cycle check. */
-static void debug_env_idle(corio_loop *loop)
+/* The run hook CORIO_DEBUG installs (loop.c's corio__debug_run_hook): at
+ * the loop's first iteration, on its thread, the environment's options:
+ * the watchdog (CORIO_SLOW_STEP seconds, default 0.1; one loop per
+ * process) and the shuffler (CORIO_SHUFFLE_SEED); then debug mode's own
+ * hook. */
+static void debug_env_run(corio_loop *loop, size_t count)
 {
-    if (loop->run_hook == corio__task_debug_run) {
-        const char *e = getenv("CORIO_SLOW_STEP");
-        const char *seed = getenv("CORIO_SHUFFLE_SEED");
-        double thr = e ? strtod(e, NULL) : 0.1;
-        loop->run_hook = corio__diag_run; /* times steps, counts */
-        if (seed && *seed)
-            corio_diag_shuffle(loop, strtoull(seed, NULL, 0));
-        if (!(thr > 0) || isinf(thr))
-            thr = 0.1;
-        if (!ss.loop) /* one loop per process */
-            corio_diag_slow_steps(loop, thr);
-    }
-    corio__diag_cycle_check(loop);
+    const char *e = getenv("CORIO_SLOW_STEP");
+    const char *seed = getenv("CORIO_SHUFFLE_SEED");
+    double thr = e ? strtod(e, NULL) : 0.1;
+    loop->run_hook = corio__diag_run;
+    if (!(thr > 0) || isinf(thr))
+        thr = 0.1;
+    if (!ss.loop)
+        corio_diag_slow_steps(loop, thr);
+    if (seed && *seed)
+        corio_diag_shuffle(loop, strtoull(seed, NULL, 0));
+    corio__diag_run(loop, count);
 }
 
-__attribute__((constructor)) static void register_idle_hook(void)
+__attribute__((constructor)) static void register_debug_hooks(void)
 {
-    corio__debug_idle_hook = debug_env_idle;
+    corio__debug_idle_hook = corio__diag_cycle_check;
+    corio__debug_run_hook = debug_env_run;
 }
 
 unsigned long long corio__diag_slow_count(const corio_loop *loop)

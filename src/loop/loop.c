@@ -652,6 +652,7 @@ void corio_loop_stop(corio_loop *loop)
 
 corio_loop *corio__loops;
 void (*corio__debug_idle_hook)(corio_loop *loop);
+void (*corio__debug_run_hook)(corio_loop *loop, size_t count);
 static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void corio__loop_add_closer(corio_loop *loop, corio__closer *c)

@@ -173,6 +173,9 @@ extern corio_loop *corio__loops;
 /* The diagnostics layer's idle hook, set by that layer when it is linked
  * in (a constructor); CORIO_DEBUG installs it on each loop (task.c). */
 extern void (*corio__debug_idle_hook)(corio_loop *loop);
+/* Its run hook for CORIO_DEBUG (NULL: not linked in; task.c then stamps
+ * parks with its own). */
+extern void (*corio__debug_run_hook)(corio_loop *loop, size_t count);
 
 /* ---- context capture --------------------------------------------------------------
  *

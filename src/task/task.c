@@ -113,13 +113,38 @@ static void check_live(const corio_task *t, const char *call)
 #define TASK_LIVE(t, call) ((void)0)
 #endif
 
+/* " by task 'p' (#n)" for the task that spawned t, if it still lives. */
+static const char *spawner(const corio_task *t, char *buf, size_t len)
+{
+    corio_task *p = corio__task_by_id(t->loop, t->parent_id);
+    buf[0] = 0;
+    if (p)
+        snprintf(buf, len, " by task '%s' (#%llu)", p->name,
+                 (unsigned long long)p->id);
+    else if (t->parent_id)
+        snprintf(buf, len, " by task #%llu",
+                 (unsigned long long)t->parent_id);
+    return buf;
+}
+
+/* " at file:line" of the corio_fail that gave t its message, or "". */
+static const char *fail_site(const corio_task *t, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (t->message && t->fail_file)
+        snprintf(buf, len, " at %s:%d", t->fail_file, t->fail_line);
+    return buf;
+}
+
 static void task_free(corio_task *t)
 {
     corio_loop *loop = t->loop;
+    char by[160], at[160];
     if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved)
-        corio__warn("task '%s' (spawned at %s:%d) failed with %s (%s)%s%s "
+        corio__warn("task '%s' (spawned at %s:%d%s) failed%s with %s (%s)%s%s "
                     "%s%s%sand nobody retrieved the error",
-                    t->name, t->file, t->line, corio_errname(t->fut.err),
+                    t->name, t->file, t->line, spawner(t, by, sizeof by),
+                    fail_site(t, at, sizeof at), corio_errname(t->fut.err),
                     corio_strerror(t->fut.err), t->message ? ": " : "",
                     t->message ? t->message : "",
                     t->cancel_msg ? "after being cancelled (\"" : "",
@@ -576,20 +601,40 @@ corio_task *corio__task_find(corio_loop *loop, const void *p, uint64_t id)
     return t == p ? t : NULL;
 }
 
-int corio_fail(int err, const char *fmt, ...)
+static int fail(const char *file, int line, int err, const char *fmt,
+                va_list ap)
 {
     corio_task *t = corio__task_running();
-    va_list ap;
     char buf[256];
     if (!t || !fmt)
         return err;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     if (t->message)
         corio__free(t->message);
     t->message = corio__strdup(buf); /* no memory: the error still stands */
+    t->fail_file = file;
+    t->fail_line = line;
     return err;
+}
+
+int(corio_fail)(int err, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = fail(NULL, 0, err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int corio_fail_at(const char *file, int line, int err, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = fail(file, line, err, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* ---- sleeping ------------------------------------------------------------------------ */
@@ -777,7 +822,8 @@ corio__loop_tasks *corio__tasks_attach(corio_loop *loop)
     corio__loop_add_closer(loop, &tl->release);
     loop->report_stuck = report_waits;
     if (corio__debug_env()) { /* CORIO_DEBUG: stamp parks (wait.c) */
-        loop->run_hook = corio__task_debug_run;
+        loop->run_hook = corio__debug_run_hook ? corio__debug_run_hook
+                                               : corio__task_debug_run;
         loop->idle_hook = corio__debug_idle_hook; /* src/diag/, if linked */
     }
     loop->tasks = tl;

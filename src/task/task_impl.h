@@ -100,6 +100,9 @@ struct corio_task {
     unsigned char queued;   /* in the ready queue */
     unsigned char resume_how; /* CORIO__RESUME_* for its next step */
     char *message;          /* corio_fail */
+    const char *fail_file;  /* where corio_fail was called (read only
+                               while message is set); NULL: unknown */
+    int fail_line;
     char *cancel_msg;       /* corio_task_cancel_msg's copy, or NULL */
     unsigned char cancel_msg_fixed; /* a cancel woke it and it has not run
                                        since: later cancels keep the

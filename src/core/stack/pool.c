@@ -8,7 +8,11 @@
  * goes to the process-wide pool (a mutex). The pool keeps up to 256 MiB per
  * class (4,096 of 64 KiB) as they are; stacks beyond that high-water mark
  * are trimmed (MADV_DONTNEED of the body: resident memory goes back to the
- * kernel, guards and canaries stay) before they join the pool's cold list.
+ * kernel, guards and canaries stay) before they join the pool's cold list;
+ * the ranges go to the kernel TRIM_BATCH at a time with process_madvise
+ * where the kernel allows it on this process (Linux 6.15+), which spares a
+ * system call and a TLB flush per stack when stacks come back in no
+ * particular order (tasks ending at random times).
  * Thread exit returns the thread's cache to the pool (pthread key
  * destructor). When the pool is empty, arena.c carves a new stack.
  *
@@ -37,6 +41,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #ifndef __has_feature
 #define __has_feature(x) 0
@@ -64,6 +71,8 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define TCACHE_BYTES ((size_t)2 << 30)       /* per thread and class */
 #define WARM_BYTES ((size_t)256 << 20)       /* untrimmed, per class */
 #define REFILL 32                            /* stacks moved per refill */
+#define TRIM_BATCH 64                        /* ranges per process_madvise */
+#define PIDFD_SELF_PROCESS (-10000)          /* Linux 6.15: this process */
 
 /* A thread's cache. Only the owner touches the lists; other threads read
  * the counters (stats), hence the relaxed atomics. */
@@ -207,12 +216,66 @@ size_t corio__stack_guard_size(void)
 
 /* ---- the pool ----------------------------------------------------------- */
 
-/* Give a trimmed-memory range back; failures are harmless (the memory just
- * stays resident). */
-static void trim_range(char *lo, char *hi)
+/* Ranges to give back, handed to the kernel TRIM_BATCH at a time. */
+struct trim {
+    struct iovec iov[TRIM_BATCH];
+    size_t n;
+};
+
+/* process_madvise on this process works (Linux 6.15+); cleared for good at
+ * the first refusal. Relaxed: a stale 1 only costs one refused call. */
+static atomic_int trim_batch_ok = 1;
+
+/* Give the collected ranges back: one process_madvise for all of them
+ * (one system call and one TLB flush instead of one each), else one
+ * madvise per range (Valgrind, older kernels). Failures are harmless: the
+ * memory just stays resident. */
+static void trim_flush(struct trim *b)
 {
-    if (hi > lo)
-        (void)madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+    size_t i = 0;
+    if (!b->n)
+        return;
+#ifdef SYS_process_madvise
+    if (b->n > 1 && !corio__stack_geom.valgrind &&
+        atomic_load_explicit(&trim_batch_ok, memory_order_relaxed)) {
+        int saved = errno;
+        /* Six long arguments: a syscall(2) wrapper may read them all. */
+        long r = syscall(SYS_process_madvise, (long)PIDFD_SELF_PROCESS,
+                         (long)b->iov, (long)b->n, (long)MADV_DONTNEED, 0L,
+                         0L);
+        size_t want = 0;
+        for (size_t k = 0; k < b->n; k++)
+            want += b->iov[k].iov_len;
+        if (r == (long)want) {
+            b->n = 0;
+            return;
+        }
+        if (r < 0 && (errno == EINVAL || errno == ENOSYS || errno == EBADF ||
+                      errno == EPERM || errno == ESRCH))
+            atomic_store_explicit(&trim_batch_ok, 0, memory_order_relaxed);
+        errno = saved;
+        /* Partial or refused: the rest one by one (advising a range
+         * twice is harmless). */
+        for (size_t got = r > 0 ? (size_t)r : 0;
+             i < b->n && got >= b->iov[i].iov_len; i++)
+            got -= b->iov[i].iov_len;
+    }
+#endif
+    for (; i < b->n; i++)
+        (void)madvise(b->iov[i].iov_base, b->iov[i].iov_len, MADV_DONTNEED);
+    b->n = 0;
+}
+
+/* Queue [lo, hi) to be given back. */
+static void trim_range(struct trim *b, char *lo, char *hi)
+{
+    if (hi <= lo)
+        return;
+    if (b->n == TRIM_BATCH)
+        trim_flush(b);
+    b->iov[b->n].iov_base = lo;
+    b->iov[b->n].iov_len = (size_t)(hi - lo);
+    b->n++;
 }
 
 /* Take `n` stacks of class c, linked from `chain`, into the process pool:
@@ -226,6 +289,7 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
     size_t room, k;
     char *rlo = NULL, *rhi = NULL;
     struct corio__arena *rarena = NULL;
+    struct trim batch;
 
     pthread_mutex_lock(&corio__stack_lock);
     room = pool.cls[c].nwarm < pool.cls[c].warm_cap
@@ -249,6 +313,7 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
         return;
 
     /* Trim outside the lock. */
+    batch.n = 0;
     tail = NULL;
     for (st = chain; st; st = st->next) {
         char *lo = st->lo, *hi = lo + st->size;
@@ -257,7 +322,7 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
             continue;
         st->trimmed = 1;
         if (st->guard != CORIO__GUARD_PTE) {
-            trim_range(lo, hi);
+            trim_range(&batch, lo, hi);
             continue;
         }
         if (st->arena == rarena && hi + corio__stack_geom.guard == rlo) {
@@ -268,12 +333,13 @@ static void pool_take(unsigned c, corio__stack *chain, size_t n)
             rhi = hi; /* the slot just above the range */
             continue;
         }
-        trim_range(rlo, rhi);
+        trim_range(&batch, rlo, rhi);
         rarena = st->arena;
         rlo = lo;
         rhi = hi;
     }
-    trim_range(rlo, rhi);
+    trim_range(&batch, rlo, rhi);
+    trim_flush(&batch);
 
     pthread_mutex_lock(&corio__stack_lock);
     tail->next = pool.cls[c].cold;
