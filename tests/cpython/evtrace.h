@@ -8,10 +8,12 @@
  *     [  3] worker: cancelled
  *
  * that is, ticks since the run began, who, and what happened. A tick is
- * 10 ms of CLOCK_MONOTONIC (the loop's clock), rounded down: timers are
- * never early, so a sleep of 20 ms shows as tick 2 (or 3 on a loaded
- * machine; compare.py allows a tick or so either way). Lines without a
- * tick ("== case 2", "run: ok") are section headers and outcomes.
+ * 10 ms of the loop's clock, rounded down: a sleep of 20 ms shows as tick
+ * 2. Each run is on the loop's virtual clock (corio_diag_virtual_clock),
+ * as the asyncio half is on evtrace.py's, so ticks do not depend on the
+ * machine's load; trace_use_real_time() (or CORIO_TRACE_REAL_TIME=1) keeps
+ * the real clock. Lines without a tick ("== case 2", "run: ok") are
+ * section headers and outcomes.
  *
  * Errors print as errno names (corio_errname): the Python side maps
  * CancelledError to ECANCELED, TimeoutError to ETIMEDOUT and its
@@ -33,10 +35,26 @@
 #define TRACE_TICK 0.010 /* seconds */
 
 static double trace_t0;
+static int trace_real_time; /* trace_use_real_time() */
 
+/* For a scenario about real time passing while the loop is blocked: its
+ * runs use the real clock, not the virtual one (as evtrace.py's). */
+static void trace_use_real_time(void) __attribute__((unused));
+static void trace_use_real_time(void)
+{
+    trace_real_time = 1;
+}
+
+/* Inside a run, the loop's virtual clock (trace_wrapper turns it on, as
+ * evtrace.py's run does on the asyncio side): time stands still while
+ * anything is ready and jumps to the next deadline when everything waits,
+ * so the trace is the same on a loaded machine. Outside a run, the
+ * monotonic clock. */
 static double trace_clock(void)
 {
     struct timespec ts;
+    if (corio_loop_current())
+        return corio_loop_time(NULL);
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -129,6 +147,8 @@ struct trace_main {
 static int trace_wrapper(void *arg, void **result)
 {
     struct trace_main *m = arg;
+    if (!trace_real_time && !getenv("CORIO_TRACE_REAL_TIME"))
+        corio_diag_virtual_clock(corio_loop_current(), 1);
     trace_t0 = trace_clock();
     return m->fn(m->arg, result);
 }

@@ -7,10 +7,12 @@ twin evtrace.h. A line is
     [  3] worker: cancelled
 
 that is, ticks since the run began, who, and what happened. A tick is 10 ms
-of the monotonic clock, rounded down: timers are never early, so a sleep of
-20 ms shows up as tick 2 (or 3 on a loaded machine; compare.py allows a
-tick or so either way). Lines without a tick ("== case 2", "run: ok") are
-section headers and outcomes.
+of the loop's clock, rounded down: a sleep of 20 ms shows up as tick 2.
+run() uses VirtualClockLoop (time jumps to the next timer when everything
+waits, as corio_diag_virtual_clock on the C side), so ticks do not depend
+on the machine's load; use_real_time() (or CORIO_TRACE_REAL_TIME=1) keeps
+the real clock. Lines without a tick ("== case 2", "run: ok") are section
+headers and outcomes.
 
 Errors are named like errno values so that both sides print the same word:
 CancelledError is ECANCELED, TimeoutError is ETIMEDOUT, and a scenario that
@@ -21,15 +23,69 @@ after its first exception, which is what corio_group_wait returns.
 Run one by hand: PYTHONPATH=tests/cpython python3 tests/cpython/scenarios/NAME.py
 """
 import asyncio
+import os
 import time
 
 TICK = 0.010
 _t0 = time.monotonic()
 
 
+class _VirtualSelector:
+    """The loop's selector, but a wait with a timeout looks (timeout 0)
+    and, finding nothing, moves the loop's virtual time to the end of the
+    timeout instead of waiting for it."""
+
+    def __init__(self, selector, loop):
+        self._selector = selector
+        self._loop = loop
+
+    def select(self, timeout=None):
+        if timeout is None or timeout <= 0:
+            return self._selector.select(timeout)
+        events = self._selector.select(0)
+        if not events:
+            self._loop._vtime += timeout
+        return events
+
+    def __getattr__(self, name):
+        return getattr(self._selector, name)
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop on a virtual clock, as corio_diag_virtual_clock on the
+    C side (Trio's MockClock with autojump): time stands still while
+    anything is ready and jumps to the next timer when everything waits.
+    The traces then do not depend on the machine's load."""
+
+    def __init__(self):
+        super().__init__()
+        self._vtime = time.monotonic()
+        self._selector = _VirtualSelector(self._selector, self)
+
+    def time(self):
+        return self._vtime
+
+
+_real_time = bool(os.environ.get("CORIO_TRACE_REAL_TIME"))
+
+
+def use_real_time():
+    """For a scenario about real time passing while the loop is blocked:
+    its runs use the real clock, not the virtual one."""
+    global _real_time
+    _real_time = True
+
+
+def _now():
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
 def ticks():
     """Whole ticks since the current run began."""
-    return int((time.monotonic() - _t0) / TICK)
+    return int((_now() - _t0) / TICK)
 
 
 def ev(who, what):
@@ -82,7 +138,7 @@ def section(title):
     the cases of one scenario keep their own ticks."""
     global _t0
     note(f"== {title}")
-    _t0 = time.monotonic()
+    _t0 = _now()
 
 
 def cancelling():
@@ -94,11 +150,13 @@ def run(main, *args):
     """asyncio.run(main(*args)) with the clock restarted; print its outcome."""
     async def wrapper():
         global _t0
-        _t0 = time.monotonic()
+        _t0 = _now()
         return await main(*args)
 
     try:
-        res = asyncio.run(wrapper())
+        with asyncio.Runner(loop_factory=None if _real_time else
+                            VirtualClockLoop) as runner:
+            res = runner.run(wrapper())
     except (asyncio.CancelledError, TimeoutError, Fail) as exc:
         note(f"run: {outcome(exc)}")
         return None

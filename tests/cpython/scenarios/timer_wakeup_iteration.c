@@ -37,6 +37,7 @@ static int scenario(void *arg, void **result)
 
 int main(void)
 {
+    trace_use_real_time(); /* the loop is blocked in real time */
     trace_run(scenario, NULL);
     return 0;
 }

@@ -13,7 +13,7 @@ spin 1 and spin 2). Deadlines and timer order are the same; only the
 position among ready work differs, by one iteration."""
 import asyncio
 import time
-from evtrace import ev, run
+from evtrace import ev, run, use_real_time
 
 
 async def sleeper():
@@ -32,4 +32,5 @@ async def main():
     await s
 
 
+use_real_time()  # the loop is blocked in real time
 run(main)
