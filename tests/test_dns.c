@@ -235,6 +235,7 @@ static void hold_dns_lane(struct blocker *b, corio_task **bt)
     char c;
     memset(&po, 0, sizeof po);
     po.lane_threads[CORIO_LANE_DNS] = 1;
+    po.idle_timeout = 0.001; /* dns_loop_freed_thread waits them out */
     CHECK_EQ(corio_pool_new(&po, &pool), 0);
     CHECK_EQ(corio_loop_set_pool(corio_loop_current(), pool), 0);
     corio_pool_release(pool);
@@ -302,12 +303,13 @@ static int loop_freed_main(void *arg, void **result)
     struct blocker b;
     static struct lookup l;
     corio_task *bt, *t;
-    (void)arg;
     (void)result;
     l.host = "localhost";
     l.rc = 99;
     l.started = 0;
     hold_dns_lane(&b, &bt);
+    CHECK_EQ(corio_loop_pool(corio_loop_current(), (corio_pool **)arg), 0);
+    corio_pool_retain(*(corio_pool **)arg);
     CHECK_EQ(corio_spawn(lookup_task, &l, NULL, &t), 0);
     corio_task_release(t);
     while (!l.started)
@@ -318,8 +320,15 @@ static int loop_freed_main(void *arg, void **result)
 
 TEST(dns_loop_freed_thread)
 {
+    corio_pool *pool = NULL;
     use_thread_backend();
-    net_run(loop_freed_main, NULL);
+    net_run(loop_freed_main, &pool);
+    /* The job ends on its pool thread; then the thread idles out. Wait
+     * for that, so the C library's per-thread resolver state is gone
+     * before the process ends (Valgrind's leak check). */
+    while (corio_pool_threads(pool) > 0)
+        usleep(1000);
+    corio_pool_release(pool);
 }
 
 static int nameinfo_main(void *arg, void **result)
