@@ -40,6 +40,7 @@ static const bench_suite *const suites[] = {
     &bench_suite_tothread,
     &bench_suite_echo,
     &bench_suite_idle,
+    &bench_suite_http,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 
