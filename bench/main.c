@@ -41,6 +41,7 @@ static const bench_suite *const suites[] = {
     &bench_suite_echo,
     &bench_suite_idle,
     &bench_suite_http,
+    &bench_suite_tls,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

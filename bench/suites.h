@@ -19,5 +19,6 @@ extern const bench_suite bench_suite_tothread; /* bench_tothread.c */
 extern const bench_suite bench_suite_echo;     /* bench_echo.c */
 extern const bench_suite bench_suite_idle;     /* bench_idle.c */
 extern const bench_suite bench_suite_http;     /* bench_http.c */
+extern const bench_suite bench_suite_tls;      /* bench_tls.c */
 
 #endif /* CORIO_BENCH_SUITES_H */
