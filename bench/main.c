@@ -40,7 +40,10 @@ static const bench_suite *const suites[] = {
     &bench_suite_tothread,
     &bench_suite_echo,
     &bench_suite_idle,
-    &bench_suite_procspawn, &bench_suite_fileread,
+    &bench_suite_procspawn,
+    &bench_suite_fileread,
+    &bench_suite_http,
+    &bench_suite_tls,
 };
 #define NSUITES ((int)(sizeof suites / sizeof suites[0]))
 

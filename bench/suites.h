@@ -18,6 +18,9 @@ extern const bench_suite bench_suite_flood;    /* bench_flood.c */
 extern const bench_suite bench_suite_tothread; /* bench_tothread.c */
 extern const bench_suite bench_suite_echo;     /* bench_echo.c */
 extern const bench_suite bench_suite_idle;     /* bench_idle.c */
-extern const bench_suite bench_suite_procspawn, bench_suite_fileread; /* bench_procspawn.c, bench_fileread.c */
+extern const bench_suite bench_suite_procspawn; /* bench_procspawn.c */
+extern const bench_suite bench_suite_fileread; /* bench_fileread.c */
+extern const bench_suite bench_suite_http;     /* bench_http.c */
+extern const bench_suite bench_suite_tls;      /* bench_tls.c */
 
 #endif /* CORIO_BENCH_SUITES_H */

@@ -9,6 +9,7 @@
 #include "net_helpers.h"
 
 #include <corio.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdlib.h>
 
@@ -194,6 +195,140 @@ TEST(dns_cancel_during_thread)
 {
     use_thread_backend();
     net_run(cancel_during_main, "localhost");
+}
+
+/* The thread resolver runs on the pool's name resolution lane. With that
+ * lane's one thread held by a job blocked on a pipe, a lookup stays
+ * queued: the deadlock detector knows an answer may come (no deadlock
+ * report while main waits for it), a cancel ends it at once. */
+struct blocker {
+    int fds[2];
+    int entered[2];
+};
+
+static int block_fn(void *arg, void **result)
+{
+    struct blocker *b = arg;
+    char c = 1;
+    (void)result;
+    CHECK_EQ(write(b->entered[1], &c, 1), 1);
+    CHECK_EQ(read(b->fds[0], &c, 1), 1);
+    return 0;
+}
+
+static int block_task(void *arg, void **result)
+{
+    corio_to_thread_opts o;
+    (void)result;
+    memset(&o, 0, sizeof o);
+    o.lane = CORIO_LANE_DNS;
+    o.cancel = CORIO_CANCEL_WAIT;
+    return corio_to_thread_with(block_fn, arg, &o, NULL);
+}
+
+/* A pool with one name resolution thread, held by a blocker: 0, with
+ * *bt the blocker's task once the thread runs it. */
+static void hold_dns_lane(struct blocker *b, corio_task **bt)
+{
+    corio_pool_opts po;
+    corio_pool *pool;
+    char c;
+    memset(&po, 0, sizeof po);
+    po.lane_threads[CORIO_LANE_DNS] = 1;
+    po.idle_timeout = 0.001; /* dns_loop_freed_thread waits them out */
+    CHECK_EQ(corio_pool_new(&po, &pool), 0);
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), pool), 0);
+    corio_pool_release(pool);
+    CHECK_EQ(pipe(b->fds), 0);
+    CHECK_EQ(pipe2(b->entered, O_NONBLOCK), 0);
+    CHECK_EQ(corio_spawn(block_task, b, NULL, bt), 0);
+    while (read(b->entered[0], &c, 1) != 1) /* the thread runs it */
+        CHECK_EQ(corio_sleep(0), 0);
+}
+
+static void release_dns_lane(struct blocker *b, corio_task *bt)
+{
+    char c = 1;
+    CHECK_EQ(write(b->fds[1], &c, 1), 1);
+    CHECK_EQ(corio_task_join(bt, NULL), 0);
+    corio_task_release(bt);
+    close(b->fds[0]);
+    close(b->fds[1]);
+    close(b->entered[0]);
+    close(b->entered[1]);
+}
+
+static int queued_cancel_main(void *arg, void **result)
+{
+    struct blocker b;
+    struct lookup l = {"localhost", 99, 0};
+    corio_task *bt, *t;
+    (void)arg;
+    (void)result;
+    hold_dns_lane(&b, &bt);
+    CHECK_EQ(corio_spawn(lookup_task, &l, NULL, &t), 0);
+    while (!l.started)
+        CHECK_EQ(corio_sleep(0), 0);
+    CHECK_EQ(corio_sleep(0), 0); /* it waits in the lane's queue */
+    CHECK_EQ(l.rc, 99);
+    corio_task_cancel(t);
+    corio_task_join(t, NULL);
+    corio_task_release(t);
+    CHECK_EQ(l.rc, -ECANCELED);
+    /* A lookup that waits with main: nobody is stuck while the pool
+     * works (the blocker is released only after it is queued). */
+    l.started = 0;
+    l.rc = 99;
+    CHECK_EQ(corio_spawn(lookup_task, &l, NULL, &t), 0);
+    while (!l.started)
+        CHECK_EQ(corio_sleep(0), 0);
+    release_dns_lane(&b, bt);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
+    CHECK_EQ(l.rc, 0);
+    return 0;
+}
+
+TEST(dns_queued_cancel_thread)
+{
+    use_thread_backend();
+    net_run(queued_cancel_main, NULL);
+}
+
+/* main returns with a lookup in flight (queued or running): the loop's
+ * teardown ends its wait and the pool frees the job and its late answer
+ * (ASan, Valgrind). */
+static int loop_freed_main(void *arg, void **result)
+{
+    struct blocker b;
+    static struct lookup l;
+    corio_task *bt, *t;
+    (void)result;
+    l.host = "localhost";
+    l.rc = 99;
+    l.started = 0;
+    hold_dns_lane(&b, &bt);
+    CHECK_EQ(corio_loop_pool(corio_loop_current(), (corio_pool **)arg), 0);
+    corio_pool_retain(*(corio_pool **)arg);
+    CHECK_EQ(corio_spawn(lookup_task, &l, NULL, &t), 0);
+    corio_task_release(t);
+    while (!l.started)
+        CHECK_EQ(corio_sleep(0), 0);
+    release_dns_lane(&b, bt);
+    return 0; /* the lookup may still be queued or running */
+}
+
+TEST(dns_loop_freed_thread)
+{
+    corio_pool *pool = NULL;
+    use_thread_backend();
+    net_run(loop_freed_main, &pool);
+    /* The job ends on its pool thread; then the thread idles out. Wait
+     * for that, so the C library's per-thread resolver state is gone
+     * before the process ends (Valgrind's leak check). */
+    while (corio_pool_threads(pool) > 0)
+        usleep(1000);
+    corio_pool_release(pool);
 }
 
 static int nameinfo_main(void *arg, void **result)

@@ -1,0 +1,193 @@
+/*
+ * bench_tls.c: the `tls` suite: bulk transfer over a corio stream on
+ * 127.0.0.1, plain TCP (the reference) against TLS (OpenSSL through
+ * corio_stream_start_tls, TLS 1.3 with a throwaway self-signed
+ * certificate). Client and server are tasks of one loop on one thread:
+ * the client writes TOTAL bytes in 64 KiB writes, the server reads them
+ * all and answers one byte. The figure is MiB moved per CPU-second of
+ * that thread (both ends' work); the ratio says what TLS costs. Rows
+ * print n/a without TLS in the build or without the openssl command.
+ */
+#include "bench.h"
+#include "suites.h"
+
+#include <corio.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)
+
+struct xfer {
+    size_t total;
+    int tls;
+    const char *dir;
+    int rc;
+};
+
+static int sink(corio_stream *s, void *arg)
+{
+    static char buf[CHUNK];
+    struct xfer *x = arg;
+    size_t got = 0;
+    ssize_t n;
+    while (got < x->total && (n = corio_stream_read(s, buf, sizeof buf)) > 0)
+        got += (size_t)n;
+    if (got < x->total)
+        return 0;
+    if (corio_stream_write(s, "k", 1) == 0)
+        (void)corio_stream_drain(s);
+    return 0;
+}
+
+static int xfer_main(void *arg, void **result)
+{
+    static char chunk[CHUNK];
+    struct xfer *x = arg;
+    char cert[256], key[256], ack;
+    corio_tls_opts so, co;
+    corio_tls_ctx *sctx = NULL, *cctx = NULL;
+    corio_server_opts opts;
+    corio_server *srv = NULL;
+    corio_stream *s = NULL;
+    size_t sent = 0;
+    ssize_t n;
+    int fd, rc;
+    (void)result;
+    memset(&so, 0, sizeof so);
+    memset(&co, 0, sizeof co);
+    memset(&opts, 0, sizeof opts);
+    memset(chunk, 'x', sizeof chunk);
+    if (x->tls) {
+        snprintf(cert, sizeof cert, "%s/c.pem", x->dir);
+        snprintf(key, sizeof key, "%s/k.pem", x->dir);
+        so.server = 1;
+        so.cert_file = cert;
+        so.key_file = key;
+        co.no_verify = 1; /* a throwaway certificate */
+        if ((rc = corio_tls_ctx_new(&so, &sctx)) != 0 ||
+            (rc = corio_tls_ctx_new(&co, &cctx)) != 0)
+            goto out;
+        opts.tls = sctx;
+    }
+    if ((rc = corio_tcp_server("127.0.0.1", 0, NULL, sink, x, &opts,
+                               &srv)) != 0)
+        goto out;
+    if ((rc = corio_tcp_connect("127.0.0.1", corio_server_port(srv), NULL,
+                                &fd)) != 0)
+        goto out;
+    if ((rc = corio_stream_new(fd, NULL, &s)) != 0) {
+        corio_fd_close(fd);
+        goto out;
+    }
+    if (x->tls && (rc = corio_stream_start_tls(s, cctx, NULL)) != 0)
+        goto out;
+    while (sent < x->total) {
+        size_t k = x->total - sent < CHUNK ? x->total - sent : CHUNK;
+        if ((rc = corio_stream_write(s, chunk, k)) != 0 ||
+            (rc = corio_stream_drain(s)) != 0)
+            goto out;
+        sent += k;
+    }
+    n = corio_stream_read(s, &ack, 1);
+    rc = n == 1 ? 0 : -EPROTO;
+out:
+    if (s)
+        corio_stream_close(s);
+    if (srv) {
+        corio_server_close(srv, 1.0);
+        corio_server_wait(srv);
+        corio_server_free(srv);
+    }
+    corio_tls_ctx_free(cctx);
+    corio_tls_ctx_free(sctx);
+    x->rc = rc;
+    return rc;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* MiB per CPU-second of one transfer, or -1. */
+static double one_run(int tls, const char *dir, size_t total, double *wall)
+{
+    struct xfer x = {total, tls, dir, 0};
+    double c0 = cpu_now(), t0 = bench_now_ns() / 1e9, c1, t1;
+    if (corio_run(xfer_main, &x, NULL) != 0 || x.rc != 0)
+        return -1;
+    c1 = cpu_now();
+    t1 = bench_now_ns() / 1e9;
+    *wall = (double)total / (1 << 20) / (t1 - t0);
+    return c1 > c0 ? (double)total / (1 << 20) / (c1 - c0) : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int tls_run(const bench_opts *opts)
+{
+    static const char *names[] = {"corio plain (reference)", "corio TLS"};
+    char dir[] = "/tmp/corio_bench_tlsXXXXXX", cmd[512];
+    size_t total = opts->quick ? (size_t)1 << 20 : (size_t)256 << 20;
+    int samples = opts->quick ? 1 : opts->samples, k, s, failed = 0;
+    int have_cert = 0;
+    double med[2] = {0, 0};
+    if (samples > 5)
+        samples = 5;
+    if (corio_tls_available() && mkdtemp(dir)) {
+        snprintf(cmd, sizeof cmd,
+                 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+                 "-subj /CN=localhost -keyout %s/k.pem -out %s/c.pem "
+                 ">/dev/null 2>&1",
+                 dir, dir);
+        have_cert = system(cmd) == 0;
+    }
+    printf("tls: %zu MiB one way in 64 KiB writes, client and server on one "
+           "loop, %d samples (median)\n",
+           total >> 20, samples);
+    printf("%-26s %16s %14s %8s\n", "stream", "MiB/CPU-s", "MiB/s wall",
+           "ratio");
+    for (k = 0; k < 2; k++) {
+        double v[5], w[5];
+        if (k == 1 && !have_cert) {
+            printf("%-26s %16s\n", names[k],
+                   corio_tls_available() ? "n/a (no openssl command)"
+                                         : "n/a (built without OpenSSL)");
+            continue;
+        }
+        for (s = 0; s < samples; s++)
+            if ((v[s] = one_run(k, dir, total, &w[s])) < 0)
+                break;
+        if (s < samples) {
+            failed = 1;
+            printf("%-26s %16s\n", names[k], "FAILED");
+            continue;
+        }
+        qsort(v, (size_t)samples, sizeof v[0], cmp_double);
+        qsort(w, (size_t)samples, sizeof w[0], cmp_double);
+        med[k] = v[samples / 2];
+        printf("%-26s %16.0f %14.0f %7.2fx\n", names[k], med[k],
+               w[samples / 2], med[0] > 0 ? med[k] / med[0] : 0.0);
+    }
+    printf("\n");
+    if (have_cert) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        (void)!system(cmd);
+    } else if (strchr(dir, 'X') == NULL) {
+        rmdir(dir);
+    }
+    return failed ? -1 : 0;
+}
+
+const bench_suite bench_suite_tls = {
+    "tls", "bulk transfer over a stream: plain TCP against TLS", tls_run};
