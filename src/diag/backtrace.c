@@ -321,3 +321,21 @@ void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
     }
     corio__free(syms);
 }
+
+void corio__bt_report(const char *header, void *const *pcs, size_t n)
+{
+    char text[16384];
+    size_t len;
+    FILE *out = fmemopen(text, sizeof text, "w");
+    if (!out)
+        return;
+    fputs(header, out);
+    corio__bt_print(out, "    ", pcs, n);
+    fflush(out);
+    len = (size_t)ftell(out);
+    fclose(out);
+    if (len > sizeof text)
+        len = sizeof text;
+    fwrite(text, 1, len, stderr);
+    fflush(stderr);
+}

@@ -63,6 +63,12 @@ const char *corio__bt_symbolizer(void);
 /* Print frames, one a line, each line starting with indent. */
 void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
                      size_t n);
+/* Write header, then the frames (indented), to stderr in one write, so
+ * the report never interleaves with other output; from the watchdog
+ * threads: it allocates nothing through the program's allocator (the
+ * loop's thread may be stopped inside it), and a report longer than its
+ * fixed buffer is cut. */
+void corio__bt_report(const char *header, void *const *pcs, size_t n);
 
 /* What a signal handler on the loop's thread captures (sigdump.c): the
  * running task, copied, and the frames where it was interrupted. */

@@ -136,30 +136,16 @@ static void dump_now(void *arg)
 
 static void print_snapshot(const corio__snapshot *s)
 {
-    /* A fixed buffer (a longer report is cut): the watchdog thread must
-     * not allocate through the program's allocator while the loop's
-     * thread may be stopped inside it. */
-    static char text[16384];
-    size_t len;
-    FILE *out = fmemopen(text, sizeof text, "w");
-    if (!out)
-        return;
+    char head[512];
     if (s->has_task)
-        fprintf(out,
-                "corio: on signal: task '%s' (#%llu, spawned at %s:%d) holds "
-                "the loop; it runs at:\n",
-                s->name, (unsigned long long)s->id, s->file, s->line);
+        snprintf(head, sizeof head,
+                 "corio: on signal: task '%s' (#%llu, spawned at %s:%d) holds "
+                 "the loop; it runs at:\n",
+                 s->name, (unsigned long long)s->id, s->file, s->line);
     else
-        fprintf(out, "corio: on signal: no task holds the loop; its "
-                     "thread is at:\n");
-    corio__bt_print(out, "    ", s->pcs, s->npcs);
-    fflush(out);
-    len = (size_t)ftell(out);
-    fclose(out);
-    if (len > sizeof text)
-        len = sizeof text;
-    fwrite(text, 1, len, stderr); /* one write: never interleaved */
-    fflush(stderr);
+        snprintf(head, sizeof head, "corio: on signal: no task holds the "
+                                    "loop; its thread is at:\n");
+    corio__bt_report(head, s->pcs, s->npcs);
 }
 
 static void *watchdog(void *arg)

@@ -192,37 +192,22 @@ static void *watchdog(void *arg)
             atomic_store(&ss.want, 0);
             if (atomic_load(&ss.ready)) {
                 const corio__snapshot *s = &ss.snap;
-                /* A fixed buffer (a longer report is cut): this thread
-                 * must not allocate through the program's allocator
-                 * while the loop's thread may be stopped inside it. */
-                static char text[16384];
-                size_t len;
-                FILE *out = fmemopen(text, sizeof text, "w");
-                if (!out)
-                    continue;
+                char head[512];
                 if (s->has_task)
-                    fprintf(out,
-                            "corio: slow step: task '%s' (#%llu, spawned at "
-                            "%s:%d) has held the loop for %.3f s so far "
-                            "(threshold %.3f s); it runs at:\n",
-                            s->name, (unsigned long long)s->id, s->file,
-                            s->line,
-                            (double)(corio__clock_ns() - start) / 1e9,
-                            (double)ss.threshold / 1e9);
+                    snprintf(head, sizeof head,
+                             "corio: slow step: task '%s' (#%llu, spawned at "
+                             "%s:%d) has held the loop for %.3f s so far "
+                             "(threshold %.3f s); it runs at:\n",
+                             s->name, (unsigned long long)s->id, s->file,
+                             s->line,
+                             (double)(corio__clock_ns() - start) / 1e9,
+                             (double)ss.threshold / 1e9);
                 else
-                    fprintf(out,
-                            "corio: slow step: a callback has held the loop "
-                            "for %.3f s so far; it runs at:\n",
-                            (double)(corio__clock_ns() - start) / 1e9);
-                corio__bt_print(out, "    ", s->pcs, s->npcs);
-                fflush(out);
-                len = (size_t)ftell(out);
-                fclose(out);
-                if (len > sizeof text)
-                    len = sizeof text;
-                /* One write, so the report never interleaves. */
-                fwrite(text, 1, len, stderr);
-                fflush(stderr);
+                    snprintf(head, sizeof head,
+                             "corio: slow step: a callback has held the loop "
+                             "for %.3f s so far; it runs at:\n",
+                             (double)(corio__clock_ns() - start) / 1e9);
+                corio__bt_report(head, s->pcs, s->npcs);
             }
             continue;
         }
