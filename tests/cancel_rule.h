@@ -1,6 +1,6 @@
 /*
- * cancel_rule.h: what the cancellation-rule tests share (test_cancel_rule.c,
- * test_cancel_rule_chan.c): a witness task that proves a call did not
+ * cancel_rule.h: what the cancellation-rule tests share (task/test_cancel_rule.c,
+ * chan/test_cancel_rule_chan.c): a witness task that proves a call did not
  * suspend, and cancelling the running task by hand.
  *
  * witness() spawns a task that the loop can only run once the caller

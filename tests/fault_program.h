@@ -1,6 +1,6 @@
 /*
  * fault_program.h: the representative program the out-of-memory sweeps
- * (test_fault_oom.c) run with allocation N failing, for every N.
+ * (faults/test_fault_oom.c) run with allocation N failing, for every N.
  *
  * It is a list of parts, each a small use of one area (coroutines by
  * hand, tasks, groups, scopes and timeouts, queues, topics, async

@@ -1,6 +1,6 @@
 /*
- * net_helpers.h: what the networking tests (test_dns.c, test_net*.c,
- * test_stream*.c, test_server.c) share: running a main task, IPv6
+ * net_helpers.h: what the networking tests (net/test_dns.c, net/test_net*.c,
+ * net/test_stream.c, net/test_server.c) share: running a main task, IPv6
  * availability, a connected TCP pair over loopback.
  */
 #ifndef CORIO_TEST_NET_HELPERS_H

@@ -1,6 +1,6 @@
 /*
- * process_tests.h: what the subprocess tests share (test_process.c,
- * test_process_pipes.c): running a body as main, "no child left", a
+ * process_tests.h: what the subprocess tests share (io/test_process.c,
+ * io/test_process_pipes.c): running a body as main, "no child left", a
  * spawn-and-wait, and reading a pipe to its end.
  */
 #ifndef CORIO_TEST_PROCESS_TESTS_H

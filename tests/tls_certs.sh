@@ -1,5 +1,5 @@
 #!/bin/sh
-# tls_certs.sh DIR: make the TLS tests' certificates in DIR (test_tls.c):
+# tls_certs.sh DIR: make the TLS tests' certificates in DIR (net/test_tls.c):
 # ca.pem (a CA), server.pem/server.key (localhost and 127.0.0.1, signed
 # by that CA), other-ca.pem (a CA that signed nothing here), expired.pem
 # (below). EC keys, so

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """stream_peer.py: an asyncio peer for corio's stream interop tests
-(tests/test_net_interop.c).
+(tests/net/test_net_interop.c).
 
   stream_peer.py client tcp PORT | client unix PATH
       open_connection, send lines and check their echoes, half-close

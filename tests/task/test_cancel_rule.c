@@ -11,7 +11,7 @@
  * last point is a witness: a task spawned just before the call, which the
  * loop can only run once the caller suspends; it must not have run.
  *
- * Queues and topics are in test_cancel_rule_chan.c.
+ * Queues and topics are in chan/test_cancel_rule_chan.c.
  */
 #include "test.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_cancel_rule_chan.c: the cancellation rule (test_cancel_rule.c) for
+ * test_cancel_rule_chan.c: the cancellation rule (task/test_cancel_rule.c) for
  * queues and topics: with a cancel standing, a call that need not wait
  * succeeds as usual (item put or taken, delivered); one that would have to
  * wait fails with -ECANCELED at once, without suspending, and nothing is
