@@ -77,6 +77,8 @@ struct outcome {
     char *out;   /* its stdout and stderr */
 };
 
+#define EXEC_FAILED "runner test: exec failed: errno "
+
 /* Runs this binary with --one name, with CORIO_TEST_TIMEOUT and
  * CORIO_TEST_TIMEOUT_MULTIPLIER set to timeout / mult (NULL: unset). */
 static struct outcome run_case(const char *name, const char *timeout,
@@ -111,6 +113,9 @@ static struct outcome run_case(const char *name, const char *timeout,
             setenv("CORIO_TEST_RUNNER_PIDFILE", pidfile, 1);
         /* the runner's own ASan/LSan/Valgrind reports are not the point */
         execl(exe, exe, "--one", name, (char *)NULL);
+        /* Under qemu-user without binfmt_misc the kernel cannot run this
+         * (foreign) binary: say so, so the case can be skipped. */
+        dprintf(1, "%s%d\n", EXEC_FAILED, errno);
         _exit(127);
     }
     close(p[1]);
@@ -135,6 +140,9 @@ static struct outcome run_case(const char *name, const char *timeout,
     }
     CHECK(WIFEXITED(st));
     o.code = WEXITSTATUS(st);
+    if (o.code == 127 && strncmp(o.out, EXEC_FAILED, strlen(EXEC_FAILED)) == 0)
+        corio_test_skip("this binary cannot run itself here (an emulator "
+                        "such as qemu-user without binfmt_misc)");
     return o;
 }
 
