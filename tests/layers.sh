@@ -3,7 +3,7 @@
 # under src/ is resolved the way the compiler does (first next to the
 # including file, then from src/) and the layer of the included file must
 # be the includer's own or one below it. The layers, bottom to top:
-#   0 root   src/*.c, src/*.h (check.h, list.h, error.c, version.c)
+#   0 root   src/*.c, src/*.h (check, list, error, version, alloc, threads)
 #   1 core   src/core/     (contexts, stacks, coroutines)
 #   2 loop   src/loop/     (loop, timers, pollers)
 #   3 task   src/task/     (futures, tasks, waits, scopes, groups, ...)

@@ -31,6 +31,7 @@
  * the watchdog takes the dynamic loader's lock (dladdr): a loop thread
  * interrupted inside dlopen would make the watchdog wait for it.
  */
+#include "threads.h"
 #include "diag/diag_impl.h"
 
 #include <errno.h>
@@ -216,7 +217,7 @@ int corio_diag_dump_on_signal(corio_loop *loop, int signo)
 {
     corio__diag_state *ds;
     struct sigaction sa;
-    sigset_t probe, all, old_mask;
+    sigset_t probe;
     int fds[2], rc;
 
     if (!loop)
@@ -256,12 +257,8 @@ int corio_diag_dump_on_signal(corio_loop *loop, int signo)
     sd.signo = signo;
     sd.tid = (pid_t)syscall(SYS_gettid);
     corio__diag_thread_stack(&sd.th_lo, &sd.th_hi);
-    /* The watchdog must never take the signal itself: it starts with
-     * every signal blocked. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
-    rc = -pthread_create(&sd.watchdog, NULL, watchdog, loop);
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    /* The watchdog must never take the signal itself (threads.h). */
+    rc = corio__thread_start(&sd.watchdog, watchdog, loop);
     if (rc == 0) {
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = on_signal;

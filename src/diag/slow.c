@@ -24,6 +24,7 @@
  * start on; at the first iteration it applies CORIO_SLOW_STEP and
  * CORIO_SHUFFLE_SEED on the loop's own thread.
  */
+#include "threads.h"
 #include "diag/diag_impl.h"
 
 #include <errno.h>
@@ -238,7 +239,6 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
 {
     corio__diag_state *ds;
     struct sigaction sa;
-    sigset_t all, old_mask;
     int rc;
     if (!loop || isnan(threshold) || threshold < 0 || isinf(threshold))
         return -EINVAL;
@@ -278,10 +278,7 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
         pthread_mutex_unlock(&ss.lock);
         return rc;
     }
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
-    rc = -pthread_create(&ss.watchdog, NULL, watchdog, NULL);
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    rc = corio__thread_start(&ss.watchdog, watchdog, NULL); /* threads.h */
     if (rc) {
         sigaction(SLOW_SIGNAL, &ss.old, NULL);
         ss.loop = NULL;

@@ -25,6 +25,7 @@
  * -> DONE move and `abandoned`. Order: pool->mu before port->mu (never
  * both held in practice); the default pool's default_mu before pool->mu.
  */
+#include "threads.h"
 #include "alloc.h"
 #include "thread/pool.h"
 
@@ -354,20 +355,14 @@ static void *worker_main(void *arg)
 static int thread_start(corio_pool *p)
 {
     struct worker *w = corio__calloc(1, sizeof *w);
-    sigset_t all, old;
     int rc;
     if (!w)
         return -ENOMEM;
     w->pool = p;
-    /* Pool threads take no signals: they belong to the loops' threads
-     * (signalfd waits, corio_run's SIGINT). */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&w->tid, NULL, worker_main, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    /* Pool threads take no signals (threads.h). */
+    if ((rc = corio__thread_start(&w->tid, worker_main, w)) != 0) {
         corio__free(w);
-        return -rc;
+        return rc;
     }
     p->nthreads++;
     atomic_store(&p->nthreads_pub, p->nthreads);
