@@ -231,7 +231,8 @@ CORIO_API int corio_udp_join(int fd, const char *group);
  * the count sent or a negative errno: -EINVAL (buf NULL with len > 0),
  * sendto's errors (-EMSGSIZE, -EDESTADDRREQ, -ECONNREFUSED from an
  * earlier datagram's ICMP answer), those of corio_wait_writable.
- * Suspends.
+ * Suspends. A descriptor left blocking is made non-blocking by the first
+ * call, as corio_read and corio_write do (io.h).
  */
 CORIO_API ssize_t corio_sendto(int fd, const void *buf, size_t len,
                                const struct sockaddr *to, socklen_t tolen);
@@ -241,7 +242,8 @@ CORIO_API ssize_t corio_sendto(int fd, const void *buf, size_t len,
  * len), waiting for one; the sender's address goes to from and *fromlen
  * (both may be NULL; from without fromlen is -EINVAL). Returns the
  * datagram's length as received or a negative errno: -EINVAL, recvfrom's
- * errors, those of corio_wait_readable. Suspends.
+ * errors, those of corio_wait_readable. Suspends. A descriptor left
+ * blocking is made non-blocking by the first call, as corio_read does.
  */
 CORIO_API ssize_t corio_recvfrom(int fd, void *buf, size_t len,
                                  struct sockaddr *from, socklen_t *fromlen);

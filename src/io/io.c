@@ -51,6 +51,7 @@
  * descriptor closed with close(2) may stay parked (epoll) until cancelled.
  */
 #include "alloc.h"
+#include "io/io_impl.h"
 #include "task/task_impl.h"
 
 #include <corio/io.h>
@@ -464,6 +465,22 @@ int corio_wait_writable(int fd)
     if (!t)
         return CORIO_ENOTASK;
     return fd_wait(t, fd, OUT, 0);
+}
+
+int corio__fd_prepare(int fd)
+{
+    corio_task *t = caller();
+    if (!t)
+        return CORIO_ENOTASK;
+    return nonblock_check(t->loop, fd);
+}
+
+int corio__fd_wait_again(int fd, int readable)
+{
+    corio_task *t = caller();
+    if (!t)
+        return CORIO_ENOTASK;
+    return fd_wait(t, fd, readable ? IN : OUT, 1);
 }
 
 ssize_t corio_read(int fd, void *buf, size_t len)

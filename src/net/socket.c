@@ -6,6 +6,7 @@
  * closes what it opened (plain close(2): nothing here was shown to the
  * loop yet).
  */
+#include "io/io_impl.h"
 #include "net/net_impl.h"
 
 #include <corio/io.h>
@@ -355,8 +356,8 @@ ssize_t corio_sendto(int fd, const void *buf, size_t len,
     int rc;
     if (!buf && len > 0)
         return -EINVAL;
-    if (!corio_task_running_p())
-        return CORIO_ENOTASK;
+    if ((rc = corio__fd_prepare(fd)) != 0)
+        return rc;
     for (;;) {
         n = sendto(fd, buf, len, MSG_NOSIGNAL, to, to ? tolen : 0);
         if (n >= 0)
@@ -365,7 +366,7 @@ ssize_t corio_sendto(int fd, const void *buf, size_t len,
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -errno;
-        if ((rc = corio_wait_writable(fd)) != 0)
+        if ((rc = corio__fd_wait_again(fd, 0)) != 0)
             return rc;
     }
 }
@@ -378,8 +379,8 @@ ssize_t corio_recvfrom(int fd, void *buf, size_t len, struct sockaddr *from,
     int rc;
     if ((!buf && len > 0) || (from && !fromlen))
         return -EINVAL;
-    if (!corio_task_running_p())
-        return CORIO_ENOTASK;
+    if ((rc = corio__fd_prepare(fd)) != 0)
+        return rc;
     for (;;) {
         if (fromlen)
             *fromlen = l0;
@@ -390,7 +391,7 @@ ssize_t corio_recvfrom(int fd, void *buf, size_t len, struct sockaddr *from,
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -errno;
-        if ((rc = corio_wait_readable(fd)) != 0)
+        if ((rc = corio__fd_wait_again(fd, 1)) != 0)
             return rc;
     }
 }

@@ -2,8 +2,9 @@
  * stream.c: buffered streams over a descriptor (contract in
  * corio/stream.h; the object in stream_impl.h).
  *
- * Every wait is corio_wait_readable/_writable on the descriptor, and
- * data moves between the kernel and our buffers only in calls that
+ * Every wait is on the descriptor's readiness (corio__fd_wait_again
+ * after the kernel or TLS said EAGAIN, io/io_impl.h; the idle first read's
+ * corio_wait_readable), and data moves between the kernel and our buffers only in calls that
  * cannot be cancelled halfway (read(2) into rbuf, writev from wbuf), so a
  * cancelled wait leaves the buffers as they were: nothing is lost.
  * Reads consume from rbuf only once they succeed.
@@ -15,6 +16,7 @@
  * readability first), so an idle connection holds no buffer.
  */
 #include "alloc.h"
+#include "io/io_impl.h"
 #include "net/stream_impl.h"
 
 #include <corio/io.h>
@@ -173,8 +175,7 @@ static ssize_t fill(corio_stream *s, size_t total)
                 if (s->shutting && buffered(s) == 0)
                     return CORIO_ESHUTTING;
                 s->idle = buffered(s) == 0 && n == CORIO__TLS_WANT_READ;
-                rc = n == CORIO__TLS_WANT_READ ? corio_wait_readable(s->fd)
-                                               : corio_wait_writable(s->fd);
+                rc = corio__tls_wait(s, (int)n);
                 s->idle = 0;
                 if (rc)
                     return rc;
@@ -213,7 +214,7 @@ static ssize_t fill(corio_stream *s, size_t total)
         if (s->shutting && buffered(s) == 0)
             return CORIO_ESHUTTING; /* idle: do not start waiting */
         s->idle = buffered(s) == 0;
-        rc = corio_wait_readable(s->fd);
+        rc = corio__fd_wait_again(s->fd, 1);
         s->idle = 0;
         if (rc)
             return rc;
@@ -377,6 +378,11 @@ size_t corio_stream_write_pending(const corio_stream *s)
 
 /* One non-blocking attempt to send iov. Bytes sent, or -errno (EAGAIN
  * included). */
+int corio__tls_wait(const corio_stream *s, int want)
+{
+    return corio__fd_wait_again(s->fd, want == CORIO__TLS_WANT_READ);
+}
+
 static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
 {
     struct msghdr m;
@@ -510,8 +516,7 @@ static int flush(corio_stream *s, size_t keep)
         if (s->tls) {
             r = corio__tls_write(s, s->wbuf + s->wstart, s->wend - s->wstart);
             if (r == CORIO__TLS_WANT_READ || r == CORIO__TLS_WANT_WRITE) {
-                rc = r == CORIO__TLS_WANT_READ ? corio_wait_readable(s->fd)
-                                               : corio_wait_writable(s->fd);
+                rc = corio__tls_wait(s, (int)r);
                 if (rc)
                     return rc;
                 continue;
@@ -534,7 +539,7 @@ static int flush(corio_stream *s, size_t keep)
             s->werr = (int)r;
             return s->werr;
         }
-        if ((rc = corio_wait_writable(s->fd)) != 0)
+        if ((rc = corio__fd_wait_again(s->fd, 0)) != 0)
             return rc;
     }
     return 0;
@@ -563,8 +568,7 @@ int corio_stream_write_eof(corio_stream *s)
     while (s->tls && (rc = corio__tls_shutdown(s)) != 0) {
         if (rc != CORIO__TLS_WANT_READ && rc != CORIO__TLS_WANT_WRITE)
             return rc;
-        rc = rc == CORIO__TLS_WANT_READ ? corio_wait_readable(s->fd)
-                                        : corio_wait_writable(s->fd);
+        rc = corio__tls_wait(s, rc);
         if (rc)
             return rc;
     }

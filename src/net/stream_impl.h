@@ -50,6 +50,10 @@ ssize_t corio__tls_write(corio_stream *s, const void *buf, size_t n);
 int corio__tls_shutdown(corio_stream *s);
 /* Free the TLS state (no I/O). */
 void corio__tls_free(corio_stream *s);
+/* Wait for what a TLS call said it needs first (want: CORIO__TLS_WANT_READ
+ * or _WRITE; the socket just said EAGAIN underneath): 0 to try again, or
+ * the wait's error. Suspends. */
+int corio__tls_wait(const corio_stream *s, int want);
 
 /* Server shutdown: mark s, and wake a read that waits with an empty
  * buffer. Never suspends. */

@@ -14,6 +14,7 @@
  * (CORIO_ETLS), since it may be a truncation attack.
  */
 #include "alloc.h"
+#include "io/io_impl.h"
 #include "net/stream_impl.h"
 
 #include <corio/io.h>
@@ -317,10 +318,8 @@ int corio_stream_start_tls(corio_stream *s, corio_tls_ctx *ctx,
         rc = fail(s, r, errno);
         if (rc == 0)
             rc = CORIO_ETLS; /* closed during the handshake */
-        if (rc == CORIO__TLS_WANT_READ)
-            rc = corio_wait_readable(s->fd);
-        else if (rc == CORIO__TLS_WANT_WRITE)
-            rc = corio_wait_writable(s->fd);
+        if (rc == CORIO__TLS_WANT_READ || rc == CORIO__TLS_WANT_WRITE)
+            rc = corio__tls_wait(s, rc);
         if (rc)
             goto fail;
     }

@@ -625,3 +625,38 @@ TEST(net_happy_eyeballs_interleaves_families)
 {
     net_run(he_interleave_main, NULL);
 }
+
+/* corio_recvfrom / corio_sendto on a descriptor the program left blocking:
+ * the first call makes it non-blocking (as corio_read does), so a receiver
+ * that waits lets the sender run instead of stopping the loop in
+ * recvfrom(2). A blocking receive would hang here (the runner's timeout). */
+static int dgram_sender(void *arg, void **result)
+{
+    int fd = (int)(intptr_t)arg;
+    (void)result;
+    return corio_sendto(fd, "ping", 4, NULL, 0) == 4 ? 0 : -EIO;
+}
+
+static int blocking_dgram_main(void *arg, void **result)
+{
+    int sv[2];
+    char buf[8];
+    corio_task *t;
+    (void)arg, (void)result;
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+    CHECK_EQ(fcntl(sv[0], F_GETFL) & O_NONBLOCK, 0); /* left blocking */
+    CHECK_EQ(corio_spawn(dgram_sender, (void *)(intptr_t)sv[1], NULL, &t), 0);
+    CHECK_EQ(corio_recvfrom(sv[0], buf, sizeof buf, NULL, NULL), 4);
+    CHECK(memcmp(buf, "ping", 4) == 0);
+    CHECK(fcntl(sv[0], F_GETFL) & O_NONBLOCK); /* switched by corio */
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
+    corio_fd_close(sv[0]);
+    corio_fd_close(sv[1]);
+    return 0;
+}
+
+TEST(net_dgram_blocking_fd_made_nonblocking)
+{
+    net_run(blocking_dgram_main, NULL);
+}

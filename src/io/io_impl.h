@@ -1,0 +1,22 @@
+/*
+ * io_impl.h: what io.c offers the layers above it (src/net) that do their
+ * own I/O on a descriptor (sendto, recvfrom, a stream's writev, TLS) but
+ * wait the way corio_read and corio_write do.
+ */
+#ifndef CORIO_IO_IMPL_H
+#define CORIO_IO_IMPL_H
+
+/* Make fd ready for corio's I/O calls on the running task's loop: the
+ * first time it is seen, switch it to non-blocking (a blocking descriptor
+ * would stop the whole loop), as corio_read and corio_write do. 0,
+ * -errno of fcntl (-EBADF), or CORIO_ENOTASK. Does not suspend. */
+int corio__fd_prepare(int fd);
+
+/* The caller's own operation on fd just failed with EAGAIN (or TLS said
+ * it must read or write first): park the running task until fd is
+ * readable (readable != 0) or writable. Unlike corio_wait_readable it
+ * never asks the kernel whether fd is ready first: it was just told no.
+ * Returns what corio_wait_readable/_writable return. Suspends. */
+int corio__fd_wait_again(int fd, int readable);
+
+#endif /* CORIO_IO_IMPL_H */
