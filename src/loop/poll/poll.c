@@ -24,6 +24,11 @@
  *
  * Timeouts: ppoll takes a timespec (nanoseconds); a wait that comes back
  * empty early (EINTR) waits again for what is left, by CLOCK_MONOTONIC.
+ * ThreadSanitizer builds wait in poll(2) instead (milliseconds, rounded
+ * up): TSan runs a signal's handler late, when the thread next leaves an
+ * intercepted call, and its ppoll interceptor is not one it delivers
+ * signals in while blocked, so corio_run's SIGINT handler (which wakes
+ * the loop) waited for an event that only it could bring.
  *
  * Limits: any fd poll(2) accepts, regular files included (always ready);
  * memory: 16 bytes per watched fd plus 4 per fd number.
@@ -33,6 +38,7 @@
 #include "wait_clock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sys/poll.h>
 #include <stdlib.h>
@@ -208,6 +214,17 @@ static int collect(corio__poller *p, int ready, corio__poll_event *ev,
     return out;
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define CORIO__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CORIO__TSAN 1
+#endif
+#endif
+#ifndef CORIO__TSAN
+#define CORIO__TSAN 0
+#endif
+
 /* Wait for events (see poll.h). -EINVAL when max < 1. */
 static int pl_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
                    int max)
@@ -224,7 +241,16 @@ static int pl_wait(corio__poller *p, int64_t timeout_ns, corio__poll_event *ev,
             ts.tv_nsec = (long)(clock.left % 1000000000);
             tsp = &ts;
         }
+#if CORIO__TSAN
+        r = poll(p->pfd, (nfds_t)p->n,
+                 !tsp ? -1
+                      : clock.left > (int64_t)INT_MAX * 1000000
+                            ? INT_MAX
+                            : (int)((clock.left + 999999) / 1000000));
+        (void)ts;
+#else
         r = ppoll(p->pfd, (nfds_t)p->n, tsp, NULL);
+#endif
         if (r < 0 && errno != EINTR)
             return -errno;
         if (r > 0) {
