@@ -11,10 +11,12 @@
  * node in place of that iteration when nothing else would run before it
  * (corio__loop_handoff_peek); it counts as an iteration toward POLL_EVERY.
  *
- * Cross-thread calls come in through a locked queue and an eventfd; a
- * wake-up takes the whole queue onto the loop's own list, and each
- * iteration makes at most TSQ_BUDGET of them ready, so a flood from other
- * threads delays a due timer by one share, not by the whole queue.
+ * Cross-thread calls come in through a lock-free queue (many producers,
+ * one consumer) and, only while the loop waits in the poller, an eventfd;
+ * each iteration makes at most TSQ_BUDGET of them ready, so a flood from
+ * other threads delays a due timer by one share, not by the whole queue,
+ * and a producer preempted mid-push holds up neither the loop nor the
+ * other producers.
  *
  * Deadlock: when nothing is ready, no timer is pending, no outside wait
  * (descriptor, signal) is counted, no cross-thread work is announced and
@@ -37,6 +39,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +50,7 @@
 #define WAKE_TOKEN UINT64_MAX
 #define EVENTS_MAX 256
 #define POLL_EVERY 61 /* iterations with ready work between polls (Tokio's) */
-#define TSQ_BUDGET 256 /* cross-thread calls taken per wake-up (tsq_drain) */
+#define TSQ_BUDGET 256 /* cross-thread calls made ready per iteration */
 #define HANDLE_FREE_MAX 4096
 
 enum { H_SCHEDULED, H_DONE };
@@ -420,11 +423,49 @@ static void tsq_run(corio__ready *r)
     corio__free(n);
 }
 
-/* Wake the loop from any thread; tsq_lock held, so the loop cannot close
- * the eventfd meanwhile. One write until the loop drains it. */
-static void wake_locked(corio_loop *loop)
+/* The queue is Vyukov's intrusive MPSC queue. A producer swaps itself in
+ * as the tail (one atomic exchange) and then links the old tail to it; it
+ * never waits for anyone, so a producer preempted in the middle holds up
+ * no one: the consumer just sees the queue end before that link until it
+ * is made. The consumer owns tsq_head; a stub node keeps the list from
+ * ever being empty of nodes, so the producers never touch tsq_head.
+ *
+ * Waking. A push writes the eventfd only when the loop is in the poller
+ * or about to be (`sleeping`), at most once until the loop reads it
+ * (`wake_pending`): a loop busy with a flood costs its producers no
+ * system call and pops the queue every iteration. The loop sets sleeping,
+ * then looks at the queue again; a producer links its node, then reads
+ * sleeping; both with a full fence between, so one of the two sees the
+ * other (no lost wake-up).
+ *
+ * Closing. tsq_users counts the pushes in flight, with TSQ_CLOSED set by
+ * corio_loop_free, which then waits for the count to drop to 0 (pushes
+ * never block, so that wait is short) before it takes what is queued and
+ * closes the eventfd. */
+#define TSQ_CLOSED 0x80000000u
+
+/* Enter a push (0), or -ESHUTDOWN once corio_loop_free has begun. */
+static int tsq_enter(corio_loop *loop)
 {
-    if (atomic_exchange(&loop->wake_pending, 1) == 0) {
+    if (atomic_fetch_add(&loop->tsq_users, 1) & TSQ_CLOSED) {
+        atomic_fetch_sub(&loop->tsq_users, 1);
+        return -ESHUTDOWN;
+    }
+    return 0;
+}
+
+static void tsq_leave(corio_loop *loop)
+{
+    atomic_fetch_sub_explicit(&loop->tsq_users, 1, memory_order_release);
+}
+
+/* Write the eventfd unless a write is already outstanding. Between
+ * tsq_enter and tsq_leave, so the loop cannot close the eventfd
+ * meanwhile. */
+static void wake(corio_loop *loop)
+{
+    if (!atomic_load(&loop->wake_pending) &&
+        atomic_exchange(&loop->wake_pending, 1) == 0) {
         uint64_t one = 1;
         ssize_t w;
         do
@@ -433,25 +474,56 @@ static void wake_locked(corio_loop *loop)
     }
 }
 
-/* Append p to the cross-thread queue and wake the loop: 0, or
- * -ESHUTDOWN once corio_loop_free has closed the queue. */
+/* Link p in at the tail (any thread; the loop's own when it re-queues
+ * the stub). */
+static void tsq_link(corio_loop *loop, corio__post *p)
+{
+    corio__post *prev;
+    atomic_store_explicit(&p->next, NULL, memory_order_relaxed);
+    prev = atomic_exchange_explicit(&loop->tsq_tail, p, memory_order_acq_rel);
+    atomic_store_explicit(&prev->next, p, memory_order_release);
+}
+
+/* Append p to the cross-thread queue and wake the loop if it waits: 0,
+ * or -ESHUTDOWN once corio_loop_free has begun (p is not queued). */
 static int tsq_push(corio_loop *loop, corio__post *p)
 {
-    int rc = 0;
-    p->next = NULL;
-    pthread_mutex_lock(&loop->tsq_lock);
-    if (loop->tsq_closed) {
-        rc = -ESHUTDOWN;
-    } else {
-        if (loop->tsq_tail)
-            loop->tsq_tail->next = p;
-        else
-            loop->tsq_head = p;
-        loop->tsq_tail = p;
-        wake_locked(loop);
+    if (tsq_enter(loop) != 0)
+        return -ESHUTDOWN;
+    tsq_link(loop, p);
+    atomic_thread_fence(memory_order_seq_cst); /* link, then look */
+    if (atomic_load_explicit(&loop->sleeping, memory_order_relaxed))
+        wake(loop);
+    tsq_leave(loop);
+    return 0;
+}
+
+/* Take the oldest call off the queue (the loop's thread), or NULL when
+ * none is there or the oldest is not linked yet (its producer is between
+ * its exchange and its link: it wakes the loop after linking if the loop
+ * sleeps). */
+static corio__post *tsq_pop(corio_loop *loop)
+{
+    corio__post *h = loop->tsq_head, *n;
+    n = atomic_load_explicit(&h->next, memory_order_acquire);
+    if (h == &loop->tsq_stub) {
+        if (!n)
+            return NULL;
+        loop->tsq_head = h = n;
+        n = atomic_load_explicit(&h->next, memory_order_acquire);
     }
-    pthread_mutex_unlock(&loop->tsq_lock);
-    return rc;
+    if (!n) {
+        /* h is the last linked node: take it only by putting the stub
+         * behind it, unless a producer is already linking after it. */
+        if (atomic_load_explicit(&loop->tsq_tail, memory_order_acquire) != h)
+            return NULL;
+        tsq_link(loop, &loop->tsq_stub);
+        n = atomic_load_explicit(&h->next, memory_order_acquire);
+        if (!n)
+            return NULL;
+    }
+    loop->tsq_head = n;
+    return h;
 }
 
 int corio__loop_post(corio_loop *loop, corio__post *p)
@@ -496,66 +568,67 @@ int corio_loop_unhold(corio_loop *loop)
         if (n == 0)
             return -EINVAL;
     } while (!atomic_compare_exchange_weak(&loop->external, &n, n - 1));
-    if (n == 1) {
+    if (n == 1 && tsq_enter(loop) == 0) {
         /* The last hold: a loop asleep only because of it must wake and
-         * look again (it may now be deadlocked). */
-        pthread_mutex_lock(&loop->tsq_lock);
-        if (!loop->tsq_closed)
-            wake_locked(loop);
-        pthread_mutex_unlock(&loop->tsq_lock);
+         * look again (it may now be deadlocked). Always written: the loop
+         * may have counted the hold before it set `sleeping`. */
+        wake(loop);
+        tsq_leave(loop);
     }
     return 0;
 }
 
-/* The loop was woken for cross-thread calls: take the whole queue (O(1)
- * under the lock, so the calling threads are not held up) onto the loop's
- * own list, in order. */
-static void tsq_fetch(corio_loop *loop)
+/* The eventfd was readable: drain it, so the next push that finds the
+ * loop asleep writes again. */
+static void wake_read(corio_loop *loop)
 {
-    corio__post *head, *tail;
     uint64_t v;
     ssize_t r;
     do
         r = read(loop->wake_fd, &v, sizeof v);
     while (r < 0 && errno == EINTR);
-    pthread_mutex_lock(&loop->tsq_lock);
     atomic_store(&loop->wake_pending, 0);
-    head = loop->tsq_head;
-    tail = loop->tsq_tail;
-    loop->tsq_head = loop->tsq_tail = NULL;
-    pthread_mutex_unlock(&loop->tsq_lock);
-    if (!head)
-        return;
-    if (loop->tsq_own_tail)
-        loop->tsq_own_tail->next = head;
-    else
-        loop->tsq_own = head;
-    loop->tsq_own_tail = tail;
 }
 
-/* Make at most TSQ_BUDGET of the fetched calls ready: one share per
+/* Make at most TSQ_BUDGET cross-thread calls ready: one share per
  * iteration, so that a flood from other threads delays a due timer by a
  * share, never by the whole queue (timers run every iteration, the poller
- * is looked at every POLL_EVERY). */
+ * is looked at every POLL_EVERY). A call beyond the share is taken into
+ * tsq_own, which tells the next iteration not to wait. */
 static void tsq_share(corio_loop *loop)
 {
-    corio__post *n;
-    unsigned k;
-    for (k = 0; k < TSQ_BUDGET && (n = loop->tsq_own) != NULL; k++) {
-        loop->tsq_own = n->next;
+    corio__post *n = loop->tsq_own;
+    unsigned k = 0;
+    loop->tsq_own = NULL;
+    if (n) {
         corio__ready_push(loop, &n->ready);
+        k++;
     }
-    if (!loop->tsq_own)
-        loop->tsq_own_tail = NULL;
+    for (; k < TSQ_BUDGET && (n = tsq_pop(loop)) != NULL; k++)
+        corio__ready_push(loop, &n->ready);
+    if (k == TSQ_BUDGET)
+        loop->tsq_own = tsq_pop(loop);
 }
 
+/* Nothing queued, not even a node still being linked (for the deadlock
+ * check: a thread that pushes without corio_loop_hold may always come too
+ * late). Pushes in flight are not counted: corio_loop_unhold is one, and
+ * the loop, having read its wake-up, must see the deadlock. */
 static int tsq_empty(corio_loop *loop)
 {
-    int empty;
-    pthread_mutex_lock(&loop->tsq_lock);
-    empty = loop->tsq_head == NULL;
-    pthread_mutex_unlock(&loop->tsq_lock);
-    return empty;
+    return !loop->tsq_own && loop->tsq_head == &loop->tsq_stub &&
+           atomic_load(&loop->tsq_tail) == &loop->tsq_stub;
+}
+
+/* Before a wait with a timeout: tell producers to wake the loop, then
+ * look once more; 1 if a call can be taken at once (do not wait). */
+static int tsq_sleep_begin(corio_loop *loop)
+{
+    atomic_store(&loop->sleeping, 1);
+    atomic_thread_fence(memory_order_seq_cst); /* say so, then look */
+    if (!loop->tsq_own)
+        loop->tsq_own = tsq_pop(loop);
+    return loop->tsq_own != NULL;
 }
 
 /* ---- one iteration ---------------------------------------------------------------- */
@@ -587,8 +660,10 @@ static int iterate(corio_loop *loop)
     corio__poll_event ev[EVENTS_MAX];
     corio__heap_node *top;
     int64_t timeout = -1;
-    int n = 0, i, poll = 1;
+    int n = 0, i, poll = 1, slept = 0;
 
+    if (!loop->tsq_own) /* a cross-thread call waiting: do not wait */
+        loop->tsq_own = tsq_pop(loop);
     if (loop->ready.n || loop->stopping || loop->tsq_own) {
         /* Work is ready: look at the poller only every POLL_EVERY
          * iterations (without waiting), so a task that keeps yielding
@@ -612,19 +687,26 @@ static int iterate(corio_loop *loop)
         timeout = 0;
     if (poll) {
         loop->since_poll = 0;
+        if (timeout != 0) { /* producers must wake it from now on */
+            slept = 1;
+            if (tsq_sleep_begin(loop))
+                timeout = 0;
+        }
         n = loop->pops->wait(loop->poller, timeout, ev, EVENTS_MAX);
+        if (slept)
+            atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
         if (n < 0)
             return n;
     }
     /* Virtual clock: nothing ready and no event now: jump to the next
      * deadline. */
-    if (loop->vclock_on && n == 0 && !loop->ready.n &&
+    if (loop->vclock_on && n == 0 && !loop->ready.n && !loop->tsq_own &&
         (top = corio__heap_top(&loop->timers)) != NULL &&
         top->key > loop->vclock)
         loop->vclock = top->key;
     for (i = 0; i < n; i++) {
         if (ev[i].token == WAKE_TOKEN)
-            tsq_fetch(loop);
+            wake_read(loop);
         else if (loop->on_event)
             loop->on_event(loop, &ev[i]);
     }
@@ -739,10 +821,8 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     loop->pops = pops;
     loop->wake_fd = -1;
     corio__heap_init(&loop->timers);
-    if ((rc = pthread_mutex_init(&loop->tsq_lock, NULL)) != 0) {
-        corio__free(loop);
-        return -rc;
-    }
+    loop->tsq_head = &loop->tsq_stub; /* empty: the stub alone */
+    atomic_init(&loop->tsq_tail, &loop->tsq_stub);
     if ((rc = pops->open(&loop->poller)) != 0)
         goto fail;
     loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -772,7 +852,6 @@ fail:
         close(loop->wake_fd);
     if (loop->poller)
         pops->close(loop->poller);
-    pthread_mutex_destroy(&loop->tsq_lock);
     corio__free(loop);
     return rc;
 }
@@ -807,7 +886,6 @@ __attribute__((noinline, cold)) static void loop_release(corio_loop *loop)
         loop->all_next->all_prev = loop->all_prev;
     pthread_mutex_unlock(&loops_lock);
     run_closers(loop, INT32_MAX);
-    pthread_mutex_destroy(&loop->tsq_lock);
     corio__free(loop);
 }
 
@@ -819,30 +897,26 @@ void corio__loop_unref(corio_loop *loop)
 
 int corio_loop_free(corio_loop *loop)
 {
-    corio__post *n, *next;
+    corio__post *n;
 
     if (!loop)
         return 0;
     if (loop->running)
         return CORIO_ERUNNING;
     loop->closing = 1;
-    pthread_mutex_lock(&loop->tsq_lock);
-    loop->tsq_closed = 1;
-    n = loop->tsq_head;
-    loop->tsq_head = loop->tsq_tail = NULL;
-    pthread_mutex_unlock(&loop->tsq_lock);
-    /* Run in closing mode, oldest first (those fetched but not yet made
+    /* Refuse new pushes, and let those in flight finish (they never
+     * block: a few instructions and perhaps an eventfd write). */
+    atomic_fetch_or(&loop->tsq_users, TSQ_CLOSED);
+    while ((atomic_load(&loop->tsq_users) & ~TSQ_CLOSED) != 0)
+        sched_yield();
+    /* Run in closing mode, oldest first (the one taken but not yet made
      * ready, then the queue): a callback is skipped (and its node freed),
      * a post's owner sees `closing` and cleans up. */
-    if (loop->tsq_own) {
-        loop->tsq_own_tail->next = n;
-        n = loop->tsq_own;
-    }
-    loop->tsq_own = loop->tsq_own_tail = NULL;
-    for (; n; n = next) {
-        next = n->next;
+    if ((n = loop->tsq_own) != NULL)
         corio__ready_push(loop, &n->ready);
-    }
+    loop->tsq_own = NULL;
+    while ((n = tsq_pop(loop)) != NULL)
+        corio__ready_push(loop, &n->ready);
     drain_ready(loop);
     run_closers(loop, CORIO__CLOSE_RELEASE);
     corio__loop_unref(loop);

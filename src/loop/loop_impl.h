@@ -72,8 +72,8 @@ struct corio__timer {
 /* A node another thread hands to the loop (corio__loop_post). */
 typedef struct corio__post corio__post;
 struct corio__post {
-    corio__ready ready; /* what running it means */
-    corio__post *next;  /* in the loop's cross-thread queue */
+    corio__ready ready;           /* what running it means */
+    _Atomic(corio__post *) next;  /* in the loop's cross-thread queue */
 };
 
 /* A step of corio_loop_free (see the top of this file). */
@@ -108,13 +108,24 @@ struct corio_loop {
     const corio__poller_ops *pops;
     corio__poller *poller;
     int wake_fd;                  /* eventfd for threadsafe wakeups */
+    /* The cross-thread queue (call_soon_threadsafe, posts): lock-free,
+     * many producers, one consumer (loop.c, "cross-thread calls").
+     * What the producers write sits between two pads, on cache lines of
+     * its own: the consumer's end and the rest of the loop stay out of
+     * the lines the producers fight over. */
+    char tsq_pad0[64];
+    _Atomic(corio__post *) tsq_tail; /* producers' end: the newest */
+    atomic_uint tsq_users;        /* pushes in flight; TSQ_CLOSED bit */
+    atomic_int sleeping;          /* the loop is (about to be) waiting in
+                                     the poller: a push must wake it */
     atomic_int wake_pending;      /* an eventfd write is outstanding */
-    pthread_mutex_t tsq_lock;
-    corio__post *tsq_head, *tsq_tail; /* call_soon_threadsafe, posts */
-    int tsq_closed;
-    /* Cross-thread calls taken off the queue but not yet made ready (the
-     * loop's thread only): a bounded share moves per iteration. */
-    corio__post *tsq_own, *tsq_own_tail;
+    char tsq_pad1[64];
+    corio__post *tsq_head;        /* consumer's end (the loop's thread) */
+    corio__post tsq_stub;         /* keeps the queue never empty of nodes */
+    /* A cross-thread call taken off the queue but not yet made ready
+     * (the loop's thread only): it says more are waiting than one
+     * iteration's share took. */
+    corio__post *tsq_own;
     int running;
     int stopping;
     unsigned since_poll;          /* iterations since the last poll
