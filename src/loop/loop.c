@@ -471,6 +471,8 @@ static void wake(corio_loop *loop)
         do
             w = write(loop->wake_fd, &one, sizeof one);
         while (w < 0 && errno == EINTR);
+        if (w < 0) /* not written: let the next push try again */
+            atomic_store(&loop->wake_pending, 0);
     }
 }
 
