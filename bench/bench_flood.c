@@ -20,8 +20,9 @@
  * runnable but not running (/proc/thread-self/schedstat) over the
  * interval that ended with the worst tick (from the tick before it, so
  * up to 1 ms more than the lateness), "late-wait": the worst lateness
- * less that wait (what the loop's thread spent running or blocked), and
- * the calls per second.
+ * less that wait (what the loop's thread spent running or blocked), the
+ * calls per second, and "loop ns": the loop thread's CPU time per call
+ * (schedstat again; this one the load barely moves).
  *
  * Reading it. The loop takes a bounded share of the cross-thread queue
  * per iteration (loop.c, TSQ_BUDGET) and never blocks on a producer (the
@@ -76,18 +77,24 @@ struct flood {
     int sched_fd;          /* /proc/thread-self/schedstat, or -1 */
     uint64_t wait_prev;    /* its run_delay at the last tick */
     uint64_t worst_wait;   /* run_delay over the worst tick's interval */
+    uint64_t loop_cpu;     /* the loop thread's CPU time over the run */
 };
 
-/* The calling thread's time runnable but not running (ns), or 0. */
-static uint64_t run_delay(int fd)
+/* The calling thread's time runnable but not running (ns), or 0; its
+ * CPU time into *cpu when cpu is not NULL. */
+static uint64_t run_delay(int fd, uint64_t *cpu)
 {
     char buf[96];
-    unsigned long long cpu, wait;
+    unsigned long long run = 0, wait = 0;
     ssize_t r;
-    if (fd < 0 || (r = pread(fd, buf, sizeof buf - 1, 0)) <= 0)
-        return 0;
-    buf[r] = 0;
-    return sscanf(buf, "%llu %llu", &cpu, &wait) == 2 ? wait : 0;
+    if (fd >= 0 && (r = pread(fd, buf, sizeof buf - 1, 0)) > 0) {
+        buf[r] = 0;
+        if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+            run = wait = 0;
+    }
+    if (cpu)
+        *cpu = run;
+    return wait;
 }
 
 static void flood_cb(void *arg)
@@ -102,7 +109,7 @@ static void tick(void *arg)
     struct flood *f = arg;
     uint64_t now = bench_now_ns();
     uint64_t late = now > f->due_ns ? now - f->due_ns : 0;
-    uint64_t wait = run_delay(f->sched_fd);
+    uint64_t wait = run_delay(f->sched_fd, NULL);
     if (late > f->worst_ns) {
         f->worst_ns = late;
         f->worst_wait = wait - f->wait_prev;
@@ -137,7 +144,7 @@ static void *produce(void *arg)
 static int flood_once(struct flood *f, long per_thread, int prio, double *secs)
 {
     pthread_t th[FLOOD_THREADS];
-    uint64_t t0, t1;
+    uint64_t t0, t1, cpu0 = 0;
     int rc, i, made = 0;
     f->per_thread = per_thread;
     f->prio = prio;
@@ -149,7 +156,7 @@ static int flood_once(struct flood *f, long per_thread, int prio, double *secs)
     if ((rc = corio_loop_new(NULL, &f->loop)) != 0)
         return rc;
     f->sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-    f->wait_prev = run_delay(f->sched_fd);
+    f->wait_prev = run_delay(f->sched_fd, &cpu0);
     f->due_ns = bench_now_ns() + (uint64_t)(TIMER_SEC * 1e9);
     rc = corio_loop_call_later(f->loop, TIMER_SEC, tick, f, NULL);
     t0 = bench_now_ns();
@@ -158,6 +165,8 @@ static int flood_once(struct flood *f, long per_thread, int prio, double *secs)
     if (rc == 0)
         rc = corio_loop_run(f->loop);
     t1 = bench_now_ns();
+    (void)run_delay(f->sched_fd, &f->loop_cpu);
+    f->loop_cpu -= cpu0;
     for (i = 0; i < made; i++)
         pthread_join(th[i], NULL);
     corio_loop_free(f->loop);
@@ -178,14 +187,17 @@ static void print_row(const char *name, const struct flood *f,
     double worst = (double)f->worst_ns / 1e6;
     double mean = f->fired ? (double)f->sum_ns / 1e6 / (double)f->fired : 0;
     double wait = (double)f->worst_wait / 1e6;
-    char ratio[32] = "-", rate[32] = "-";
+    char ratio[32] = "-", rate[32] = "-", per[32] = "-";
     if (base_worst_ms > 0)
         snprintf(ratio, sizeof ratio, "%.1fx", worst / base_worst_ms);
     if (f->total && secs > 0)
         snprintf(rate, sizeof rate, "%.0f", (double)f->total / secs);
-    printf("  %-26s %9.3f %8.3f %7s %6ld %9.3f %9.3f %10s\n", name, worst,
-           mean, ratio, f->fired, wait, worst > wait ? worst - wait : 0.0,
-           rate);
+    if (f->total && f->loop_cpu)
+        snprintf(per, sizeof per, "%.0f",
+                 (double)f->loop_cpu / (double)f->total);
+    printf("  %-26s %9.3f %8.3f %7s %6ld %9.3f %9.3f %10s %7s\n", name,
+           worst, mean, ratio, f->fired, wait,
+           worst > wait ? worst - wait : 0.0, rate, per);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -206,8 +218,9 @@ static int flood_run(const bench_opts *opts)
     printf("flood: a 1 ms timer while %d threads make %ld "
            "corio_loop_call_soon_threadsafe calls each\n",
            FLOOD_THREADS, per);
-    printf("  %-26s %9s %8s %7s %6s %9s %9s %10s\n", "run", "worst ms",
-           "mean ms", "x base", "fired", "cpu wait", "late-wait", "calls/s");
+    printf("  %-26s %9s %8s %7s %6s %9s %9s %10s %7s\n", "run", "worst ms",
+           "mean ms", "x base", "fired", "cpu wait", "late-wait", "calls/s",
+           "loop ns");
     for (int s = 0; s < samples && rc == 0; s++) {
         double secs = 0, base;
         char name[64];
