@@ -123,6 +123,10 @@ void corio__diag_slow_let_go(corio_loop *loop);
 corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
                                     size_t count);
 corio__diag_state *corio__diag_state_of(corio_loop *loop);
+/* corio_diag_shuffle, saying the seed on stderr only when announce (the
+ * environment's CORIO_SHUFFLE_SEED already names it: no banner). */
+int corio__diag_shuffle_set(corio_loop *loop, unsigned long long seed,
+                            int announce);
 /* The run hook of debug mode (slow.c): stamps parks, times steps, counts
  * metrics, reports slow steps when a threshold is set. */
 void corio__diag_run(corio_loop *loop, size_t count);
@@ -133,6 +137,10 @@ void corio__diag_cycle_check(corio_loop *loop);
 
 /* Slow steps seen on loop since the watchdog was set on it (slow.c). */
 unsigned long long corio__diag_slow_count(const corio_loop *loop);
+
+/* Install debug mode's creation sites and tracebacks for the lower layers'
+ * reports (traceback.c). */
+void corio__diag_traceback_hooks(void);
 
 /* Write s as a JSON string (quotes included). */
 void corio__json_str(FILE *out, const char *s);

@@ -58,7 +58,8 @@ corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
     return ds->batch;
 }
 
-int corio_diag_shuffle(corio_loop *loop, unsigned long long seed)
+int corio__diag_shuffle_set(corio_loop *loop, unsigned long long seed,
+                            int announce)
 {
     corio__diag_state *ds;
     if (!loop)
@@ -69,9 +70,15 @@ int corio_diag_shuffle(corio_loop *loop, unsigned long long seed)
     ds->rng = seed ? seed : 1;
     if (seed) {
         corio_diag_debug(loop, 1);
-        fprintf(stderr, "corio: ready tasks run in an order shuffled with "
-                        "seed %llu (replay: CORIO_SHUFFLE_SEED=%llu)\n",
-                seed, seed);
+        if (announce)
+            fprintf(stderr, "corio: ready tasks run in an order shuffled "
+                            "with seed %llu (replay: CORIO_SHUFFLE_SEED=%llu)"
+                            "\n", seed, seed);
     }
     return 0;
+}
+
+int corio_diag_shuffle(corio_loop *loop, unsigned long long seed)
+{
+    return corio__diag_shuffle_set(loop, seed, 1);
 }

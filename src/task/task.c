@@ -136,11 +136,13 @@ static const char *fail_site(const corio_task *t, char *buf, size_t len)
     return buf;
 }
 
+const corio__fail_trace_hooks *corio__fail_trace;
+
 static void task_free(corio_task *t)
 {
     corio_loop *loop = t->loop;
     char by[160], at[160];
-    if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved)
+    if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved) {
         corio__warn("task '%s' (spawned at %s:%d%s) failed%s with %s (%s)%s%s "
                     "%s%s%sand nobody retrieved the error",
                     t->name, t->file, t->line, spawner(t, by, sizeof by),
@@ -150,9 +152,16 @@ static void task_free(corio_task *t)
                     t->cancel_msg ? "after being cancelled (\"" : "",
                     t->cancel_msg ? t->cancel_msg : "",
                     t->cancel_msg ? "\") " : "");
+        if (corio__fail_trace &&
+            (loop->run_hook || (t->message && t->fail_trace)))
+            corio__fail_trace->print(t, t->message ? t->fail_trace : NULL);
+    }
     corio__coro_fini(&t->coro);
-    if (t->message) /* the usual case has none: no call */
+    if (t->message) { /* the usual case has none: no call */
+        if (t->fail_trace)
+            corio__free(t->fail_trace);
         corio__free(t->message);
+    }
     t->message = NULL;
     if (t->cancel_msg)
         corio__free(t->cancel_msg);
@@ -654,17 +663,30 @@ corio_task *corio__task_find(corio_loop *loop, const void *p, uint64_t id)
     return t == p ? t : NULL;
 }
 
+/* fp: the frame of corio_fail(_at) itself, where debug mode's backtrace
+ * of the failure starts (corio__fail_trace). */
 static int fail(const char *file, int line, int err, const char *fmt,
-                va_list ap)
+                va_list ap, void *fp)
 {
     corio_task *t = corio__task_running();
+    void *trace = NULL;
     char buf[256];
     if (!t || !fmt)
         return err;
     vsnprintf(buf, sizeof buf, fmt, ap);
-    if (t->message)
+    if (t->message) {
+        if (t->fail_trace)
+            corio__free(t->fail_trace);
         corio__free(t->message);
+    }
+    if (t->loop->run_hook && corio__fail_trace) /* debug mode */
+        trace = corio__fail_trace->capture(t, fp);
     t->message = corio__strdup(buf); /* no memory: the error still stands */
+    if (!t->message && trace) {
+        corio__free(trace);
+        trace = NULL;
+    }
+    t->fail_trace = trace;
     t->fail_file = file;
     t->fail_line = line;
     return err;
@@ -675,7 +697,7 @@ int(corio_fail)(int err, const char *fmt, ...)
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = fail(NULL, 0, err, fmt, ap);
+    rc = fail(NULL, 0, err, fmt, ap, __builtin_frame_address(0));
     va_end(ap);
     return rc;
 }
@@ -685,7 +707,7 @@ int corio_fail_at(const char *file, int line, int err, const char *fmt, ...)
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = fail(file, line, err, fmt, ap);
+    rc = fail(file, line, err, fmt, ap, __builtin_frame_address(0));
     va_end(ap);
     return rc;
 }

@@ -103,6 +103,9 @@ struct corio_task {
     const char *fail_file;  /* where corio_fail was called (read only
                                while message is set); NULL: unknown */
     int fail_line;
+    void *fail_trace;       /* debug mode: corio__fail_trace's record of
+                               that corio_fail, or NULL (read only while
+                               message is set; freed with it) */
     char *cancel_msg;       /* corio_task_cancel_msg's copy, or NULL */
     unsigned char cancel_msg_fixed; /* a cancel woke it and it has not run
                                        since: later cancels keep the
@@ -120,6 +123,21 @@ enum {
     CORIO__RESUME_YIELD     /* a bare corio_yield (sleep(0)): throw in a
                                cancel that stands by then */
 };
+
+/* Debug mode's async traceback of a task error nobody retrieved, set by
+ * the diagnostics layer (src/diag/) when it is linked in. capture runs in
+ * corio_fail when the task's loop is in debug mode (loop->run_hook set),
+ * on the task's stack; fp is corio_fail's own frame: it records the C
+ * backtrace from corio_fail's caller outward and the chain of spawning
+ * tasks, in one corio__malloc'd block (NULL: no memory) that the task
+ * frees. print runs under task_free's "nobody retrieved the error"
+ * report in debug mode, with that record or NULL (the task failed
+ * without corio_fail: the chain as it stands). */
+typedef struct corio__fail_trace_hooks {
+    void *(*capture)(const corio_task *t, void *fp);
+    void (*print)(const corio_task *t, const void *trace);
+} corio__fail_trace_hooks;
+extern const corio__fail_trace_hooks *corio__fail_trace;
 
 /* ---- the task layer's per-loop state ---------------------------------------- */
 

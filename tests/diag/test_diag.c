@@ -1016,3 +1016,163 @@ TEST(diag_unretrieved_error_says_where)
     CHECK_HAS(s, ": reading config");
     free(s);
 }
+
+/* ---- debug mode: the async traceback of an unretrieved error ----------------------------- */
+
+const char *corio__bt_symbolizer(void); /* src/diag: "libdw" or "dladdr" */
+
+static int tb_line, tb_cleanups;
+
+/* Each does something after its call, as cleanup would: `return
+ * corio_fail(...)` or `return f()` is a tail call in an optimized build,
+ * whose frame is gone from any backtrace (docs/debugging.md). */
+static __attribute__((noinline)) int tb_read_block(const char *what)
+{
+    int rc;
+    tb_line = __LINE__; rc = corio_fail(-EIO, "no %s", what);
+    tb_cleanups++;
+    return rc;
+}
+
+static __attribute__((noinline)) int tb_leaf(void *a, void **r)
+{
+    int rc;
+    (void)a, (void)r;
+    rc = tb_read_block("disk");
+    tb_cleanups++;
+    return rc;
+}
+
+static int tb_quiet(void *a, void **r)
+{
+    (void)a, (void)r;
+    return -EPIPE; /* no corio_fail: no backtrace, the chain still */
+}
+
+/* Spawns both, and drops them once done without retrieving their errors,
+ * while it and main still live. */
+static int tb_mid(void *a, void **r)
+{
+    corio_task_opts lo = {"leaf", 0, 0}, qo = {"quiet", 0, 0};
+    corio_task *t[2];
+    (void)a, (void)r;
+    CHECK_EQ(corio_spawn(tb_leaf, NULL, &lo, &t[0]), 0);
+    CHECK_EQ(corio_spawn(tb_quiet, NULL, &qo, &t[1]), 0);
+    while (!corio_task_done(t[0]) || !corio_task_done(t[1]))
+        CHECK_EQ(corio_sleep(0), 0);
+    corio_task_release(t[0]);
+    corio_task_release(t[1]);
+    return 0;
+}
+
+static int tb_main(void)
+{
+    corio_task_opts mo = {"mid", 0, 0};
+    corio_task *m;
+    CHECK_EQ(corio_diag_debug(corio_loop_current(), 1), 0);
+    CHECK_EQ(corio_spawn(tb_mid, NULL, &mo, &m), 0);
+    CHECK_EQ(corio_task_join(m, NULL), 0);
+    corio_task_release(m);
+    return 0;
+}
+
+TEST(diag_unretrieved_error_async_traceback)
+{
+    int saved;
+    FILE *f = capture_stderr(&saved);
+    char *s, want[160];
+    const char *leaf, *quiet;
+    CHECK_EQ(run(tb_main), 0);
+    s = end_capture(f, saved);
+    snprintf(want, sizeof want, "test_diag.c:%d with EIO", tb_line);
+    CHECK_HAS(s, want);
+    leaf = strstr(s, "async traceback of task 'leaf' (#3), where it failed "
+                     "(corio_fail), most recent call first:\n    #0 0x");
+    CHECK(leaf != NULL);
+    /* The frames from corio_fail's caller out, then the chain of tasks
+     * that spawned it, each with its site. */
+    if (!strcmp(corio__bt_symbolizer(), "libdw")) {
+        CHECK_HAS(leaf, "tb_read_block");
+        CHECK_HAS(leaf, " tb_leaf+0x");
+        snprintf(want, sizeof want, "at %s:%d", __FILE__, tb_line);
+        CHECK_HAS(leaf, want);
+    }
+    CHECK_HAS(leaf, "\n  spawned at ");
+    CHECK_HAS(leaf, "\n    by task 'mid' (#2), spawned at ");
+    CHECK_HAS(leaf, "\n    by task 'main' (#1), spawned at ");
+    /* Failed without corio_fail: said so, the chain still given. */
+    quiet = strstr(s, "task 'quiet' (#4): no backtrace (it returned its "
+                      "error without corio_fail)\n  spawned at ");
+    CHECK(quiet != NULL);
+    CHECK_HAS(quiet, "\n    by task 'mid' (#2), spawned at ");
+    free(s);
+}
+
+/* Debug mode off (the loop's and CORIO_DEBUG): the one-line report only. */
+TEST(diag_unretrieved_error_no_traceback_when_off)
+{
+    int saved;
+    FILE *f;
+    char *s;
+    if (getenv("CORIO_DEBUG") && strcmp(getenv("CORIO_DEBUG"), "0"))
+        corio_test_skip("CORIO_DEBUG is set: debug mode is on");
+    f = capture_stderr(&saved);
+    CHECK_EQ(run(unretrieved_main), 0);
+    s = end_capture(f, saved);
+    CHECK_HAS(s, "task 'reader' (spawned at ");
+    CHECK(strstr(s, "async traceback") == NULL);
+    CHECK(strstr(s, "no backtrace") == NULL);
+    free(s);
+}
+
+/* ---- debug mode: where a never-resumed coroutine was made --------------------------------- */
+
+static int co_line;
+
+static int co_body(void *a, void **r)
+{
+    (void)a, (void)r;
+    return 0;
+}
+
+static __attribute__((noinline)) corio_coro *co_make_forgotten(void)
+{
+    corio_coro_opts o = {"forgotten", 0, 0};
+    corio_coro *co = NULL;
+    int rc;
+    co_line = __LINE__; rc = corio_coro_new(co_body, NULL, &o, &co);
+    CHECK_EQ(rc, 0);
+    return co;
+}
+
+static char *free_forgotten(const char *debug)
+{
+    int saved;
+    FILE *f;
+    corio_coro *co = co_make_forgotten();
+    setenv("CORIO_DEBUG", debug, 1);
+    f = capture_stderr(&saved);
+    CHECK_EQ(corio_coro_free(co), 0);
+    return end_capture(f, saved);
+}
+
+TEST(diag_never_resumed_names_creation_site)
+{
+    char *s, want[160];
+    /* Off: the report says how to learn where. */
+    s = free_forgotten("0");
+    CHECK_HAS(s, "corio: coroutine 'forgotten' was never resumed (CORIO_DEBUG=1 "
+                 "says where it was created)");
+    free(s);
+    /* On: the function (and with libdw the line) that called
+     * corio_coro_new. */
+    s = free_forgotten("1");
+    CHECK_HAS(s, "corio: coroutine 'forgotten' was never resumed; it was "
+                 "created at ");
+    if (!strcmp(corio__bt_symbolizer(), "libdw")) {
+        snprintf(want, sizeof want, "co_make_forgotten (%s:%d)", __FILE__,
+                 co_line);
+        CHECK_HAS(s, want);
+    }
+    free(s);
+}
