@@ -582,7 +582,7 @@ static int harness(void)
 }
 
 TEST_FIFO(topic_cancel_harness_counts_match,
-          "a publisher must see each cancel before the test, which yields after it, cancels again")
+          "a publisher must see each cancel before the test can cancel it again")
 {
     CHECK_EQ(run(harness), 0);
 }

@@ -523,7 +523,7 @@ static int refcount_harness(void)
 }
 
 TEST_FIFO(topic_refcount_bias_pattern_harness,
-          "a publisher must see each cancel before the test, which yields after it, cancels again")
+          "a publisher must see each cancel before the test can cancel it again")
 {
     CHECK_EQ(run(refcount_harness), 0);
 }

@@ -1092,10 +1092,14 @@ TEST(diag_unretrieved_error_async_traceback)
     /* The frames from corio_fail's caller out, then the chain of tasks
      * that spawned it, each with its site. */
     if (!strcmp(corio__bt_symbolizer(), "libdw")) {
-        CHECK_HAS(leaf, "tb_read_block");
+        const char *fr = strstr(leaf, " tb_read_block");
+        CHECK(fr != NULL);
         CHECK_HAS(leaf, " tb_leaf+0x");
-        snprintf(want, sizeof want, "at %s:%d", __FILE__, tb_line);
-        CHECK_HAS(leaf, want);
+        /* With line tables (not every compiler's DWARF reads here), the
+         * innermost frame is the corio_fail line. */
+        snprintf(want, sizeof want, " at %s:%d\n", __FILE__, tb_line);
+        if (strstr(fr, " at ") && strstr(fr, " at ") < strchr(fr, '\n'))
+            CHECK_HAS(fr, want);
     }
     CHECK_HAS(leaf, "\n  spawned at ");
     CHECK_HAS(leaf, "\n    by task 'mid' (#2), spawned at ");
@@ -1170,9 +1174,12 @@ TEST(diag_never_resumed_names_creation_site)
     CHECK_HAS(s, "corio: coroutine 'forgotten' was never resumed; it was "
                  "created at ");
     if (!strcmp(corio__bt_symbolizer(), "libdw")) {
+        CHECK_HAS(s, "created at co_make_forgotten");
+        /* With line tables, the very line. */
         snprintf(want, sizeof want, "co_make_forgotten (%s:%d)", __FILE__,
                  co_line);
-        CHECK_HAS(s, want);
+        if (strstr(s, "co_make_forgotten ("))
+            CHECK_HAS(s, want);
     }
     free(s);
 }

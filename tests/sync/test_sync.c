@@ -723,7 +723,7 @@ static int sem_stress(void)
 }
 
 TEST_FIFO(sync_sem_random_cancels_keep_permits,
-          "timed acquirers keep their permits, so must queue behind the workers")
+          "timed acquirers keep their permits: they must queue behind workers")
 {
     CHECK_EQ(run(sem_stress), 0);
 }

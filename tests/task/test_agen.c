@@ -173,7 +173,8 @@ static int every_wait_kind_body(void)
     return 0;
 }
 
-TEST(agen_every_wait_kind)
+TEST_FIFO(agen_every_wait_kind,
+          "the holder's 2 ms sleep must end before main's 5 ms one")
 {
     CHECK_EQ(run(every_wait_kind_body), 0);
 }
@@ -252,7 +253,7 @@ static int cancel_every_point_body(void)
 }
 
 TEST_FIFO(agen_cancel_every_point,
-          "counts the sleep(0)s after which the consumer has started and parked")
+          "counts the sleep(0)s the consumer takes to start and park")
 {
     CHECK_EQ(run(cancel_every_point_body), 0);
 }

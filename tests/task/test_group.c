@@ -148,7 +148,7 @@ static int two_fail_at_once(void)
 }
 
 TEST_FIFO(group_two_children_fail_at_once,
-          "the gate wakes both kids; the first to run must be the first spawned")
+          "the gate wakes both; the first spawned must run first")
 {
     CHECK_EQ(run(two_fail_at_once), 0);
 }

@@ -215,7 +215,8 @@ static void lost_task_child(void *arg)
     exit(3);
 }
 
-TEST(wait_task_check_catches_a_lost_task)
+TEST_FIFO(wait_task_check_catches_a_lost_task,
+          "one sleep(0) lets the spawned task run and park first")
 {
     char *err = NULL;
     int st = corio_test_fork(lost_task_child, NULL, &err);
