@@ -115,8 +115,12 @@ CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
  * corio_diag_shuffle: run the task steps of each loop iteration in an
  * order drawn from `seed` instead of FIFO (0: FIFO again), to shake out
  * code that depends on an order corio does not promise; the same seed
- * replays the same order exactly in a deterministic program. Callbacks
- * keep their order and places. Turns debug mode on; prints the seed to
+ * replays the same order exactly in a deterministic program. What moves
+ * is the steps that tasks made ready (spawns, wake-ups by other tasks);
+ * callbacks, and steps woken in the iteration by timers, descriptors or
+ * other threads, keep their order and places after them, so how many
+ * timers a late iteration finds due (the machine's load) does not change
+ * the order. Turns debug mode on; prints the seed to
  * stderr ("replay: CORIO_SHUFFLE_SEED=N"). CORIO_SHUFFLE_SEED=N in the
  * environment does the same for loops in debug mode (CORIO_DEBUG=1),
  * silently (the variable already names the seed).

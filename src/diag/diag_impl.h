@@ -102,10 +102,14 @@ typedef struct corio__diag_state {
     uint64_t iterations;
     int64_t busy_ns;
     uint64_t steps;
-    /* The schedule shuffler (shuffle.c): 0 off. */
+    /* The schedule shuffler (shuffle.c): 0 off. carried: how many nodes
+     * the last batch's own steps queued (the next batch's front; the rest
+     * came from timers, descriptors and other threads), once known. */
     uint64_t seed, rng;
     corio__ready **batch;
     size_t batch_cap;
+    size_t carried;
+    unsigned char carried_known;
     /* At corio_loop_free, before its tasks go: the dump on a signal and
      * the slow-step watchdog let go of the loop (their threads would
      * otherwise outlive it). Registered once, on first use. */
@@ -118,8 +122,10 @@ void corio__diag_let_go_at_free(corio_loop *loop, corio__diag_state *ds);
 void corio__diag_sigdump_let_go(corio_loop *loop);
 void corio__diag_slow_let_go(corio_loop *loop);
 /* Pop the iteration's count ready nodes into ds->batch, the task steps
- * among them in a seeded order (callbacks keep their places); NULL when
- * out of memory (nothing popped). */
+ * that earlier steps made ready (the batch's first ds->carried nodes) in a
+ * seeded order; callbacks, and steps woken by timers, descriptors or other
+ * threads this iteration, keep their places. NULL when out of memory
+ * (nothing popped). */
 corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
                                     size_t count);
 corio__diag_state *corio__diag_state_of(corio_loop *loop);

@@ -127,13 +127,17 @@ void corio__diag_run(corio_loop *loop, size_t count)
         (batch = corio__diag_shuffled(loop, ds, count)) != NULL) {
         for (i = 0; i < count; i++)
             run_step(loop, ds, batch[i], watched);
-        return;
+    } else {
+        for (; count > 0; count--) {
+            corio__ready *r = corio__ready_pop(loop);
+            if (!r)
+                break;
+            run_step(loop, ds, r, watched);
+        }
     }
-    for (; count > 0; count--) {
-        corio__ready *r = corio__ready_pop(loop);
-        if (!r)
-            break;
-        run_step(loop, ds, r, watched);
+    if (ds) { /* what these steps queued: the next batch's front */
+        ds->carried = loop->ready.n;
+        ds->carried_known = 1;
     }
 }
 
