@@ -49,14 +49,18 @@ void corio__future_init(corio_future *f, corio_loop *loop)
 int corio_future_new(corio_loop *loop, corio_future **out)
 {
     corio__loop_tasks *tl = NULL;
+    corio_task *t;
     corio_future *f;
     if (!out)
         return -EINVAL;
-    if (!loop)
-        loop = corio_loop_current();
+    if (!loop) /* a task's loop is the running one (one load, no call) */
+        loop = (t = corio__task_running()) != NULL && !t->loop->closing
+                   ? t->loop
+                   : corio_loop_current();
     if (loop)
         tl = corio__tasks_of(loop); /* NULL: no memory, or closing */
     if (tl && tl->fut_free) {
+        /* A recycled future kept its reference on the loop. */
         f = tl->fut_free;
         tl->fut_free = f->next_free;
         tl->fut_free_n--;
@@ -64,10 +68,10 @@ int corio_future_new(corio_loop *loop, corio_future **out)
         f = corio__malloc(sizeof *f);
         if (!f)
             return -ENOMEM;
+        if (loop)
+            loop->refs++;
     }
     corio__future_init(f, loop);
-    if (loop)
-        loop->refs++;
     *out = f;
     return 0;
 }
@@ -78,6 +82,9 @@ void corio_future_retain(corio_future *f)
         f->refs++;
 }
 
+/* A plain future's last reference went. A recycled one keeps its
+ * reference on the loop (corio_future_new takes it over; task.c's
+ * close_memory drops it). */
 static void future_free(corio_future *f)
 {
     corio_loop *loop = f->loop;
@@ -90,14 +97,25 @@ static void future_free(corio_future *f)
         f->next_free = loop->tasks->fut_free;
         loop->tasks->fut_free = f;
         loop->tasks->fut_free_n++;
-    } else {
-        corio__free(f);
+        return;
     }
+    corio__free(f);
     if (loop)
         corio__loop_unref(loop);
 }
 
 static void drop_callbacks(corio_future *f);
+
+/* Out of line, so that a release that is not the last costs a decrement. */
+static __attribute__((noinline)) void future_last_release(corio_future *f)
+{
+    if (f->waiters.first)
+        drop_callbacks(f); /* it never completed: they never run */
+    if (f->ops)
+        f->ops->free(f);
+    else
+        future_free(f);
+}
 
 void corio_future_release(corio_future *f)
 {
@@ -107,13 +125,8 @@ void corio_future_release(corio_future *f)
         corio__task_unref((corio_task *)f);
         return;
     }
-    if (--f->refs == 0) {
-        drop_callbacks(f); /* it never completed: they never run */
-        if (f->ops)
-            f->ops->free(f);
-        else
-            future_free(f);
-    }
+    if (--f->refs == 0)
+        future_last_release(f);
 }
 
 int corio__future_complete(corio_future *f, unsigned char state, int err,
@@ -125,11 +138,20 @@ int corio__future_complete(corio_future *f, unsigned char state, int err,
     f->state = state;
     f->err = err;
     f->result = result;
-    /* Callbacks may drop the last reference: keep f alive until done. */
-    f->refs++;
-    while ((w = corio__wait_pop(&f->waiters)) != NULL)
+    while ((w = corio__wait_pop(&f->waiters)) != NULL) {
+        if (!w->task) {
+            /* A watcher's notify may run a callback that drops the last
+             * reference: keep f alive until done. (Waking a task runs
+             * nothing: it only queues the task.) */
+            f->refs++;
+            corio__wait_wake(w, 0, NULL);
+            while ((w = corio__wait_pop(&f->waiters)) != NULL)
+                corio__wait_wake(w, 0, NULL);
+            corio_future_release(f);
+            return 0;
+        }
         corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
-    corio_future_release(f);
+    }
     return 0;
 }
 
@@ -177,12 +199,9 @@ int corio_future_cancelled(const corio_future *f)
     return f && f->state == CORIO__FUT_CANCELLED;
 }
 
-int corio_future_result(corio_future *f, void **result)
+/* f's outcome, f done: the result through *result, or its error. */
+static inline int future_outcome(corio_future *f, void **result)
 {
-    if (!f)
-        return -EINVAL;
-    if (f->state == CORIO__FUT_PENDING)
-        return -EAGAIN;
     f->retrieved = 1;
     if (f->state == CORIO__FUT_RESULT) {
         if (result)
@@ -192,6 +211,15 @@ int corio_future_result(corio_future *f, void **result)
     if (result)
         *result = NULL;
     return f->err;
+}
+
+int corio_future_result(corio_future *f, void **result)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->state == CORIO__FUT_PENDING)
+        return -EAGAIN;
+    return future_outcome(f, result);
 }
 
 /* ---- done callbacks -------------------------------------------------------- */
@@ -382,17 +410,16 @@ int corio_future_await(corio_future *f, void **result)
     }
     if (&t->fut == f)
         return -EDEADLK;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
-    corio_future_retain(f);
+    f->refs++; /* the wait's own: f outlives it whoever releases f */
     rc = corio__wait_park(
         corio__future_wait_begin(f, t, &corio__future_await_ops));
-    if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
-        corio_future_cancel(f);
-    else if (rc == 0 && corio__task_cancel_report(t))
-        rc = -ECANCELED; /* the cancel reached us while we waited on f */
     if (rc == 0)
-        rc = corio_future_result(f, result);
+        /* A cancel that reached us while we waited on f wins. */
+        rc = corio__task_cancel_now(t) ? -ECANCELED : future_outcome(f, result);
+    else if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
+        corio_future_cancel(f);
     corio_future_release(f);
     return rc;
 }

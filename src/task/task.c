@@ -338,20 +338,19 @@ corio_task *corio__task_of_step(corio__ready *r)
  * when the loop is asked to stop: nothing starves, and the order in which
  * tasks run is the loop's.
  */
-static corio_task *park_handoff(corio_task *t)
+static inline corio_task *park_handoff(corio_task *t)
 {
     corio__ready *r;
     corio_task *n;
 
     /* RUNNING, not NORMAL: t's own coroutine parks, not one it resumed
      * (a generator parks into it, not to the loop). */
-    if (t->coro.state != CORIO_CORO_RUNNING ||
-        (r = corio__loop_handoff_peek(t->loop)) == NULL ||
-        r->run != task_step)
+    if ((r = corio__loop_handoff_peek(t->loop)) == NULL ||
+        r->run != task_step || t->coro.state != CORIO_CORO_RUNNING)
         return NULL;
     n = task_of_ready(r);
-    if (n == t || n->resume_how != CORIO__RESUME_NORMAL ||
-        corio__task_parked(n) || !corio__coro_can_transfer(&n->coro))
+    if (n->resume_how != CORIO__RESUME_NORMAL || corio__task_parked(n) ||
+        n == t || !corio__coro_can_transfer(&n->coro))
         return NULL;
     CORIO__TASK_CHECK(n);
     corio__loop_handoff_take(t->loop);
@@ -360,14 +359,33 @@ static corio_task *park_handoff(corio_task *t)
     return n;
 }
 
-int corio__task_park_switch(corio_task *t)
+/* The park itself (wait.h), here rather than in wait.c so that the
+ * hand-off above is inlined into it: suspend until w leaves PENDING,
+ * switching straight to the one task its wake made ready when the loop
+ * allows it, else back to the loop. */
+int corio__wait_park(corio__wait *w)
 {
-    corio_task *n = park_handoff(t);
-    if (n) {
+    corio_task *t = w->task, *n;
+    int rc;
+    if (t != corio__task_cur) /* a raw driver's coroutine, not a task's */
+        rc = corio_await(PARKED, NULL);
+    else if ((n = park_handoff(t)) != NULL) {
         corio__task_cur = n;
-        return corio__coro_transfer(&n->coro, NULL);
+        rc = corio__coro_transfer(&n->coro, NULL);
+    } else {
+        rc = corio_await(PARKED, NULL);
     }
-    return corio_await((void *)PARKED, NULL);
+    if (rc == 0) {
+        /* Resumed: only a wake or a cancel queues a parked task. */
+        if (NEVER(w->state == CORIO__WAIT_PENDING))
+            corio__wait_abort(w);
+        return w->value;
+    }
+    /* Thrown into or closed while parked (the loop is being freed): the
+     * teardown ended the record already, or a wake came first. */
+    if (w->state == CORIO__WAIT_PENDING)
+        corio__wait_abort(w);
+    return rc == CORIO_EEXIT ? -ECANCELED : rc;
 }
 
 /* ---- spawning -------------------------------------------------------------------- */
@@ -736,7 +754,7 @@ int corio_sleep(double seconds)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
     if (!(seconds > 0)) {
         /* Granted in advance: nothing but the ready queue resumes it. */
@@ -753,7 +771,7 @@ int corio_sleep(double seconds)
             return rc;
         rc = corio__wait_park(corio__wait_begin(t, &sleep_ops, NULL, 0));
     }
-    if (rc == 0 && corio__task_cancel_report(t))
+    if (rc == 0 && corio__task_cancel_now(t))
         rc = -ECANCELED;
     return rc;
 }
@@ -833,7 +851,6 @@ static void close_memory(corio__closer *c, corio_loop *loop)
                                              close_memory);
     corio_future *f;
     corio_task *t;
-    (void)loop;
     while ((t = tl->task_free) != NULL) {
         tl->task_free = (corio_task *)t->fut.next_free;
         corio__free(t);
@@ -842,6 +859,8 @@ static void close_memory(corio__closer *c, corio_loop *loop)
     while ((f = tl->fut_free) != NULL) {
         tl->fut_free = f->next_free;
         corio__free(f);
+        corio__loop_unref(loop); /* a recycled future keeps its reference
+                                    (future.c); the owner's holds it */
     }
     tl->fut_free_n = 0;
 }

@@ -182,6 +182,13 @@ int corio__task_cancel_pending(const corio_task *t);
  * body that then returns normally ends with its result, not cancelled
  * (asyncio's _must_cancel is cleared by the CancelledError it throws). */
 int corio__task_cancel_report(corio_task *t);
+/* The same, inline where no cancel can stand (no scope, no request): the
+ * common case of every wait costs two loads. */
+static inline int corio__task_cancel_now(corio_task *t)
+{
+    return (t->scope || t->cancel_requests > 0) &&
+           corio__task_cancel_report(t);
+}
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
 void corio__task_deliver_cancel(corio_task *t);
 /* Group scopes (scope.c, for group.c): a scope of kind CORIO__SCOPE_GROUP
@@ -254,11 +261,6 @@ static inline corio__wait *corio__wait_begin(corio_task *t,
     w->flags = (unsigned char)flags;
     return w;
 }
-/* Suspend t, the running task, parked on its record (wait.c's
- * corio__wait_park): switch straight to the one task its wake made ready
- * when the loop allows it (the direct hand-off, task.c), else back to the
- * loop. Returns what corio_await returns. */
-int corio__task_park_switch(corio_task *t);
 /* The token a parked coroutine awaits (wait.c; task.c's step knows it). */
 extern const char corio__parked_token;
 
