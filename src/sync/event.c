@@ -54,7 +54,7 @@ int corio_event_set(corio_event *ev)
 {
     if (!ev)
         return -EINVAL;
-    if (!corio__waitq_loop_ok(&ev->q, NULL))
+    if (ev->q.n && !corio__waitq_loop_ok(&ev->q, NULL))
         return CORIO_EWRONGTHREAD;
     ev->set = 1;
     while (corio__waitq_wake_first(&ev->q, 0))
@@ -84,12 +84,12 @@ int corio_event_wait(corio_event *ev)
         return 0;
     if (!t)
         return CORIO_ENOTASK;
-    if (!corio__waitq_loop_ok(&ev->q, t))
+    if (ev->q.n && !corio__waitq_loop_ok(&ev->q, t))
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
     rc = corio__waitq_park(&ev->q, t, &corio__waitq_event, &granted);
-    if (granted && rc == 0 && corio__task_cancel_report(t))
+    if (granted && rc == 0 && corio__task_cancel_now(t))
         rc = -ECANCELED;
     return rc;
 }

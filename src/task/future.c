@@ -46,21 +46,16 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->completer = NULL;
 }
 
-int corio_future_new(corio_loop *loop, corio_future **out)
+/* corio_future_new's path when the loop's free list has nothing for it:
+ * attach the task layer, or allocate. */
+static __attribute__((noinline)) int future_new_slow(corio_loop *loop,
+                                                    corio_future **out)
 {
     corio__loop_tasks *tl = NULL;
-    corio_task *t;
     corio_future *f;
-    if (!out)
-        return -EINVAL;
-    if (!loop) /* a task's loop is the running one (one load, no call) */
-        loop = (t = corio__task_running()) != NULL && !t->loop->closing
-                   ? t->loop
-                   : corio_loop_current();
     if (loop)
         tl = corio__tasks_of(loop); /* NULL: no memory, or closing */
     if (tl && tl->fut_free) {
-        /* A recycled future kept its reference on the loop. */
         f = tl->fut_free;
         tl->fut_free = f->next_free;
         tl->fut_free_n--;
@@ -76,18 +71,47 @@ int corio_future_new(corio_loop *loop, corio_future **out)
     return 0;
 }
 
+int corio_future_new(corio_loop *loop, corio_future **out)
+{
+    corio__loop_tasks *tl;
+    corio_task *t;
+    corio_future *f;
+    if (!out)
+        return -EINVAL;
+    if (!loop) /* a task's loop is the running one (one load, no call) */
+        loop = (t = corio__task_running()) != NULL && !t->loop->closing
+                   ? t->loop
+                   : corio_loop_current();
+    if (!loop || !(tl = loop->tasks) || !(f = tl->fut_free))
+        return future_new_slow(loop, out);
+    /* A recycled future kept its reference on the loop. */
+    tl->fut_free = f->next_free;
+    tl->fut_free_n--;
+    corio__future_init(f, loop);
+    *out = f;
+    return 0;
+}
+
 void corio_future_retain(corio_future *f)
 {
     if (f)
         f->refs++;
 }
 
-/* A plain future's last reference went. A recycled one keeps its
- * reference on the loop (corio_future_new takes it over; task.c's
- * close_memory drops it). */
-static void future_free(corio_future *f)
+static void drop_callbacks(corio_future *f);
+
+/* A plain future's last reference went, the uncommon way: done callbacks
+ * that never ran, a bigger object's free, an error nobody retrieved, no
+ * room (or no loop) to recycle it. */
+static __attribute__((noinline)) void future_last_release(corio_future *f)
 {
     corio_loop *loop = f->loop;
+    if (f->waiters.first)
+        drop_callbacks(f); /* it never completed: they never run */
+    if (f->ops) {
+        f->ops->free(f);
+        return;
+    }
     if (f->state == CORIO__FUT_ERROR && !f->retrieved)
         corio__warn("future %p failed with %s (%s) and nobody retrieved it",
                     (void *)f, corio_errname(f->err), corio_strerror(f->err));
@@ -104,17 +128,23 @@ static void future_free(corio_future *f)
         corio__loop_unref(loop);
 }
 
-static void drop_callbacks(corio_future *f);
-
-/* Out of line, so that a release that is not the last costs a decrement. */
-static __attribute__((noinline)) void future_last_release(corio_future *f)
+/* The last reference of a plain future: back on its loop's free list,
+ * keeping its reference on the loop (corio_future_new takes it over;
+ * task.c's close_memory drops it), when nothing else needs doing. */
+static inline void future_free(corio_future *f)
 {
-    if (f->waiters.first)
-        drop_callbacks(f); /* it never completed: they never run */
-    if (f->ops)
-        f->ops->free(f);
-    else
-        future_free(f);
+    corio_loop *loop = f->loop;
+    corio__loop_tasks *tl;
+    if (f->waiters.first || f->ops || !loop || loop->closing ||
+        !(tl = loop->tasks) || tl->fut_free_n >= FUTURE_FREE_MAX ||
+        (f->state == CORIO__FUT_ERROR && !f->retrieved)) {
+        future_last_release(f);
+        return;
+    }
+    f->magic = 0;
+    f->next_free = tl->fut_free;
+    tl->fut_free = f;
+    tl->fut_free_n++;
 }
 
 void corio_future_release(corio_future *f)
@@ -126,7 +156,7 @@ void corio_future_release(corio_future *f)
         return;
     }
     if (--f->refs == 0)
-        future_last_release(f);
+        future_free(f);
 }
 
 int corio__future_complete(corio_future *f, unsigned char state, int err,
@@ -138,6 +168,14 @@ int corio__future_complete(corio_future *f, unsigned char state, int err,
     f->state = state;
     f->err = err;
     f->result = result;
+    w = corio__wait_first(&f->waiters);
+    if (w && w->task && !w->node.next) {
+        /* The common hand-off: one task waits. */
+        f->waiters.first = f->waiters.last = NULL;
+        w->node.prev = NULL;
+        corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
+        return 0;
+    }
     while ((w = corio__wait_pop(&f->waiters)) != NULL) {
         if (!w->task) {
             /* A watcher's notify may run a callback that drops the last
@@ -420,6 +458,9 @@ int corio_future_await(corio_future *f, void **result)
         rc = corio__task_cancel_now(t) ? -ECANCELED : future_outcome(f, result);
     else if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
         corio_future_cancel(f);
-    corio_future_release(f);
+    if (f->is_task) /* corio_future_release, inline */
+        corio__task_unref((corio_task *)f);
+    else if (--f->refs == 0)
+        future_free(f);
     return rc;
 }
