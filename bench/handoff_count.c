@@ -10,7 +10,9 @@
  * (total of the second run - total of the first) / 20000 is one hand-off,
  * start-up and teardown cancelled out. Kinds: future (a new future per
  * hand-off, as bench_pingpong.c), event (wait, clear, set the other's),
- * queue (get, put to the other's waiting get).
+ * queue (get, put to the other's waiting get). A third argument `run`
+ * drives the tasks with corio_run (its stop and SIGINT checks) instead of
+ * corio_loop_run.
  */
 #include <corio.h>
 
@@ -23,6 +25,7 @@
 #define STOP ((void *)2)
 
 static long n_handoffs, count;
+static int under_run; /* corio_run drives the loop: it stops by itself */
 static corio_future *slot[2];
 static corio_event *ev[2];
 static corio_queue *qu[2];
@@ -99,7 +102,24 @@ static int driver(void *arg, void **result)
             rc = -EPROTO;
         corio_task_release(t[i]);
     }
-    corio_loop_stop(corio_loop_current());
+    if (!under_run)
+        corio_loop_stop(corio_loop_current());
+    return rc;
+}
+
+/* The driver with the futures made on its loop (and released after,
+ * whichever kind ran). */
+static int run_main(void *arg, void **result)
+{
+    int rc = corio_future_new(NULL, &slot[0]);
+    if (rc == 0)
+        rc = corio_future_new(NULL, &slot[1]);
+    if (rc == 0)
+        rc = driver(arg, result);
+    for (int i = 0; i < 2; i++) { /* what the kind did not use */
+        corio_future_release(slot[i]);
+        slot[i] = NULL;
+    }
     return rc;
 }
 
@@ -116,24 +136,27 @@ int main(int argc, char **argv)
 
     n_handoffs = argc > 2 ? atol(argv[2]) : 100000;
     if (!side || n_handoffs <= 0) {
-        fprintf(stderr, "usage: %s future|event|queue [N]\n", argv[0]);
+        fprintf(stderr, "usage: %s future|event|queue [N [run]]\n",
+                argv[0]);
         return 2;
     }
-    rc = corio_loop_new(NULL, &loop);
+    under_run = argc > 3 && !strcmp(argv[3], "run");
+    rc = under_run ? 0 : corio_loop_new(NULL, &loop);
     for (int i = 0; i < 2 && rc == 0; i++) {
-        if ((rc = corio_future_new(loop, &slot[i])) == 0 &&
-            (rc = corio_event_new(&ev[i])) == 0)
+        if ((rc = corio_event_new(&ev[i])) == 0)
             rc = corio_queue_new(CORIO_QUEUE_FIFO, 0, &qu[i]);
     }
-    if (rc == 0)
-        rc = corio_loop_spawn(loop, driver, (void *)side, NULL, &d);
-    if (rc == 0)
-        rc = corio_loop_run(loop);
-    if (rc == 0)
-        rc = corio_task_result(d, NULL);
-    corio_task_release(d);
-    for (int i = 0; i < 2; i++) { /* what the kind did not use */
-        corio_future_release(slot[i]);
+    if (rc == 0 && under_run) {
+        rc = corio_run(run_main, (void *)side, NULL);
+    } else if (rc == 0) {
+        rc = corio_loop_spawn(loop, run_main, (void *)side, NULL, &d);
+        if (rc == 0)
+            rc = corio_loop_run(loop);
+        if (rc == 0)
+            rc = corio_task_result(d, NULL);
+        corio_task_release(d);
+    }
+    for (int i = 0; i < 2; i++) {
         corio_event_free(ev[i]);
         corio_queue_free(qu[i]);
     }
