@@ -84,10 +84,18 @@ int corio_future_new(corio_loop *loop, corio_future **out)
                    : corio_loop_current();
     if (!loop || !(tl = loop->tasks) || !(f = tl->fut_free))
         return future_new_slow(loop, out);
-    /* A recycled future kept its reference on the loop. */
+    /* A recycled future kept its reference on the loop, and the rest of
+     * what corio__future_init sets but this: it was plain (no ops, not a
+     * task's), of this loop, and went with no waiter (future_free). */
     tl->fut_free = f->next_free;
     tl->fut_free_n--;
-    corio__future_init(f, loop);
+    f->magic = CORIO__FUTURE_MAGIC;
+    f->refs = 1;
+    f->state = CORIO__FUT_PENDING;
+    f->retrieved = 0;
+    f->err = 0;
+    f->result = NULL;
+    f->completer = NULL;
     *out = f;
     return 0;
 }
@@ -159,23 +167,11 @@ void corio_future_release(corio_future *f)
         future_free(f);
 }
 
-int corio__future_complete(corio_future *f, unsigned char state, int err,
-                           void *result)
+/* Completing with more than one waiter, or a watcher (a callback may run
+ * and drop the last reference: f is kept alive until done). */
+static __attribute__((noinline)) void wake_all(corio_future *f)
 {
     corio__wait *w;
-    if (f->state != CORIO__FUT_PENDING)
-        return -EALREADY;
-    f->state = state;
-    f->err = err;
-    f->result = result;
-    w = corio__wait_first(&f->waiters);
-    if (w && w->task && !w->node.next) {
-        /* The common hand-off: one task waits. */
-        f->waiters.first = f->waiters.last = NULL;
-        w->node.prev = NULL;
-        corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
-        return 0;
-    }
     while ((w = corio__wait_pop(&f->waiters)) != NULL) {
         if (!w->task) {
             /* A watcher's notify may run a callback that drops the last
@@ -186,11 +182,39 @@ int corio__future_complete(corio_future *f, unsigned char state, int err,
             while ((w = corio__wait_pop(&f->waiters)) != NULL)
                 corio__wait_wake(w, 0, NULL);
             corio_future_release(f);
-            return 0;
+            return;
         }
         corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
     }
+}
+
+/* The common hand-off inline: one task waits (wakes it, no list walk). */
+static inline __attribute__((always_inline)) int
+complete(corio_future *f, unsigned char state, int err, void *result)
+{
+    corio__wait *w;
+    if (f->state != CORIO__FUT_PENDING)
+        return -EALREADY;
+    f->state = state;
+    f->err = err;
+    f->result = result;
+    w = corio__wait_first(&f->waiters);
+    if (!w)
+        return 0;
+    if (w->task && !w->node.next) {
+        f->waiters.first = f->waiters.last = NULL;
+        w->node.prev = NULL;
+        corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
+        return 0;
+    }
+    wake_all(f);
     return 0;
+}
+
+int corio__future_complete(corio_future *f, unsigned char state, int err,
+                           void *result)
+{
+    return complete(f, state, err, result);
 }
 
 int corio_future_set_result(corio_future *f, void *result)
@@ -200,7 +224,7 @@ int corio_future_set_result(corio_future *f, void *result)
     if (f->is_task || f->ops)
         return -EPERM; /* a task's outcome is its body's, a gather's its
                           children's */
-    return corio__future_complete(f, CORIO__FUT_RESULT, 0, result);
+    return complete(f, CORIO__FUT_RESULT, 0, result);
 }
 
 int corio_future_set_error(corio_future *f, int err)
