@@ -245,7 +245,8 @@ park_in(corio_queue *q, corio_task *t, int which, corio__wait **wp)
     w = corio__wait_begin(t, &list_ops[which], q, 0);
     corio__list_push_back(&q->lists[which], &w->node);
     q->inuse++;
-    rc = corio__wait_park(w);
+    rc = CORIO__WAIT_SWITCH(w); /* the park, inline (task_impl.h) */
+    rc = CORIO__WAIT_PARKED(w, rc);
     q->inuse--;
     *wp = w;
     return rc;

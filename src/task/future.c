@@ -452,6 +452,7 @@ const corio__wait_ops corio__future_raw_ops = {
 int corio_future_await(corio_future *f, void **result)
 {
     corio_task *t;
+    corio__wait *w;
     int rc;
 
     if (!f)
@@ -475,8 +476,9 @@ int corio_future_await(corio_future *f, void **result)
     if (corio__task_cancel_now(t))
         return -ECANCELED;
     f->refs++; /* the wait's own: f outlives it whoever releases f */
-    rc = corio__wait_park(
-        corio__future_wait_begin(f, t, &corio__future_await_ops));
+    w = corio__future_wait_begin(f, t, &corio__future_await_ops);
+    rc = CORIO__WAIT_SWITCH(w); /* the park, inline (task_impl.h) */
+    rc = CORIO__WAIT_PARKED(w, rc);
     if (rc == 0)
         /* A cancel that reached us while we waited on f wins. */
         rc = corio__task_cancel_now(t) ? -ECANCELED : future_outcome(f, result);

@@ -226,7 +226,7 @@ static void task_finish(corio_task *t, int rc, void *result)
 
 /* ---- stepping ----------------------------------------------------------------- */
 
-static void task_step(corio__ready *r)
+void corio__task_step(corio__ready *r)
 {
     corio_task *t = task_of_ready(r);
     corio_task *prev = corio__task_cur;
@@ -317,7 +317,7 @@ static void task_step(corio__ready *r)
 
 corio_task *corio__task_of_step(corio__ready *r)
 {
-    return r->run == task_step ? task_of_ready(r) : NULL;
+    return r->run == corio__task_step ? task_of_ready(r) : NULL;
 }
 
 /* ---- direct hand-off ------------------------------------------------------------ */
@@ -328,9 +328,12 @@ corio_task *corio__task_of_step(corio__ready *r)
  * waiting getter) would return to the loop, whose next iteration would run
  * the woken task first. When nothing would run before it in that
  * iteration (the loop decides: corio__loop_handoff_peek), switch to it
- * directly instead: one switch instead of two and no loop round. What
- * task_step does before a plain resume is done here; what it does after
- * one is done by the task_step that resumed the first task of the chain,
+ * directly instead: one switch instead of two and no loop round. The
+ * code is inline in task_impl.h (corio__task_handoff, the park's
+ * CORIO__WAIT_SWITCH and CORIO__WAIT_PARKED), so the hot waits reach the switch from their
+ * own frame; this is the out-of-line park for the others. What
+ * the step does before a plain resume is done there; what it does after
+ * one is done by the step that resumed the first task of the chain,
  * for whichever task comes back (corio__task_cur). Only a plain resume is
  * handed to (a task being thrown into, or resumed after a raw await or a
  * bare yield, goes through the loop). The loop counts every hand-off as an
@@ -338,54 +341,10 @@ corio_task *corio__task_of_step(corio__ready *r)
  * when the loop is asked to stop: nothing starves, and the order in which
  * tasks run is the loop's.
  */
-static inline corio_task *park_handoff(corio_task *t)
-{
-    corio__ready *r;
-    corio_task *n;
-
-    /* RUNNING, not NORMAL: t's own coroutine parks, not one it resumed
-     * (a generator parks into it, not to the loop). */
-    if ((r = corio__loop_handoff_peek(t->loop)) == NULL ||
-        r->run != task_step || t->coro.state != CORIO_CORO_RUNNING)
-        return NULL;
-    n = task_of_ready(r);
-    if (n->resume_how != CORIO__RESUME_NORMAL || corio__task_parked(n) ||
-        n == t || !corio__coro_can_transfer(&n->coro))
-        return NULL;
-    CORIO__TASK_CHECK(n);
-    corio__loop_handoff_take(t->loop);
-    n->queued = 0;
-    n->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
-    return n;
-}
-
-/* The park itself (wait.h), here rather than in wait.c so that the
- * hand-off above is inlined into it: suspend until w leaves PENDING,
- * switching straight to the one task its wake made ready when the loop
- * allows it, else back to the loop. */
 int corio__wait_park(corio__wait *w)
 {
-    corio_task *t = w->task, *n;
-    int rc;
-    if (t != corio__task_cur) /* a raw driver's coroutine, not a task's */
-        rc = corio_await(PARKED, NULL);
-    else if ((n = park_handoff(t)) != NULL) {
-        corio__task_cur = n;
-        rc = corio__coro_transfer(&n->coro, NULL);
-    } else {
-        rc = corio_await(PARKED, NULL);
-    }
-    if (rc == 0) {
-        /* Resumed: only a wake or a cancel queues a parked task. */
-        if (NEVER(w->state == CORIO__WAIT_PENDING))
-            corio__wait_abort(w);
-        return w->value;
-    }
-    /* Thrown into or closed while parked (the loop is being freed): the
-     * teardown ended the record already, or a wake came first. */
-    if (w->state == CORIO__WAIT_PENDING)
-        corio__wait_abort(w);
-    return rc == CORIO_EEXIT ? -ECANCELED : rc;
+    int rc = CORIO__WAIT_SWITCH(w);
+    return CORIO__WAIT_PARKED(w, rc);
 }
 
 /* ---- spawning -------------------------------------------------------------------- */
@@ -449,7 +408,7 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     }
     corio__future_init(&t->fut, loop);
     t->fut.is_task = 1;
-    t->ready.run = task_step;
+    t->ready.run = corio__task_step;
     t->timer.fire = NULL;
     corio__heap_node_init(&t->timer.node);
     t->loop = loop;

@@ -31,7 +31,25 @@ void corio__wait_abort(corio__wait *w)
     w->value = -ECANCELED;
 }
 
-/* corio__wait_park is in task.c, with the direct hand-off it inlines. */
+/* corio__wait_park is in task.c, with the direct hand-off it inlines;
+ * these are its rare ends (task_impl.h's CORIO__WAIT_PARKED). */
+int corio__wait_park_failed(corio__wait *w, int rc)
+{
+    /* Thrown into or closed while parked (the loop is being freed): the
+     * teardown ended the record already, or a wake came first. */
+    if (w->state == CORIO__WAIT_PENDING)
+        corio__wait_abort(w);
+    return rc == CORIO_EEXIT ? -ECANCELED : rc;
+}
+
+int corio__wait_park_stray(corio__wait *w)
+{
+    /* Resumed while PENDING: only a wake or a cancel queues a parked
+     * task, so this is a bug (NEVER reported it in debug builds). */
+    corio__wait_abort(w);
+    return w->value;
+}
+
 
 void corio__task_deliver_cancel(corio_task *t)
 {
