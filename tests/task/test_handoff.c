@@ -4,10 +4,10 @@
  * switches to it directly. Two tasks doing that forever must not starve
  * a due timer, a readable descriptor, a loop stop, corio_run's SIGINT or
  * a third task, and every kind of wake (future, event, queue) must hand
- * over the right value. Proven by counts and ordering, never by time: a due timer runs
- * within a few hand-offs, a ready descriptor within a few poll intervals
- * (the poller is consulted every 61 loop iterations, and each hand-off
- * counts as one).
+ * over the right value. Proven by counts and ordering, never by time: a
+ * due timer runs within a few hand-offs, a ready descriptor within a few
+ * poll intervals (the poller is consulted every 61 loop iterations, and
+ * each hand-off counts as one).
  */
 #include "test.h"
 
