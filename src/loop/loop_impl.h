@@ -136,7 +136,9 @@ struct corio_loop {
     size_t outside_waits;         /* waits an outside event can end */
     void (*report_stuck)(corio_loop *loop, const char *why);
     /* Stop corio_loop_run after an iteration when stop_check(stop_arg)
-     * returns nonzero (corio_run's "main is done" and "no task left"). */
+     * returns nonzero (corio_run's "main is done" and "no task left").
+     * Asked once per iteration: it must turn true only when a task
+     * finishes or outside the loop's batch (corio__loop_handoff_peek). */
     int (*stop_check)(void *arg);
     void *stop_arg;
     /* Per-loop state of the layers above, each owned by its layer. */
@@ -152,7 +154,9 @@ struct corio_loop {
     void *sig;                    /* signal.c's signalfd and waiters */
     void *pool;                   /* thread/: the loop's pool, its port */
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
-    void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
+    void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check:
+                                                once per iteration, not per
+                                                direct hand-off (below) */
     /* Debug mode (src/diag/): when set, runs an iteration's `count` ready
      * nodes itself (corio__ready_pop, then run), timing and stamping
      * them; NULL (the default) costs one test per iteration. diag is
