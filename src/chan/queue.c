@@ -256,7 +256,8 @@ park_in(corio_queue *q, corio_task *t, int which, corio__wait **wp)
  * retry), -ECANCELED (a cancel stands, so it does not wait; or cancelled,
  * before or after the wake: the wake, if any, has been passed on), or an
  * error. */
-static int wait_on(corio_queue *q, corio_task *t, int which)
+INLINE int
+wait_on(corio_queue *q, corio_task *t, int which)
 {
     corio__wait *w = NULL;
     int rc = park_in(q, t, which, &w);
