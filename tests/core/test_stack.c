@@ -723,7 +723,9 @@ TEST(stack_vma_budget_falls_back_to_canary)
                           (sanitized() ? 64 : 4));
     for (i = 0; i < N; i++)
         corio__stack_put(sts[i]);
-    CHECK_INT(corio_test_count_vmas(), <=, v1);
+    /* Puts add no mapping of corio's (a thread's cache arrays are mapped
+     * when it registers); TSan's runtime may map for itself meanwhile. */
+    CHECK_INT(corio_test_count_vmas(), <=, v1 + (sanitized() ? 4 : 0));
 }
 
 static size_t max_map_count(void)

@@ -3,8 +3,8 @@
  * the process-wide pool, trimming, thread set-up and exit, and the stats.
  *
  * Pool. Each thread keeps free stacks per class in an array of pointers,
- * mapped on the class's first use (no syscall, no lock, no allocation on
- * get/put after that). A thread cache holds up to 2 GiB of stacks per
+ * mapped when the thread first uses the pool (no syscall, no lock, no
+ * allocation on get/put after that). A thread cache holds up to 2 GiB of stacks per
  * class (32,768 of 64 KiB); beyond that the coldest half goes to the
  * process-wide pool (a mutex), read in array order with prefetches (a list
  * walk over a million cold descriptors cost 7% of the random-sleeps
@@ -84,7 +84,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define PIDFD_SELF_PROCESS (-10000)          /* Linux 6.15: this process */
 
 /* A thread's cache: per class, an array of free stacks, oldest first (the
- * last is the hottest), mapped on the class's first put. An array rather
+ * last is the hottest), all in one mapping made at registration. An array rather
  * than a list through the descriptors: handing the oldest half to the pool
  * reads their descriptors in parallel (prefetched), where a list made
  * every step wait on the previous descriptor's cache miss. Only the owner
@@ -92,7 +92,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
  * relaxed atomics. */
 struct tcache {
     struct {
-        corio__stack **v;   /* tcache_cap entries (mmap), or NULL */
+        corio__stack **v;   /* tcache_cap entries (tcache_map), or NULL */
         atomic_size_t n;
     } cls[NCLASS_MAX];
     /* Stacks put and not yet filed by class: put does not read the
@@ -118,8 +118,10 @@ static struct {
         corio__stack *warm, *cold; /* free, untrimmed / trimmed */
         size_t nwarm, ncold;
         size_t tcache_cap, warm_cap;
+        size_t tcache_off;      /* of its array in a thread's mapping */
     } cls[NCLASS_MAX];
     struct tcache *live;
+    size_t tcache_bytes;        /* a thread cache's mapping (all classes) */
     size_t retired_gets, retired_puts; /* from exited threads */
 } pool;
 
@@ -131,12 +133,6 @@ static inline void bump(atomic_size_t *c, size_t d)
 {
     /* Only the owner writes: a plain add, atomic only so stats may read. */
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-                          memory_order_relaxed);
-}
-
-static inline void drop(atomic_size_t *c, size_t d)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - d,
                           memory_order_relaxed);
 }
 
@@ -175,12 +171,30 @@ static void pool_init(void)
         pool.cls[c].tcache_cap = n < 2 ? 2 : n > 65536 ? 65536 : n;
         n = WARM_BYTES / bytes;
         pool.cls[c].warm_cap = n < 1 ? 1 : n > 4096 ? 4096 : n;
+        pool.cls[c].tcache_off = pool.tcache_bytes / sizeof(corio__stack *);
+        pool.tcache_bytes += pool.cls[c].tcache_cap * sizeof(corio__stack *);
     }
     pool.nclasses = c;
     if (pthread_key_create(&tcache_key, tcache_dtor) != 0)
         pool.init_err = 1;
     else if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child))
         pool.init_err = 1;
+}
+
+/* Map the arrays of a thread's cache, all classes in one mapping (~2.6
+ * MB of address space with 4 KiB pages; only touched pages become
+ * resident), made when the thread registers so that later gets and puts
+ * never add a mapping. When the kernel refuses, the arrays stay NULL and
+ * the thread's puts go to the pool directly. */
+static void tcache_map(struct tcache *t)
+{
+    char *m = mmap(NULL, pool.tcache_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    unsigned c;
+    if (m == MAP_FAILED)
+        return;
+    for (c = 0; c < pool.nclasses; c++)
+        t->cls[c].v = (corio__stack **)m + pool.cls[c].tcache_off;
 }
 
 /* Link this thread's cache into the pool; 0 or -ENOMEM. */
@@ -190,6 +204,7 @@ static int tcache_register(struct tcache *t)
         return -ENOMEM;
     if (pthread_setspecific(tcache_key, t) != 0)
         return -ENOMEM;
+    tcache_map(t);
     pthread_mutex_lock(&corio__stack_lock);
     t->prev = NULL;
     t->next = pool.live;
@@ -381,21 +396,10 @@ static void pool_take(unsigned c, corio__stack *const *v, size_t n)
     pthread_mutex_unlock(&corio__stack_lock);
 }
 
-/* This thread's array for class c, mapped on first use (only touched
- * pages become resident); NULL when the kernel refuses, and the caller
- * then goes to the pool directly. */
-static corio__stack **tcache_array(struct tcache *t, unsigned c)
+/* This thread's array for class c, or NULL (see tcache_map). */
+static inline corio__stack **tcache_array(struct tcache *t, unsigned c)
 {
-    void *m;
-    if (t->cls[c].v)
-        return t->cls[c].v;
-    m = mmap(NULL, pool.cls[c].tcache_cap * sizeof(corio__stack *),
-             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-             -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    t->cls[c].v = m;
-    return m;
+    return t->cls[c].v;
 }
 
 /* Get a stack of class c when the thread cache has none: a batch from the
@@ -595,11 +599,11 @@ void corio__stack_thread_fini(void)
         if (n)
             pool_take(c, t->cls[c].v, n);
         atomic_store_explicit(&t->cls[c].n, 0, memory_order_relaxed);
-        if (t->cls[c].v)
-            (void)munmap(t->cls[c].v,
-                         pool.cls[c].tcache_cap * sizeof(corio__stack *));
-        t->cls[c].v = NULL;
     }
+    if (t->cls[0].v)
+        (void)munmap(t->cls[0].v, pool.tcache_bytes);
+    for (c = 0; c < pool.nclasses; c++)
+        t->cls[c].v = NULL;
     pthread_mutex_lock(&corio__stack_lock);
     if (t->prev)
         t->prev->next = t->next;
