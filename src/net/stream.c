@@ -194,7 +194,7 @@ static ssize_t fill(corio_stream *s, size_t total)
             s->rend += (size_t)n;
             return n;
         }
-        n = read(s->fd, s->rbuf + s->rend, s->rcap - s->rend);
+        n = corio__fd_read(s->fd, s->rbuf + s->rend, s->rcap - s->rend);
         if (n > 0) {
             s->rend += (size_t)n;
             return n;
@@ -205,10 +205,8 @@ static ssize_t fill(corio_stream *s, size_t total)
             s->eof = 1;
             return 0;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            s->rerr = -errno;
+        if (n != -EAGAIN && n != -EWOULDBLOCK) {
+            s->rerr = (int)n;
             return s->rerr;
         }
         if (s->shutting && buffered(s) == 0)
