@@ -314,7 +314,8 @@ static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
      * watch over; the next park starts a new one. */
     if (!e->reader && !e->writer)
         e->unv = UNV_NONE;
-    sync_interest(loop, fd, e);
+    if (!loop->pops->edge)
+        sync_interest(loop, fd, e);
     return 0;
 }
 
@@ -493,10 +494,12 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         return -EBADF;
     /* The table grows only for a descriptor that exists (a huge invalid
      * number is -EBADF, never a huge table). */
-    if (!ent_find(loop, fd) && fcntl(fd, F_GETFD) < 0)
-        return -errno;
-    if ((rc = ent_get(loop, fd, &e)) != 0)
-        return rc;
+    if ((e = ent_find(loop, fd)) == NULL) {
+        if (fcntl(fd, F_GETFD) < 0)
+            return -errno;
+        if ((rc = ent_get(loop, fd, &e)) != 0)
+            return rc;
+    }
     slot = dir == IN ? &e->reader : &e->writer;
     if (*slot)
         return -EBUSY;
@@ -689,22 +692,33 @@ ssize_t corio__fd_read(int fd, void *buf, size_t len)
 ssize_t corio_read(int fd, void *buf, size_t len)
 {
     corio_task *t = caller();
+    struct fdent *e;
     ssize_t n;
     int rc;
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    if ((rc = nonblock_check(t->loop, fd)) != 0)
-        return rc;
     for (;;) {
-        if ((rc = busy(t, fd, IN)) != 0)
-            return rc;
-        n = read_once(t, fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (!is_again((int)-n))
-            return n;
+        /* The common case in one look at the table: a descriptor seen
+         * before, nobody else reading it. */
+        e = ent_find(t->loop, fd);
+        if (!e || !e->nbchecked) {
+            if ((rc = nonblock_check(t->loop, fd)) != 0)
+                return rc;
+            e = ent_find(t->loop, fd);
+        }
+        if (e && e->reader)
+            return -EBUSY;
+        /* Drained (read_once): straight to the wait, unless a cancel
+         * stands (then read_once asks the kernel). */
+        if (!e || !e->drained || corio__task_cancel_pending(t)) {
+            n = read_once(t, fd, buf, len);
+            if (n >= 0)
+                return n;
+            if (!is_again((int)-n))
+                return n;
+        }
         if ((rc = fd_wait(t, fd, IN, 1)) != 0)
             return rc;
     }
@@ -731,17 +745,22 @@ static ssize_t write_once(corio_loop *loop, int fd, const void *buf,
 ssize_t corio_write(int fd, const void *buf, size_t len)
 {
     corio_task *t = caller();
+    struct fdent *e;
     ssize_t n;
     int rc;
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    if ((rc = nonblock_check(t->loop, fd)) != 0)
-        return rc;
     for (;;) {
-        if ((rc = busy(t, fd, OUT)) != 0)
-            return rc;
+        e = ent_find(t->loop, fd); /* as in corio_read */
+        if (!e || !e->nbchecked) {
+            if ((rc = nonblock_check(t->loop, fd)) != 0)
+                return rc;
+            e = ent_find(t->loop, fd);
+        }
+        if (e && e->writer)
+            return -EBUSY;
         n = write_once(t->loop, fd, buf, len);
         if (n >= 0)
             return n;
