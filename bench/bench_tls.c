@@ -305,8 +305,8 @@ static int tls_run(const bench_opts *opts)
     printf("tls: %zu MiB one way in 64 KiB writes, client and server on one "
            "loop, %d samples (median)\n",
            total >> 20, samples);
-    printf("%-26s %16s %14s %8s\n", "stream", "MiB/CPU-s", "MiB/s wall",
-           "ratio");
+    printf("%-26s %16s %14s %8s %7s\n", "stream", "MiB/CPU-s", "MiB/s wall",
+           "ratio", "spread");
     for (k = 0; k < 3; k++) {
         double v[5], w[5];
         if (k >= 1 && !have_cert) {
@@ -327,8 +327,9 @@ static int tls_run(const bench_opts *opts)
         qsort(v, (size_t)samples, sizeof v[0], cmp_double);
         qsort(w, (size_t)samples, sizeof w[0], cmp_double);
         med[k] = v[samples / 2];
-        printf("%-26s %16.0f %14.0f %7.2fx\n", names[k], med[k],
-               w[samples / 2], med[0] > 0 ? med[k] / med[0] : 0.0);
+        printf("%-26s %16.0f %14.0f %7.2fx %6.0f%%\n", names[k], med[k],
+               w[samples / 2], med[0] > 0 ? med[k] / med[0] : 0.0,
+               100.0 * (v[samples - 1] - v[0]) / med[k]);
     }
     printf("\n");
     if (have_cert) {
