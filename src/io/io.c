@@ -336,10 +336,17 @@ static void check_now(corio_loop *loop, int fd, struct fdent *e,
                       corio_task *finder)
 {
     int rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
-    if (rc > 0)
+    if (rc > 0) {
         report_closed_behind(fd, e, finder,
                              "its number was reused, and the kernel had "
                              "dropped the old registration");
+        /* A new file: forget what was learned about the old one (it may
+         * be blocking, not a socket, not a stream). */
+        e->nbchecked = 0;
+        e->notsock = 0;
+        e->kind = KIND_UNKNOWN;
+        e->drained = 0;
+    }
     if (rc < 0) {
         if (rc == -EBADF)
             report_closed_behind(fd, e, NULL, "it is no longer open");

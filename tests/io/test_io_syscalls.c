@@ -213,7 +213,9 @@ static int reuse_main(void *arg, void **result)
 
     close(sv[0]); /* behind the loop's back */
     close(sv[1]);
-    make_socketpair(sw);
+    /* Blocking this time: what corio learned of the old file must not
+     * stick to the new one. */
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sw), 0);
     CHECK_EQ(sw[0], sv[0]);
     CHECK_EQ(write(sw[1], "new", 3), 3);
     memset(&r, 0, sizeof r);
@@ -223,6 +225,8 @@ static int reuse_main(void *arg, void **result)
     corio_task_release(t);
     CHECK_EQ(r.rc, 3);
     CHECK_EQ(memcmp(r.buf, "new", 3), 0);
+    if (on_epoll()) /* the sweep found the new file: checked afresh */
+        CHECK(fcntl(sw[0], F_GETFL) & O_NONBLOCK);
     CHECK_EQ(corio_fd_close(sw[0]), 0);
     CHECK_EQ(corio_fd_close(sw[1]), 0);
     return 0;
