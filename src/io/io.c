@@ -667,7 +667,7 @@ static int short_read_drains(corio_loop *loop, int fd, struct fdent *e)
  * when an earlier short read drained fd (edge-triggered backend; no
  * readable event since) the answer is -EAGAIN without a system call,
  * unless a cancel stands (then the kernel is asked, since a ready fd must
- * not fail). A short read of a stream socket marks it drained. Bytes,
+ * not fail) or len is 0. A short read of a stream socket marks it drained. Bytes,
  * 0 at end of file, or -errno (-EAGAIN: wait for readability).
  */
 static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
@@ -675,7 +675,7 @@ static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
     corio_loop *loop = t->loop;
     struct fdent *e = ent_find(loop, fd);
     ssize_t n;
-    if (e && e->drained && !corio__task_cancel_pending(t))
+    if (e && e->drained && len > 0 && !corio__task_cancel_pending(t))
         return -EAGAIN;
     do
         n = read(fd, buf, len);
@@ -718,8 +718,10 @@ ssize_t corio_read(int fd, void *buf, size_t len)
         if (e && e->reader)
             return -EBUSY;
         /* Drained (read_once): straight to the wait, unless a cancel
-         * stands (then read_once asks the kernel). */
-        if (!e || !e->drained || corio__task_cancel_pending(t)) {
+         * stands (then read_once asks the kernel) or nothing is asked
+         * for (read(2) answers 0 at once). */
+        if (!e || !e->drained || len == 0 ||
+            corio__task_cancel_pending(t)) {
             n = read_once(t, fd, buf, len);
             if (n >= 0)
                 return n;

@@ -184,6 +184,29 @@ TEST(io_drained_socket_reads_under_cancel)
     run_main(cancel_main, NULL);
 }
 
+/* A read of 0 bytes answers 0 at once, drained or not, as read(2) does. */
+static int zero_main(void *arg, void **result)
+{
+    char buf[16];
+    int sv[2];
+    (void)arg;
+    (void)result;
+    make_socketpair(sv);
+    CHECK_EQ(write(sv[1], "ab", 2), 2);
+    CHECK_EQ(corio_read(sv[0], buf, sizeof buf), 2); /* short: drained */
+    witness();
+    CHECK_EQ(corio_read(sv[0], buf, 0), 0);
+    NOT_SUSPENDED();
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[1]), 0);
+    return 0;
+}
+
+TEST(io_drained_socket_zero_read_returns_at_once)
+{
+    run_main(zero_main, NULL);
+}
+
 /* A socket drained and parked on (so registered), then closed with
  * close(2) behind corio's back; a new socket pair takes the numbers and
  * has data before anyone reads. The entry still says "drained" and
