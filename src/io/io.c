@@ -14,7 +14,7 @@
  *               check finds it stale);
  *   interest    what the poller was last told (level-triggered backend);
  *   drained     a short read of a stream socket emptied it, and no
- *               readable event came since (edge-triggered backend);
+ *               readable event came since;
  *   unv, listed the deferred registration check (Raw close, below);
  *   reader, writer  the task parked in each direction, or NULL.
  * Generation 0xFFFFFFFF is never used here: tokens with that high half
@@ -23,12 +23,12 @@
  *
  * Readiness. Both backends are handled alike: try the call; on EAGAIN
  * clear the bit and park. One exception saves the read(2) that would
- * only say EAGAIN (issue 11): on the edge-triggered backend, a read of a
- * stream socket that returns fewer bytes than asked has emptied it (the
- * kernel copies all it has), so the next corio_read parks at once; any
- * readable event clears that, and the kernel reports every arrival after
- * the read as one. With a cancel standing it reads anyway (a ready fd
- * must not fail). Edge-triggered epoll reports every later change,
+ * only say EAGAIN (issue 11): a read of a stream socket that returns
+ * fewer bytes than asked has emptied it (the kernel copies all it has),
+ * so the next corio_read parks at once; any readable event clears that.
+ * Edge-triggered epoll reports every arrival after the read as an event;
+ * poll(2) reports data whenever a reader waits. With a cancel standing,
+ * or for 0 bytes, it reads anyway (a ready fd must not fail). Edge-triggered epoll reports every later change,
  * so a clear bit is never stale once fd is registered. With poll(2) the
  * interest is the set of directions that have a waiter (never more, or a
  * ready fd nobody waits for would wake every iteration), updated with
@@ -664,11 +664,11 @@ static int short_read_drains(corio_loop *loop, int fd, struct fdent *e)
 
 /*
  * One read(2) of fd for the running task t, with what the loop knows:
- * when an earlier short read drained fd (edge-triggered backend; no
- * readable event since) the answer is -EAGAIN without a system call,
- * unless a cancel stands (then the kernel is asked, since a ready fd must
- * not fail) or len is 0. A short read of a stream socket marks it drained. Bytes,
- * 0 at end of file, or -errno (-EAGAIN: wait for readability).
+ * when an earlier short read drained fd (no readable event since) the
+ * answer is -EAGAIN without a system call, unless a cancel stands (then
+ * the kernel is asked, since a ready fd must not fail) or len is 0. A
+ * short read of a stream socket marks it drained. Bytes, 0 at end of
+ * file, or -errno (-EAGAIN: wait for readability).
  */
 static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
 {
@@ -682,7 +682,7 @@ static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;
-    if (n > 0 && (size_t)n < len && loop->pops->edge &&
+    if (n > 0 && (size_t)n < len &&
         (e || ent_get(loop, fd, &e) == 0) && short_read_drains(loop, fd, e))
         e->drained = 1;
     return n;
