@@ -22,14 +22,15 @@
  * passed down the on_event chain.
  *
  * Readiness. Both backends are handled alike: try the call; on EAGAIN
- * clear the bit and park. One exception saves the read(2) that would
- * only say EAGAIN (issue 11): a read of a stream socket that returns
- * fewer bytes than asked has emptied it (the kernel copies all it has),
- * so the next corio_read parks at once; any readable event clears that.
- * Edge-triggered epoll reports every arrival after the read as an event;
- * poll(2) reports data whenever a reader waits. With a cancel standing,
- * or for 0 bytes, it reads anyway (a ready fd must not fail). Edge-triggered epoll reports every later change,
- * so a clear bit is never stale once fd is registered. With poll(2) the
+ * clear the bit and park. Edge-triggered epoll reports every later
+ * change, so a clear bit is never stale once fd is registered. One
+ * exception saves the read(2) that would only say EAGAIN (issue 11): a
+ * read of a stream socket that returns fewer bytes than asked has emptied
+ * it (the kernel copies all it has), so the next corio_read parks at
+ * once; any readable event clears that (`drained`). Edge-triggered epoll
+ * reports every arrival after the read as an event; poll(2) reports data
+ * whenever a reader waits. With a cancel standing, or for 0 bytes, it
+ * reads anyway (a ready fd must not fail). With poll(2) the
  * interest is the set of directions that have a waiter (never more, or a
  * ready fd nobody waits for would wake every iteration), updated with
  * every change. A bare corio_wait_* finds a set bit possibly stale (the
