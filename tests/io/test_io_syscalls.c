@@ -13,7 +13,10 @@
  *   - the cancel rule: a drained socket that has data again reads while a
  *     cancel stands;
  *   - a number reused after close(2), still marked drained, is found by
- *     the sweep (virtual clock: no wall-clock wait).
+ *     the sweep (virtual clock: no wall-clock wait);
+ *   - a short read that did not drain (a Unix stream socket stops at a
+ *     message that carried descriptors) still gets the rest: poll(2)
+ *     reports it, and on epoll the sweep's check re-reports it.
  */
 #include "test.h"
 #include "cancel_rule.h"
@@ -25,6 +28,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define ROUNDS 50
 #define MSG "0123456789"
@@ -256,4 +260,69 @@ static int reuse_main(void *arg, void **result)
 TEST(io_raw_close_reuse_of_drained_socket_found_by_sweep)
 {
     run_main(reuse_main, NULL);
+}
+
+/* Send "fd!" with a descriptor attached (SCM_RIGHTS). */
+static void send_with_fd(int sock, int passed)
+{
+    char data[3] = {'f', 'd', '!'};
+    char ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {data, sizeof data};
+    struct msghdr m;
+    struct cmsghdr *c;
+    memset(&m, 0, sizeof m);
+    memset(ctl, 0, sizeof ctl);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &passed, sizeof(int));
+    CHECK_EQ(sendmsg(sock, &m, 0), 3);
+}
+
+static int not_drained_main(void *arg, void **result)
+{
+    struct reading r;
+    corio_task *t;
+    char buf[64];
+    int sv[2];
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_diag_virtual_clock(corio_loop_current(), 1), 0);
+    make_socketpair(sv);
+    /* Register the socket: a reader parks, then gets one byte. */
+    memset(&r, 0, sizeof r);
+    r.fd = sv[0];
+    CHECK_EQ(corio_spawn(read_once, &r, NULL, &t), 0);
+    CHECK_EQ(corio_wait_all_blocked(), 0);
+    CHECK_EQ(write(sv[1], "a", 1), 1);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
+    CHECK_EQ(r.rc, 1);
+    /* A message with a descriptor, then plain bytes, both queued before
+     * the next read: read(2) stops after the first (short, yet not
+     * drained); the next corio_read must still get "tail". */
+    send_with_fd(sv[1], 0);
+    CHECK_EQ(write(sv[1], "tail", 4), 4);
+    CHECK_EQ(corio_read(sv[0], buf, sizeof buf), 3);
+    CHECK_EQ(memcmp(buf, "fd!", 3), 0);
+    memset(&r, 0, sizeof r);
+    r.fd = sv[0];
+    CHECK_EQ(corio_spawn(read_once, &r, NULL, &t), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
+    CHECK_EQ(r.rc, 4);
+    CHECK_EQ(memcmp(r.buf, "tail", 4), 0);
+    CHECK_EQ(corio_fd_close(sv[0]), 0);
+    CHECK_EQ(corio_fd_close(sv[1]), 0);
+    return 0;
+}
+
+TEST(io_short_read_that_did_not_drain_completes)
+{
+    run_main(not_drained_main, NULL);
 }
