@@ -50,6 +50,7 @@ struct corio__port {
     corio__list done;      /* corio__port_item, to deliver */
     corio__post post;      /* queued on the loop while posted */
     unsigned char posted;
+    atomic_int posting;    /* pool threads inside a post (threadpool.c) */
     size_t inflight;       /* jobs submitted here and not yet ended */
 };
 
