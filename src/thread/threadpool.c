@@ -185,6 +185,15 @@ unsigned corio__pool_running(corio_pool *p, int lane)
     return n;
 }
 
+unsigned corio__pool_parked(corio_pool *p)
+{
+    unsigned n;
+    pthread_mutex_lock(&p->mu);
+    n = p->idle;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 static void join_all(struct worker *w)
 {
     struct worker *next;

@@ -13,9 +13,14 @@
 #include "thread/pool.h"
 
 #include <corio.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -668,5 +673,89 @@ TEST(thread_no_thread_can_start)
     gate_init();
     CHECK_EQ(corio_pool_new(NULL, &P), 0);
     CHECK_EQ(run(no_thread_body), 0);
+    corio_pool_release(P);
+}
+
+/* ---- idle threads sleep ------------------------------------------------------------ */
+
+static int empty_work(void *arg, void **result)
+{
+    (void)arg;
+    *result = NULL;
+    return 0;
+}
+
+static int burst(void *arg, void **result)
+{
+    int k;
+    (void)arg;
+    (void)result;
+    for (k = 0; k < 50; k++)
+        CHECK_EQ(corio_to_thread(empty_work, NULL, NULL), 0);
+    return 0;
+}
+
+/* State letter of thread tid of this process (/proc), '?' if gone. */
+static char thread_state(const char *tid)
+{
+    char path[96], buf[512], *p;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+    if (!(f = fopen(path, "r")))
+        return '?';
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    p = strrchr(buf, ')'); /* the name may hold spaces */
+    return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Threads of this process, other than the caller, that are running. */
+static int others_running(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    char self[32];
+    int n = 0;
+    CHECK(d != NULL);
+    snprintf(self, sizeof self, "%ld", (long)syscall(SYS_gettid));
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && strcmp(e->d_name, self) != 0 &&
+            thread_state(e->d_name) == 'R')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* After bursts of jobs from 4 tasks, every pool thread parks (no thread
+ * spins for work) and sleeps in the kernel until the idle timeout. */
+static int idle_body(void)
+{
+    corio_task *t[4];
+    int i;
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    for (i = 0; i < 4; i++)
+        CHECK_EQ(corio_spawn(burst, NULL, NULL, &t[i]), 0);
+    for (i = 0; i < 4; i++) {
+        CHECK_EQ(corio_task_join(t[i], NULL), 0);
+        corio_task_release(t[i]);
+    }
+    CHECK(corio_pool_threads(P) >= 1);
+    while (corio__pool_parked(P) != corio_pool_threads(P))
+        sched_yield();
+    /* Parked is counted just before the futex wait: wait until the
+     * kernel has them asleep too. */
+    while (others_running() > 0)
+        sched_yield();
+    CHECK_EQ(corio__pool_parked(P), corio_pool_threads(P));
+    return 0;
+}
+
+TEST(thread_pool_idle_threads_sleep)
+{
+    corio_pool_opts o = {{0, 0, 0}, 1000, 0}; /* no idle exit meanwhile */
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(idle_body), 0);
     corio_pool_release(P);
 }
