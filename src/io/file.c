@@ -89,13 +89,14 @@ static void transfer(struct fjob *f, int write_op, int positioned, int all)
     while (f->done < f->len || (f->len == 0 && f->done == 0 && !all)) {
         size_t want = f->len - f->done;
         off_t at = f->off + (off_t)f->done;
+        char *q = p ? p + f->done : p; /* NULL with len 0 is allowed */
         ssize_t n;
         if (write_op)
-            n = positioned ? pwrite(f->fd, p + f->done, want, at)
-                           : write(f->fd, p + f->done, want);
+            n = positioned ? pwrite(f->fd, q, want, at)
+                           : write(f->fd, q, want);
         else
-            n = positioned ? pread(f->fd, p + f->done, want, at)
-                           : read(f->fd, p + f->done, want);
+            n = positioned ? pread(f->fd, q, want, at)
+                           : read(f->fd, q, want);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -482,7 +483,7 @@ static int rw(int op, int fd, void *buf, size_t len, off_t off,
         }
     }
     if ((f = fj_new(op, fd)) != NULL) {
-        f->buf = (char *)buf + got;
+        f->buf = got ? (char *)buf + got : buf; /* buf may be NULL */
         f->len = len - got;
         f->off = off + (off_t)got;
     }
