@@ -75,6 +75,8 @@ struct corio_pool {
     unsigned max_threads;    /* sum of the limits */
     unsigned nthreads;       /* started and not exited */
     unsigned idle;           /* parked in idle_list */
+    unsigned coming;         /* on their way to pick() without a wake-up:
+                                back from a job, or unparked */
     struct worker *idle_list; /* parked threads, the latest first */
     atomic_uint waking;      /* submitters between unpark and its wake */
     unsigned rr;             /* next lane to look at first */
@@ -373,6 +375,7 @@ static void unpark(corio_pool *p, struct worker **wake)
     struct worker *w = p->idle_list;
     p->idle_list = w->idle_next;
     p->idle--;
+    p->coming++;
     atomic_store_explicit(&w->woken, 1, memory_order_release);
     if (wake) {
         *wake = w;
@@ -413,16 +416,19 @@ static void *worker_main(void *arg)
              * back instead of starting another. */
             pthread_mutex_lock(&p->mu);
             p->running[j->lane]--;
+            p->coming++;
             pthread_mutex_unlock(&p->mu);
             job_finish(j); /* j may be gone, and p's last reference */
             pthread_mutex_lock(&p->mu);
+            p->coming--;
             continue;
         }
         if (p->closing)
             break;
         abs_after(p->idle_ns, &until);
-        if (!park(p, self, &until) &&
-            corio__loop_now_ns() >= until_ns(&until)) {
+        if (park(p, self, &until)) {
+            p->coming--;
+        } else if (corio__loop_now_ns() >= until_ns(&until)) {
             /* Exit unless work came in just now. */
             unsigned i, any = 0;
             for (i = 0; i < CORIO_LANE_COUNT; i++)
@@ -493,6 +499,17 @@ static unsigned demand(const corio_pool *p)
     return d;
 }
 
+/* Queued jobs a thread could take now; pool->mu held. */
+static unsigned pickable(const corio_pool *p)
+{
+    unsigned i, n = 0;
+    for (i = 0; i < CORIO_LANE_COUNT; i++) {
+        unsigned room = p->limit[i] - p->running[i];
+        n += p->queued[i] < room ? p->queued[i] : room;
+    }
+    return n;
+}
+
 /* Queue j on p, waking or starting a thread if its lane can run it now.
  * 0, or -EAGAIN/-ENOMEM when no thread could start and none exists (j
  * not queued). */
@@ -508,7 +525,13 @@ static int pool_submit(corio_pool *p, corio__job *j)
     p->queued[lane]++;
     if (p->running[lane] + p->queued[lane] <= p->limit[lane]) {
         if (p->idle_list) {
-            unpark(p, &wake);
+            /* A thread just back from its job takes this one when it
+             * looks again, before it parks: a task's next job (its
+             * loop answered the last one within microseconds) goes to
+             * the thread that ran the last, on the CPU it runs on,
+             * rather than waking a sleeping one. */
+            if (pickable(p) > p->coming)
+                unpark(p, &wake);
         } else if (p->nthreads < p->max_threads && demand(p) > p->nthreads &&
                    (rc = thread_start(p)) != 0) {
             if (p->nthreads > 0) {
