@@ -9,8 +9,13 @@
  * such job it parks (park: a futex word of its own, on the pool's idle
  * list, latest first) for up to idle_timeout, then exits. A submitter
  * takes a parked thread off the list under pool->mu and wakes it after
- * unlocking, so the woken thread finds the lock free. An exited thread
- * is joined by the next thread start or by the pool's end (zombies).
+ * unlocking, so the woken thread finds the lock free; but not while a
+ * thread is on its way back from a job to look for the next (`coming`):
+ * that one takes it, so a task's next job runs on the thread and CPU of
+ * its last instead of waking a sleeping thread (the way back may include
+ * an abandoned job's free_result, which therefore should be quick). An
+ * exited thread is joined by the next thread start or by the pool's end
+ * (zombies).
  *
  * The wake path of a round trip (a task's job, then its next): the
  * submitter's futex wake, the thread's futex wait, its eventfd write
