@@ -301,9 +301,13 @@ static corio__job *pick(corio_pool *p)
 }
 
 static void job_end_abandoned(corio__job *j);
+static void not_coming(corio_pool *p);
 
-/* Work returned: hand j to its loop, or end it if nobody waits. */
-static void job_finish(corio__job *j)
+/* Work returned: hand j to its loop, or end it if nobody waits. The
+ * calling thread counts as coming back for the next job (pool->coming);
+ * returns 1 if it stopped counting so (an abandoned job's end runs the
+ * owner's code, which may take long or wait for the next job itself). */
+static int job_finish(corio__job *j)
 {
     corio__port *port = j->port;
     corio_loop *loop = NULL;
@@ -311,8 +315,9 @@ static void job_finish(corio__job *j)
     j->ran = 1;
     if (j->abandoned) {
         pthread_mutex_unlock(&port->mu);
+        not_coming(j->pool);
         job_end_abandoned(j);
-        return;
+        return 1;
     }
     j->state = CORIO__JOB_DONE;
     if (port->loop) { /* it is: the owner waits */
@@ -336,6 +341,7 @@ static void job_finish(corio__job *j)
         corio__loop_post(loop, &port->post);
         atomic_fetch_sub_explicit(&port->posting, 1, memory_order_release);
     }
+    return 0;
 }
 
 /* Park the calling thread w (pool->mu held, released meanwhile) until
@@ -401,12 +407,30 @@ static void wake_parked(corio_pool *p, struct worker *w)
     atomic_fetch_sub_explicit(&p->waking, 1, memory_order_release);
 }
 
+static unsigned pickable(const corio_pool *p);
+
+/* The calling thread, back from a job, will not look for the next soon:
+ * jobs that counted on it get a parked thread. */
+static void not_coming(corio_pool *p)
+{
+    struct worker *wake = NULL;
+    pthread_mutex_lock(&p->mu);
+    p->coming--;
+    if (p->idle_list && pickable(p) > p->coming)
+        unpark(p, &wake);
+    while (p->idle_list && pickable(p) > p->coming)
+        unpark(p, NULL); /* rare: more jobs counted on coming threads */
+    pthread_mutex_unlock(&p->mu);
+    if (wake)
+        wake_parked(p, wake);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *self = arg;
     corio_pool *p = self->pool;
     struct timespec until;
-    int last;
+    int last, gone;
 
     self_worker = self;
     pthread_mutex_lock(&p->mu);
@@ -423,9 +447,11 @@ static void *worker_main(void *arg)
             p->running[j->lane]--;
             p->coming++;
             pthread_mutex_unlock(&p->mu);
-            job_finish(j); /* j may be gone, and p's last reference */
+            gone = job_finish(j); /* j may be gone, and p's last
+                                     reference */
             pthread_mutex_lock(&p->mu);
-            p->coming--;
+            if (!gone)
+                p->coming--;
             continue;
         }
         if (p->closing)
