@@ -69,6 +69,9 @@ void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
  * loop's thread may be stopped inside it), and a report longer than its
  * fixed buffer is cut. */
 void corio__bt_report(const char *header, void *const *pcs, size_t n);
+/* Close out, a stream fmemopen'd over text[cap], and write what it holds
+ * (cut at cap) to stderr in one write. */
+void corio__bt_emit(FILE *out, const char *text, size_t cap);
 
 /* What a signal handler on the loop's thread captures (sigdump.c): the
  * running task, copied, and the frames where it was interrupted. */

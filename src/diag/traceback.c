@@ -115,7 +115,6 @@ static void fail_print(const corio_task *t, const void *trace)
     const fail_record *r = trace;
     char text[16384], now[1024];
     const char *chain;
-    size_t len;
     FILE *out = fmemopen(text, sizeof text, "w");
     if (!out)
         return;
@@ -143,13 +142,7 @@ static void fail_print(const corio_task *t, const void *trace)
         fprintf(out, "  %.*s\n", (int)n, chain);
         chain += n + (nl ? 1 : 0);
     }
-    fflush(out);
-    len = (size_t)ftell(out);
-    fclose(out);
-    if (len > sizeof text)
-        len = sizeof text;
-    fwrite(text, 1, len, stderr);
-    fflush(stderr);
+    corio__bt_emit(out, text, sizeof text);
 }
 
 static const corio__fail_trace_hooks fail_hooks = {fail_capture, fail_print};

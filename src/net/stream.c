@@ -177,6 +177,19 @@ static ssize_t read_plain(corio_stream *s, unsigned char *dst, size_t room)
     }
 }
 
+/* What a read answers before it touches the descriptor: the stored error,
+ * 0 at end of file, CORIO_ENOTASK outside a task; 1 to go on. */
+static ssize_t read_gate(const corio_stream *s)
+{
+    if (s->rerr)
+        return s->rerr;
+    if (s->eof)
+        return 0;
+    if (!corio_task_current())
+        return CORIO_ENOTASK;
+    return 1;
+}
+
 /* Read once more into the buffer, waiting for data, with room for at
  * least `total` buffered bytes. > 0 bytes added, 0 end of file, < 0
  * error. Nothing already buffered changes on any return. */
@@ -185,12 +198,8 @@ static ssize_t fill(corio_stream *s, size_t total)
     ssize_t n;
     size_t room;
     int rc;
-    if (s->rerr)
-        return s->rerr;
-    if (s->eof)
-        return 0;
-    if (!corio_task_current())
-        return CORIO_ENOTASK;
+    if ((n = read_gate(s)) != 1)
+        return n;
     if (!s->rbuf && !s->tls && !s->shutting) {
         /* Never read yet: wait for data before taking buffer memory, so
          * that an idle connection costs none. */
@@ -250,12 +259,8 @@ ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n)
         /* Nothing buffered and a large buffer: read straight into it (no
          * copy, and no buffer memory), as the kernel would give it to a
          * read of the buffer anyway. */
-        if (s->rerr)
-            return s->rerr;
-        if (s->eof)
-            return 0;
-        if (!corio_task_current())
-            return CORIO_ENOTASK;
+        if ((r = read_gate(s)) != 1)
+            return r;
         return read_plain(s, buf, n);
     }
     while (buffered(s) == 0) {
