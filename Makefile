@@ -10,6 +10,8 @@
 #                   ways (pkg-config, find_package, add_subdirectory)
 #   make docs       the API reference (Doxygen) in build/docs/html, warning-free
 #   make test-load  build, then run every test with a CPU hog on each core
+#   make test-shuffle  build, then the concurrency cases under several
+#                   schedule-shuffle seeds (fixed ones and one drawn now)
 #   make bench      build, then run the benchmarks (one table)
 #   make faults     build, then the fault-injection cases at full size
 #   make asan       the whole suite under AddressSanitizer + UBSan
@@ -30,7 +32,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 NEED      = sh cmake/need.sh
 
-.PHONY: all build configure lib test test-load demo install consumer docs bench faults asan tsan valgrind aarch64 fuzz clean
+.PHONY: all build configure lib test test-load test-shuffle demo install consumer docs bench faults asan tsan valgrind aarch64 fuzz clean
 
 all: build
 
@@ -57,6 +59,10 @@ demo: configure
 
 test-load: build
 	./tests/under_load.sh build
+
+# Ready tasks in seeded orders (tests/shuffle.sh says which cases, seeds).
+test-shuffle: build
+	JOBS=$(JOBS) sh tests/shuffle.sh build
 
 # GNUInstallDirs picks the library directory from the prefix (lib, or
 # Debian's lib/<multiarch> under /usr), so the prefix is configured too.

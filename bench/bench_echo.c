@@ -17,7 +17,12 @@
  * in flight. The figure is requests per second of the server thread's
  * own CPU time (its thread CPU clock), so the client's cost and other
  * processes' load do not count; the ratio is against the epoll server.
- * Each row runs `samples` times; the median is shown.
+ * Each row runs `samples` times; the median is shown, and the spread
+ * (highest minus lowest, over the median).
+ *
+ * For profiling one server (perf, callgrind, strace -c):
+ * CORIO_BENCH_ECHO_ROW=k runs only row k (0 epoll, 1 raw, 2 streams,
+ * 3 libuv), CORIO_BENCH_ECHO_REQS=n sends n requests per sample.
  */
 #include "bench.h"
 #include "bench_echo.h"
@@ -363,16 +368,24 @@ static int echo_run(const bench_opts *opts)
     int conns = opts->quick ? 4 : MAXCONN, samples = opts->samples, k, s;
     uint64_t reqs = opts->quick ? 2000 : 200000;
     double med[4] = {0, 0, 0, 0}, wmed[4] = {0, 0, 0, 0};
-    int failed = 0;
+    int failed = 0, only = -1;
+    const char *env = getenv("CORIO_BENCH_ECHO_ROW");
+    if (env && *env)
+        only = atoi(env);
+    env = getenv("CORIO_BENCH_ECHO_REQS");
+    if (env && strtoull(env, NULL, 10) > 0)
+        reqs = strtoull(env, NULL, 10);
     if (samples > 15)
         samples = 15;
     printf("echo: 1 KiB messages, %d connections, %llu requests per sample,"
            " %d samples (median)\n",
            conns, (unsigned long long)reqs, samples);
-    printf("%-26s %16s %14s %8s\n", "server", "req/server-CPU-s", "req/s wall",
-           "ratio");
+    printf("%-26s %16s %14s %8s %7s\n", "server", "req/server-CPU-s",
+           "req/s wall", "ratio", "spread");
     for (k = 0; k < 4; k++) {
         double v[15], w[15];
+        if (only >= 0 && k != only)
+            continue;
         if (k == 3 && !bench_echo_have_uv) {
             printf("%-26s %16s\n", names[k], "n/a (libuv1-dev not installed)");
             continue;
@@ -392,8 +405,9 @@ static int echo_run(const bench_opts *opts)
         qsort(w, (size_t)samples, sizeof w[0], cmp_double);
         med[k] = v[samples / 2];
         wmed[k] = w[samples / 2];
-        printf("%-26s %16.0f %14.0f %7.2fx\n", names[k], med[k], wmed[k],
-               med[0] > 0 ? med[k] / med[0] : 0.0);
+        printf("%-26s %16.0f %14.0f %7.2fx %6.0f%%\n", names[k], med[k],
+               wmed[k], med[0] > 0 ? med[k] / med[0] : 0.0,
+               100.0 * (v[samples - 1] - v[0]) / med[k]);
     }
     printf("\n");
     return failed ? -1 : 0;

@@ -353,8 +353,8 @@ static int http_run(const bench_opts *opts)
     printf("http: keep-alive GET, wrk -t1 -c%d for %d s per sample, "
            "%d samples (median)\n",
            conns, secs, samples);
-    printf("%-26s %16s %14s %8s\n", "server", "req/server-CPU-s",
-           "req/s wall", "ratio");
+    printf("%-26s %16s %14s %8s %7s\n", "server", "req/server-CPU-s",
+           "req/s wall", "ratio", "spread");
     signal(SIGPIPE, SIG_IGN);
     for (k = 0; k < 2; k++) {
         double v[3], w[3];
@@ -376,8 +376,9 @@ static int http_run(const bench_opts *opts)
         qsort(v, (size_t)samples, sizeof v[0], cmp_double);
         qsort(w, (size_t)samples, sizeof w[0], cmp_double);
         med[k] = v[samples / 2];
-        printf("%-26s %16.0f %14.0f %7.2fx\n", names[k], med[k],
-               w[samples / 2], med[0] > 0 ? med[k] / med[0] : 0.0);
+        printf("%-26s %16.0f %14.0f %7.2fx %6.0f%%\n", names[k], med[k],
+               w[samples / 2], med[0] > 0 ? med[k] / med[0] : 0.0,
+               100.0 * (v[samples - 1] - v[0]) / med[k]);
     }
     printf("\n");
     return failed ? -1 : 0;

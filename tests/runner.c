@@ -25,6 +25,14 @@
  * still seen; it is also written to the captured stderr.
  *
  * The run of every case ends with a line "N passed, N failed, N skipped".
+ *
+ * Shuffled runs: with CORIO_TEST_SHUFFLE=SEED (a non-zero number) in the
+ * environment, each case runs with its loops in debug mode and their ready
+ * tasks in an order drawn from SEED (CORIO_DEBUG=1, CORIO_SHUFFLE_SEED=SEED,
+ * and CORIO_SLOW_STEP=0 unless set: no slow-step watchdog, whose reports
+ * depend on the machine's load); a case marked TEST_FIFO is SKIPPED with
+ * its reason. A failure names the seed. tests/shuffle.sh (`make
+ * test-shuffle`) runs the concurrency cases so under several seeds.
  */
 #include "test.h"
 #include "helpers.h"
@@ -47,14 +55,17 @@ struct test_case {
     const char *name;
     corio_test_fn fn;
     int hidden; /* TEST_HIDDEN: runs only when named */
+    const char *fifo; /* TEST_FIFO: why it depends on FIFO order */
 };
 
 static struct test_case cases[4096];
 static int ncases;
 static uint64_t rand_state;
 static const char *current_name = "?";
+static const char *shuffle_seed; /* CORIO_TEST_SHUFFLE, or NULL */
 
-static void add_case(const char *name, corio_test_fn fn, int hidden)
+static void add_case(const char *name, corio_test_fn fn, int hidden,
+                     const char *fifo)
 {
     if (ncases == (int)(sizeof cases / sizeof cases[0])) {
         fprintf(stderr, "test registry full\n");
@@ -63,17 +74,24 @@ static void add_case(const char *name, corio_test_fn fn, int hidden)
     cases[ncases].name = name;
     cases[ncases].fn = fn;
     cases[ncases].hidden = hidden;
+    cases[ncases].fifo = fifo;
     ncases++;
 }
 
 void corio_test_register(const char *name, corio_test_fn fn)
 {
-    add_case(name, fn, 0);
+    add_case(name, fn, 0, NULL);
 }
 
 void corio_test_register_hidden(const char *name, corio_test_fn fn)
 {
-    add_case(name, fn, 1);
+    add_case(name, fn, 1, NULL);
+}
+
+void corio_test_register_fifo(const char *name, corio_test_fn fn,
+                              const char *why)
+{
+    add_case(name, fn, 0, why && *why ? why : "depends on FIFO order");
 }
 
 /* Where failure reports go: stderr as it was when the case started, on a
@@ -137,8 +155,10 @@ void corio_test_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     n = (int)strlen(msg);
     if ((size_t)n < sizeof msg)
-        snprintf(msg + n, sizeof msg - (size_t)n, " (CORIO_TEST_SEED=%llu)\n",
-                 (unsigned long long)rand_state);
+        snprintf(msg + n, sizeof msg - (size_t)n, " (CORIO_TEST_SEED=%llu%s%s)\n",
+                 (unsigned long long)rand_state,
+                 shuffle_seed ? " CORIO_TEST_SHUFFLE=" : "",
+                 shuffle_seed ? shuffle_seed : "");
     if (msg[strlen(msg) - 1] != '\n') /* cut short: end the line */
         memcpy(msg + sizeof msg - 5, "...\n", 5);
     report(msg);
@@ -318,12 +338,33 @@ static void seed_rand(void)
         rand_state = 88172645463325252ull;
 }
 
+/* A shuffled run (CORIO_TEST_SHUFFLE, see the top): a TEST_FIFO case is
+ * skipped; any other gets debug mode and the seed, through the
+ * environment corio reads when its loops first run tasks. */
+static void shuffle_setup(const struct test_case *c)
+{
+    const char *s = getenv("CORIO_TEST_SHUFFLE");
+    char why[512];
+    if (!s || !*s || strtoull(s, NULL, 0) == 0)
+        return;
+    shuffle_seed = s;
+    if (c->fifo) {
+        snprintf(why, sizeof why, "asserts FIFO order (%s); not run under "
+                 "a shuffle seed", c->fifo);
+        corio_test_skip(why);
+    }
+    setenv("CORIO_DEBUG", "1", 1);
+    setenv("CORIO_SHUFFLE_SEED", s, 1);
+    setenv("CORIO_SLOW_STEP", "0", 0);
+}
+
 /* Runs the case in this process; returns only if it passed. */
 static int run_here(const struct test_case *c)
 {
     current_name = c->name;
     report_open();
     seed_rand();
+    shuffle_setup(c);
     c->fn();
     fflush(stdout);
     fflush(stderr);

@@ -26,12 +26,29 @@
 typedef void (*corio_test_fn)(void);
 void corio_test_register(const char *name, corio_test_fn fn);
 void corio_test_register_hidden(const char *name, corio_test_fn fn);
+void corio_test_register_fifo(const char *name, corio_test_fn fn,
+                              const char *why);
 
 #define TEST(name)                                                         \
     static void test_##name(void);                                         \
     __attribute__((constructor)) static void test_reg_##name(void)         \
     {                                                                      \
         corio_test_register(#name, test_##name);                           \
+    }                                                                      \
+    static void test_##name(void)
+
+/* A case that asserts the FIFO order corio promises (asyncio's: waiters of
+ * a lock, semaphore, condition or queue are served in arrival order, ready
+ * tasks run in the order they became ready), so a schedule shuffle would
+ * fail it by design. It runs like TEST everywhere except in a shuffled run
+ * (CORIO_TEST_SHUFFLE, `make test-shuffle`), where it is SKIPPED with
+ * `why`, a one-line reason. Mark only cases whose assertions depend on
+ * that order; TEST_FIFO(name, "why") starts the line as TEST does. */
+#define TEST_FIFO(name, why)                                               \
+    static void test_##name(void);                                         \
+    __attribute__((constructor)) static void test_reg_##name(void)         \
+    {                                                                      \
+        corio_test_register_fifo(#name, test_##name, why);                 \
     }                                                                      \
     static void test_##name(void)
 

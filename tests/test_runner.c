@@ -70,6 +70,15 @@ TEST_HIDDEN(runner_demo_killed)
         pause();
 }
 
+/* Prints what a shuffled run (CORIO_TEST_SHUFFLE) gives a case. */
+TEST_HIDDEN(runner_demo_shuffle_env)
+{
+    const char *d = getenv("CORIO_DEBUG"), *s = getenv("CORIO_SHUFFLE_SEED");
+    const char *w = getenv("CORIO_SLOW_STEP");
+    printf("env: CORIO_DEBUG=%s CORIO_SHUFFLE_SEED=%s CORIO_SLOW_STEP=%s\n",
+           d ? d : "-", s ? s : "-", w ? w : "-");
+}
+
 /* ---- running them ------------------------------------------------------------ */
 
 struct outcome {
@@ -219,4 +228,38 @@ TEST(runner_reports_a_case_killed_by_a_signal)
     CHECK_EQ(o.code, 128 + SIGKILL);
     CHECK_STR_HAS(o.out, "[runner_demo_killed] killed by signal 9");
     free(o.out);
+}
+
+/* A shuffled run: a case gets debug mode and the seed (no slow-step
+ * watchdog), a TEST_FIFO case is skipped with its reason, and a failure
+ * names the seed. */
+TEST(runner_shuffle_seeds_cases_and_skips_fifo_ones)
+{
+    struct outcome o;
+    unsetenv("CORIO_DEBUG");
+    unsetenv("CORIO_SHUFFLE_SEED");
+    unsetenv("CORIO_SLOW_STEP");
+    setenv("CORIO_TEST_SHUFFLE", "77", 1);
+    o = run_case("runner_demo_shuffle_env", NULL, NULL, NULL);
+    CHECK_EQ(o.code, 0);
+    CHECK_STR_HAS(o.out, "env: CORIO_DEBUG=1 CORIO_SHUFFLE_SEED=77 "
+                         "CORIO_SLOW_STEP=0\n");
+    free(o.out);
+    o = run_case("sync_lock_cancel_at_handoff", NULL, NULL, NULL);
+    CHECK_EQ(o.code, CORIO_TEST_SKIP_CODE);
+    CHECK_STR_HAS(o.out, "[sync_lock_cancel_at_handoff] SKIPPED: asserts FIFO "
+                         "order (waiters must queue on the lock in spawn "
+                         "order); not run under a shuffle seed");
+    free(o.out);
+    o = run_case("runner_demo_fail_in_capture", NULL, NULL, NULL);
+    CHECK_EQ(o.code, 1);
+    CHECK_STR_HAS(o.out, " CORIO_TEST_SHUFFLE=77)");
+    free(o.out);
+    /* 0 or unset: an ordinary run. */
+    setenv("CORIO_TEST_SHUFFLE", "0", 1);
+    o = run_case("runner_demo_shuffle_env", NULL, NULL, NULL);
+    CHECK_STR_HAS(o.out, "env: CORIO_DEBUG=- CORIO_SHUFFLE_SEED=- "
+                         "CORIO_SLOW_STEP=-\n");
+    free(o.out);
+    unsetenv("CORIO_TEST_SHUFFLE");
 }

@@ -23,9 +23,14 @@
  *
  * Debug mode: CORIO_DEBUG=1 in the environment (read when tasks first
  * start on a loop), or corio_diag_debug on a loop, stamps each park with
- * the time, so the dump says how long each task has waited. Off (the
- * default), none of this costs anything on the paths that switch and
- * wake tasks: the loop tests one pointer per iteration.
+ * the time, so the dump says how long each task has waited. It also
+ * adds to two reports: a task error nobody retrieved is followed by its
+ * async traceback (the C backtrace where corio_fail was called, and the
+ * chain of tasks that spawned the failing one), and a coroutine freed
+ * without ever being resumed (corio_coro_new) names the function and line
+ * that created it (CORIO_DEBUG only). docs/debugging.md shows both. Off
+ * (the default), none of this costs anything on the paths that switch
+ * and wake tasks: the loop tests one pointer per iteration.
  */
 #ifndef CORIO_DIAG_H
 #define CORIO_DIAG_H
@@ -95,7 +100,8 @@ CORIO_API int corio_diag_debug(corio_loop *loop, int on);
  * runs at:" and its backtrace; when the step ends, "... held the loop for
  * 2.000 s". Turns debug mode on as well (corio_diag_debug). CORIO_DEBUG=1
  * in the environment starts it on the first loop that runs an iteration,
- * with CORIO_SLOW_STEP seconds (default 0.1). Call it on loop's thread;
+ * with CORIO_SLOW_STEP seconds (default 0.1; 0: not started). Call it on
+ * loop's thread;
  * corio_loop_free turns it off. One loop per process; it
  * takes over SIGURG while on (a program using SIGURG itself should not
  * use it). Does not suspend. Returns 0, -EINVAL (loop NULL, threshold
@@ -109,10 +115,15 @@ CORIO_API int corio_diag_slow_steps(corio_loop *loop, double threshold);
  * corio_diag_shuffle: run the task steps of each loop iteration in an
  * order drawn from `seed` instead of FIFO (0: FIFO again), to shake out
  * code that depends on an order corio does not promise; the same seed
- * replays the same order exactly in a deterministic program. Callbacks
- * keep their order and places. Turns debug mode on; prints the seed to
+ * replays the same order exactly in a deterministic program. What moves
+ * is the steps that tasks made ready (spawns, wake-ups by other tasks);
+ * callbacks, and steps woken in the iteration by timers, descriptors or
+ * other threads, keep their order and places after them, so how many
+ * timers a late iteration finds due (the machine's load) does not change
+ * the order. Turns debug mode on; prints the seed to
  * stderr ("replay: CORIO_SHUFFLE_SEED=N"). CORIO_SHUFFLE_SEED=N in the
- * environment does the same for loops in debug mode (CORIO_DEBUG=1).
+ * environment does the same for loops in debug mode (CORIO_DEBUG=1),
+ * silently (the variable already names the seed).
  * Does not suspend. Returns 0, -EINVAL (loop NULL), -ENOMEM.
  */
 CORIO_API int corio_diag_shuffle(corio_loop *loop, unsigned long long seed);

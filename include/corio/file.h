@@ -9,6 +9,16 @@
  * but pipes, sockets and ttys are better served by io.h's calls, which
  * wait for readiness without a thread.
  *
+ * Warm reads: corio_file_read and corio_file_pread first try the read on
+ * the loop's thread with preadv2(RWF_NOWAIT), which copies what the page
+ * cache holds and never waits for a disk; what it did not get goes to
+ * the pool, and the caller still sees one read. One inline copy is at
+ * most 1 MiB, and the call then yields to the loop once (other tasks run)
+ * before it returns. A descriptor whose file refuses RWF_NOWAIT
+ * (EOPNOTSUPP, EINVAL) uses the pool from then on, until corio_file_open
+ * returns that number again or corio_file_close closes it; O_DIRECT
+ * descriptors and writes always use the pool.
+ *
  * Every call must be made in a task (CORIO_ENOTASK otherwise) and
  * suspends. Descriptors are plain ints (opened close-on-exec); close them
  * with corio_file_close or close(2). Besides the errors listed with each
@@ -22,7 +32,9 @@
  * -ECANCELED along with what was done: *nread / *nwritten say how many
  * bytes were read or written (so a cancelled read reports what was read,
  * a cancelled write how much was written); a transfer made of several
- * system calls stops after the current one. A cancelled open closes the
+ * system calls stops after the current one. A read done inline that is
+ * cancelled while it yields returns 0 or -ECANCELED, with *nread the
+ * bytes read either way. A cancelled open closes the
  * descriptor it got; corio_file_write_all's cancel leaves the file as it
  * was unless the new contents were already in place (then it returns 0);
  * corio_file_close is not cancellable (the descriptor is always closed).
@@ -58,8 +70,11 @@ CORIO_API int corio_file_open(const char *path, int flags, unsigned mode,
 
 /*
  * corio_file_read: one read(2) of up to len bytes into buf at the file
- * position. *nread (may be NULL) gets the count: 0 at end of file; fewer
- * than len is normal near the end. Returns 0, read's errors (-EBADF;
+ * position (warm data on the loop's thread, the rest on the pool: see
+ * above). *nread (may be NULL) gets the count: 0 at end of file; fewer
+ * than len is normal near the end, and from a pipe or socket what it
+ * held. An error after some bytes were read gives 0 with those bytes
+ * (read(2)'s rule: the error comes with the next call). Returns 0, read's errors (-EBADF;
  * -EAGAIN from a non-blocking pipe or socket with nothing to read: use
  * corio_read for those),
  * -EINVAL, -ECANCELED (*nread: what was read), -ENOMEM, -EAGAIN,

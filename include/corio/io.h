@@ -33,8 +33,10 @@
  * descriptor a task waits on is the caller's error, and that task's fate
  * is undefined (woken to find it gone, woken by a new descriptor that
  * took the number, or left waiting until cancelled). A new descriptor that
- * reuses the number still works normally once the old waiters are gone:
- * corio checks its registration before each wait. Debug builds (no
+ * reuses the number still works once the old waiters are gone: corio
+ * checks the registration of a descriptor whose waiter has had no event
+ * for a while (50 to 100 ms of loop time on epoll, at once on poll), so
+ * a wait on it may start that late. Debug builds (no
  * NDEBUG), or any build run with CORIO_DEBUG=1, report such a close on
  * stderr, naming the tasks involved, when the loop notices it.
  *

@@ -137,8 +137,9 @@ typedef struct corio_to_thread_opts {
     int cancel;     /* CORIO_CANCEL_*; 0: CORIO_CANCEL_ABANDON */
     /* Frees a result nobody will take (abandoned work's, or one the
      * caller gave no `result` pointer for), when it is not NULL; called
-     * on a pool thread or on the loop's thread. NULL: such results are
-     * dropped as they are. */
+     * on a pool thread or on the loop's thread; keep it quick (a pool
+     * thread runs it before it looks for its next job). NULL: such
+     * results are dropped as they are. */
     void (*free_result)(void *result);
 } corio_to_thread_opts;
 

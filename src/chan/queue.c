@@ -71,6 +71,10 @@ struct corio_queue {
     size_t inuse;              /* tasks between a park and their return */
 };
 
+/* The helpers on every put and get are forced inline: a call's prologue
+ * and epilogue cost more than their work. */
+#define INLINE static inline __attribute__((always_inline))
+
 /* ---- storage ------------------------------------------------------------------ */
 
 static int grow(corio_queue *q)
@@ -111,9 +115,18 @@ static int pent_less(const struct pent *a, const struct pent *b)
     return a->prio < b->prio || (a->prio == b->prio && a->seq < b->seq);
 }
 
+/* The ring's slot i places after the oldest item (i <= cap): a compare,
+ * not a division (one costs tens of cycles on every put and get). */
+static inline size_t ring_at(const corio_queue *q, size_t i)
+{
+    size_t at = q->head + i; /* head < cap, so at < 2 * cap */
+    return at >= q->cap ? at - q->cap : at;
+}
+
 /* Store an item; 0 or -ENOMEM (nothing stored). The caller checked
  * maxsize. */
-static int store(corio_queue *q, void *item, int64_t prio)
+INLINE int
+store(corio_queue *q, void *item, int64_t prio)
 {
     int rc;
     assert(!q->maxsize || q->n < q->maxsize);
@@ -128,22 +141,23 @@ static int store(corio_queue *q, void *item, int64_t prio)
         }
         q->heap[i] = e;
     } else {
-        q->ring[(q->head + q->n) % q->cap] = item;
+        q->ring[ring_at(q, q->n)] = item;
     }
     q->n++;
     return 0;
 }
 
-static void *take(corio_queue *q)
+INLINE void *
+take(corio_queue *q)
 {
     void *item;
     assert(q->n > 0);
     q->n--;
     if (q->kind == CORIO_QUEUE_FIFO) {
         item = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
+        q->head = ring_at(q, 1);
     } else if (q->kind == CORIO_QUEUE_LIFO) {
-        item = q->ring[(q->head + q->n) % q->cap];
+        item = q->ring[ring_at(q, q->n)];
     } else {
         struct pent last = q->heap[q->n];
         size_t i = 0, c;
@@ -203,7 +217,8 @@ static const corio__wait_ops list_ops[L_COUNT] = {
     {"queue join", detach_join, 0, 0, describe_list}};
 
 /* Wake the first waiter of list `which`, if any. */
-static void wake_first(corio_queue *q, int which)
+INLINE void
+wake_first(corio_queue *q, int which)
 {
     corio__wait *w = corio__wait_pop(&q->lists[which]);
     if (w)
@@ -220,16 +235,18 @@ static void wake_all(corio_queue *q, int which)
 /* The wait itself, for a call that would have to wait: -ECANCELED at once
  * while a cancel stands (*wp untouched); else t parks at the tail of list
  * `which` and this returns what the park did, with *wp its record. */
-static int park_in(corio_queue *q, corio_task *t, int which, corio__wait **wp)
+INLINE int
+park_in(corio_queue *q, corio_task *t, int which, corio__wait **wp)
 {
     corio__wait *w;
     int rc;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
     w = corio__wait_begin(t, &list_ops[which], q, 0);
     corio__list_push_back(&q->lists[which], &w->node);
     q->inuse++;
-    rc = corio__wait_park(w);
+    rc = CORIO__WAIT_SWITCH(w); /* the park, inline (task_impl.h) */
+    rc = CORIO__WAIT_PARKED(w, rc);
     q->inuse--;
     *wp = w;
     return rc;
@@ -239,13 +256,14 @@ static int park_in(corio_queue *q, corio_task *t, int which, corio__wait **wp)
  * retry), -ECANCELED (a cancel stands, so it does not wait; or cancelled,
  * before or after the wake: the wake, if any, has been passed on), or an
  * error. */
-static int wait_on(corio_queue *q, corio_task *t, int which)
+INLINE int
+wait_on(corio_queue *q, corio_task *t, int which)
 {
     corio__wait *w = NULL;
     int rc = park_in(q, t, which, &w);
     if (!w || w->state != CORIO__WAIT_GRANTED)
         return rc;
-    if (rc == 0 && !corio__task_cancel_report(t))
+    if (rc == 0 && !corio__task_cancel_now(t))
         return 0;
     /* Woken, but it will not use what it was woken for: pass it on. */
     if (which == L_GET && q->n > 0)
@@ -282,7 +300,8 @@ static int enter(corio_queue *q, corio_task **tp)
 /* ---- the non-suspending cores ------------------------------------------------------ */
 
 /* 0 (stored, a getter woken), -EAGAIN (full), -ESHUTDOWN, -ENOMEM. */
-static int put_now(corio_queue *q, int64_t prio, void *item)
+INLINE int
+put_now(corio_queue *q, int64_t prio, void *item)
 {
     int rc;
     if (q->shut)
@@ -298,7 +317,8 @@ static int put_now(corio_queue *q, int64_t prio, void *item)
 
 /* 0 with *item set (a putter woken), -EAGAIN (empty), -ESHUTDOWN (shut
  * down and empty). */
-static int get_now(corio_queue *q, void **item)
+INLINE int
+get_now(corio_queue *q, void **item)
 {
     if (q->n == 0)
         return q->shut ? -ESHUTDOWN : -EAGAIN;

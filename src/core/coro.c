@@ -69,6 +69,46 @@ static const char *name_of(const corio_coro *co)
     return co->name ? co->name : "coro";
 }
 
+/* A coroutine corio_coro_new made keeps its creation site (the caller's
+ * return address: one store beside the allocation, so always) behind
+ * the struct, where tasks and generators, which embed a corio_coro and
+ * have sites of their own, pay nothing for it. Only the never-resumed
+ * report reads it, and names it in debug mode (CORIO_DEBUG). */
+typedef struct owned_coro {
+    struct corio_coro co;
+    void *site;
+} owned_coro;
+
+void (*corio__coro_site_hook)(void *ret, char *buf, size_t len);
+
+static int debug_env(void) /* read only when reporting: no cache */
+{
+    const char *e = getenv("CORIO_DEBUG");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+static void report_never_resumed(const corio_coro *co)
+{
+    char where[320];
+    void *site = co->flags & CORIO__F_OWNED
+                     ? ((const owned_coro *)(const void *)co)->site
+                     : NULL;
+    if (!site) {
+        corio__warn("coroutine '%s' was never resumed", name_of(co));
+    } else if (!debug_env()) {
+        corio__warn("coroutine '%s' was never resumed (CORIO_DEBUG=1 says "
+                    "where it was created)", name_of(co));
+    } else {
+        where[0] = 0;
+        if (corio__coro_site_hook)
+            corio__coro_site_hook(site, where, sizeof where);
+        if (!where[0])
+            snprintf(where, sizeof where, "%p (return address)", site);
+        corio__warn("coroutine '%s' was never resumed; it was created at %s",
+                    name_of(co), where);
+    }
+}
+
 /* ---- per-thread setup ---------------------------------------------------- */
 
 static void thread_exit(void *arg);
@@ -721,18 +761,21 @@ int corio__coro_init(corio_coro *co, corio_coro_fn fn, void *arg,
 int corio_coro_new(corio_coro_fn fn, void *arg, const corio_coro_opts *opts,
                    corio_coro **out)
 {
+    owned_coro *oc;
     corio_coro *co;
     int rc;
     if (!fn || !out)
         return -EINVAL;
-    co = corio__malloc(sizeof *co);
-    if (!co)
+    oc = corio__malloc(sizeof *oc);
+    if (!oc)
         return -ENOMEM;
+    co = &oc->co;
     rc = corio__coro_init(co, fn, arg, opts);
     if (rc) {
-        corio__free(co);
+        corio__free(oc);
         return rc;
     }
+    oc->site = __builtin_return_address(0);
     co->flags |= CORIO__F_OWNED;
     *out = co;
     return 0;
@@ -747,7 +790,7 @@ int corio__coro_fini(corio_coro *co)
         return CORIO_ERUNNING;
     case CORIO_CORO_CREATED:
         if (!(co->flags & CORIO__F_DISMISSED))
-            corio__warn("coroutine '%s' was never resumed", name_of(co));
+            report_never_resumed(co);
         break;
     case CORIO_CORO_SUSPENDED:
         rc = corio_coro_close(co);

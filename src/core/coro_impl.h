@@ -111,6 +111,13 @@ int corio__coro_fini(struct corio_coro *co);
 /* The calling thread's state (never NULL). */
 corio__thread *corio__thread_self(void);
 
+/* corio__coro_site_hook: how the never-resumed report names where a
+ * corio_coro_new coroutine was made (its caller's return address, `ret`):
+ * NULL, the address in hex; the diagnostics layer (src/diag/), when
+ * linked in, sets it to write "function (file:line)" into buf. Called in
+ * debug mode (CORIO_DEBUG) only, from any stack. */
+extern void (*corio__coro_site_hook)(void *ret, char *buf, size_t len);
+
 /* corio__warn: print "corio: <message>\n" to stderr. */
 void corio__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

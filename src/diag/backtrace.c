@@ -325,17 +325,22 @@ void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
 void corio__bt_report(const char *header, void *const *pcs, size_t n)
 {
     char text[16384];
-    size_t len;
     FILE *out = fmemopen(text, sizeof text, "w");
     if (!out)
         return;
     fputs(header, out);
     corio__bt_print(out, "    ", pcs, n);
+    corio__bt_emit(out, text, sizeof text);
+}
+
+void corio__bt_emit(FILE *out, const char *text, size_t cap)
+{
+    size_t len;
     fflush(out);
     len = (size_t)ftell(out);
     fclose(out);
-    if (len > sizeof text)
-        len = sizeof text;
+    if (len > cap)
+        len = cap;
     fwrite(text, 1, len, stderr);
     fflush(stderr);
 }

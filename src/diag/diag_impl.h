@@ -69,6 +69,9 @@ void corio__bt_print(FILE *out, const char *indent, void *const *pcs,
  * loop's thread may be stopped inside it), and a report longer than its
  * fixed buffer is cut. */
 void corio__bt_report(const char *header, void *const *pcs, size_t n);
+/* Close out, a stream fmemopen'd over text[cap], and write what it holds
+ * (cut at cap) to stderr in one write. */
+void corio__bt_emit(FILE *out, const char *text, size_t cap);
 
 /* What a signal handler on the loop's thread captures (sigdump.c): the
  * running task, copied, and the frames where it was interrupted. */
@@ -102,10 +105,14 @@ typedef struct corio__diag_state {
     uint64_t iterations;
     int64_t busy_ns;
     uint64_t steps;
-    /* The schedule shuffler (shuffle.c): 0 off. */
+    /* The schedule shuffler (shuffle.c): 0 off. carried: how many nodes
+     * the last batch's own steps queued (the next batch's front; the rest
+     * came from timers, descriptors and other threads), once known. */
     uint64_t seed, rng;
     corio__ready **batch;
     size_t batch_cap;
+    size_t carried;
+    unsigned char carried_known;
     /* At corio_loop_free, before its tasks go: the dump on a signal and
      * the slow-step watchdog let go of the loop (their threads would
      * otherwise outlive it). Registered once, on first use. */
@@ -118,11 +125,17 @@ void corio__diag_let_go_at_free(corio_loop *loop, corio__diag_state *ds);
 void corio__diag_sigdump_let_go(corio_loop *loop);
 void corio__diag_slow_let_go(corio_loop *loop);
 /* Pop the iteration's count ready nodes into ds->batch, the task steps
- * among them in a seeded order (callbacks keep their places); NULL when
- * out of memory (nothing popped). */
+ * that earlier steps made ready (the batch's first ds->carried nodes) in a
+ * seeded order; callbacks, and steps woken by timers, descriptors or other
+ * threads this iteration, keep their places. NULL when out of memory
+ * (nothing popped). */
 corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
                                     size_t count);
 corio__diag_state *corio__diag_state_of(corio_loop *loop);
+/* corio_diag_shuffle, saying the seed on stderr only when announce (the
+ * environment's CORIO_SHUFFLE_SEED already names it: no banner). */
+int corio__diag_shuffle_set(corio_loop *loop, unsigned long long seed,
+                            int announce);
 /* The run hook of debug mode (slow.c): stamps parks, times steps, counts
  * metrics, reports slow steps when a threshold is set. */
 void corio__diag_run(corio_loop *loop, size_t count);
@@ -133,6 +146,10 @@ void corio__diag_cycle_check(corio_loop *loop);
 
 /* Slow steps seen on loop since the watchdog was set on it (slow.c). */
 unsigned long long corio__diag_slow_count(const corio_loop *loop);
+
+/* Install debug mode's creation sites and tracebacks for the lower layers'
+ * reports (traceback.c). */
+void corio__diag_traceback_hooks(void);
 
 /* Write s as a JSON string (quotes included). */
 void corio__json_str(FILE *out, const char *s);

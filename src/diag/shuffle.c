@@ -7,8 +7,15 @@
  *
  * Only task steps move: the batch's callbacks (call_soon, done callbacks,
  * cross-thread calls) keep their positions and their order, which the
- * loop's contract promises. The generator is xorshift64*, one state per
- * loop, advanced only here.
+ * loop's contract promises. And only the steps that the previous batch's
+ * own steps made ready: those that timers, descriptors or other threads
+ * woke in this iteration stay after them, in their order (timers in
+ * deadline order). Which of those land in one batch depends on timing (a
+ * loaded machine runs a late iteration with many timers due at once), so
+ * shuffling them would make the order depend on the machine's load, and a
+ * seed would no longer replay it; the order among steps that tasks made
+ * ready does not. The generator is xorshift64*, one state per loop,
+ * advanced only here.
  */
 #include "alloc.h"
 #include "diag/diag_impl.h"
@@ -26,10 +33,26 @@ static uint64_t next(uint64_t *s)
     return x * 0x2545F4914F6CDD1Dull;
 }
 
+/* splitmix64's finalizer: spreads a small seed (1, 2, 3...) over the whole
+ * state, so nearby seeds give unrelated orders from the first draw on
+ * (xorshift started from a small state repeats its neighbours' first
+ * choices). */
+static uint64_t mix(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 1;
+}
+
 corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
                                     size_t count)
 {
     size_t i, n = 0, *pos;
+    /* Before the first batch the loop ran, nothing is known: all of it. */
+    size_t movable = ds->carried_known && ds->carried < count ? ds->carried
+                                                              : count;
     if (ds->batch_cap < count) {
         size_t cap = count * 2;
         corio__ready **b = corio__realloc(ds->batch, cap * sizeof *b);
@@ -44,7 +67,7 @@ corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
     for (i = 0; i < count; i++) {
         corio__ready *r = corio__ready_pop(loop);
         ds->batch[i] = r;
-        if (r && corio__task_of_step(r))
+        if (r && i < movable && corio__task_of_step(r))
             pos[n++] = i;
     }
     /* Fisher-Yates over the task slots only. */
@@ -58,7 +81,8 @@ corio__ready **corio__diag_shuffled(corio_loop *loop, corio__diag_state *ds,
     return ds->batch;
 }
 
-int corio_diag_shuffle(corio_loop *loop, unsigned long long seed)
+int corio__diag_shuffle_set(corio_loop *loop, unsigned long long seed,
+                            int announce)
 {
     corio__diag_state *ds;
     if (!loop)
@@ -66,12 +90,18 @@ int corio_diag_shuffle(corio_loop *loop, unsigned long long seed)
     if (!(ds = corio__diag_state_of(loop)))
         return -ENOMEM;
     ds->seed = seed;
-    ds->rng = seed ? seed : 1;
+    ds->rng = mix(seed);
     if (seed) {
         corio_diag_debug(loop, 1);
-        fprintf(stderr, "corio: ready tasks run in an order shuffled with "
-                        "seed %llu (replay: CORIO_SHUFFLE_SEED=%llu)\n",
-                seed, seed);
+        if (announce)
+            fprintf(stderr, "corio: ready tasks run in an order shuffled "
+                            "with seed %llu (replay: CORIO_SHUFFLE_SEED=%llu)"
+                            "\n", seed, seed);
     }
     return 0;
+}
+
+int corio_diag_shuffle(corio_loop *loop, unsigned long long seed)
+{
+    return corio__diag_shuffle_set(loop, seed, 1);
 }

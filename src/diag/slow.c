@@ -127,13 +127,17 @@ void corio__diag_run(corio_loop *loop, size_t count)
         (batch = corio__diag_shuffled(loop, ds, count)) != NULL) {
         for (i = 0; i < count; i++)
             run_step(loop, ds, batch[i], watched);
-        return;
+    } else {
+        for (; count > 0; count--) {
+            corio__ready *r = corio__ready_pop(loop);
+            if (!r)
+                break;
+            run_step(loop, ds, r, watched);
+        }
     }
-    for (; count > 0; count--) {
-        corio__ready *r = corio__ready_pop(loop);
-        if (!r)
-            break;
-        run_step(loop, ds, r, watched);
+    if (ds) { /* what these steps queued: the next batch's front */
+        ds->carried = loop->ready.n;
+        ds->carried_known = 1;
     }
 }
 
@@ -292,21 +296,21 @@ int corio_diag_slow_steps(corio_loop *loop, double threshold)
 
 /* The run hook CORIO_DEBUG installs (loop.c's corio__debug_run_hook): at
  * the loop's first iteration, on its thread, the environment's options:
- * the watchdog (CORIO_SLOW_STEP seconds, default 0.1; one loop per
- * process) and the shuffler (CORIO_SHUFFLE_SEED); then debug mode's own
- * hook. */
+ * the watchdog (CORIO_SLOW_STEP seconds, default 0.1, 0 for none; one
+ * loop per process) and the shuffler (CORIO_SHUFFLE_SEED, which names
+ * the seed already: no banner); then debug mode's own hook. */
 static void debug_env_run(corio_loop *loop, size_t count)
 {
     const char *e = getenv("CORIO_SLOW_STEP");
     const char *seed = getenv("CORIO_SHUFFLE_SEED");
-    double thr = e ? strtod(e, NULL) : 0.1;
+    double thr = e && *e ? strtod(e, NULL) : 0.1;
     loop->run_hook = corio__diag_run;
-    if (!(thr > 0) || isinf(thr))
+    if (isnan(thr) || thr < 0 || isinf(thr))
         thr = 0.1;
-    if (!ss.loop)
+    if (thr > 0 && !ss.loop)
         corio_diag_slow_steps(loop, thr);
     if (seed && *seed)
-        corio_diag_shuffle(loop, strtoull(seed, NULL, 0));
+        corio__diag_shuffle_set(loop, strtoull(seed, NULL, 0), 0);
     corio__diag_run(loop, count);
 }
 
@@ -314,6 +318,7 @@ __attribute__((constructor)) static void register_debug_hooks(void)
 {
     corio__debug_idle_hook = corio__diag_cycle_check;
     corio__debug_run_hook = debug_env_run;
+    corio__diag_traceback_hooks(); /* traceback.c */
 }
 
 unsigned long long corio__diag_slow_count(const corio_loop *loop)

@@ -13,14 +13,24 @@
  *               cleared only when an operation fails with EAGAIN (or a
  *               check finds it stale);
  *   interest    what the poller was last told (level-triggered backend);
+ *   drained     a short read of a stream socket emptied it, and no
+ *               readable event came since;
+ *   unv, listed the deferred registration check (Raw close, below);
  *   reader, writer  the task parked in each direction, or NULL.
  * Generation 0xFFFFFFFF is never used here: tokens with that high half
  * belong to other parts of the loop (signal.c, the wakeup eventfd) and are
  * passed down the on_event chain.
  *
  * Readiness. Both backends are handled alike: try the call; on EAGAIN
- * clear the bit and park. Edge-triggered epoll reports every later change,
- * so a clear bit is never stale once fd is registered. With poll(2) the
+ * clear the bit and park. Edge-triggered epoll reports every later
+ * change, so a clear bit is never stale once fd is registered. One
+ * exception saves the read(2) that would only say EAGAIN (issue 11): a
+ * read of a stream socket that returns fewer bytes than asked has emptied
+ * it (the kernel copies all it has), so the next corio_read parks at
+ * once; any readable event clears that (`drained`). Edge-triggered epoll
+ * reports every arrival after the read as an event; poll(2) reports data
+ * whenever a reader waits. With a cancel standing, or for 0 bytes, it
+ * reads anyway (a ready fd must not fail). With poll(2) the
  * interest is the set of directions that have a waiter (never more, or a
  * ready fd nobody waits for would wake every iteration), updated with
  * every change. A bare corio_wait_* finds a set bit possibly stale (the
@@ -34,15 +44,25 @@
  *   - loop->outside_waits counts every parked reader and writer (and
  *     signal.c's waiters): increment when parking, decrement on wake or
  *     detach;
- *   - registered == 0 implies interest == 0.
+ *   - registered == 0 implies interest == 0;
+ *   - listed == 1  <=>  fd is in io->unv; unv != UNV_NONE implies listed;
+ *     the sweep timer is queued while io->unv is not empty.
  *
  * Raw close(2) (io.h's rule). The table cannot see it: the entry keeps
- * its generation and registration. Before each park on a registered fd,
- * the edge-triggered backend's registration is checked (rearm: one
- * epoll_ctl), so a new file under the number is watched; the level-
- * triggered one gives poll(2) the number afresh at every wait. Debug
- * reports name the tasks when either notices (rearm finds the kernel
- * dropped the entry; poll says POLLNVAL for a waiter's fd).
+ * its generation and registration. The level-triggered backend gives
+ * poll(2) the number afresh at every wait. The edge-triggered one must
+ * check that the kernel still has the registration (rearm: one
+ * epoll_ctl), or a new file under the number is never reported; once per
+ * park would be a system call per request, so the check is deferred: a
+ * park marks the fd, and a sweep (a loop timer, every SWEEP_NS while
+ * anything is marked) checks each fd whose waiter has stayed parked a
+ * whole period without an event: so within one to two periods. A fd that
+ * gets events is never checked (an event that wakes every waiter clears
+ * the mark). The same check ends a wait after a short read that did not
+ * drain after all (urgent data; a Unix socket's message with descriptors):
+ * the MOD makes the kernel report what is there. Debug reports name the
+ * tasks when either notices (rearm finds the kernel dropped the entry or
+ * the number closed; poll says POLLNVAL for a waiter's fd).
  *
  * The table grows only for a descriptor that is open (fcntl F_GETFD),
  * so a huge invalid number is -EBADF, not a huge allocation.
@@ -76,8 +96,26 @@ struct fdent {
     unsigned char interest; /* IN / OUT, last given to the poller */
     unsigned char notsock;  /* send() said ENOTSOCK: write() from now on */
     unsigned char nbchecked; /* made non-blocking (nonblock_check) */
+    unsigned char kind;     /* KIND_*: may a short read mean "drained"? */
+    unsigned char drained;  /* a short read emptied it; no IN event since */
+    unsigned char unv;      /* UNV_*: registration check deferred */
+    unsigned char listed;   /* fd is in io->unv */
     corio_task *reader, *writer;
 };
+
+/* fdent.kind, learned at the first short read (SO_TYPE). */
+#define KIND_UNKNOWN 0
+#define KIND_STREAM 1 /* a SOCK_STREAM socket */
+#define KIND_OTHER 2
+
+/* fdent.unv: where a parked task's registration check stands. */
+#define UNV_NONE 0 /* checked, or nobody parked since, or an event came */
+#define UNV_NEW 1  /* parked since the last sweep, no event since */
+#define UNV_OLD 2  /* ... and across one sweep: check at the next */
+
+/* The sweep's period: a registration left unchecked is checked after one
+ * to two periods without an event. */
+#define SWEEP_NS 50000000
 
 struct io {
     struct fdent *ent;
@@ -90,6 +128,12 @@ struct io {
      * there), opened at the loop's first corio_accept; -1 before, or
      * when it could not be had. */
     int spare;
+    /* Descriptors whose registration check is deferred (see "Raw close"
+     * above): each listed at most once (fdent.listed), in order. */
+    int *unv;
+    size_t nunv, capunv;
+    corio__timer sweep; /* queued while nunv > 0 */
+    corio_loop *loop;
 };
 
 /* ---- the table ------------------------------------------------------------ */
@@ -100,6 +144,7 @@ static uint64_t token_of(const struct fdent *e, int fd)
 }
 
 static int io_on_event(corio_loop *loop, const corio__poll_event *ev);
+static void sweep_fire(corio__timer *tm);
 
 /* The loop's closer for descriptors: it shares CORIO__CLOSE_IO with
  * signal.c's, so the newer of the two runs first and the on_event hooks
@@ -111,6 +156,8 @@ static void io_fini(corio__closer *c, corio_loop *loop)
     for (i = 0; i < io->n; i++) /* tasks were detached before teardown */
         assert(!io->ent[i].reader && !io->ent[i].writer);
     (void)i;
+    corio__timer_stop(loop, &io->sweep); /* no-op unless queued */
+    corio__free(io->unv);
     corio__free(io->ent);
     if (io->spare >= 0)
         close(io->spare);
@@ -130,6 +177,9 @@ static struct io *io_of(corio_loop *loop)
     if (!io)
         return NULL;
     io->spare = -1;
+    io->loop = loop;
+    corio__heap_node_init(&io->sweep.node);
+    io->sweep.fire = sweep_fire;
     io->next_on_event = loop->on_event;
     loop->on_event = io_on_event;
     io->closer.order = CORIO__CLOSE_IO;
@@ -250,6 +300,8 @@ static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
     if (ev->events & CORIO__POLL_ERR)
         bits = IN | OUT; /* both sides must go and see the error */
     e->ready |= (unsigned char)bits;
+    if (bits & IN)
+        e->drained = 0;
     /* poll(2) says POLLNVAL (ERR here) for a number no longer open: a
      * waiter's descriptor was closed behind our back. */
     if ((ev->events & CORIO__POLL_ERR) && (e->reader || e->writer) &&
@@ -259,7 +311,115 @@ static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
         wake_slot(loop, &e->reader, 0);
     if ((bits & OUT) && e->writer)
         wake_slot(loop, &e->writer, 0);
-    sync_interest(loop, fd, e);
+    /* Every waiter is woken: a deferred check (below) has nobody left to
+     * watch over; the next park starts a new one. */
+    if (!e->reader && !e->writer)
+        e->unv = UNV_NONE;
+    if (!loop->pops->edge)
+        sync_interest(loop, fd, e);
+    return 0;
+}
+
+/* ---- deferred registration checks ------------------------------------------------ */
+
+/* The edge-triggered backend cannot see a close(2) behind our back: a
+ * number reused by a new file would never be reported. Checking the
+ * registration (rearm, one epoll_ctl) before every park would cost a
+ * system call per wait; instead a park marks the descriptor (UNV_NEW) and
+ * the sweep, a loop timer every SWEEP_NS while anything is marked, checks
+ * those that have stayed parked across a whole period with no event
+ * (UNV_OLD). A descriptor that gets events is never checked. The check
+ * re-adds a dropped registration (the kernel then reports the new file's
+ * readiness as an event) and reports the raw close; a number no longer
+ * open wakes its waiters with the error. The check also catches a short
+ * read that did not drain (drained, below): its MOD re-reports readiness. */
+static void check_now(corio_loop *loop, int fd, struct fdent *e,
+                      corio_task *finder)
+{
+    int rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
+    if (rc > 0) {
+        report_closed_behind(fd, e, finder,
+                             "its number was reused, and the kernel had "
+                             "dropped the old registration");
+        /* A new file: forget what was learned about the old one (it may
+         * be blocking, not a socket, not a stream). */
+        e->nbchecked = 0;
+        e->notsock = 0;
+        e->kind = KIND_UNKNOWN;
+        e->drained = 0;
+    }
+    if (rc < 0) {
+        if (rc == -EBADF)
+            report_closed_behind(fd, e, NULL, "it is no longer open");
+        if (e->reader)
+            wake_slot(loop, &e->reader, rc);
+        if (e->writer)
+            wake_slot(loop, &e->writer, rc);
+    }
+}
+
+static void sweep_fire(corio__timer *tm)
+{
+    struct io *io = CORIO__CONTAINER(tm, struct io, sweep);
+    corio_loop *loop = io->loop;
+    size_t i, keep = 0;
+    for (i = 0; i < io->nunv; i++) {
+        int fd = io->unv[i];
+        struct fdent *e = &io->ent[fd]; /* the table never shrinks */
+        if (e->unv == UNV_NEW) {
+            e->unv = UNV_OLD;
+            io->unv[keep++] = fd;
+            continue;
+        }
+        e->listed = 0;
+        if (e->unv == UNV_NONE)
+            continue;
+        e->unv = UNV_NONE;
+        if (e->registered && (e->reader || e->writer))
+            check_now(loop, fd, e, e->reader ? e->reader : e->writer);
+    }
+    io->nunv = keep;
+    if (keep && corio__timer_start(loop, &io->sweep,
+                                   corio__loop_now_ns() + SWEEP_NS) != 0) {
+        /* No memory for the timer: check the rest now. */
+        for (i = 0; i < keep; i++) {
+            int fd = io->unv[i];
+            struct fdent *e = &io->ent[fd];
+            e->listed = 0;
+            e->unv = UNV_NONE;
+            if (e->registered && (e->reader || e->writer))
+                check_now(loop, fd, e, e->reader ? e->reader : e->writer);
+        }
+        io->nunv = 0;
+    }
+}
+
+/* A task is about to park on registered fd (edge-triggered backend):
+ * defer its registration check to the sweep. 0, or -ENOMEM when it
+ * cannot be deferred (the caller checks now). */
+static int defer_check(corio_loop *loop, int fd, struct fdent *e)
+{
+    struct io *io = loop->io;
+    if (e->unv != UNV_NONE)
+        return 0; /* already deferred */
+    if (!e->listed) {
+        if (io->nunv == io->capunv) {
+            size_t cap = io->capunv ? io->capunv * 2 : 64;
+            int *a = corio__realloc(io->unv, cap * sizeof *a);
+            if (!a)
+                return -ENOMEM;
+            io->unv = a;
+            io->capunv = cap;
+        }
+        if (!corio__heap_node_queued(&io->sweep.node) &&
+            (loop->closing ||
+             corio__timer_start(loop, &io->sweep,
+                                corio__loop_now_ns() + SWEEP_NS) != 0))
+            return -ENOMEM;
+        io->unv[io->nunv++] = fd;
+        e->listed = 1;
+    }
+    e->unv = UNV_NEW;
     return 0;
 }
 
@@ -342,10 +502,12 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         return -EBADF;
     /* The table grows only for a descriptor that exists (a huge invalid
      * number is -EBADF, never a huge table). */
-    if (!ent_find(loop, fd) && fcntl(fd, F_GETFD) < 0)
-        return -errno;
-    if ((rc = ent_get(loop, fd, &e)) != 0)
-        return rc;
+    if ((e = ent_find(loop, fd)) == NULL) {
+        if (fcntl(fd, F_GETFD) < 0)
+            return -errno;
+        if ((rc = ent_get(loop, fd, &e)) != 0)
+            return rc;
+    }
     slot = dir == IN ? &e->reader : &e->writer;
     if (*slot)
         return -EBUSY;
@@ -370,9 +532,10 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
             return rc;
         e->registered = 1;
         e->interest = (unsigned char)want;
-    } else if (loop->pops->edge) {
+    } else if (loop->pops->edge && defer_check(loop, fd, e) != 0) {
         /* A close(2) behind our back and a reused number would leave the
-         * new file unwatched: make sure the kernel still has it. */
+         * new file unwatched: the check could not be deferred, so make
+         * sure now that the kernel still has it. */
         rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
         if (rc < 0)
             return rc;
@@ -483,27 +646,89 @@ int corio__fd_wait_again(int fd, int readable)
     return fd_wait(t, fd, readable ? IN : OUT, 1);
 }
 
+/* May a read shorter than asked on fd mean it is drained? Yes for a
+ * stream socket (TCP, Unix stream): the kernel copies all it has up to
+ * the length asked. Not for datagrams (one per read), terminals (a line
+ * per read) or pipes in packet mode. Asked of the kernel once per fd. */
+static int short_read_drains(corio_loop *loop, int fd, struct fdent *e)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    (void)loop;
+    if (e->kind == KIND_UNKNOWN)
+        e->kind = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                          type == SOCK_STREAM
+                      ? KIND_STREAM
+                      : KIND_OTHER;
+    return e->kind == KIND_STREAM;
+}
+
+/*
+ * One read(2) of fd for the running task t, with what the loop knows:
+ * when an earlier short read drained fd (no readable event since) the
+ * answer is -EAGAIN without a system call, unless a cancel stands (then
+ * the kernel is asked, since a ready fd must not fail) or len is 0. A
+ * short read of a stream socket marks it drained. Bytes, 0 at end of
+ * file, or -errno (-EAGAIN: wait for readability).
+ */
+static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
+{
+    corio_loop *loop = t->loop;
+    struct fdent *e = ent_find(loop, fd);
+    ssize_t n;
+    if (e && e->drained && len > 0 && !corio__task_cancel_pending(t))
+        return -EAGAIN;
+    do
+        n = read(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n > 0 && (size_t)n < len &&
+        (e || ent_get(loop, fd, &e) == 0) && short_read_drains(loop, fd, e))
+        e->drained = 1;
+    return n;
+}
+
+ssize_t corio__fd_read(int fd, void *buf, size_t len)
+{
+    corio_task *t = caller();
+    if (!t)
+        return CORIO_ENOTASK;
+    return read_once(t, fd, buf, len);
+}
+
 ssize_t corio_read(int fd, void *buf, size_t len)
 {
     corio_task *t = caller();
+    struct fdent *e;
     ssize_t n;
     int rc;
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    if ((rc = nonblock_check(t->loop, fd)) != 0)
-        return rc;
     for (;;) {
-        if ((rc = busy(t, fd, IN)) != 0)
-            return rc;
-        n = read(fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (!is_again(errno))
-            return -errno;
+        /* The common case in one look at the table: a descriptor seen
+         * before, nobody else reading it. */
+        e = ent_find(t->loop, fd);
+        if (!e || !e->nbchecked) {
+            if ((rc = nonblock_check(t->loop, fd)) != 0)
+                return rc;
+            e = ent_find(t->loop, fd);
+        }
+        if (e && e->reader)
+            return -EBUSY;
+        /* Drained (read_once): straight to the wait, unless a cancel
+         * stands (then read_once asks the kernel) or nothing is asked
+         * for (read(2) answers 0 at once). */
+        if (!e || !e->drained || len == 0 ||
+            corio__task_cancel_pending(t)) {
+            n = read_once(t, fd, buf, len);
+            if (n >= 0)
+                return n;
+            if (!is_again((int)-n))
+                return n;
+        }
         if ((rc = fd_wait(t, fd, IN, 1)) != 0)
             return rc;
     }
@@ -530,17 +755,22 @@ static ssize_t write_once(corio_loop *loop, int fd, const void *buf,
 ssize_t corio_write(int fd, const void *buf, size_t len)
 {
     corio_task *t = caller();
+    struct fdent *e;
     ssize_t n;
     int rc;
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    if ((rc = nonblock_check(t->loop, fd)) != 0)
-        return rc;
     for (;;) {
-        if ((rc = busy(t, fd, OUT)) != 0)
-            return rc;
+        e = ent_find(t->loop, fd); /* as in corio_read */
+        if (!e || !e->nbchecked) {
+            if ((rc = nonblock_check(t->loop, fd)) != 0)
+                return rc;
+            e = ent_find(t->loop, fd);
+        }
+        if (e && e->writer)
+            return -EBUSY;
         n = write_once(t->loop, fd, buf, len);
         if (n >= 0)
             return n;
@@ -707,6 +937,9 @@ int corio_fd_close(int fd)
         e->interest = 0;
         e->notsock = 0;
         e->nbchecked = 0;
+        e->kind = KIND_UNKNOWN;
+        e->drained = 0;
+        e->unv = UNV_NONE; /* e->listed stays: the sweep drops it */
         if (++e->gen == GEN_RESERVED)
             e->gen = 0;
     }

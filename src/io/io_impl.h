@@ -6,6 +6,8 @@
 #ifndef CORIO_IO_IMPL_H
 #define CORIO_IO_IMPL_H
 
+#include <sys/types.h>
+
 /* Make fd ready for corio's I/O calls on the running task's loop: the
  * first time it is seen, switch it to non-blocking (a blocking descriptor
  * would stop the whole loop), as corio_read and corio_write do. 0,
@@ -18,5 +20,12 @@ int corio__fd_prepare(int fd);
  * never asks the kernel whether fd is ready first: it was just told no.
  * Returns what corio_wait_readable/_writable return. Suspends. */
 int corio__fd_wait_again(int fd, int readable);
+
+/* One read(2) of fd, as corio_read makes it, never waiting: -EAGAIN
+ * without a system call when an earlier short read of a stream socket
+ * drained fd and no readable event came since (and no cancel stands).
+ * Bytes, 0 at end of file, -errno (-EAGAIN: corio__fd_wait_again(fd, 1)),
+ * or CORIO_ENOTASK. Does not suspend. */
+ssize_t corio__fd_read(int fd, void *buf, size_t len);
 
 #endif /* CORIO_IO_IMPL_H */

@@ -148,17 +148,6 @@ corio_loop *corio_loop_current(void)
 
 /* ---- ready queue --------------------------------------------------------------- */
 
-void corio__ready_push(corio_loop *loop, corio__ready *r)
-{
-    r->next = NULL;
-    if (loop->ready.tail)
-        loop->ready.tail->next = r;
-    else
-        loop->ready.head = r;
-    loop->ready.tail = r;
-    loop->ready.n++;
-}
-
 static corio__ready *ready_pop(corio_loop *loop)
 {
     corio__ready *r = loop->ready.head;
@@ -176,27 +165,24 @@ corio__ready *corio__ready_pop(corio_loop *loop)
     return ready_pop(loop);
 }
 
-corio__ready *corio__loop_handoff_peek(corio_loop *loop)
+int corio__loop_timer_due(corio_loop *loop)
 {
-    corio__heap_node *top;
-    if (loop->ready.n != 1 || loop->batch_left || !loop->running ||
-        loop->stopping || loop->closing || loop->run_hook ||
-        loop->tsq_own || loop->since_poll + 1 >= POLL_EVERY)
-        return NULL;
-    if (loop->stop_check && loop->stop_check(loop->stop_arg))
-        return NULL; /* this iteration is the loop's last */
-    if ((top = corio__heap_top(&loop->timers)) != NULL &&
-        top->key <= corio__loop_now_ns())
-        return NULL; /* a timer is due: the next iteration runs it */
-    return loop->ready.head;
+    corio__heap_node *top = corio__heap_top(&loop->timers);
+    return top && top->key <= corio__loop_now_ns();
 }
 
-void corio__loop_handoff_take(corio_loop *loop)
+/* The direct hand-offs the iteration may make once its batch's last node
+ * runs (loop_impl.h, corio__loop_handoff_peek): none when the next
+ * iteration would do more than run the one ready node. */
+static unsigned handoff_budget(corio_loop *loop)
 {
-    ready_pop(loop);
-    loop->since_poll++;
-    if (loop->on_iteration) /* what every iteration does first */
-        loop->on_iteration(loop);
+    if (!loop->running || loop->stopping || loop->closing ||
+        loop->run_hook || loop->tsq_own ||
+        loop->since_poll + 1 >= POLL_EVERY)
+        return 0;
+    if (loop->stop_check && loop->stop_check(loop->stop_arg))
+        return 0; /* this iteration is the loop's last */
+    return POLL_EVERY - 1 - loop->since_poll;
 }
 
 /* ---- timers --------------------------------------------------------------------- */
@@ -724,9 +710,11 @@ static int iterate(corio_loop *loop)
      * happen only once the batch is done. */
     for (loop->batch_left = loop->ready.n; loop->batch_left > 0;) {
         corio__ready *r = ready_pop(loop);
-        loop->batch_left--;
+        if (--loop->batch_left == 0)
+            loop->handoff_left = handoff_budget(loop);
         r->run(r);
     }
+    loop->handoff_left = 0;
     return 0;
 }
 
@@ -756,8 +744,10 @@ int corio_loop_run(corio_loop *loop)
 
 void corio_loop_stop(corio_loop *loop)
 {
-    if (loop)
+    if (loop) {
         loop->stopping = 1;
+        loop->handoff_left = 0; /* a chain of hand-offs ends here */
+    }
 }
 
 /* ---- creation and teardown ---------------------------------------------------------- */

@@ -132,6 +132,10 @@ struct corio_loop {
                                      (direct hand-offs count as ones) */
     size_t batch_left;            /* nodes of the running iteration's
                                      batch not yet taken */
+    unsigned handoff_left;        /* direct hand-offs the running
+                                     iteration may still make: set when
+                                     its batch's last node starts, 0
+                                     otherwise (corio__loop_handoff_peek) */
     int closing;                  /* corio_loop_free in progress */
     corio_handle *handle_free;    /* recycled callback handles */
     size_t handle_free_n;
@@ -143,7 +147,9 @@ struct corio_loop {
     size_t outside_waits;         /* waits an outside event can end */
     void (*report_stuck)(corio_loop *loop, const char *why);
     /* Stop corio_loop_run after an iteration when stop_check(stop_arg)
-     * returns nonzero (corio_run's "main is done" and "no task left"). */
+     * returns nonzero (corio_run's "main is done" and "no task left").
+     * Asked once per iteration: it must turn true only when a task
+     * finishes or outside the loop's batch (corio__loop_handoff_peek). */
     int (*stop_check)(void *arg);
     void *stop_arg;
     /* Per-loop state of the layers above, each owned by its layer. */
@@ -159,7 +165,9 @@ struct corio_loop {
     void *sig;                    /* signal.c's signalfd and waiters */
     void *pool;                   /* thread/: the loop's pool, its port */
     int (*on_event)(corio_loop *loop, const corio__poll_event *ev);
-    void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check */
+    void (*on_iteration)(corio_loop *loop);  /* corio_run's SIGINT check:
+                                                once per iteration, not per
+                                                direct hand-off (below) */
     /* Debug mode (src/diag/): when set, runs an iteration's `count` ready
      * nodes itself (corio__ready_pop, then run), timing and stamping
      * them; NULL (the default) costs one test per iteration. diag is
@@ -259,7 +267,17 @@ static inline void corio__ctx_capture_drop(corio__ctx_cap *c)
 void corio__call_in_ctx(corio__ctx_cap *cap, void (*fn)(void *),
                         void *arg);
 
-void corio__ready_push(corio_loop *loop, corio__ready *r);
+/* Queue r at the tail of the ready queue (inline: every wake ends here). */
+static inline void corio__ready_push(corio_loop *loop, corio__ready *r)
+{
+    r->next = NULL;
+    if (loop->ready.tail)
+        loop->ready.tail->next = r;
+    else
+        loop->ready.head = r;
+    loop->ready.tail = r;
+    loop->ready.n++;
+}
 /* From any thread (the caller keeps loop's memory alive): queue p to be
  * run (p->ready.run) by the loop's thread in a coming iteration, and
  * wake the loop. Allocates nothing. 0, or -ESHUTDOWN once corio_loop_free
@@ -277,9 +295,35 @@ corio__ready *corio__ready_pop(corio_loop *loop);
  * then run that node at once, in place of that iteration, after
  * corio__loop_handoff_take (which takes it off the queue and counts the
  * iteration toward POLL_EVERY, so a chain of hand-offs ends at the next
- * poll, and timers and I/O never starve). */
-corio__ready *corio__loop_handoff_peek(corio_loop *loop);
-void corio__loop_handoff_take(corio_loop *loop);
+ * poll, and timers and I/O never starve).
+ *
+ * Most of that is decided once per iteration, when the last node of its
+ * batch starts (loop.c sets handoff_left: 0 when the loop is stopping,
+ * closing, has a run hook, cross-thread calls to make ready, or
+ * stop_check says stop; else the hand-offs left before the next poll), so
+ * the check per hand-off is the queue's length, that budget and, only
+ * while timers are pending, whether one is due. Consequences, by design:
+ * on_iteration (corio_run's SIGINT check) and stop_check run once per
+ * iteration, not per hand-off (a SIGINT is seen at the latest when the
+ * chain ends, within POLL_EVERY hand-offs); so stop_check must only turn
+ * true when a task finishes (which ends any chain) or outside the loop's
+ * batch, as corio_run's does; corio_loop_stop ends a chain at once. */
+int corio__loop_timer_due(corio_loop *loop); /* loop.c: a timer is due */
+static inline corio__ready *corio__loop_handoff_peek(corio_loop *loop)
+{
+    if (loop->ready.n != 1 || loop->handoff_left == 0)
+        return NULL;
+    if (loop->timers.n && corio__loop_timer_due(loop))
+        return NULL; /* the next iteration runs it */
+    return loop->ready.head;
+}
+static inline void corio__loop_handoff_take(corio_loop *loop)
+{
+    loop->ready.head = loop->ready.tail = NULL; /* it was alone */
+    loop->ready.n = 0;
+    loop->handoff_left--;
+    loop->since_poll++;
+}
 /* Drop a reference on the loop's memory (objects made on it hold one). */
 void corio__loop_unref(corio_loop *loop);
 /* Register c (its order and close set) to run at the loop's teardown. */

@@ -7,7 +7,12 @@
  * corio_wait_readable), and data moves between the kernel and our buffers only in calls that
  * cannot be cancelled halfway (read(2) into rbuf, writev from wbuf), so a
  * cancelled wait leaves the buffers as they were: nothing is lost.
- * Reads consume from rbuf only once they succeed.
+ * Reads consume from rbuf only once they succeed. One read skips rbuf:
+ * corio_stream_read of at least READ_CHUNK bytes with nothing buffered
+ * (plain streams) reads straight into the caller's buffer, saving a copy
+ * (the kernel hands over the same bytes either way). Reads go through
+ * corio__fd_read, which knows when a short read left the socket empty,
+ * so a request costs one read(2), not a second one that says EAGAIN.
  *
  * The read buffer grows (doubling) up to what the largest request needs:
  * the limit for read_until, n for read_exactly. It is compacted (data
@@ -138,6 +143,53 @@ static int reserve(corio_stream *s, size_t want, size_t total)
     return 0;
 }
 
+/* A plain (not TLS) stream: read once into dst (room > 0 bytes), waiting
+ * for data: the buffer's free tail, or a caller's buffer when nothing is
+ * buffered. > 0 bytes read, 0 end of file, < 0 error (a read error is
+ * kept, sticky). */
+static ssize_t read_plain(corio_stream *s, unsigned char *dst, size_t room)
+{
+    ssize_t n;
+    int rc;
+    for (;;) {
+        if (s->kicked && buffered(s) == 0)
+            return CORIO_ESHUTTING;
+        n = corio__fd_read(s->fd, dst, room);
+        if (n > 0)
+            return n;
+        if (n == 0) {
+            if (s->kicked)
+                return CORIO_ESHUTTING; /* our own SHUT_RD, not the peer */
+            s->eof = 1;
+            return 0;
+        }
+        if (n != -EAGAIN && n != -EWOULDBLOCK) {
+            s->rerr = (int)n;
+            return s->rerr;
+        }
+        if (s->shutting && buffered(s) == 0)
+            return CORIO_ESHUTTING; /* idle: do not start waiting */
+        s->idle = buffered(s) == 0;
+        rc = corio__fd_wait_again(s->fd, 1);
+        s->idle = 0;
+        if (rc)
+            return rc;
+    }
+}
+
+/* What a read answers before it touches the descriptor: the stored error,
+ * 0 at end of file, CORIO_ENOTASK outside a task; 1 to go on. */
+static ssize_t read_gate(const corio_stream *s)
+{
+    if (s->rerr)
+        return s->rerr;
+    if (s->eof)
+        return 0;
+    if (!corio_task_current())
+        return CORIO_ENOTASK;
+    return 1;
+}
+
 /* Read once more into the buffer, waiting for data, with room for at
  * least `total` buffered bytes. > 0 bytes added, 0 end of file, < 0
  * error. Nothing already buffered changes on any return. */
@@ -146,12 +198,8 @@ static ssize_t fill(corio_stream *s, size_t total)
     ssize_t n;
     size_t room;
     int rc;
-    if (s->rerr)
-        return s->rerr;
-    if (s->eof)
-        return 0;
-    if (!corio_task_current())
-        return CORIO_ENOTASK;
+    if ((n = read_gate(s)) != 1)
+        return n;
     if (!s->rbuf && !s->tls && !s->shutting) {
         /* Never read yet: wait for data before taking buffer memory, so
          * that an idle connection costs none. */
@@ -166,59 +214,37 @@ static ssize_t fill(corio_stream *s, size_t total)
         room = total - buffered(s);
     if ((rc = reserve(s, room, total)) != 0)
         return rc;
-    for (;;) {
+    while (s->tls) {
         if (s->kicked && buffered(s) == 0)
             return CORIO_ESHUTTING;
-        if (s->tls) {
-            n = corio__tls_read(s, s->rbuf + s->rend, s->rcap - s->rend);
-            if (n == CORIO__TLS_WANT_READ || n == CORIO__TLS_WANT_WRITE) {
-                if (s->shutting && buffered(s) == 0)
-                    return CORIO_ESHUTTING;
-                s->idle = buffered(s) == 0 && n == CORIO__TLS_WANT_READ;
-                rc = corio__tls_wait(s, (int)n);
-                s->idle = 0;
-                if (rc)
-                    return rc;
-                continue;
-            }
-            if (n < 0) {
-                s->rerr = (int)n;
-                return s->rerr;
-            }
-            if (n == 0 && s->kicked)
+        n = corio__tls_read(s, s->rbuf + s->rend, s->rcap - s->rend);
+        if (n == CORIO__TLS_WANT_READ || n == CORIO__TLS_WANT_WRITE) {
+            if (s->shutting && buffered(s) == 0)
                 return CORIO_ESHUTTING;
-            if (n == 0) {
-                s->eof = 1;
-                return 0;
-            }
-            s->rend += (size_t)n;
-            return n;
+            s->idle = buffered(s) == 0 && n == CORIO__TLS_WANT_READ;
+            rc = corio__tls_wait(s, (int)n);
+            s->idle = 0;
+            if (rc)
+                return rc;
+            continue;
         }
-        n = read(s->fd, s->rbuf + s->rend, s->rcap - s->rend);
-        if (n > 0) {
-            s->rend += (size_t)n;
-            return n;
+        if (n < 0) {
+            s->rerr = (int)n;
+            return s->rerr;
         }
+        if (n == 0 && s->kicked)
+            return CORIO_ESHUTTING;
         if (n == 0) {
-            if (s->kicked)
-                return CORIO_ESHUTTING; /* our own SHUT_RD, not the peer */
             s->eof = 1;
             return 0;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            s->rerr = -errno;
-            return s->rerr;
-        }
-        if (s->shutting && buffered(s) == 0)
-            return CORIO_ESHUTTING; /* idle: do not start waiting */
-        s->idle = buffered(s) == 0;
-        rc = corio__fd_wait_again(s->fd, 1);
-        s->idle = 0;
-        if (rc)
-            return rc;
+        s->rend += (size_t)n;
+        return n;
     }
+    n = read_plain(s, s->rbuf + s->rend, s->rcap - s->rend);
+    if (n > 0)
+        s->rend += (size_t)n;
+    return n;
 }
 
 ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n)
@@ -229,6 +255,14 @@ ssize_t corio_stream_read(corio_stream *s, void *buf, size_t n)
         return -EINVAL;
     if (n == 0)
         return 0;
+    if (buffered(s) == 0 && !s->tls && n >= READ_CHUNK) {
+        /* Nothing buffered and a large buffer: read straight into it (no
+         * copy, and no buffer memory), as the kernel would give it to a
+         * read of the buffer anyway. */
+        if ((r = read_gate(s)) != 1)
+            return r;
+        return read_plain(s, buf, n);
+    }
     while (buffered(s) == 0) {
         r = fill(s, 1);
         if (r <= 0)

@@ -52,13 +52,17 @@ int corio_event_free(corio_event *ev)
 
 int corio_event_set(corio_event *ev)
 {
+    corio__wait *w;
     if (!ev)
         return -EINVAL;
-    if (!corio__waitq_loop_ok(&ev->q, NULL))
+    if (ev->q.n && !corio__waitq_loop_ok(&ev->q, NULL))
         return CORIO_EWRONGTHREAD;
     ev->set = 1;
-    while (corio__waitq_wake_first(&ev->q, 0))
-        ;
+    /* corio__waitq_wake_first, inline: a set is a hand-off's wake. */
+    while ((w = corio__wait_pop(&ev->q.l)) != NULL) {
+        ev->q.n--;
+        corio__wait_wake(w, 0, NULL);
+    }
     return 0;
 }
 
@@ -76,6 +80,7 @@ int corio_event_is_set(const corio_event *ev)
 int corio_event_wait(corio_event *ev)
 {
     corio_task *t = corio__task_running();
+    corio__wait *w;
     int rc, granted;
 
     if (!ev)
@@ -84,12 +89,19 @@ int corio_event_wait(corio_event *ev)
         return 0;
     if (!t)
         return CORIO_ENOTASK;
-    if (!corio__waitq_loop_ok(&ev->q, t))
+    if (ev->q.n && !corio__waitq_loop_ok(&ev->q, t))
         return CORIO_EWRONGTHREAD;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
-    rc = corio__waitq_park(&ev->q, t, &corio__waitq_event, &granted);
-    if (granted && rc == 0 && corio__task_cancel_report(t))
+    /* corio__waitq_park, with the park inline (the hand-off's hot path):
+     * at the tail of the queue, detached by corio__waitq_detach. */
+    w = corio__wait_begin(t, &corio__waitq_event, &ev->q, 0);
+    corio__list_push_back(&ev->q.l, &w->node);
+    ev->q.n++;
+    rc = CORIO__WAIT_SWITCH(w);
+    rc = CORIO__WAIT_PARKED(w, rc);
+    granted = w->state == CORIO__WAIT_GRANTED;
+    if (granted && rc == 0 && corio__task_cancel_now(t))
         rc = -ECANCELED;
     return rc;
 }

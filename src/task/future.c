@@ -46,14 +46,13 @@ void corio__future_init(corio_future *f, corio_loop *loop)
     f->completer = NULL;
 }
 
-int corio_future_new(corio_loop *loop, corio_future **out)
+/* corio_future_new's path when the loop's free list has nothing for it:
+ * attach the task layer, or allocate. */
+static __attribute__((noinline)) int future_new_slow(corio_loop *loop,
+                                                    corio_future **out)
 {
     corio__loop_tasks *tl = NULL;
     corio_future *f;
-    if (!out)
-        return -EINVAL;
-    if (!loop)
-        loop = corio_loop_current();
     if (loop)
         tl = corio__tasks_of(loop); /* NULL: no memory, or closing */
     if (tl && tl->fut_free) {
@@ -64,10 +63,39 @@ int corio_future_new(corio_loop *loop, corio_future **out)
         f = corio__malloc(sizeof *f);
         if (!f)
             return -ENOMEM;
+        if (loop)
+            loop->refs++;
     }
     corio__future_init(f, loop);
-    if (loop)
-        loop->refs++;
+    *out = f;
+    return 0;
+}
+
+int corio_future_new(corio_loop *loop, corio_future **out)
+{
+    corio__loop_tasks *tl;
+    corio_task *t;
+    corio_future *f;
+    if (!out)
+        return -EINVAL;
+    if (!loop) /* a task's loop is the running one (one load, no call) */
+        loop = (t = corio__task_running()) != NULL && !t->loop->closing
+                   ? t->loop
+                   : corio_loop_current();
+    if (!loop || !(tl = loop->tasks) || !(f = tl->fut_free))
+        return future_new_slow(loop, out);
+    /* A recycled future kept its reference on the loop, and the rest of
+     * what corio__future_init sets but this: it was plain (no ops, not a
+     * task's), of this loop, and went with no waiter (future_free). */
+    tl->fut_free = f->next_free;
+    tl->fut_free_n--;
+    f->magic = CORIO__FUTURE_MAGIC;
+    f->refs = 1;
+    f->state = CORIO__FUT_PENDING;
+    f->retrieved = 0;
+    f->err = 0;
+    f->result = NULL;
+    f->completer = NULL;
     *out = f;
     return 0;
 }
@@ -78,9 +106,20 @@ void corio_future_retain(corio_future *f)
         f->refs++;
 }
 
-static void future_free(corio_future *f)
+static void drop_callbacks(corio_future *f);
+
+/* A plain future's last reference went, the uncommon way: done callbacks
+ * that never ran, a bigger object's free, an error nobody retrieved, no
+ * room (or no loop) to recycle it. */
+static __attribute__((noinline)) void future_last_release(corio_future *f)
 {
     corio_loop *loop = f->loop;
+    if (f->waiters.first)
+        drop_callbacks(f); /* it never completed: they never run */
+    if (f->ops) {
+        f->ops->free(f);
+        return;
+    }
     if (f->state == CORIO__FUT_ERROR && !f->retrieved)
         corio__warn("future %p failed with %s (%s) and nobody retrieved it",
                     (void *)f, corio_errname(f->err), corio_strerror(f->err));
@@ -90,14 +129,31 @@ static void future_free(corio_future *f)
         f->next_free = loop->tasks->fut_free;
         loop->tasks->fut_free = f;
         loop->tasks->fut_free_n++;
-    } else {
-        corio__free(f);
+        return;
     }
+    corio__free(f);
     if (loop)
         corio__loop_unref(loop);
 }
 
-static void drop_callbacks(corio_future *f);
+/* The last reference of a plain future: back on its loop's free list,
+ * keeping its reference on the loop (corio_future_new takes it over;
+ * task.c's close_memory drops it), when nothing else needs doing. */
+static inline void future_free(corio_future *f)
+{
+    corio_loop *loop = f->loop;
+    corio__loop_tasks *tl;
+    if (f->waiters.first || f->ops || !loop || loop->closing ||
+        !(tl = loop->tasks) || tl->fut_free_n >= FUTURE_FREE_MAX ||
+        (f->state == CORIO__FUT_ERROR && !f->retrieved)) {
+        future_last_release(f);
+        return;
+    }
+    f->magic = 0;
+    f->next_free = tl->fut_free;
+    tl->fut_free = f;
+    tl->fut_free_n++;
+}
 
 void corio_future_release(corio_future *f)
 {
@@ -107,17 +163,34 @@ void corio_future_release(corio_future *f)
         corio__task_unref((corio_task *)f);
         return;
     }
-    if (--f->refs == 0) {
-        drop_callbacks(f); /* it never completed: they never run */
-        if (f->ops)
-            f->ops->free(f);
-        else
-            future_free(f);
+    if (--f->refs == 0)
+        future_free(f);
+}
+
+/* Completing with more than one waiter, or a watcher (a callback may run
+ * and drop the last reference: f is kept alive until done). */
+static __attribute__((noinline)) void wake_all(corio_future *f)
+{
+    corio__wait *w;
+    while ((w = corio__wait_pop(&f->waiters)) != NULL) {
+        if (!w->task) {
+            /* A watcher's notify may run a callback that drops the last
+             * reference: keep f alive until done. (Waking a task runs
+             * nothing: it only queues the task.) */
+            f->refs++;
+            corio__wait_wake(w, 0, NULL);
+            while ((w = corio__wait_pop(&f->waiters)) != NULL)
+                corio__wait_wake(w, 0, NULL);
+            corio_future_release(f);
+            return;
+        }
+        corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
     }
 }
 
-int corio__future_complete(corio_future *f, unsigned char state, int err,
-                           void *result)
+/* The common hand-off inline: one task waits (wakes it, no list walk). */
+static inline __attribute__((always_inline)) int
+complete(corio_future *f, unsigned char state, int err, void *result)
 {
     corio__wait *w;
     if (f->state != CORIO__FUT_PENDING)
@@ -125,12 +198,23 @@ int corio__future_complete(corio_future *f, unsigned char state, int err,
     f->state = state;
     f->err = err;
     f->result = result;
-    /* Callbacks may drop the last reference: keep f alive until done. */
-    f->refs++;
-    while ((w = corio__wait_pop(&f->waiters)) != NULL)
+    w = corio__wait_first(&f->waiters);
+    if (!w)
+        return 0;
+    if (w->task && !w->node.next) {
+        f->waiters.first = f->waiters.last = NULL;
+        w->node.prev = NULL;
         corio__wait_wake(w, 0, NULL); /* the waiter reads f's outcome */
-    corio_future_release(f);
+        return 0;
+    }
+    wake_all(f);
     return 0;
+}
+
+int corio__future_complete(corio_future *f, unsigned char state, int err,
+                           void *result)
+{
+    return complete(f, state, err, result);
 }
 
 int corio_future_set_result(corio_future *f, void *result)
@@ -140,7 +224,7 @@ int corio_future_set_result(corio_future *f, void *result)
     if (f->is_task || f->ops)
         return -EPERM; /* a task's outcome is its body's, a gather's its
                           children's */
-    return corio__future_complete(f, CORIO__FUT_RESULT, 0, result);
+    return complete(f, CORIO__FUT_RESULT, 0, result);
 }
 
 int corio_future_set_error(corio_future *f, int err)
@@ -177,12 +261,9 @@ int corio_future_cancelled(const corio_future *f)
     return f && f->state == CORIO__FUT_CANCELLED;
 }
 
-int corio_future_result(corio_future *f, void **result)
+/* f's outcome, f done: the result through *result, or its error. */
+static inline int future_outcome(corio_future *f, void **result)
 {
-    if (!f)
-        return -EINVAL;
-    if (f->state == CORIO__FUT_PENDING)
-        return -EAGAIN;
     f->retrieved = 1;
     if (f->state == CORIO__FUT_RESULT) {
         if (result)
@@ -192,6 +273,15 @@ int corio_future_result(corio_future *f, void **result)
     if (result)
         *result = NULL;
     return f->err;
+}
+
+int corio_future_result(corio_future *f, void **result)
+{
+    if (!f)
+        return -EINVAL;
+    if (f->state == CORIO__FUT_PENDING)
+        return -EAGAIN;
+    return future_outcome(f, result);
 }
 
 /* ---- done callbacks -------------------------------------------------------- */
@@ -362,6 +452,7 @@ const corio__wait_ops corio__future_raw_ops = {
 int corio_future_await(corio_future *f, void **result)
 {
     corio_task *t;
+    corio__wait *w;
     int rc;
 
     if (!f)
@@ -382,17 +473,20 @@ int corio_future_await(corio_future *f, void **result)
     }
     if (&t->fut == f)
         return -EDEADLK;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
-    corio_future_retain(f);
-    rc = corio__wait_park(
-        corio__future_wait_begin(f, t, &corio__future_await_ops));
-    if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
-        corio_future_cancel(f);
-    else if (rc == 0 && corio__task_cancel_report(t))
-        rc = -ECANCELED; /* the cancel reached us while we waited on f */
+    f->refs++; /* the wait's own: f outlives it whoever releases f */
+    w = corio__future_wait_begin(f, t, &corio__future_await_ops);
+    rc = CORIO__WAIT_SWITCH(w); /* the park, inline (task_impl.h) */
+    rc = CORIO__WAIT_PARKED(w, rc);
     if (rc == 0)
-        rc = corio_future_result(f, result);
-    corio_future_release(f);
+        /* A cancel that reached us while we waited on f wins. */
+        rc = corio__task_cancel_now(t) ? -ECANCELED : future_outcome(f, result);
+    else if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */
+        corio_future_cancel(f);
+    if (f->is_task) /* corio_future_release, inline */
+        corio__task_unref((corio_task *)f);
+    else if (--f->refs == 0)
+        future_free(f);
     return rc;
 }

@@ -136,11 +136,13 @@ static const char *fail_site(const corio_task *t, char *buf, size_t len)
     return buf;
 }
 
+const corio__fail_trace_hooks *corio__fail_trace;
+
 static void task_free(corio_task *t)
 {
     corio_loop *loop = t->loop;
     char by[160], at[160];
-    if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved)
+    if (t->fut.state == CORIO__FUT_ERROR && !t->fut.retrieved) {
         corio__warn("task '%s' (spawned at %s:%d%s) failed%s with %s (%s)%s%s "
                     "%s%s%sand nobody retrieved the error",
                     t->name, t->file, t->line, spawner(t, by, sizeof by),
@@ -150,9 +152,16 @@ static void task_free(corio_task *t)
                     t->cancel_msg ? "after being cancelled (\"" : "",
                     t->cancel_msg ? t->cancel_msg : "",
                     t->cancel_msg ? "\") " : "");
+        if (corio__fail_trace &&
+            (loop->run_hook || (t->message && t->fail_trace)))
+            corio__fail_trace->print(t, t->message ? t->fail_trace : NULL);
+    }
     corio__coro_fini(&t->coro);
-    if (t->message) /* the usual case has none: no call */
+    if (t->message) { /* the usual case has none: no call */
+        if (t->fail_trace)
+            corio__free(t->fail_trace);
         corio__free(t->message);
+    }
     t->message = NULL;
     if (t->cancel_msg)
         corio__free(t->cancel_msg);
@@ -226,7 +235,7 @@ static void task_finish(corio_task *t, int rc, void *result)
 
 /* ---- stepping ----------------------------------------------------------------- */
 
-static void task_step(corio__ready *r)
+void corio__task_step(corio__ready *r)
 {
     corio_task *t = task_of_ready(r);
     corio_task *prev = corio__task_cur;
@@ -317,7 +326,7 @@ static void task_step(corio__ready *r)
 
 corio_task *corio__task_of_step(corio__ready *r)
 {
-    return r->run == task_step ? task_of_ready(r) : NULL;
+    return r->run == corio__task_step ? task_of_ready(r) : NULL;
 }
 
 /* ---- direct hand-off ------------------------------------------------------------ */
@@ -328,9 +337,12 @@ corio_task *corio__task_of_step(corio__ready *r)
  * waiting getter) would return to the loop, whose next iteration would run
  * the woken task first. When nothing would run before it in that
  * iteration (the loop decides: corio__loop_handoff_peek), switch to it
- * directly instead: one switch instead of two and no loop round. What
- * task_step does before a plain resume is done here; what it does after
- * one is done by the task_step that resumed the first task of the chain,
+ * directly instead: one switch instead of two and no loop round. The
+ * code is inline in task_impl.h (corio__task_handoff, the park's
+ * CORIO__WAIT_SWITCH and CORIO__WAIT_PARKED), so the hot waits reach the switch from their
+ * own frame; this is the out-of-line park for the others. What
+ * the step does before a plain resume is done there; what it does after
+ * one is done by the step that resumed the first task of the chain,
  * for whichever task comes back (corio__task_cur). Only a plain resume is
  * handed to (a task being thrown into, or resumed after a raw await or a
  * bare yield, goes through the loop). The loop counts every hand-off as an
@@ -338,36 +350,10 @@ corio_task *corio__task_of_step(corio__ready *r)
  * when the loop is asked to stop: nothing starves, and the order in which
  * tasks run is the loop's.
  */
-static corio_task *park_handoff(corio_task *t)
+int corio__wait_park(corio__wait *w)
 {
-    corio__ready *r;
-    corio_task *n;
-
-    /* RUNNING, not NORMAL: t's own coroutine parks, not one it resumed
-     * (a generator parks into it, not to the loop). */
-    if (t->coro.state != CORIO_CORO_RUNNING ||
-        (r = corio__loop_handoff_peek(t->loop)) == NULL ||
-        r->run != task_step)
-        return NULL;
-    n = task_of_ready(r);
-    if (n == t || n->resume_how != CORIO__RESUME_NORMAL ||
-        corio__task_parked(n) || !corio__coro_can_transfer(&n->coro))
-        return NULL;
-    CORIO__TASK_CHECK(n);
-    corio__loop_handoff_take(t->loop);
-    n->queued = 0;
-    n->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
-    return n;
-}
-
-int corio__task_park_switch(corio_task *t)
-{
-    corio_task *n = park_handoff(t);
-    if (n) {
-        corio__task_cur = n;
-        return corio__coro_transfer(&n->coro, NULL);
-    }
-    return corio_await((void *)PARKED, NULL);
+    int rc = CORIO__WAIT_SWITCH(w);
+    return CORIO__WAIT_PARKED(w, rc);
 }
 
 /* ---- spawning -------------------------------------------------------------------- */
@@ -431,7 +417,7 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     }
     corio__future_init(&t->fut, loop);
     t->fut.is_task = 1;
-    t->ready.run = task_step;
+    t->ready.run = corio__task_step;
     t->timer.fire = NULL;
     corio__heap_node_init(&t->timer.node);
     t->loop = loop;
@@ -654,17 +640,30 @@ corio_task *corio__task_find(corio_loop *loop, const void *p, uint64_t id)
     return t == p ? t : NULL;
 }
 
+/* fp: the frame of corio_fail(_at) itself, where debug mode's backtrace
+ * of the failure starts (corio__fail_trace). */
 static int fail(const char *file, int line, int err, const char *fmt,
-                va_list ap)
+                va_list ap, void *fp)
 {
     corio_task *t = corio__task_running();
+    void *trace = NULL;
     char buf[256];
     if (!t || !fmt)
         return err;
     vsnprintf(buf, sizeof buf, fmt, ap);
-    if (t->message)
+    if (t->message) {
+        if (t->fail_trace)
+            corio__free(t->fail_trace);
         corio__free(t->message);
+    }
+    if (t->loop->run_hook && corio__fail_trace) /* debug mode */
+        trace = corio__fail_trace->capture(t, fp);
     t->message = corio__strdup(buf); /* no memory: the error still stands */
+    if (!t->message && trace) {
+        corio__free(trace);
+        trace = NULL;
+    }
+    t->fail_trace = trace;
     t->fail_file = file;
     t->fail_line = line;
     return err;
@@ -675,7 +674,7 @@ int(corio_fail)(int err, const char *fmt, ...)
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = fail(NULL, 0, err, fmt, ap);
+    rc = fail(NULL, 0, err, fmt, ap, __builtin_frame_address(0));
     va_end(ap);
     return rc;
 }
@@ -685,7 +684,7 @@ int corio_fail_at(const char *file, int line, int err, const char *fmt, ...)
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = fail(file, line, err, fmt, ap);
+    rc = fail(file, line, err, fmt, ap, __builtin_frame_address(0));
     va_end(ap);
     return rc;
 }
@@ -736,7 +735,7 @@ int corio_sleep(double seconds)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
-    if (corio__task_cancel_report(t))
+    if (corio__task_cancel_now(t))
         return -ECANCELED;
     if (!(seconds > 0)) {
         /* Granted in advance: nothing but the ready queue resumes it. */
@@ -753,7 +752,7 @@ int corio_sleep(double seconds)
             return rc;
         rc = corio__wait_park(corio__wait_begin(t, &sleep_ops, NULL, 0));
     }
-    if (rc == 0 && corio__task_cancel_report(t))
+    if (rc == 0 && corio__task_cancel_now(t))
         rc = -ECANCELED;
     return rc;
 }
@@ -833,7 +832,6 @@ static void close_memory(corio__closer *c, corio_loop *loop)
                                              close_memory);
     corio_future *f;
     corio_task *t;
-    (void)loop;
     while ((t = tl->task_free) != NULL) {
         tl->task_free = (corio_task *)t->fut.next_free;
         corio__free(t);
@@ -842,6 +840,8 @@ static void close_memory(corio__closer *c, corio_loop *loop)
     while ((f = tl->fut_free) != NULL) {
         tl->fut_free = f->next_free;
         corio__free(f);
+        corio__loop_unref(loop); /* a recycled future keeps its reference
+                                    (future.c); the owner's holds it */
     }
     tl->fut_free_n = 0;
 }

@@ -35,6 +35,8 @@
 
 #include <corio/future.h>
 #include <corio/task.h>
+#include <errno.h>
+#include <stddef.h>
 
 #include "loop/loop_impl.h"
 #include "task/wait.h"
@@ -103,6 +105,9 @@ struct corio_task {
     const char *fail_file;  /* where corio_fail was called (read only
                                while message is set); NULL: unknown */
     int fail_line;
+    void *fail_trace;       /* debug mode: corio__fail_trace's record of
+                               that corio_fail, or NULL (read only while
+                               message is set; freed with it) */
     char *cancel_msg;       /* corio_task_cancel_msg's copy, or NULL */
     unsigned char cancel_msg_fixed; /* a cancel woke it and it has not run
                                        since: later cancels keep the
@@ -120,6 +125,21 @@ enum {
     CORIO__RESUME_YIELD     /* a bare corio_yield (sleep(0)): throw in a
                                cancel that stands by then */
 };
+
+/* Debug mode's async traceback of a task error nobody retrieved, set by
+ * the diagnostics layer (src/diag/) when it is linked in. capture runs in
+ * corio_fail when the task's loop is in debug mode (loop->run_hook set),
+ * on the task's stack; fp is corio_fail's own frame: it records the C
+ * backtrace from corio_fail's caller outward and the chain of spawning
+ * tasks, in one corio__malloc'd block (NULL: no memory) that the task
+ * frees. print runs under task_free's "nobody retrieved the error"
+ * report in debug mode, with that record or NULL (the task failed
+ * without corio_fail: the chain as it stands). */
+typedef struct corio__fail_trace_hooks {
+    void *(*capture)(const corio_task *t, void *fp);
+    void (*print)(const corio_task *t, const void *trace);
+} corio__fail_trace_hooks;
+extern const corio__fail_trace_hooks *corio__fail_trace;
 
 /* ---- the task layer's per-loop state ---------------------------------------- */
 
@@ -182,6 +202,13 @@ int corio__task_cancel_pending(const corio_task *t);
  * body that then returns normally ends with its result, not cancelled
  * (asyncio's _must_cancel is cleared by the CancelledError it throws). */
 int corio__task_cancel_report(corio_task *t);
+/* The same, inline where no cancel can stand (no scope, no request): the
+ * common case of every wait costs two loads. */
+static inline int corio__task_cancel_now(corio_task *t)
+{
+    return (t->scope || t->cancel_requests > 0) &&
+           corio__task_cancel_report(t);
+}
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
 void corio__task_deliver_cancel(corio_task *t);
 /* Group scopes (scope.c, for group.c): a scope of kind CORIO__SCOPE_GROUP
@@ -254,13 +281,70 @@ static inline corio__wait *corio__wait_begin(corio_task *t,
     w->flags = (unsigned char)flags;
     return w;
 }
-/* Suspend t, the running task, parked on its record (wait.c's
- * corio__wait_park): switch straight to the one task its wake made ready
- * when the loop allows it (the direct hand-off, task.c), else back to the
- * loop. Returns what corio_await returns. */
-int corio__task_park_switch(corio_task *t);
 /* The token a parked coroutine awaits (wait.c; task.c's step knows it). */
 extern const char corio__parked_token;
+/* A task's step, what its ready node runs (task.c). */
+void corio__task_step(corio__ready *r);
+
+/* The direct hand-off (task.c's comment says why and when): the task the
+ * running task t may switch straight to as it parks, taken off the ready
+ * queue and made ready to run as the loop's step would, or NULL. */
+static inline __attribute__((always_inline)) corio_task *
+corio__task_handoff(corio_task *t)
+{
+    corio__ready *r;
+    corio_task *n;
+
+    /* RUNNING, not NORMAL: t's own coroutine parks, not one it resumed
+     * (a generator parks into it, not to the loop). */
+    if ((r = corio__loop_handoff_peek(t->loop)) == NULL ||
+        r->run != corio__task_step || t->coro.state != CORIO_CORO_RUNNING)
+        return NULL;
+    n = (corio_task *)((char *)r - offsetof(corio_task, ready));
+    if (n->resume_how != CORIO__RESUME_NORMAL || corio__task_parked(n) ||
+        n == t || !corio__coro_can_transfer(&n->coro))
+        return NULL;
+    CORIO__TASK_CHECK(n);
+    corio__loop_handoff_take(t->loop);
+    n->queued = 0;
+    n->cancel_msg_fixed = 0; /* it sees its cancel (and message) now */
+    return n;
+}
+
+/* corio__wait_park (wait.h), inline for the hot waits (a future's await,
+ * an event's wait, a queue's get), in two steps:
+ *   rc = CORIO__WAIT_SWITCH(w);      (suspends)
+ *   rc = CORIO__WAIT_PARKED(w, rc);  (what corio__wait_park returns)
+ * SWITCH suspends the running task, parked on w: it switches straight to
+ * the one task its wake made ready when the loop allows it (the direct
+ * hand-off), else back to the loop. Macros, not inline functions, so that
+ * the switch is called from the waiting function's own code: a parked
+ * task's backtrace (scripts/corio-gdb.py, src/diag/) names the call it
+ * waits in (corio_event_wait), not a helper inlined into it. w and rc must
+ * be variables (read more than once). */
+#define CORIO__WAIT_SWITCH(w)                                               \
+    (corio__wait_handoff(w)                                                 \
+         ? corio__coro_transfer(&corio__task_cur->coro, NULL)               \
+         : corio_await((void *)&corio__parked_token, NULL))
+#define CORIO__WAIT_PARKED(w, rc)                                           \
+    ((rc) != 0 ? corio__wait_park_failed((w), (rc))                         \
+     : NEVER((w)->state == CORIO__WAIT_PENDING) ? corio__wait_park_stray(w) \
+                                                : (w)->value)
+/* The hand-off's decision for the park of w: 1 when the task it switches
+ * to is taken and made the running one (corio__task_cur). */
+static inline __attribute__((always_inline)) int
+corio__wait_handoff(corio__wait *w)
+{
+    corio_task *t = w->task, *n;
+    if (t != corio__task_cur || (n = corio__task_handoff(t)) == NULL)
+        return 0; /* to the loop, or to a raw driver's coroutine */
+    corio__task_cur = n;
+    return 1;
+}
+/* The rare ends of a park (wait.c): the switch returned rc != 0 (thrown
+ * into or closed while parked); resumed with w still PENDING (a bug). */
+int corio__wait_park_failed(corio__wait *w, int rc);
+int corio__wait_park_stray(corio__wait *w);
 
 /* Cancel every live task of the loop (corio_run's shutdown). */
 void corio__loop_cancel_all(corio_loop *loop);

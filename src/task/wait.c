@@ -31,23 +31,25 @@ void corio__wait_abort(corio__wait *w)
     w->value = -ECANCELED;
 }
 
-int corio__wait_park(corio__wait *w)
+/* corio__wait_park is in task.c, with the direct hand-off it inlines;
+ * these are its rare ends (task_impl.h's CORIO__WAIT_PARKED). */
+int corio__wait_park_failed(corio__wait *w, int rc)
 {
-    int rc = w->task == corio__task_running()
-                 ? corio__task_park_switch(w->task)
-                 : corio_await((void *)&corio__parked_token, NULL);
-    if (rc == 0) {
-        /* Resumed: only a wake or a cancel queues a parked task. */
-        if (NEVER(w->state == CORIO__WAIT_PENDING))
-            corio__wait_abort(w);
-        return w->value;
-    }
     /* Thrown into or closed while parked (the loop is being freed): the
      * teardown ended the record already, or a wake came first. */
     if (w->state == CORIO__WAIT_PENDING)
         corio__wait_abort(w);
     return rc == CORIO_EEXIT ? -ECANCELED : rc;
 }
+
+int corio__wait_park_stray(corio__wait *w)
+{
+    /* Resumed while PENDING: only a wake or a cancel queues a parked
+     * task, so this is a bug (NEVER reported it in debug builds). */
+    corio__wait_abort(w);
+    return w->value;
+}
+
 
 void corio__task_deliver_cancel(corio_task *t)
 {

@@ -50,6 +50,7 @@ struct corio__port {
     corio__list done;      /* corio__port_item, to deliver */
     corio__post post;      /* queued on the loop while posted */
     unsigned char posted;
+    atomic_int posting;    /* pool threads inside a post (threadpool.c) */
     size_t inflight;       /* jobs submitted here and not yet ended */
 };
 
@@ -103,6 +104,9 @@ int corio__job_run(corio_task *t, corio__job *j, int *kept);
 
 /* How many of p's jobs in lane run now (tests wait on it). */
 unsigned corio__pool_running(corio_pool *p, int lane);
+/* How many of p's threads are parked, asleep on their futex word
+ * (tests and the bench check that idle threads sleep). */
+unsigned corio__pool_parked(corio_pool *p);
 
 /* The port of loop, made on first use (loop's thread): NULL when out of
  * memory or closing. Borrowed: retain it to keep it. */

@@ -6,8 +6,25 @@
  * so a lane under its limit always finds a thread (started if need be):
  * lanes never starve each other. A thread takes the first job of the
  * next lane (round robin) that has work and is under its limit; with no
- * such job it waits idle_timeout on work_cv, then exits. An exited thread
- * is joined by the next thread start or by the pool's end (zombies).
+ * such job it parks (park: a futex word of its own, on the pool's idle
+ * list, latest first) for up to idle_timeout, then exits. A submitter
+ * takes a parked thread off the list under pool->mu and wakes it after
+ * unlocking, so the woken thread finds the lock free; but not while a
+ * thread is on its way back from a job to look for the next (`coming`):
+ * that one takes it, so a task's next job runs on the thread and CPU of
+ * its last instead of waking a sleeping thread (the way back may include
+ * an abandoned job's free_result, which therefore should be quick). An
+ * exited thread is joined by the next thread start or by the pool's end
+ * (zombies).
+ *
+ * The wake path of a round trip (a task's job, then its next): the
+ * submitter's futex wake, the thread's futex wait, its eventfd write
+ * (corio__loop_post, made outside port->mu so the loop it wakes does not
+ * find that lock held), the loop's poller wait and eventfd read: five
+ * system calls, as libuv's uv_queue_work. No thread spins for work: on
+ * the 2-CPU machine of docs/status.md a 5-50 us spin before parking made
+ * the round trip 2-3x slower under load (the spinner holds a CPU the
+ * loop's thread needs) and cost CPU per job.
  * Threads hold no reference: the pool's last reference (no loop uses it
  * and no job is in flight) tells the idle threads to exit and joins them.
  * When that last reference is dropped on one of the pool's own threads
@@ -30,11 +47,14 @@
 #include "thread/pool.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,12 +64,14 @@ struct worker {
     pthread_t tid;
     struct worker *next; /* in zombies, once exited */
     corio_pool *pool;
+    struct worker *idle_next; /* in pool->idle_list while parked */
+    atomic_uint woken;        /* its futex word: 1 once taken off the
+                                 idle list (pool->mu) */
 };
 
 struct corio_pool {
     atomic_size_t refs;
     pthread_mutex_t mu;
-    pthread_cond_t work_cv;  /* idle threads wait here */
     pthread_cond_t exit_cv;  /* a thread exited while closing */
     corio__list queue[CORIO_LANE_COUNT];
     unsigned queued[CORIO_LANE_COUNT];
@@ -57,8 +79,11 @@ struct corio_pool {
     unsigned limit[CORIO_LANE_COUNT];
     unsigned max_threads;    /* sum of the limits */
     unsigned nthreads;       /* started and not exited */
-    unsigned idle;           /* waiting on work_cv */
-    unsigned wakeups;        /* signals sent not yet taken */
+    unsigned idle;           /* parked in idle_list */
+    unsigned coming;         /* on their way to pick() without a wake-up:
+                                back from a job, or unparked */
+    struct worker *idle_list; /* parked threads, the latest first */
+    atomic_uint waking;      /* submitters between unpark and its wake */
     unsigned rr;             /* next lane to look at first */
     atomic_size_t nthreads_pub; /* nthreads, for corio_pool_threads */
     int64_t idle_ns;
@@ -79,6 +104,11 @@ static void abs_after(int64_t ns, struct timespec *ts)
     t = ns > INT64_MAX - t ? INT64_MAX : t + ns;
     ts->tv_sec = (time_t)(t / 1000000000);
     ts->tv_nsec = (long)(t % 1000000000);
+}
+
+static int64_t until_ns(const struct timespec *ts)
+{
+    return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
 static int64_t secs_ns(double s)
@@ -121,13 +151,7 @@ int corio_pool_new(const corio_pool_opts *opts, corio_pool **out)
         corio__free(p);
         return -ENOMEM;
     }
-    if (cond_init_mono(&p->work_cv) != 0) {
-        pthread_mutex_destroy(&p->mu);
-        corio__free(p);
-        return -ENOMEM;
-    }
     if (pthread_cond_init(&p->exit_cv, NULL) != 0) {
-        pthread_cond_destroy(&p->work_cv);
         pthread_mutex_destroy(&p->mu);
         corio__free(p);
         return -ENOMEM;
@@ -168,6 +192,15 @@ unsigned corio__pool_running(corio_pool *p, int lane)
     return n;
 }
 
+unsigned corio__pool_parked(corio_pool *p)
+{
+    unsigned n;
+    pthread_mutex_lock(&p->mu);
+    n = p->idle;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 static void join_all(struct worker *w)
 {
     struct worker *next;
@@ -181,10 +214,11 @@ static void join_all(struct worker *w)
 static void pool_destroy(corio_pool *p)
 {
     pthread_cond_destroy(&p->exit_cv);
-    pthread_cond_destroy(&p->work_cv);
     pthread_mutex_destroy(&p->mu);
     corio__free(p);
 }
+
+static void unpark(corio_pool *p, struct worker **wake);
 
 /* The last reference went: no job is queued or running anywhere. */
 static void pool_shutdown(corio_pool *p)
@@ -192,7 +226,8 @@ static void pool_shutdown(corio_pool *p)
     struct worker *z;
     pthread_mutex_lock(&p->mu);
     p->closing = 1;
-    pthread_cond_broadcast(&p->work_cv);
+    while (p->idle_list)
+        unpark(p, NULL); /* each sees closing and exits */
     if (self_worker && self_worker->pool == p) {
         /* On one of p's threads: it cannot join itself. */
         p->self_free = 1;
@@ -266,22 +301,128 @@ static corio__job *pick(corio_pool *p)
 }
 
 static void job_end_abandoned(corio__job *j);
+static void not_coming(corio_pool *p);
 
-/* Work returned: hand j to its loop, or end it if nobody waits. */
-static void job_finish(corio__job *j)
+/* Work returned: hand j to its loop, or end it if nobody waits. The
+ * calling thread counts as coming back for the next job (pool->coming);
+ * returns 1 if it stopped counting so (an abandoned job's end runs the
+ * owner's code, which may take long or wait for the next job itself). */
+static int job_finish(corio__job *j)
 {
     corio__port *port = j->port;
+    corio_loop *loop = NULL;
     pthread_mutex_lock(&port->mu);
     j->ran = 1;
     if (j->abandoned) {
         pthread_mutex_unlock(&port->mu);
+        not_coming(j->pool);
         job_end_abandoned(j);
-        return;
+        return 1;
     }
     j->state = CORIO__JOB_DONE;
-    corio__port_push_locked(port, &j->item); /* the owner is alive */
+    if (port->loop) { /* it is: the owner waits */
+        corio__list_push_back(&port->done, &j->item.node);
+        if (!port->posted) {
+            port->posted = 1;
+            loop = port->loop;
+            atomic_fetch_add_explicit(&port->posting, 1,
+                                      memory_order_relaxed);
+        }
+    }
     pthread_cond_broadcast(&port->cv);
     pthread_mutex_unlock(&port->mu);
+    if (loop) {
+        /* Posted outside port->mu: the loop this wakes takes that lock
+         * at once, and would otherwise find it held (a futex wait and
+         * wake more per job). `posting` keeps the loop and the port
+         * alive meanwhile (lstate_close waits for it). A failed post (the
+         * loop is being freed) leaves the job in the list: teardown
+         * takes it from there. */
+        corio__loop_post(loop, &port->post);
+        atomic_fetch_sub_explicit(&port->posting, 1, memory_order_release);
+    }
+    return 0;
+}
+
+/* Park the calling thread w (pool->mu held, released meanwhile) until
+ * unpark takes it off the idle list or `until` passes: 1 if it was
+ * unparked, 0 if not (it is off the list either way). A futex word per
+ * thread rather than a condition variable: the thread wakes with
+ * pool->mu free (the waker unlocks first) and takes it uncontended,
+ * where a condition variable's wait takes the mutex back marked
+ * contended, so its next unlock costs a futex wake-up nobody waits for;
+ * and the latest thread parked is the first woken (its cache is warm,
+ * and the others may reach their idle timeout). */
+static int park(corio_pool *p, struct worker *w, const struct timespec *until)
+{
+    struct worker **pp;
+    atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
+    w->idle_next = p->idle_list;
+    p->idle_list = w;
+    p->idle++;
+    pthread_mutex_unlock(&p->mu);
+    while (!atomic_load_explicit(&w->woken, memory_order_acquire)) {
+        long rc = syscall(SYS_futex, &w->woken,
+                          FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, until,
+                          NULL, FUTEX_BITSET_MATCH_ANY);
+        if (rc < 0 && errno == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (atomic_load_explicit(&w->woken, memory_order_relaxed))
+        return 1;
+    for (pp = &p->idle_list; *pp != w; pp = &(*pp)->idle_next)
+        ;
+    *pp = w->idle_next;
+    p->idle--;
+    return 0;
+}
+
+/* Take the latest parked thread off the idle list (pool->mu held). With
+ * wake NULL it is woken now; else *wake gets it, for the caller to wake
+ * with wake_parked once it has dropped pool->mu. */
+static void unpark(corio_pool *p, struct worker **wake)
+{
+    struct worker *w = p->idle_list;
+    p->idle_list = w->idle_next;
+    p->idle--;
+    p->coming++;
+    atomic_store_explicit(&w->woken, 1, memory_order_release);
+    if (wake) {
+        *wake = w;
+        atomic_fetch_add_explicit(&p->waking, 1, memory_order_relaxed);
+    } else
+        syscall(SYS_futex, &w->woken, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+                NULL, NULL, 0);
+}
+
+/* Wake a thread unpark handed over (pool->mu not held). The thread may
+ * have seen its word already, run a job and even reached its idle
+ * timeout: an exiting thread waits until `waking` is 0, so its struct
+ * outlives this call. */
+static void wake_parked(corio_pool *p, struct worker *w)
+{
+    syscall(SYS_futex, &w->woken, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL,
+            NULL, 0);
+    atomic_fetch_sub_explicit(&p->waking, 1, memory_order_release);
+}
+
+static unsigned pickable(const corio_pool *p);
+
+/* The calling thread, back from a job, will not look for the next soon:
+ * jobs that counted on it get a parked thread. */
+static void not_coming(corio_pool *p)
+{
+    struct worker *wake = NULL;
+    pthread_mutex_lock(&p->mu);
+    p->coming--;
+    if (p->idle_list && pickable(p) > p->coming)
+        unpark(p, &wake);
+    while (p->idle_list && pickable(p) > p->coming)
+        unpark(p, NULL); /* rare: more jobs counted on coming threads */
+    pthread_mutex_unlock(&p->mu);
+    if (wake)
+        wake_parked(p, wake);
 }
 
 static void *worker_main(void *arg)
@@ -289,7 +430,7 @@ static void *worker_main(void *arg)
     struct worker *self = arg;
     corio_pool *p = self->pool;
     struct timespec until;
-    int last;
+    int last, gone;
 
     self_worker = self;
     pthread_mutex_lock(&p->mu);
@@ -304,20 +445,21 @@ static void *worker_main(void *arg)
              * back instead of starting another. */
             pthread_mutex_lock(&p->mu);
             p->running[j->lane]--;
+            p->coming++;
             pthread_mutex_unlock(&p->mu);
-            job_finish(j); /* j may be gone, and p's last reference */
+            gone = job_finish(j); /* j may be gone, and p's last
+                                     reference */
             pthread_mutex_lock(&p->mu);
+            if (!gone)
+                p->coming--;
             continue;
         }
         if (p->closing)
             break;
-        p->idle++;
         abs_after(p->idle_ns, &until);
-        int rc = pthread_cond_timedwait(&p->work_cv, &p->mu, &until);
-        p->idle--;
-        if (p->wakeups)
-            p->wakeups--;
-        if (rc == ETIMEDOUT) {
+        if (park(p, self, &until)) {
+            p->coming--;
+        } else if (corio__loop_now_ns() >= until_ns(&until)) {
             /* Exit unless work came in just now. */
             unsigned i, any = 0;
             for (i = 0; i < CORIO_LANE_COUNT; i++)
@@ -325,6 +467,12 @@ static void *worker_main(void *arg)
             if (!any)
                 break;
         }
+    }
+    /* A submitter may still be about to wake this thread's word. */
+    while (atomic_load_explicit(&p->waking, memory_order_acquire)) {
+        pthread_mutex_unlock(&p->mu);
+        sched_yield();
+        pthread_mutex_lock(&p->mu);
     }
     p->nthreads--;
     atomic_store(&p->nthreads_pub, p->nthreads);
@@ -382,12 +530,23 @@ static unsigned demand(const corio_pool *p)
     return d;
 }
 
+/* Queued jobs a thread could take now; pool->mu held. */
+static unsigned pickable(const corio_pool *p)
+{
+    unsigned i, n = 0;
+    for (i = 0; i < CORIO_LANE_COUNT; i++) {
+        unsigned room = p->limit[i] - p->running[i];
+        n += p->queued[i] < room ? p->queued[i] : room;
+    }
+    return n;
+}
+
 /* Queue j on p, waking or starting a thread if its lane can run it now.
  * 0, or -EAGAIN/-ENOMEM when no thread could start and none exists (j
  * not queued). */
 static int pool_submit(corio_pool *p, corio__job *j)
 {
-    struct worker *z;
+    struct worker *z, *wake = NULL;
     int lane = j->lane, rc = 0;
     pthread_mutex_lock(&p->mu);
     z = p->zombies;
@@ -396,9 +555,14 @@ static int pool_submit(corio_pool *p, corio__job *j)
     corio__list_push_back(&p->queue[lane], &j->item.node);
     p->queued[lane]++;
     if (p->running[lane] + p->queued[lane] <= p->limit[lane]) {
-        if (p->idle > p->wakeups) {
-            p->wakeups++;
-            pthread_cond_signal(&p->work_cv);
+        if (p->idle_list) {
+            /* A thread just back from its job takes this one when it
+             * looks again, before it parks: a task's next job (its
+             * loop answered the last one within microseconds) goes to
+             * the thread that ran the last, on the CPU it runs on,
+             * rather than waking a sleeping one. */
+            if (pickable(p) > p->coming)
+                unpark(p, &wake);
         } else if (p->nthreads < p->max_threads && demand(p) > p->nthreads &&
                    (rc = thread_start(p)) != 0) {
             if (p->nthreads > 0) {
@@ -411,6 +575,8 @@ static int pool_submit(corio_pool *p, corio__job *j)
         }
     }
     pthread_mutex_unlock(&p->mu);
+    if (wake) /* after the unlock, so the thread it wakes finds it free */
+        wake_parked(p, wake);
     join_all(z);
     return rc == -ENOMEM ? -ENOMEM : rc ? -EAGAIN : 0;
 }
@@ -525,6 +691,10 @@ static void lstate_close(corio__closer *c, corio_loop *loop)
         left = port->inflight;
         port->loop = NULL;
         pthread_mutex_unlock(&port->mu);
+        /* A pool thread may still be inside its post (job_finish): no
+         * new one starts now, and this one takes microseconds. */
+        while (atomic_load_explicit(&port->posting, memory_order_acquire))
+            sched_yield();
         if (left)
             corio__warn("loop %p freed while %zu pool job(s) still run "
                         "after %.3g s of grace: abandoned (each frees its "

@@ -207,7 +207,8 @@ static int bounded(void)
     return 0;
 }
 
-TEST(queue_bounded_put_waits_and_putters_are_fair)
+TEST_FIFO(queue_bounded_put_waits_and_putters_are_fair,
+          "woken putters must put in the order they were woken")
 {
     CHECK_EQ(run(bounded), 0);
 }
@@ -931,7 +932,8 @@ static int harness_main(void)
     return 0;
 }
 
-TEST(queue_cancel_harness_counts_match)
+TEST_FIFO(queue_cancel_harness_counts_match,
+          "a worker must see each cancel before chaos can cancel it again")
 {
     CHECK_EQ(run(harness_main), 0);
 }

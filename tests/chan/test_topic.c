@@ -323,7 +323,8 @@ static int close_drains(void)
     return 0;
 }
 
-TEST(topic_close_ends_loops_after_buffered_items)
+TEST_FIFO(topic_close_ends_loops_after_buffered_items,
+          "blocked publishers must queue in spawn order")
 {
     CHECK_EQ(run(close_drains), 0);
 }
@@ -473,7 +474,8 @@ static int cancel_publish(void)
     return 0;
 }
 
-TEST(topic_cancel_blocked_publish)
+TEST_FIFO(topic_cancel_blocked_publish,
+          "blocked publishers must queue in spawn order")
 {
     CHECK_EQ(run(cancel_publish), 0);
 }
@@ -579,7 +581,8 @@ static int harness(void)
     return 0;
 }
 
-TEST(topic_cancel_harness_counts_match)
+TEST_FIFO(topic_cancel_harness_counts_match,
+          "a publisher must see each cancel before the test can cancel it again")
 {
     CHECK_EQ(run(harness), 0);
 }

@@ -219,7 +219,8 @@ static int drop_unreached(void)
     return 0;
 }
 
-TEST(topic_drop_callback_never_for_unreached_subscribers)
+TEST_FIFO(topic_drop_callback_never_for_unreached_subscribers,
+          "blocked publishers must queue in spawn order")
 {
     CHECK_EQ(run(drop_unreached), 0);
 }
@@ -521,7 +522,8 @@ static int refcount_harness(void)
     return 0;
 }
 
-TEST(topic_refcount_bias_pattern_harness)
+TEST_FIFO(topic_refcount_bias_pattern_harness,
+          "a publisher must see each cancel before the test can cancel it again")
 {
     CHECK_EQ(run(refcount_harness), 0);
 }

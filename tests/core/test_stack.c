@@ -229,6 +229,36 @@ static void *churn_thread(void *arg)
     return NULL;
 }
 
+TEST(stack_last_put_is_next_get)
+{
+    /* A put is filed lazily (a few at a time, so the descriptor's cache
+     * miss overlaps others): the counts must still be exact at once, and
+     * the next get of the class must still be the stack put last (its
+     * top page is the hottest), whatever the other classes did between. */
+    corio__stack_stats s0 = stats(), s1;
+    corio__stack *a = get(64 * 1024), *b = get(64 * 1024),
+                 *x = get(16 * 1024), *got;
+    s1 = stats();
+    CHECK_EQ(s1.in_use, s0.in_use + 3);
+    corio__stack_put(a);
+    corio__stack_put(b);
+    corio__stack_put(x);
+    s1 = stats();
+    CHECK_EQ(s1.in_use, s0.in_use);
+    CHECK_EQ(s1.cached, s0.cached + 3);
+    got = get(64 * 1024);
+    CHECK(got == b);
+    CHECK(get(64 * 1024) == a);
+    CHECK(get(16 * 1024) == x);
+    s1 = stats();
+    CHECK_EQ(s1.in_use, s0.in_use + 3);
+    CHECK_EQ(s1.cached, s0.cached);
+    corio__stack_put(a);
+    corio__stack_put(got);
+    corio__stack_put(x);
+    CHECK_EQ(stats().in_use, s0.in_use);
+}
+
 TEST(stack_thread_exit_returns_cache)
 {
     corio__stack_stats s0 = stats(), s1;
@@ -693,7 +723,9 @@ TEST(stack_vma_budget_falls_back_to_canary)
                           (sanitized() ? 64 : 4));
     for (i = 0; i < N; i++)
         corio__stack_put(sts[i]);
-    CHECK_INT(corio_test_count_vmas(), <=, v1);
+    /* Puts add no mapping of corio's (a thread's cache arrays are mapped
+     * when it registers); TSan's runtime may map for itself meanwhile. */
+    CHECK_INT(corio_test_count_vmas(), <=, v1 + (sanitized() ? 4 : 0));
 }
 
 static size_t max_map_count(void)

@@ -872,6 +872,83 @@ TEST(diag_shuffle_replays_by_seed)
     CHECK(strcmp(a, fifo) != 0);
     CHECK(strcmp(a, c) != 0);
     free(s);
+    /* Small neighbouring seeds (CI's 1, 2, 3) are as far apart. */
+    f = capture_stderr(&saved);
+    sh_run(1, a);
+    sh_run(2, b);
+    sh_run(3, c);
+    free(end_capture(f, saved));
+    CHECK(strcmp(a, fifo) != 0 && strcmp(b, fifo) != 0 &&
+          strcmp(c, fifo) != 0);
+    CHECK(strcmp(a, b) != 0 && strcmp(b, c) != 0 && strcmp(a, c) != 0);
+}
+
+/* Steps woken by timers keep their (deadline) order under a shuffle, even
+ * when a late iteration finds them all due at once: main holds the loop
+ * past every deadline (a lower bound on time only), then yields. The
+ * deadlines are absolute, from one reading of the loop's clock, so the
+ * order the sleepers armed them in (shuffled) does not matter. A sleeper
+ * that starts after its deadline (a slow machine, Valgrind) is not woken
+ * by its timer: the run does not count, and is redone with deadlines
+ * further out (no bound on time but the runner's). */
+#define TO_TASKS 8
+static char to_trace[TO_TASKS + 1];
+static size_t to_len;
+static double to_t0, to_gap;
+static int to_late;
+
+static int to_sleeper(void *a, void **r)
+{
+    corio_scope *sc;
+    double at = to_t0 + to_gap * (double)(1 + (intptr_t)a);
+    (void)r;
+    if (corio_loop_time(corio_loop_current()) >= at)
+        to_late = 1;
+    CHECK_EQ(corio_scope_timeout_at(at, &sc), 0);
+    CHECK_EQ(corio_scope_close(sc, corio_sleep(100)), -ETIMEDOUT);
+    to_trace[to_len++] = (char)('a' + (int)(intptr_t)a);
+    return 0;
+}
+
+static int to_main(void)
+{
+    corio_task *t[TO_TASKS];
+    double hold = to_gap * (TO_TASKS + 2);
+    struct timespec ts = {(time_t)hold,
+                          (long)((hold - (double)(time_t)hold) * 1e9)};
+    intptr_t i;
+    CHECK_EQ(corio_diag_shuffle(corio_loop_current(), sh_seed), 0);
+    to_t0 = corio_loop_time(corio_loop_current());
+    for (i = 0; i < TO_TASKS; i++)
+        CHECK_EQ(corio_spawn(to_sleeper, (void *)i, NULL, &t[i]), 0);
+    settle(); /* all asleep */
+    while (nanosleep(&ts, &ts) != 0) /* every deadline passes meanwhile */
+        ;
+    for (i = 0; i < TO_TASKS; i++) {
+        CHECK_EQ(corio_task_join(t[i], NULL), 0);
+        corio_task_release(t[i]);
+    }
+    return 0;
+}
+
+TEST(diag_shuffle_keeps_timer_order)
+{
+    int saved;
+    FILE *f = capture_stderr(&saved);
+    for (sh_seed = 1; sh_seed <= 8; sh_seed++) {
+        to_gap = 0.001;
+        do {
+            to_gap *= 2;
+            to_len = 0;
+            to_late = 0;
+            CHECK_EQ(run(to_main), 0);
+        } while (to_late);
+        to_trace[to_len] = 0;
+        if (strcmp(to_trace, "abcdefgh") != 0)
+            corio_test_fail(__FILE__, __LINE__, "seed %llu: woken in the "
+                            "order %s", sh_seed, to_trace);
+    }
+    free(end_capture(f, saved));
 }
 
 /* ---- the virtual clock and corio_wait_all_blocked --------------------------------------------- */
@@ -1014,5 +1091,172 @@ TEST(diag_unretrieved_error_says_where)
     snprintf(want, sizeof want, "test_diag.c:%d with ", fail_line);
     CHECK_HAS(s, want);
     CHECK_HAS(s, ": reading config");
+    free(s);
+}
+
+/* ---- debug mode: the async traceback of an unretrieved error ----------------------------- */
+
+const char *corio__bt_symbolizer(void); /* src/diag: "libdw" or "dladdr" */
+
+static int tb_line, tb_cleanups;
+
+/* Each does something after its call, as cleanup would: `return
+ * corio_fail(...)` or `return f()` is a tail call in an optimized build,
+ * whose frame is gone from any backtrace (docs/debugging.md). */
+static __attribute__((noinline)) int tb_read_block(const char *what)
+{
+    int rc;
+    tb_line = __LINE__; rc = corio_fail(-EIO, "no %s", what);
+    tb_cleanups++;
+    return rc;
+}
+
+static __attribute__((noinline)) int tb_leaf(void *a, void **r)
+{
+    int rc;
+    (void)a, (void)r;
+    rc = tb_read_block("disk");
+    tb_cleanups++;
+    return rc;
+}
+
+static int tb_quiet(void *a, void **r)
+{
+    (void)a, (void)r;
+    return -EPIPE; /* no corio_fail: no backtrace, the chain still */
+}
+
+/* Spawns both, and drops them once done without retrieving their errors,
+ * while it and main still live. */
+static int tb_mid(void *a, void **r)
+{
+    corio_task_opts lo = {"leaf", 0, 0}, qo = {"quiet", 0, 0};
+    corio_task *t[2];
+    (void)a, (void)r;
+    CHECK_EQ(corio_spawn(tb_leaf, NULL, &lo, &t[0]), 0);
+    CHECK_EQ(corio_spawn(tb_quiet, NULL, &qo, &t[1]), 0);
+    while (!corio_task_done(t[0]) || !corio_task_done(t[1]))
+        CHECK_EQ(corio_sleep(0), 0);
+    corio_task_release(t[0]);
+    corio_task_release(t[1]);
+    return 0;
+}
+
+static int tb_main(void)
+{
+    corio_task_opts mo = {"mid", 0, 0};
+    corio_task *m;
+    CHECK_EQ(corio_diag_debug(corio_loop_current(), 1), 0);
+    CHECK_EQ(corio_spawn(tb_mid, NULL, &mo, &m), 0);
+    CHECK_EQ(corio_task_join(m, NULL), 0);
+    corio_task_release(m);
+    return 0;
+}
+
+TEST(diag_unretrieved_error_async_traceback)
+{
+    int saved;
+    FILE *f = capture_stderr(&saved);
+    char *s, want[160];
+    const char *leaf, *quiet;
+    CHECK_EQ(run(tb_main), 0);
+    s = end_capture(f, saved);
+    snprintf(want, sizeof want, "test_diag.c:%d with EIO", tb_line);
+    CHECK_HAS(s, want);
+    leaf = strstr(s, "async traceback of task 'leaf' (#3), where it failed "
+                     "(corio_fail), most recent call first:\n    #0 0x");
+    CHECK(leaf != NULL);
+    /* The frames from corio_fail's caller out, then the chain of tasks
+     * that spawned it, each with its site. */
+    if (!strcmp(corio__bt_symbolizer(), "libdw")) {
+        const char *fr = strstr(leaf, " tb_read_block");
+        CHECK(fr != NULL);
+        CHECK_HAS(leaf, " tb_leaf+0x");
+        /* With line tables (not every compiler's DWARF reads here), the
+         * innermost frame is the corio_fail line. */
+        snprintf(want, sizeof want, " at %s:%d\n", __FILE__, tb_line);
+        if (strstr(fr, " at ") && strstr(fr, " at ") < strchr(fr, '\n'))
+            CHECK_HAS(fr, want);
+    }
+    CHECK_HAS(leaf, "\n  spawned at ");
+    CHECK_HAS(leaf, "\n    by task 'mid' (#2), spawned at ");
+    CHECK_HAS(leaf, "\n    by task 'main' (#1), spawned at ");
+    /* Failed without corio_fail: said so, the chain still given. */
+    quiet = strstr(s, "task 'quiet' (#4): no backtrace (it returned its "
+                      "error without corio_fail)\n  spawned at ");
+    CHECK(quiet != NULL);
+    CHECK_HAS(quiet, "\n    by task 'mid' (#2), spawned at ");
+    free(s);
+}
+
+/* Debug mode off (the loop's and CORIO_DEBUG): the one-line report only. */
+TEST(diag_unretrieved_error_no_traceback_when_off)
+{
+    int saved;
+    FILE *f;
+    char *s;
+    if (getenv("CORIO_DEBUG") && strcmp(getenv("CORIO_DEBUG"), "0"))
+        corio_test_skip("CORIO_DEBUG is set: debug mode is on");
+    f = capture_stderr(&saved);
+    CHECK_EQ(run(unretrieved_main), 0);
+    s = end_capture(f, saved);
+    CHECK_HAS(s, "task 'reader' (spawned at ");
+    CHECK(strstr(s, "async traceback") == NULL);
+    CHECK(strstr(s, "no backtrace") == NULL);
+    free(s);
+}
+
+/* ---- debug mode: where a never-resumed coroutine was made --------------------------------- */
+
+static int co_line;
+
+static int co_body(void *a, void **r)
+{
+    (void)a, (void)r;
+    return 0;
+}
+
+static __attribute__((noinline)) corio_coro *co_make_forgotten(void)
+{
+    corio_coro_opts o = {"forgotten", 0, 0};
+    corio_coro *co = NULL;
+    int rc;
+    co_line = __LINE__; rc = corio_coro_new(co_body, NULL, &o, &co);
+    CHECK_EQ(rc, 0);
+    return co;
+}
+
+static char *free_forgotten(const char *debug)
+{
+    int saved;
+    FILE *f;
+    corio_coro *co = co_make_forgotten();
+    setenv("CORIO_DEBUG", debug, 1);
+    f = capture_stderr(&saved);
+    CHECK_EQ(corio_coro_free(co), 0);
+    return end_capture(f, saved);
+}
+
+TEST(diag_never_resumed_names_creation_site)
+{
+    char *s, want[160];
+    /* Off: the report says how to learn where. */
+    s = free_forgotten("0");
+    CHECK_HAS(s, "corio: coroutine 'forgotten' was never resumed (CORIO_DEBUG=1 "
+                 "says where it was created)");
+    free(s);
+    /* On: the function (and with libdw the line) that called
+     * corio_coro_new. */
+    s = free_forgotten("1");
+    CHECK_HAS(s, "corio: coroutine 'forgotten' was never resumed; it was "
+                 "created at ");
+    if (!strcmp(corio__bt_symbolizer(), "libdw")) {
+        CHECK_HAS(s, "created at co_make_forgotten");
+        /* With line tables, the very line. */
+        snprintf(want, sizeof want, "co_make_forgotten (%s:%d)", __FILE__,
+                 co_line);
+        if (strstr(s, "co_make_forgotten ("))
+            CHECK_HAS(s, want);
+    }
     free(s);
 }

@@ -298,7 +298,8 @@ static int gather_two(void *arg, void **result)
     return 0;
 }
 
-TEST(task_two_thinkers_shorter_first)
+TEST_FIFO(task_two_thinkers_shorter_first,
+          "the trace starts in the tasks' spawn order")
 {
     struct trace tr = {""};
     double t0 = now_s();
@@ -484,7 +485,8 @@ static int interleave(void *arg, void **result)
     return 0;
 }
 
-TEST(task_sleep_zero_interleaves)
+TEST_FIFO(task_sleep_zero_interleaves,
+          "asserts the round-robin order of yielding tasks")
 {
     struct trace tr = {""};
     CHECK_EQ(corio_run(interleave, &tr, NULL), 0);
@@ -513,7 +515,8 @@ static int bare_yield_main(void *arg, void **result)
     return 0;
 }
 
-TEST(task_bare_yield_is_sleep_zero)
+TEST_FIFO(task_bare_yield_is_sleep_zero,
+          "asserts the round-robin order of yielding tasks")
 {
     struct trace tr = {""};
     CHECK_EQ(corio_run(bare_yield_main, &tr, NULL), 0);

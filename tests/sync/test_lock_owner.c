@@ -85,7 +85,8 @@ static int busy_free(void)
     return 0;
 }
 
-TEST(sync_lock_free_busy_while_owner_lives)
+TEST_FIFO(sync_lock_free_busy_while_owner_lives,
+          "one sleep(0) lets the spawned owner take the lock first")
 {
     CHECK_EQ(run(busy_free), 0);
 }

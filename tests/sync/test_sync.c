@@ -223,17 +223,20 @@ static int lock_cancel_waiting(void) { return lock_cancel(0); }
 static int lock_cancel_handoff(void) { return lock_cancel(1); }
 static int lock_cancel_handoff_withdrawn(void) { return lock_cancel(2); }
 
-TEST(sync_lock_cancel_while_waiting)
+TEST_FIFO(sync_lock_cancel_while_waiting,
+          "waiters must queue on the lock in spawn order")
 {
     CHECK_EQ(run(lock_cancel_waiting), 0);
 }
 
-TEST(sync_lock_cancel_at_handoff)
+TEST_FIFO(sync_lock_cancel_at_handoff,
+          "waiters must queue on the lock in spawn order")
 {
     CHECK_EQ(run(lock_cancel_handoff), 0);
 }
 
-TEST(sync_lock_cancel_at_handoff_withdrawn)
+TEST_FIFO(sync_lock_cancel_at_handoff_withdrawn,
+          "waiters must queue on the lock in spawn order")
 {
     CHECK_EQ(run(lock_cancel_handoff_withdrawn), 0);
 }
@@ -336,7 +339,8 @@ static int event_all(void)
     return 0;
 }
 
-TEST(sync_event_wakes_all_and_cancels)
+TEST_FIFO(sync_event_wakes_all_and_cancels,
+          "woken waiters must run in the order they waited")
 {
     corio_event *ev;
     CHECK_EQ(run(event_all), 0);
@@ -408,7 +412,8 @@ static int cond_basics(void)
     return 0;
 }
 
-TEST(sync_cond_notify_fifo_and_misuse)
+TEST_FIFO(sync_cond_notify_fifo_and_misuse,
+          "notify order is asserted against the waiters' spawn order")
 {
     CHECK_EQ(run(cond_basics), 0);
 }
@@ -479,17 +484,20 @@ static int cond_cancel_waiting(void) { return cond_cancel(0); }
 static int cond_cancel_notified(void) { return cond_cancel(1); }
 static int cond_cancel_retaking(void) { return cond_cancel(2); }
 
-TEST(sync_cond_cancel_while_waiting)
+TEST_FIFO(sync_cond_cancel_while_waiting,
+          "waiters must queue on the condition in spawn order")
 {
     CHECK_EQ(run(cond_cancel_waiting), 0);
 }
 
-TEST(sync_cond_cancel_after_notify)
+TEST_FIFO(sync_cond_cancel_after_notify,
+          "waiters must queue on the condition in spawn order")
 {
     CHECK_EQ(run(cond_cancel_notified), 0);
 }
 
-TEST(sync_cond_cancel_while_retaking_lock)
+TEST_FIFO(sync_cond_cancel_while_retaking_lock,
+          "waiters must queue on the condition in spawn order")
 {
     CHECK_EQ(run(cond_cancel_retaking), 0);
 }
@@ -652,7 +660,8 @@ static int sem_cancel(void)
     return 0;
 }
 
-TEST(sync_sem_cancel_waiting_and_at_handoff)
+TEST_FIFO(sync_sem_cancel_waiting_and_at_handoff,
+          "waiters must queue on the semaphore in spawn order")
 {
     CHECK_EQ(run(sem_cancel), 0);
 }
@@ -713,7 +722,8 @@ static int sem_stress(void)
     return 0;
 }
 
-TEST(sync_sem_random_cancels_keep_permits)
+TEST_FIFO(sync_sem_random_cancels_keep_permits,
+          "timed acquirers keep their permits: they must queue behind workers")
 {
     CHECK_EQ(run(sem_stress), 0);
 }
@@ -765,7 +775,8 @@ static int barrier_basics(void)
     return 0;
 }
 
-TEST(sync_barrier_indices_and_reuse)
+TEST_FIFO(sync_barrier_indices_and_reuse,
+          "arrival indices are asserted in the workers' spawn order")
 {
     CHECK_EQ(run(barrier_basics), 0);
 }
@@ -865,7 +876,8 @@ TEST(sync_barrier_cancel_while_waiting)
     CHECK_EQ(run(barrier_cancel_waiting), 0);
 }
 
-TEST(sync_barrier_cancel_at_release)
+TEST_FIFO(sync_barrier_cancel_at_release,
+          "arrival indices are asserted in the workers' spawn order")
 {
     CHECK_EQ(run(barrier_cancel_released), 0);
 }

@@ -251,7 +251,8 @@ static int cancel_every_point_body(void)
     return 0;
 }
 
-TEST(agen_cancel_every_point)
+TEST_FIFO(agen_cancel_every_point,
+          "counts the sleep(0)s the consumer takes to start and park")
 {
     CHECK_EQ(run(cancel_every_point_body), 0);
 }

@@ -70,7 +70,8 @@ static int bare_yield(void)
     return 0;
 }
 
-TEST(task_bare_yield_sees_cancel)
+TEST_FIFO(task_bare_yield_sees_cancel,
+          "one sleep(0) lets the spawned task reach its next yield first")
 {
     CHECK_EQ(run(bare_yield), 0);
 }

@@ -142,7 +142,8 @@ static int join_body(void)
     return 0;
 }
 
-TEST(task_cancel_rule_join)
+TEST_FIFO(task_cancel_rule_join,
+          "one sleep(0) lets the spawned child run and end first")
 {
     CHECK_EQ(run(join_body), 0);
 }

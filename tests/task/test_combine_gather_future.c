@@ -79,7 +79,8 @@ static int await_after_done(void)
     return 0;
 }
 
-TEST(gather_future_await_after_done)
+TEST_FIFO(gather_future_await_after_done,
+          "open_gate's one sleep(0) lets the woken child end first")
 {
     CHECK_EQ(run(await_after_done), 0);
 }
@@ -105,7 +106,8 @@ static int child_fails(void)
     return 0;
 }
 
-TEST(gather_future_child_fails)
+TEST_FIFO(gather_future_child_fails,
+          "open_gate's one sleep(0) lets the woken child end first")
 {
     char *err;
     corio_test_stderr_begin();
@@ -172,7 +174,8 @@ static int collect_cancelled(void)
     return 0;
 }
 
-TEST(gather_future_cancel_with_collect)
+TEST_FIFO(gather_future_cancel_with_collect,
+          "open_gate's one sleep(0) lets the woken child end first")
 {
     CHECK_EQ(run(collect_cancelled), 0);
 }
@@ -216,7 +219,8 @@ static int awaiter_cancelled(void)
     return 0;
 }
 
-TEST(gather_future_awaiter_cancelled)
+TEST_FIFO(gather_future_awaiter_cancelled,
+          "open_gate's one sleep(0) lets the woken child end first")
 {
     CHECK_EQ(run(awaiter_cancelled), 0);
 }
@@ -285,7 +289,8 @@ static int dropped(void)
     return 0;
 }
 
-TEST(gather_future_dropped_handle)
+TEST_FIFO(gather_future_dropped_handle,
+          "open_gate's one sleep(0) lets the woken child end first")
 {
     char *err;
     corio_test_stderr_begin();

@@ -301,7 +301,8 @@ static int as_completed_timeout(void)
     return 0;
 }
 
-TEST(combine_as_completed_timeout)
+TEST_FIFO(combine_as_completed_timeout,
+          "open_gate's one sleep(0) lets the woken child end first")
 {
     CHECK_EQ(run(as_completed_timeout), 0);
 }
@@ -367,7 +368,8 @@ static int as_completed_cancel_busy_free(void)
     return 0;
 }
 
-TEST(combine_as_completed_cancel_busy_free)
+TEST_FIFO(combine_as_completed_cancel_busy_free,
+          "the taker spawned first must reach the iterator first")
 {
     CHECK_EQ(run(as_completed_cancel_busy_free), 0);
 }

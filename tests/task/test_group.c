@@ -147,7 +147,8 @@ static int two_fail_at_once(void)
     return 0;
 }
 
-TEST(group_two_children_fail_at_once)
+TEST_FIFO(group_two_children_fail_at_once,
+          "the gate wakes both; the first spawned must run first")
 {
     CHECK_EQ(run(two_fail_at_once), 0);
 }

@@ -2,18 +2,20 @@
  * test_handoff.c: the direct hand-off between tasks (task.c, Go's
  * runnext): a task that wakes exactly one other task and then parks
  * switches to it directly. Two tasks doing that forever must not starve
- * a due timer, a readable descriptor, a loop stop or a third task, and
- * every kind of wake (future, event, queue) must hand over the right
- * value. Proven by counts and ordering, never by time: a due timer runs
- * within a few hand-offs, a ready descriptor within a few poll intervals
- * (the poller is consulted every 61 loop iterations, and each hand-off
- * counts as one).
+ * a due timer, a readable descriptor, a loop stop, corio_run's SIGINT or
+ * a third task, and every kind of wake (future, event, queue) must hand
+ * over the right value. Proven by counts and ordering, never by time: a
+ * due timer runs within a few hand-offs, a ready descriptor within a few
+ * poll intervals (the poller is consulted every 61 loop iterations, and
+ * each hand-off counts as one).
  */
 #include "test.h"
 
 #include <corio.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 enum { BY_FUTURE, BY_EVENT, BY_QUEUE };
@@ -479,5 +481,67 @@ TEST(task_handoff_yielder_keeps_turn)
      * (give or take the start and the end). */
     CHECK_INT(s.count, <=, 1000 + 2);
     CHECK_INT(s.count, >=, 1000 - 2);
+    pp_fini(&s);
+}
+
+/* ---- corio_run's SIGINT check between chains ----------------------------- */
+
+/* A side that sends the process SIGINT at the 100th hand-off and goes on. */
+static int sigint_side(void *arg, void **result)
+{
+    struct side *me = arg;
+    struct pp *s = me->s;
+    int i = me->i, rc;
+    *result = NULL;
+    for (;;) {
+        if ((rc = pp_wait(s, i)) != 0)
+            return rc;
+        if (s->count == 100)
+            CHECK_EQ(kill(getpid(), SIGINT), 0);
+        if ((rc = pp_arm(s, i)) != 0)
+            return rc;
+        s->count++;
+        if ((rc = pp_give(s, 1 - i)) != 0)
+            return rc;
+    }
+}
+
+static int sigint_main(void *arg, void **result)
+{
+    struct pp *s = arg;
+    struct side side[2];
+    corio_task *t[2];
+    int rc;
+    *result = NULL;
+    for (int i = 0; i < 2; i++) {
+        side[i].s = s;
+        side[i].i = i;
+        CHECK_EQ(corio_spawn(sigint_side, &side[i], NULL, &t[i]), 0);
+    }
+    CHECK_EQ(pp_give(s, 0), 0);
+    rc = corio_task_join(t[0], NULL); /* the SIGINT cancels main here */
+    s->seen_at = s->count;
+    for (int i = 0; i < 2; i++) {
+        corio_task_cancel(t[i]);
+        corio_task_release(t[i]);
+    }
+    return rc;
+}
+
+/* corio_run looks at SIGINT once per loop iteration, and a chain of
+ * hand-offs is granted at most the iterations left before the next poll
+ * (61), so two tasks handing off forever still let the signal cancel main
+ * within that many hand-offs (counted, not timed). */
+TEST(task_handoff_sigint_seen_within_poll_interval)
+{
+    struct pp s;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL; /* corio_run leaves an ignored SIGINT alone */
+    CHECK_EQ(sigaction(SIGINT, &dfl, NULL), 0);
+    pp_init(&s, BY_FUTURE);
+    CHECK_EQ(corio_run(sigint_main, &s, NULL), -ECANCELED);
+    CHECK_INT(s.seen_at, >=, 101);
+    CHECK_INT(s.seen_at, <=, 100 + 61 + 2);
     pp_fini(&s);
 }

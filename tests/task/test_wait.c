@@ -101,7 +101,8 @@ static int record_states(void *arg, void **result)
     return 0;
 }
 
-TEST(wait_record_follows_a_future_wait)
+TEST_FIFO(wait_record_follows_a_future_wait,
+          "one sleep(0) lets the spawned task run and park first")
 {
     CHECK_EQ(corio_run(record_states, NULL, NULL), 0);
 }
@@ -139,7 +140,8 @@ static int record_cancelled(void *arg, void **result)
     return 0;
 }
 
-TEST(wait_record_cancelled_by_detach)
+TEST_FIFO(wait_record_cancelled_by_detach,
+          "one sleep(0) lets the spawned task run and park first")
 {
     CHECK_EQ(corio_run(record_cancelled, NULL, NULL), 0);
 }
@@ -174,7 +176,8 @@ static void double_wake_child(void *arg)
     exit(corio_run(double_wake, NULL, NULL) == 0 ? 0 : 3);
 }
 
-TEST(wait_second_wake_is_refused)
+TEST_FIFO(wait_second_wake_is_refused,
+          "one sleep(0) lets the spawned task run and park first")
 {
     char *err = NULL;
     int st = corio_test_fork(double_wake_child, NULL, &err);
@@ -212,7 +215,8 @@ static void lost_task_child(void *arg)
     exit(3);
 }
 
-TEST(wait_task_check_catches_a_lost_task)
+TEST_FIFO(wait_task_check_catches_a_lost_task,
+          "one sleep(0) lets the spawned task run and park first")
 {
     char *err = NULL;
     int st = corio_test_fork(lost_task_child, NULL, &err);

@@ -13,9 +13,14 @@
 #include "thread/pool.h"
 
 #include <corio.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -669,4 +674,191 @@ TEST(thread_no_thread_can_start)
     CHECK_EQ(corio_pool_new(NULL, &P), 0);
     CHECK_EQ(run(no_thread_body), 0);
     corio_pool_release(P);
+}
+
+/* ---- idle threads sleep ------------------------------------------------------------ */
+
+static int empty_work(void *arg, void **result)
+{
+    (void)arg;
+    *result = NULL;
+    return 0;
+}
+
+static int burst(void *arg, void **result)
+{
+    int k;
+    (void)arg;
+    (void)result;
+    for (k = 0; k < 50; k++)
+        CHECK_EQ(corio_to_thread(empty_work, NULL, NULL), 0);
+    return 0;
+}
+
+/* State letter of thread tid of this process (/proc), '?' if gone. */
+static char thread_state(const char *tid)
+{
+    char path[96], buf[512], *p;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+    if (!(f = fopen(path, "r")))
+        return '?';
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    p = strrchr(buf, ')'); /* the name may hold spaces */
+    return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Threads of this process, other than the caller, that are running. */
+static int others_running(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    char self[32];
+    int n = 0;
+    CHECK(d != NULL);
+    snprintf(self, sizeof self, "%ld", (long)syscall(SYS_gettid));
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && strcmp(e->d_name, self) != 0 &&
+            thread_state(e->d_name) == 'R')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* After bursts of jobs from 4 tasks, every pool thread parks (no thread
+ * spins for work) and sleeps in the kernel until the idle timeout. */
+static int idle_body(void)
+{
+    corio_task *t[4];
+    int i;
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    for (i = 0; i < 4; i++)
+        CHECK_EQ(corio_spawn(burst, NULL, NULL, &t[i]), 0);
+    for (i = 0; i < 4; i++) {
+        CHECK_EQ(corio_task_join(t[i], NULL), 0);
+        corio_task_release(t[i]);
+    }
+    CHECK(corio_pool_threads(P) >= 1);
+    while (corio__pool_parked(P) != corio_pool_threads(P))
+        sched_yield();
+    /* Parked is counted just before the futex wait: wait until the
+     * kernel has them asleep too. */
+    while (others_running() > 0)
+        sched_yield();
+    CHECK_EQ(corio__pool_parked(P), corio_pool_threads(P));
+    return 0;
+}
+
+TEST(thread_pool_idle_threads_sleep)
+{
+    corio_pool_opts o = {{0, 0, 0}, 1000, 0}; /* no idle exit meanwhile */
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(idle_body), 0);
+    corio_pool_release(P);
+}
+
+/* ---- an abandoned job's free_result that waits for a later job ---------------------- */
+
+static sem_t j1_go, in_free, j2_ran;
+static corio_pool *Q;
+
+static int j1_fn(void *arg, void **result)
+{
+    (void)arg;
+    CHECK_EQ(sem_wait(&j1_go), 0);
+    *result = malloc(1);
+    return 0;
+}
+
+/* Runs on the pool thread that ran j1, on its way back from it. */
+static void slow_free(void *r)
+{
+    free(r);
+    CHECK_EQ(sem_post(&in_free), 0);
+    CHECK_EQ(sem_wait(&j2_ran), 0); /* only a later job posts it */
+}
+
+static int j2_fn(void *arg, void **result)
+{
+    (void)arg;
+    *result = NULL;
+    CHECK_EQ(sem_post(&j2_ran), 0);
+    return 0;
+}
+
+static pthread_barrier_t meet;
+
+static int meet_fn(void *arg, void **result)
+{
+    int rc;
+    (void)arg;
+    *result = NULL;
+    rc = pthread_barrier_wait(&meet);
+    CHECK(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
+    return 0;
+}
+
+static int meet_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_to_thread(meet_fn, NULL, NULL), 0);
+    return 0;
+}
+
+static int j1_task(void *arg, void **result)
+{
+    corio_to_thread_opts o = {CORIO_LANE_USER, CORIO_CANCEL_ABANDON,
+                              slow_free};
+    void *r = NULL;
+    (void)arg;
+    (void)result;
+    CHECK_EQ(corio_to_thread_with(j1_fn, NULL, &o, &r), -ECANCELED);
+    return 0;
+}
+
+/* Two threads exist and are parked; j1 is abandoned while it runs, and
+ * its free_result waits until j2 has run. j2 must get the parked thread:
+ * the thread still busy in the free_result is not coming for it. */
+static int free_waits_body(void)
+{
+    corio_task *t;
+    int i;
+    corio_task *b[2];
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), Q), 0);
+    /* Two jobs that must run at once: two threads. */
+    for (i = 0; i < 2; i++)
+        CHECK_EQ(corio_spawn(meet_task, NULL, NULL, &b[i]), 0);
+    for (i = 0; i < 2; i++) {
+        CHECK_EQ(corio_task_join(b[i], NULL), 0);
+        corio_task_release(b[i]);
+    }
+    CHECK_EQ(corio_pool_threads(Q), 2);
+    while (corio__pool_parked(Q) != corio_pool_threads(Q))
+        sched_yield();
+    CHECK_EQ(corio_spawn(j1_task, NULL, NULL, &t), 0);
+    while (corio__pool_running(Q, CORIO_LANE_USER) != 1)
+        CHECK_EQ(corio_sleep(0), 0);
+    CHECK_EQ(corio_task_cancel(t), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0); /* -ECANCELED at once */
+    corio_task_release(t);
+    CHECK_EQ(sem_post(&j1_go), 0);
+    CHECK_EQ(sem_wait(&in_free), 0); /* j1's thread waits in free_result */
+    CHECK_EQ(corio_to_thread(j2_fn, NULL, NULL), 0); /* would hang */
+    return 0;
+}
+
+TEST(thread_abandoned_free_waits_for_next_job)
+{
+    corio_pool_opts o = {{0, 0, 0}, 1000, 0};
+    sem_init(&j1_go, 0, 0);
+    sem_init(&in_free, 0, 0);
+    sem_init(&j2_ran, 0, 0);
+    pthread_barrier_init(&meet, NULL, 2);
+    CHECK_EQ(corio_pool_new(&o, &Q), 0);
+    CHECK_EQ(run(free_waits_body), 0);
+    corio_pool_release(Q);
 }

@@ -15,7 +15,9 @@
  * never per reuse: PTE guards are installed GUARD_BATCH slots ahead with
  * one process_madvise (about 1% of the system calls of a madvise per
  * stack; 1,000,000 stacks take ~8,000 calls), other modes cost one
- * madvise or mprotect per new stack. Arenas of a
+ * madvise or mprotect per new stack. The top page of fresh slots is
+ * faulted in ahead the same way (populate_batch), up to GUARD_BATCH slots
+ * and never more than the class has carved so far. Arenas of a
  * class start at 4 MiB and double up to 1 GiB, halving again if the kernel
  * refuses (RLIMIT_AS); they are never unmapped.
  *
@@ -72,6 +74,9 @@
 #ifndef MADV_GUARD_REMOVE
 #define MADV_GUARD_REMOVE 103
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 #define PIDFD_SELF_PROCESS (-10000) /* Linux 6.15: "this process" */
 #define GUARD_BATCH 128 /* guards installed ahead per process_madvise */
 
@@ -93,6 +98,8 @@ struct corio__arena {
     atomic_size_t ncarved;      /* slots in use; published for the handler */
     size_t guarded;             /* slots below this have a PTE guard
                                  * installed ahead (guard_batch) */
+    size_t populated;           /* slots below this had their top page
+                                 * faulted in ahead (populate_batch) */
     corio__stack *descs;        /* nslots descriptors, in the header */
     struct corio__arena *next;  /* older arena; fixed once published */
     unsigned cls;
@@ -105,9 +112,11 @@ static struct {
     struct {
         struct corio__arena *cur;  /* being carved */
         size_t next_arena;         /* bytes for this class's next arena */
+        size_t carved;             /* stacks carved in this class */
     } cls[CORIO__STACK_NCLASS_MAX];
     size_t arenas, vmas, budget, by_guard[4];
     int budget_set, pte_dead, pte_checked, mprotect_dead, batch_dead;
+    int populate_dead;
 } carver;
 
 static _Atomic(struct corio__arena *) arena_list; /* newest first */
@@ -302,6 +311,50 @@ static void guard_batch(struct corio__arena *a, size_t from)
 #endif
 }
 
+/* Fault in the top page of the next slots of arena a from slot `from`
+ * (the page corio__ctx_make writes first) with one process_madvise
+ * (MADV_POPULATE_WRITE), so the first switch into each of those stacks
+ * takes no page fault: one system call for many pages instead of one
+ * fault each, about a quarter of a fault's CPU saved per page here (1.6
+ * us a fault, 1.2 us a populated page, on this virtual machine). How many
+ * slots: as many as the class has carved so far, at most GUARD_BATCH,
+ * so a program with few tasks makes resident at most as many pages as
+ * it already uses. Same conditions as guard_batch (process_madvise on
+ * this process, not under Valgrind); a refusal turns it off for good,
+ * and the pages then fault one by one as before. Called under
+ * corio__stack_lock. */
+static void populate_batch(struct corio__arena *a, size_t from)
+{
+#ifdef SYS_process_madvise
+    struct iovec iov[GUARD_BATCH];
+    const corio__stack_geometry *g = &corio__stack_geom;
+    size_t n = a->nslots - from, want = carver.cls[a->cls].carved, k;
+    long r;
+    if (carver.populate_dead || carver.batch_dead || g->valgrind)
+        return;
+    if (want > GUARD_BATCH)
+        want = GUARD_BATCH;
+    if (n > want)
+        n = want;
+    if (n < 2)
+        return;
+    for (k = 0; k < n; k++) {
+        /* The top page: the slot ends at the next slot's guard. */
+        iov[k].iov_base = a->base + (from + k + 1) * a->slot - g->page;
+        iov[k].iov_len = g->page;
+    }
+    r = syscall(SYS_process_madvise, (long)PIDFD_SELF_PROCESS, (long)iov,
+                (long)n, (long)MADV_POPULATE_WRITE, 0L, 0L);
+    if (r == (long)(n * g->page))
+        a->populated = from + n;
+    else
+        carver.populate_dead = 1;
+#else
+    (void)a;
+    (void)from;
+#endif
+}
+
 /* ---- arenas ------------------------------------------------------------- */
 
 static size_t round_page(size_t n)
@@ -346,6 +399,7 @@ static struct corio__arena *arena_new(unsigned c)
             a->nslots = n;
             atomic_init(&a->ncarved, 0);
             a->guarded = 0;
+            a->populated = 0;
             a->descs = (corio__stack *)(a + 1);
             a->cls = c;
             a->next = atomic_load_explicit(&arena_list, memory_order_relaxed);
@@ -383,12 +437,15 @@ int corio__stack_carve(unsigned c, corio__stack **out)
     VG_MARK(DEFINED, st->lo, st->size + VG_PAD); /* as mmap left it */
     if (i >= a->guarded)
         guard_batch(a, i);
+    if (i >= a->populated)
+        populate_batch(a, i);
     st->guard = (unsigned char)guard_setup(st, i < a->guarded);
 #ifdef CORIO_HAVE_VALGRIND
     st->valgrind_id = VALGRIND_STACK_REGISTER(st->lo, (char *)st->lo +
                                                           st->size);
 #endif
     carver.by_guard[st->guard]++;
+    carver.cls[c].carved++;
     /* The handler may now look at this slot. */
     atomic_store_explicit(&a->ncarved, i + 1, memory_order_release);
     *out = st;
