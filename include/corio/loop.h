@@ -8,7 +8,8 @@
  * runs in the next iteration, as in asyncio). Tasks (task.h) and callbacks
  * share that queue.
  *
- * Only corio_loop_call_soon_threadsafe, corio_loop_hold and
+ * Only corio_loop_call_soon_threadsafe,
+ * corio_loop_try_call_soon_threadsafe, corio_loop_hold and
  * corio_loop_unhold may be called from another thread.
  * Everything else is for the loop's own thread.
  *
@@ -31,9 +32,20 @@ typedef struct corio_handle corio_handle;
 typedef struct corio_context corio_context; /* ctxvar.h */
 typedef void (*corio_callback)(void *arg);
 
+/* The default bound on cross-thread calls waiting for a loop (see
+ * corio_loop_call_soon_threadsafe), and the value that means no bound. */
+#define CORIO_THREADSAFE_MAX_DEFAULT 4096
+#define CORIO_THREADSAFE_UNBOUNDED SIZE_MAX
+
 typedef struct corio_loop_opts {
     /* I/O backend: "epoll" or "poll"; NULL: $CORIO_BACKEND, else epoll. */
     const char *backend;
+    /* Back-pressure: how many cross-thread calls may wait for the loop
+     * before corio_loop_call_soon_threadsafe, called from a thread that
+     * runs no loop, waits for the loop to catch up (see there). 0:
+     * CORIO_THREADSAFE_MAX_DEFAULT; CORIO_THREADSAFE_UNBOUNDED: never
+     * wait. */
+    size_t threadsafe_max;
 } corio_loop_opts;
 
 /*
@@ -133,14 +145,50 @@ CORIO_API int corio_loop_call_at_in_ctx(corio_loop *loop, corio_context *ctx,
  * corio_loop_call_soon_threadsafe: from any thread, have the loop run
  * fn(arg) soon, and wake it if it is waiting. Wakeups are coalesced: many
  * calls before the loop wakes cost one eventfd write. The calls run in
- * the order made, a bounded share per loop iteration, so that a flood of
- * them from other threads never holds up timers and I/O for long (a due
- * timer waits for at most one share). Returns 0, -EINVAL
- * (loop or fn NULL), -ENOMEM, or -ESHUTDOWN once the loop is being freed
- * (fn will not run). Does not suspend.
+ * the order made (each thread's in its own order), a bounded share per
+ * loop iteration, so that a flood of them from other threads never holds
+ * up timers and I/O for long (a due timer waits for at most one share).
+ * Returns 0, -EINVAL (loop or fn NULL), -ENOMEM, or -ESHUTDOWN once the
+ * loop is being freed (fn will not run). Does not suspend; may block a
+ * thread that runs no loop (back-pressure, below).
+ *
+ * Back-pressure. While the loop runs and at least threadsafe_max calls
+ * (corio_loop_opts; 4096 by default) wait for it, a call from a thread
+ * that runs no loop blocks that thread (asleep on a futex, no spinning)
+ * until the loop has taken the waiting calls down to half the bound,
+ * then queues fn. A flood from such threads thus leaves the CPU to the
+ * loop instead of piling up work it cannot reach. It never waits:
+ *   - on a thread inside corio_loop_run (a task or callback of any loop,
+ *     posting to its own loop or another): it queues over the bound, so
+ *     loops posting to each other can never deadlock;
+ *   - while the loop is not running (calls queued before corio_loop_run,
+ *     or between runs, are not bounded), and a return from corio_loop_run
+ *     lets every waiting caller queue its call;
+ *   - inside corio's own machinery (thread-pool completions, the posts of
+ *     corio_run_coroutine_threadsafe, the diagnostics watchdog's dump
+ *     request), which queues over the bound too.
+ * The bound is thus soft: callers that do not wait, and callers that
+ * checked it at the same moment, can take the queue past it.
+ * corio_loop_free wakes every waiting caller, which then returns
+ * -ESHUTDOWN (fn will not run). A caller that must not block uses
+ * corio_loop_try_call_soon_threadsafe. A waiting caller must not hold
+ * anything the loop's callbacks wait for (a mutex they lock): the loop
+ * could then never catch up.
  */
 CORIO_API int corio_loop_call_soon_threadsafe(corio_loop *loop,
                                               corio_callback fn, void *arg);
+
+/*
+ * corio_loop_try_call_soon_threadsafe: corio_loop_call_soon_threadsafe
+ * that never waits and honours the bound from every thread: while the
+ * loop runs with threadsafe_max calls or more waiting for it, it returns
+ * -EAGAIN and queues nothing (fn will not run), whichever thread calls it
+ * (a loop's own callback can use it to back off from a busy loop). Else
+ * returns as corio_loop_call_soon_threadsafe. Does not suspend.
+ */
+CORIO_API int corio_loop_try_call_soon_threadsafe(corio_loop *loop,
+                                                  corio_callback fn,
+                                                  void *arg);
 
 /*
  * corio_loop_hold / corio_loop_unhold: from any thread, tell the loop

@@ -18,7 +18,8 @@
  *     snapshot (symbolizing there is allowed: it is an ordinary thread),
  *     "task 'x' (#n) holds the loop" and where it runs, or where the loop
  *     thread is when no task runs; then asks the loop for the whole dump
- *     with corio_loop_call_soon_threadsafe.
+ *     with corio__loop_call_soon_soft (a threadsafe call that never waits
+ *     on back-pressure: the loop may be held by a hog).
  *   - the loop, which prints corio_loop_dump to stderr at its next
  *     iteration: at once when it was idle, once the hog yields otherwise.
  *
@@ -163,7 +164,7 @@ static void *watchdog(void *arg)
             print_snapshot(&sd.snap);
             atomic_store(&sd.taken, 0);
         }
-        if (corio_loop_call_soon_threadsafe(loop, dump_now, loop) != 0)
+        if (corio__loop_call_soon_soft(loop, dump_now, loop) != 0)
             fprintf(stderr, "corio: on signal: the loop takes no more "
                             "calls (being freed)\n");
     }

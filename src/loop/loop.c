@@ -16,7 +16,8 @@
  * each iteration makes at most TSQ_BUDGET of them ready, so a flood from
  * other threads delays a due timer by one share, not by the whole queue,
  * and a producer preempted mid-push holds up neither the loop nor the
- * other producers.
+ * other producers. Back-pressure: a plain thread's call finding the loop
+ * far behind (tsq_max calls waiting) sleeps until it has caught up.
  *
  * Deadlock: when nothing is ready, no timer is pending, no outside wait
  * (descriptor, signal) is counted, no cross-thread work is announced and
@@ -38,12 +39,15 @@
 #include "loop/loop_impl.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -425,10 +429,31 @@ static void tsq_run(corio__ready *r)
  * other (no lost wake-up).
  *
  * Closing. tsq_users counts the pushes in flight, with TSQ_CLOSED set by
- * corio_loop_free, which then waits for the count to drop to 0 (pushes
- * never block, so that wait is short) before it takes what is queued and
- * closes the eventfd. */
+ * corio_loop_free, which then wakes the pushes waiting on back-pressure
+ * and waits for the count to drop to 0 (so that wait is short) before it
+ * takes what is queued and closes the eventfd.
+ *
+ * Back-pressure. tsq_count counts the calls pushed and not yet made
+ * ready (every push adds one before it links, each share takes off what
+ * it made ready). A producer that may wait (a plain thread's
+ * call_soon_threadsafe) and finds tsq_count at tsq_max while the loop
+ * runs registers in tsq_waiters and sleeps on the futex tsq_wseq until
+ * tsq_count is at most tsq_low, the loop stops running, or the loop is
+ * freed. The loop wakes them (bumps tsq_wseq, FUTEX_WAKE all) when a
+ * share takes tsq_count from above tsq_low to tsq_low or below, when
+ * corio_loop_run returns, and in corio_loop_free: one system call per
+ * drain at most, none while no one waits. No wake-up is lost: each side
+ * changes its word (tsq_waiters; tsq_count, tsq_running) before reading
+ * the other's, all sequentially consistent, and a waiter reads tsq_wseq
+ * before it looks, so a bump after the look fails its FUTEX_WAIT. A
+ * waiter whose look came after a share's, and saw tsq_count pushed back
+ * over tsq_low by others, is woken by the next drain: while tsq_count is
+ * over tsq_low there are calls in the queue, so the running loop keeps
+ * taking shares. Waiters are pushes in flight (between tsq_enter and
+ * tsq_leave), so corio_loop_free waits for them to leave. */
 #define TSQ_CLOSED 0x80000000u
+
+enum { PUSH_SOFT, PUSH_WAIT, PUSH_TRY }; /* over the bound: push, wait, refuse */
 
 /* Enter a push (0), or -ESHUTDOWN once corio_loop_free has begun. */
 static int tsq_enter(corio_loop *loop)
@@ -472,12 +497,60 @@ static void tsq_link(corio_loop *loop, corio__post *p)
     atomic_store_explicit(&prev->next, p, memory_order_release);
 }
 
+/* Wake every producer waiting on back-pressure (they look again). */
+static void tsq_wake_waiters(corio_loop *loop)
+{
+    atomic_fetch_add(&loop->tsq_wseq, 1);
+    syscall(SYS_futex, &loop->tsq_wseq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+            NULL, 0);
+}
+
+/* The bound is reached while the loop runs (a push should wait). */
+static int tsq_over(corio_loop *loop)
+{
+    return atomic_load_explicit(&loop->tsq_count, memory_order_relaxed) >=
+               loop->tsq_max &&
+           atomic_load(&loop->tsq_running);
+}
+
+/* Sleep until the loop has taken the queue down to tsq_low, stopped
+ * running, or is being freed (-ESHUTDOWN). Inside tsq_enter. */
+static int tsq_wait(corio_loop *loop)
+{
+    int rc = 0;
+    atomic_fetch_add(&loop->tsq_waiters, 1);
+    for (;;) {
+        unsigned seq = atomic_load(&loop->tsq_wseq);
+        if (atomic_load(&loop->tsq_users) & TSQ_CLOSED) {
+            rc = -ESHUTDOWN;
+            break;
+        }
+        if (!atomic_load(&loop->tsq_running) ||
+            atomic_load(&loop->tsq_count) <= loop->tsq_low)
+            break;
+        /* Returns at once if tsq_wseq moved since it was read. */
+        syscall(SYS_futex, &loop->tsq_wseq, FUTEX_WAIT_PRIVATE, seq, NULL,
+                NULL, 0);
+    }
+    atomic_fetch_sub(&loop->tsq_waiters, 1);
+    return rc;
+}
+
 /* Append p to the cross-thread queue and wake the loop if it waits: 0,
- * or -ESHUTDOWN once corio_loop_free has begun (p is not queued). */
-static int tsq_push(corio_loop *loop, corio__post *p)
+ * -ESHUTDOWN once corio_loop_free has begun, or -EAGAIN (mode PUSH_TRY,
+ * over the bound); p is not queued on error. */
+static int tsq_push(corio_loop *loop, corio__post *p, int mode)
 {
     if (tsq_enter(loop) != 0)
         return -ESHUTDOWN;
+    if (mode != PUSH_SOFT && tsq_over(loop)) {
+        int rc = mode == PUSH_TRY ? -EAGAIN : tsq_wait(loop);
+        if (rc != 0) {
+            tsq_leave(loop);
+            return rc;
+        }
+    }
+    atomic_fetch_add_explicit(&loop->tsq_count, 1, memory_order_relaxed);
     tsq_link(loop, p);
     atomic_thread_fence(memory_order_seq_cst); /* link, then look */
     if (atomic_load_explicit(&loop->sleeping, memory_order_relaxed))
@@ -516,11 +589,11 @@ static corio__post *tsq_pop(corio_loop *loop)
 
 int corio__loop_post(corio_loop *loop, corio__post *p)
 {
-    return tsq_push(loop, p);
+    return tsq_push(loop, p, PUSH_SOFT);
 }
 
-int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
-                                    void *arg)
+static int call_threadsafe(corio_loop *loop, corio_callback fn, void *arg,
+                           int mode)
 {
     corio__tsq_node *n;
     int rc;
@@ -533,9 +606,28 @@ int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
     n->loop = loop;
     n->fn = fn;
     n->arg = arg;
-    if ((rc = tsq_push(loop, &n->post)) != 0)
+    if ((rc = tsq_push(loop, &n->post, mode)) != 0)
         corio__free(n);
     return rc;
+}
+
+int corio_loop_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
+                                    void *arg)
+{
+    /* A thread running a loop never waits (loops posting to each other
+     * must not deadlock). */
+    return call_threadsafe(loop, fn, arg, loop_cur ? PUSH_SOFT : PUSH_WAIT);
+}
+
+int corio_loop_try_call_soon_threadsafe(corio_loop *loop, corio_callback fn,
+                                        void *arg)
+{
+    return call_threadsafe(loop, fn, arg, PUSH_TRY);
+}
+
+int corio__loop_call_soon_soft(corio_loop *loop, corio_callback fn, void *arg)
+{
+    return call_threadsafe(loop, fn, arg, PUSH_SOFT);
 }
 
 int corio_loop_hold(corio_loop *loop)
@@ -596,6 +688,25 @@ static void tsq_share(corio_loop *loop)
         corio__ready_push(loop, &n->ready);
     if (k == TSQ_BUDGET)
         loop->tsq_own = tsq_pop(loop);
+    if (k) { /* back-pressure: wake the waiters once the queue drained */
+        size_t was = atomic_fetch_sub(&loop->tsq_count, k);
+        if (was > loop->tsq_low && was - k <= loop->tsq_low &&
+            atomic_load(&loop->tsq_waiters) != 0)
+            tsq_wake_waiters(loop);
+    }
+}
+
+/* corio_loop_run begins / ends: the bound holds only in between. */
+static void tsq_run_begin(corio_loop *loop)
+{
+    atomic_store(&loop->tsq_running, 1);
+}
+
+static void tsq_run_end(corio_loop *loop)
+{
+    atomic_store(&loop->tsq_running, 0);
+    if (atomic_load(&loop->tsq_waiters) != 0)
+        tsq_wake_waiters(loop);
 }
 
 /* Nothing queued, not even a node still being linked (for the deadlock
@@ -729,6 +840,7 @@ int corio_loop_run(corio_loop *loop)
         return -ESHUTDOWN;
     loop->running = 1;
     loop_cur = loop;
+    tsq_run_begin(loop);
     for (;;) {
         rc = iterate(loop);
         if (rc || loop->stopping)
@@ -736,6 +848,7 @@ int corio_loop_run(corio_loop *loop)
         if (loop->stop_check && loop->stop_check(loop->stop_arg))
             break;
     }
+    tsq_run_end(loop);
     loop->stopping = 0;
     loop->running = 0;
     loop_cur = NULL;
@@ -815,6 +928,12 @@ int corio_loop_new(const corio_loop_opts *opts, corio_loop **out)
     corio__heap_init(&loop->timers);
     loop->tsq_head = &loop->tsq_stub; /* empty: the stub alone */
     atomic_init(&loop->tsq_tail, &loop->tsq_stub);
+    loop->tsq_max = opts && opts->threadsafe_max
+                        ? opts->threadsafe_max
+                        : CORIO_THREADSAFE_MAX_DEFAULT;
+    loop->tsq_low = loop->tsq_max == CORIO_THREADSAFE_UNBOUNDED
+                        ? SIZE_MAX
+                        : loop->tsq_max / 2;
     if ((rc = pops->open(&loop->poller)) != 0)
         goto fail;
     loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -896,9 +1015,11 @@ int corio_loop_free(corio_loop *loop)
     if (loop->running)
         return CORIO_ERUNNING;
     loop->closing = 1;
-    /* Refuse new pushes, and let those in flight finish (they never
-     * block: a few instructions and perhaps an eventfd write). */
+    /* Refuse new pushes, and let those in flight finish (a few
+     * instructions and perhaps an eventfd write; producers waiting on
+     * back-pressure are woken and leave with -ESHUTDOWN). */
     atomic_fetch_or(&loop->tsq_users, TSQ_CLOSED);
+    tsq_wake_waiters(loop); /* producers waiting on back-pressure */
     while ((atomic_load(&loop->tsq_users) & ~TSQ_CLOSED) != 0)
         sched_yield();
     /* Run in closing mode, oldest first (the one taken but not yet made

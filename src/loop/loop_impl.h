@@ -119,6 +119,16 @@ struct corio_loop {
     atomic_int sleeping;          /* the loop is (about to be) waiting in
                                      the poller: a push must wake it */
     atomic_int wake_pending;      /* an eventfd write is outstanding */
+    /* Back-pressure (loop.c, "Back-pressure"): calls pushed and not yet
+     * made ready, the bound and low-water mark a waiting producer sees,
+     * and the producers waiting (a futex on tsq_wseq) while the loop
+     * runs (tsq_running). */
+    atomic_size_t tsq_count;
+    size_t tsq_max;               /* SIZE_MAX: unbounded */
+    size_t tsq_low;
+    atomic_uint tsq_wseq;         /* futex word: bumped to wake waiters */
+    atomic_uint tsq_waiters;
+    atomic_int tsq_running;       /* corio_loop_run under way */
     char tsq_pad1[64];
     corio__post *tsq_head;        /* consumer's end (the loop's thread) */
     corio__post tsq_stub;         /* keeps the queue never empty of nodes */
@@ -280,10 +290,15 @@ static inline void corio__ready_push(corio_loop *loop, corio__ready *r)
 }
 /* From any thread (the caller keeps loop's memory alive): queue p to be
  * run (p->ready.run) by the loop's thread in a coming iteration, and
- * wake the loop. Allocates nothing. 0, or -ESHUTDOWN once corio_loop_free
+ * wake the loop. Allocates nothing, and never waits on back-pressure (it
+ * counts toward the bound). 0, or -ESHUTDOWN once corio_loop_free
  * has begun (p is not queued). Posts queued when corio_loop_free begins
  * are run then, with loop->closing set: their owners clean up. */
 int corio__loop_post(corio_loop *loop, corio__post *p);
+
+/* corio_loop_call_soon_threadsafe for corio's own threads (a watchdog):
+ * never waits on back-pressure, pushes over the bound. Returns as it. */
+int corio__loop_call_soon_soft(corio_loop *loop, corio_callback fn, void *arg);
 /* Take the first ready node, or NULL (for run_hook). */
 corio__ready *corio__ready_pop(corio_loop *loop);
 /* The direct hand-off (task.c, Go's runnext). corio__loop_handoff_peek:
