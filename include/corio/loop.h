@@ -34,7 +34,7 @@ typedef void (*corio_callback)(void *arg);
 
 /* The default bound on cross-thread calls waiting for a loop (see
  * corio_loop_call_soon_threadsafe), and the value that means no bound. */
-#define CORIO_THREADSAFE_MAX_DEFAULT 4096
+#define CORIO_THREADSAFE_MAX_DEFAULT 256
 #define CORIO_THREADSAFE_UNBOUNDED SIZE_MAX
 
 typedef struct corio_loop_opts {
@@ -153,7 +153,7 @@ CORIO_API int corio_loop_call_at_in_ctx(corio_loop *loop, corio_context *ctx,
  * thread that runs no loop (back-pressure, below).
  *
  * Back-pressure. While the loop runs and at least threadsafe_max calls
- * (corio_loop_opts; 4096 by default) wait for it, a call from a thread
+ * (corio_loop_opts; 256 by default) wait for it, a call from a thread
  * that runs no loop blocks that thread (asleep on a futex, no spinning)
  * until the loop has taken the waiting calls down to half the bound,
  * then queues fn. A flood from such threads thus leaves the CPU to the
