@@ -197,6 +197,7 @@ struct bp {
     int out_of_order;
     long most_queued;    /* the largest tsq_count a callback saw */
     int stop_when_waiting; /* the gate stops the loop instead */
+    struct bp_item *items; /* per * producers; the callbacks' arguments */
 };
 
 struct bp_item {
@@ -217,7 +218,6 @@ static void bp_cb(void *arg)
         b->most_queued = q;
     if (++b->ran == b->per * b->producers)
         corio_loop_stop(b->loop);
-    free(it);
 }
 
 static void *bp_producer(void *arg)
@@ -226,15 +226,13 @@ static void *bp_producer(void *arg)
     struct bp *b = me->b;
     sem_take(&b->go);
     for (long k = 0; k < b->per; k++) {
-        struct bp_item *it = malloc(sizeof *it);
+        struct bp_item *it = &b->items[me->id * b->per + k];
         int rc;
-        CHECK(it != NULL);
         it->b = b;
         it->id = me->id;
         it->k = k;
         rc = corio_loop_call_soon_threadsafe(b->loop, bp_cb, it);
         if (rc == -ESHUTDOWN) {
-            free(it);
             atomic_fetch_add(&b->refused, 1);
             break;
         }
@@ -270,6 +268,8 @@ static void bp_start(struct bp *b, struct bp_item *ids, pthread_t *th,
     b->producers = producers;
     for (int i = 0; i < producers; i++)
         b->seen[i] = -1;
+    b->items = calloc((size_t)(per * producers), sizeof *b->items);
+    CHECK(b->items != NULL);
     CHECK_EQ(sem_init(&b->go, 0, 0), 0);
     for (int i = 0; i < producers; i++) {
         ids[i].b = b;
@@ -304,6 +304,7 @@ TEST(loop_xthread_backpressure_waits_and_resumes_in_order)
     CHECK_EQ(atomic_load(&b.loop->tsq_waiters), 0);
     CHECK_EQ(corio_loop_free(b.loop), 0);
     sem_destroy(&b.go);
+    free(b.items);
 }
 
 /* The loop stops while producers wait: they are released and queue their
@@ -327,6 +328,7 @@ TEST(loop_xthread_backpressure_released_by_stop)
     CHECK_EQ(b.out_of_order, 0);
     CHECK_EQ(corio_loop_free(b.loop), 0);
     sem_destroy(&b.go);
+    free(b.items);
 }
 
 /* corio_loop_free wakes producers waiting on back-pressure: each returns
@@ -354,6 +356,7 @@ TEST(loop_xthread_backpressure_released_by_free)
     CHECK_EQ(b.ran, 0); /* callbacks are dropped at the free */
     corio__loop_unref(b.loop);
     sem_destroy(&b.go);
+    free(b.items);
 }
 
 /* Threads inside corio_loop_run never wait: a callback of loop A posts
