@@ -8,7 +8,12 @@
  * while the loop re-arms a 1 ms corio_loop_call_later timer each time it
  * fires. Lateness is when the timer's callback runs minus when it was due
  * (CLOCK_MONOTONIC); a run ends when every call has run (or, with no
- * flood, after 200 ticks).
+ * flood, after 200 ticks). The producers are made first and wait; the
+ * loop's first callback arms the first tick and lets them go, so the
+ * flood meets a running loop (a loop that is not running has no bound)
+ * and thread creation is outside the figures (under load, four
+ * producers that started pushing while the loop's thread was still
+ * making the others had taken its CPU for 10 ms before the loop ran).
  *
  * Each round runs, in turn: the timer alone ("no flood", the machine's
  * own noise), then the flood with the producers at the loop's priority
@@ -66,6 +71,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +97,8 @@ struct flood {
     int prio;
     long total, ran;
     atomic_int started;
+    sem_t go;              /* posted by the loop's first callback */
+    uint64_t t0;           /* when it posted it */
     atomic_int failed;     /* a call_soon_threadsafe or call_later failed */
     uint64_t due_ns;       /* when the pending timer is due */
     uint64_t worst_ns, sum_ns;
@@ -157,6 +165,21 @@ static void tick(void *arg)
         atomic_store(&f->failed, 1);
 }
 
+/* The loop's first callback: the first tick is due 1 ms from now, and
+ * the producers start (so the flood meets a running loop, whose bound
+ * holds, and thread creation is not timed). */
+static void start(void *arg)
+{
+    struct flood *f = arg;
+    f->t0 = bench_now_ns();
+    f->due_ns = f->t0 + (uint64_t)(TIMER_SEC * 1e9);
+    f->wait_prev = run_delay(f->sched_fd, NULL);
+    if (corio_loop_call_later(f->loop, TIMER_SEC, tick, f, NULL) != 0)
+        atomic_store(&f->failed, 1);
+    for (int i = 0; i < FLOOD_THREADS; i++)
+        sem_post(&f->go);
+}
+
 static void *produce(void *arg)
 {
     struct flood *f = arg;
@@ -164,6 +187,8 @@ static void *produce(void *arg)
         /* this thread only (Linux: per thread) */
         (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     struct rusage ru;
+    while (sem_wait(&f->go) != 0) /* EINTR: until the loop runs */
+        ;
     atomic_fetch_add(&f->started, 1);
     for (long k = 0; k < f->per_thread; k++)
         if (corio_loop_call_soon_threadsafe(f->loop, flood_cb, f) != 0) {
@@ -187,7 +212,7 @@ static int flood_once(struct flood *f, long per_thread, int prio, double *secs)
     pthread_t th[FLOOD_THREADS];
     uint64_t t0, t1, cpu0 = 0;
     corio_loop_opts o = {NULL, 0};
-    int rc, i, made = 0;
+    int rc = 0, i, made = 0;
     o.threadsafe_max = prio == PRIO_SAME_UNBOUNDED || prio == PRIO_NICE_UNBOUNDED
                            ? CORIO_THREADSAFE_UNBOUNDED
                            : flood_bound();
@@ -196,27 +221,37 @@ static int flood_once(struct flood *f, long per_thread, int prio, double *secs)
     f->prio = prio;
     f->total = per_thread * FLOOD_THREADS;
     f->ran = f->fired = 0;
+    f->t0 = 0;
     f->worst_ns = f->sum_ns = f->worst_wait = 0;
     atomic_store(&f->failed, 0);
     atomic_store(&f->started, 0);
     atomic_store(&f->prod_cpu, 0);
     if ((rc = corio_loop_new(&o, &f->loop)) != 0)
         return rc;
+    if (sem_init(&f->go, 0, 0) != 0) {
+        corio_loop_free(f->loop);
+        return -errno;
+    }
     f->sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-    f->wait_prev = run_delay(f->sched_fd, &cpu0);
-    f->due_ns = bench_now_ns() + (uint64_t)(TIMER_SEC * 1e9);
-    rc = corio_loop_call_later(f->loop, TIMER_SEC, tick, f, NULL);
-    t0 = bench_now_ns();
-    for (i = 0; rc == 0 && per_thread > 0 && i < FLOOD_THREADS; i++, made++)
-        rc = -pthread_create(&th[i], NULL, produce, f);
+    (void)run_delay(f->sched_fd, &cpu0);
+    for (i = 0; per_thread > 0 && i < FLOOD_THREADS; i++, made++)
+        if ((rc = -pthread_create(&th[i], NULL, produce, f)) != 0)
+            break;
+    if (rc == 0) /* the no-flood run too: the same start */
+        rc = corio_loop_call_soon(f->loop, start, f, NULL);
     if (rc == 0)
         rc = corio_loop_run(f->loop);
+    else /* the producers made so far: into a loop that never runs */
+        for (i = 0; i < made; i++)
+            sem_post(&f->go);
+    t0 = f->t0;
     t1 = bench_now_ns();
     (void)run_delay(f->sched_fd, &f->loop_cpu);
     f->loop_cpu -= cpu0;
     for (i = 0; i < made; i++)
         pthread_join(th[i], NULL);
     corio_loop_free(f->loop);
+    sem_destroy(&f->go);
     if (f->sched_fd >= 0)
         close(f->sched_fd);
     *secs = (double)(t1 - t0) / 1e9;
