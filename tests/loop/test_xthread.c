@@ -504,3 +504,74 @@ TEST(loop_xthread_try_refuses_at_the_bound)
     sem_destroy(&t.held);
     sem_destroy(&t.release);
 }
+
+/* corio's own posts (corio__loop_post: pool completions, cross-loop
+ * calls) and the watchdog's call (corio__loop_call_soon_soft) never wait,
+ * even from a plain thread over the bound: the loop's thread is held
+ * until after they return (a wait would hang the test). */
+struct soft {
+    corio_loop *loop;
+    sem_t held, release;
+    long ran;
+};
+
+struct soft_post {
+    corio__post post;
+    struct soft *s;
+};
+
+static void soft_cb(void *arg)
+{
+    struct soft *s = arg;
+    s->ran++;
+}
+
+static void soft_post_run(corio__ready *rd)
+{
+    struct soft_post *p = CORIO__CONTAINER(rd, struct soft_post, post.ready);
+    p->s->ran++;
+    corio_loop_stop(p->s->loop);
+}
+
+static void soft_gate(void *arg)
+{
+    struct soft *s = arg;
+    sem_post(&s->held);
+    sem_take(&s->release);
+}
+
+static void *soft_producer(void *arg)
+{
+    struct soft *s = arg;
+    static struct soft_post p;
+    sem_take(&s->held);
+    for (int i = 0; i < BOUND; i++) /* up to the bound: no wait yet */
+        CHECK_EQ(corio_loop_call_soon_threadsafe(s->loop, soft_cb, s), 0);
+    CHECK_EQ(corio_loop_try_call_soon_threadsafe(s->loop, soft_cb, s),
+             -EAGAIN); /* over it now */
+    CHECK_EQ(corio__loop_call_soon_soft(s->loop, soft_cb, s), 0);
+    p.post.ready.run = soft_post_run;
+    p.s = s;
+    CHECK_EQ(corio__loop_post(s->loop, &p.post), 0);
+    CHECK_EQ((long)atomic_load(&s->loop->tsq_count), BOUND + 2);
+    sem_post(&s->release);
+    return NULL;
+}
+
+TEST(loop_xthread_backpressure_internal_posts_never_wait)
+{
+    struct soft s;
+    pthread_t th;
+    memset(&s, 0, sizeof s);
+    s.loop = bounded_loop();
+    CHECK_EQ(sem_init(&s.held, 0, 0), 0);
+    CHECK_EQ(sem_init(&s.release, 0, 0), 0);
+    CHECK_EQ(corio_loop_call_soon(s.loop, soft_gate, &s, NULL), 0);
+    CHECK_EQ(pthread_create(&th, NULL, soft_producer, &s), 0);
+    CHECK_EQ(corio_loop_run(s.loop), 0); /* the post, last, stops it */
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK_EQ(s.ran, BOUND + 2);
+    CHECK_EQ(corio_loop_free(s.loop), 0);
+    sem_destroy(&s.held);
+    sem_destroy(&s.release);
+}
