@@ -8,8 +8,9 @@
  * Back-pressure (loop.c, "Back-pressure"): a plain thread's call over the
  * bound waits until the loop has drained to the low-water mark, counted
  * through the loop's own counters (tsq_waiters, tsq_count) while a
- * callback holds the loop's thread; loop threads never wait; stopping or
- * freeing the loop releases the waiters; the try variant refuses instead.
+ * callback holds the loop's thread; loop threads and corio's own posts
+ * never wait; stopping or freeing the loop releases the waiters; the try
+ * variant refuses instead.
  * Per-producer order and the per-iteration share are
  * tests/faults/test_faults_loop.c's (and here, with a small bound).
  */
