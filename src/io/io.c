@@ -83,9 +83,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define GEN_RESERVED 0xFFFFFFFFu
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define IN CORIO__POLL_IN
 #define OUT CORIO__POLL_OUT
 
@@ -135,6 +138,59 @@ struct io {
     corio__timer sweep; /* queued while nunv > 0 */
     corio_loop *loop;
 };
+
+/* ---- system calls ----------------------------------------------------------- */
+
+/* The reads and writes of the hot paths (corio_read, corio_write,
+ * corio_write_all, corio__fd_read) go to the kernel through syscall(2),
+ * not glibc's read/send/write: in a process with threads those wrap each
+ * call in the enabling and disabling of asynchronous thread cancellation
+ * (they are pthread cancellation points), about 30 instructions a call,
+ * which is more than the rest of a wait's bookkeeping. These descriptors
+ * are non-blocking, so the call never blocks and cancelling a thread in it
+ * has nothing to interrupt. Sanitizer builds keep glibc's calls, whose
+ * interceptors check the buffers and (TSan) see the synchronization a
+ * pipe or socket carries between threads. errno is set as by the libc
+ * calls. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define IO_LIBC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define IO_LIBC 1
+#endif
+#endif
+#ifndef IO_LIBC
+#define IO_LIBC 0
+#endif
+
+static inline ssize_t sys_read(int fd, void *buf, size_t len)
+{
+#if IO_LIBC
+    return read(fd, buf, len);
+#else
+    return syscall(SYS_read, fd, buf, len);
+#endif
+}
+
+static inline ssize_t sys_write(int fd, const void *buf, size_t len)
+{
+#if IO_LIBC
+    return write(fd, buf, len);
+#else
+    return syscall(SYS_write, fd, buf, len);
+#endif
+}
+
+/* send(MSG_NOSIGNAL): -EPIPE, never SIGPIPE, on a socket. */
+static inline ssize_t sys_send(int fd, const void *buf, size_t len)
+{
+#if IO_LIBC
+    return send(fd, buf, len, MSG_NOSIGNAL);
+#else
+    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+#endif
+}
 
 /* ---- the table ------------------------------------------------------------ */
 
@@ -193,7 +249,8 @@ static struct io *io_of(corio_loop *loop)
 static struct fdent *ent_find(corio_loop *loop, int fd)
 {
     struct io *io = loop->io;
-    if (!io || fd < 0 || (size_t)fd >= io->n)
+    /* (size_t)fd: a negative number is out of range too */
+    if (!io || (size_t)fd >= io->n)
         return NULL;
     return &io->ent[fd];
 }
@@ -283,40 +340,94 @@ static void wake_slot(corio_loop *loop, corio_task **slot, int err)
     corio__wait_wake(&t->wait, err, NULL);
 }
 
+/* Make the task parked in *slot (a task's record, PENDING) runnable with
+ * err: wake_slot without its general parts, for the event path. */
+static inline void wake_parked(corio_loop *loop, corio_task **slot)
+{
+    corio_task *t = *slot;
+    corio__wait *w = &t->wait;
+    *slot = NULL;
+    loop->outside_waits--;
+    if (NEVER(w->state != CORIO__WAIT_PENDING))
+        return;
+    w->state = CORIO__WAIT_GRANTED;
+    w->value = 0;
+    w->payload = NULL;
+    corio__task_ready(t);
+}
+
+/* The end of every event for fd: every waiter is woken, so a deferred
+ * check (below) has nobody left to watch over (the next park starts a
+ * new one); the level-triggered backend is told what is still wanted. */
+static inline int event_done(corio_loop *loop, int fd, struct fdent *e)
+{
+    if (!e->reader && !e->writer)
+        e->unv = UNV_NONE;
+    if (UNLIKELY(!loop->pops->edge))
+        sync_interest(loop, fd, e);
+    return 0;
+}
+
+/* An event with CORIO__POLL_ERR (error, hang-up, poll's POLLNVAL): both
+ * sides must go and see the error. Rare, so out of io_on_event's way. */
+__attribute__((noinline, cold)) static int
+event_error(corio_loop *loop, int fd, struct fdent *e)
+{
+    e->ready |= IN | OUT;
+    e->drained = 0;
+    /* poll(2) says POLLNVAL (ERR here) for a number no longer open: a
+     * waiter's descriptor was closed behind our back. */
+    if ((e->reader || e->writer) && debug_reports() &&
+        fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+        report_closed_behind(fd, e, NULL, "poll(2) reports it not open");
+    if (e->reader)
+        wake_slot(loop, &e->reader, 0);
+    if (e->writer)
+        wake_slot(loop, &e->writer, 0);
+    return event_done(loop, fd, e);
+}
+
+/* The level-triggered backend's end of an event (event_done), out of
+ * line so the edge-triggered path makes no call. */
+__attribute__((noinline)) static int event_done_level(corio_loop *loop,
+                                                      int fd,
+                                                      struct fdent *e)
+{
+    return event_done(loop, fd, e);
+}
+
+/* The loop's hook for poller events (loop_impl.h's on_event chain): wake
+ * the tasks parked on the descriptor in the directions it reports. */
 static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
 {
     struct io *io = loop->io;
-    uint32_t gen = (uint32_t)(ev->token >> 32);
-    int fd = (int)(uint32_t)ev->token;
-    unsigned bits;
+    uint64_t token = ev->token;
+    uint32_t gen = (uint32_t)(token >> 32);
+    size_t fd = (uint32_t)token;
+    unsigned bits = ev->events;
     struct fdent *e;
 
-    if (gen == GEN_RESERVED)
+    if (UNLIKELY(gen == GEN_RESERVED))
         return io->next_on_event ? io->next_on_event(loop, ev) : 0;
-    e = ent_find(loop, fd);
-    if (!e || !e->registered || e->gen != gen)
+    if (UNLIKELY(fd >= io->n))
+        return 0; /* not ours (a closed descriptor's leftover) */
+    e = &io->ent[fd];
+    if (UNLIKELY(!e->registered || e->gen != gen))
         return 0; /* a closed descriptor's leftover: drop it */
-    bits = ev->events & (IN | OUT);
-    if (ev->events & CORIO__POLL_ERR)
-        bits = IN | OUT; /* both sides must go and see the error */
-    e->ready |= (unsigned char)bits;
-    if (bits & IN)
+    if (UNLIKELY(bits & CORIO__POLL_ERR))
+        return event_error(loop, (int)fd, e);
+    e->ready |= (unsigned char)(bits & (IN | OUT));
+    if (bits & IN) {
         e->drained = 0;
-    /* poll(2) says POLLNVAL (ERR here) for a number no longer open: a
-     * waiter's descriptor was closed behind our back. */
-    if ((ev->events & CORIO__POLL_ERR) && (e->reader || e->writer) &&
-        debug_reports() && fcntl(fd, F_GETFD) < 0 && errno == EBADF)
-        report_closed_behind(fd, e, NULL, "poll(2) reports it not open");
-    if ((bits & IN) && e->reader)
-        wake_slot(loop, &e->reader, 0);
+        if (e->reader)
+            wake_parked(loop, &e->reader);
+    }
     if ((bits & OUT) && e->writer)
-        wake_slot(loop, &e->writer, 0);
-    /* Every waiter is woken: a deferred check (below) has nobody left to
-     * watch over; the next park starts a new one. */
+        wake_parked(loop, &e->writer);
+    if (UNLIKELY(!loop->pops->edge))
+        return event_done_level(loop, (int)fd, e);
     if (!e->reader && !e->writer)
         e->unv = UNV_NONE;
-    if (!loop->pops->edge)
-        sync_interest(loop, fd, e);
     return 0;
 }
 
@@ -481,6 +592,112 @@ static int probe(int fd, unsigned dir)
     return (p.revents & POLLNVAL) ? -EBADF : 1;
 }
 
+/* A cancel stands on t (corio__task_cancel_pending), with the common case
+ * (no scope, no request) in two loads. */
+static inline int cancel_standing(const corio_task *t)
+{
+    return (t->scope || t->cancel_requests > 0) &&
+           corio__task_cancel_pending(t);
+}
+
+/* fd (entry e) is about to get its first waiter: register it with the
+ * poller (edge-triggered: both directions, for good). 0 registered, 1 a
+ * regular file or directory (epoll refuses it: always ready, as poll(2)
+ * says, so no wait), or -errno. */
+__attribute__((noinline)) static int park_register(corio_loop *loop, int fd,
+                                                   struct fdent *e,
+                                                   unsigned dir)
+{
+    unsigned want = loop->pops->edge ? IN | OUT : dir;
+    int rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
+    if (rc == -EPERM)
+        return 1;
+    if (rc)
+        return rc;
+    e->registered = 1;
+    e->interest = (unsigned char)want;
+    return 0;
+}
+
+/* The edge-triggered backend, a registered fd with no deferred check
+ * running: defer one (Raw close, above), or when that cannot be done make
+ * sure now that the kernel still has the registration (a close(2) behind
+ * our back and a reused number would leave the new file unwatched). 0 or
+ * -errno. */
+__attribute__((noinline)) static int park_check(corio_loop *loop, int fd,
+                                                struct fdent *e,
+                                                corio_task *t)
+{
+    int rc;
+    if (defer_check(loop, fd, e) == 0)
+        return 0;
+    rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        report_closed_behind(fd, e, t,
+                             "its number was reused, and the kernel had "
+                             "dropped the old registration");
+    return 0;
+}
+
+/*
+ * Park the running task t until fd (its entry *ep) is ready in direction
+ * dir (IN or OUT): the direction is known not ready (t's own call just
+ * said EAGAIN, or fd_wait looked). The wait is t's record with read_ops
+ * or write_ops and the slot in the entry; an event for fd wakes it
+ * (io_on_event), corio_fd_close ends it with -EBADF, a cancel through
+ * detach_dir. -ECANCELED only once it knows it would have to park (the
+ * cancel rule, io.h). Returns 0 (ready: try again; *ep is fd's entry
+ * again, the table may have grown meanwhile), or -ECANCELED, -EBADF
+ * (closed with corio_fd_close meanwhile), -EBUSY, -ENOMEM, -ENOSPC, the
+ * poller's errors.
+ */
+static inline __attribute__((always_inline)) int
+fd_park(corio_task *t, int fd, struct fdent **ep, unsigned dir)
+{
+    corio_loop *loop = t->loop;
+    struct fdent *e = *ep;
+    corio_task **slot = dir == IN ? &e->reader : &e->writer;
+    corio__wait *w;
+    uint32_t gen;
+    int rc;
+
+    if (UNLIKELY(*slot != NULL))
+        return -EBUSY;
+    e->ready &= (unsigned char)~dir;
+    if (corio__task_cancel_now(t))
+        return -ECANCELED; /* it would have to wait */
+    if (UNLIKELY(!e->registered)) {
+        if ((rc = park_register(loop, fd, e, dir)) != 0)
+            return rc > 0 ? 0 : rc;
+    } else if (loop->pops->edge && e->unv == UNV_NONE) {
+        if (LIKELY(e->listed))
+            e->unv = UNV_NEW; /* the sweep still has it listed */
+        else if ((rc = park_check(loop, fd, e, t)) != 0)
+            return rc;
+    }
+    *slot = t;
+    loop->outside_waits++;
+    sync_interest(loop, fd, e);
+    gen = e->gen;
+    w = corio__wait_begin(t, dir == IN ? &read_ops : &write_ops,
+                          (void *)(intptr_t)fd, 0);
+    rc = CORIO__WAIT_SWITCH(w);
+    rc = CORIO__WAIT_PARKED(w, rc);
+    if (rc)
+        return rc;
+    /* Woken by readiness; but a task that ran before us may have closed
+     * fd (and a new one may have its number). The table is there (a
+     * granted wait: the loop is not being torn down) and reaches fd (it
+     * never shrinks), but may have moved. */
+    e = &((struct io *)loop->io)->ent[fd];
+    if (UNLIKELY(e->gen != gen))
+        return -EBADF;
+    *ep = e;
+    return corio__task_cancel_now(t) ? -ECANCELED : 0;
+}
+
 /*
  * Park the running task t until fd is ready in direction dir (IN or OUT).
  * would_block: the caller's operation just failed with EAGAIN, so the
@@ -494,8 +711,6 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
 {
     corio_loop *loop = t->loop;
     struct fdent *e;
-    corio_task **slot;
-    uint32_t gen;
     int rc;
 
     if (fd < 0)
@@ -508,8 +723,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         if ((rc = ent_get(loop, fd, &e)) != 0)
             return rc;
     }
-    slot = dir == IN ? &e->reader : &e->writer;
-    if (*slot)
+    if (dir == IN ? e->reader : e->writer)
         return -EBUSY;
     /* A clear bit may only mean the loop has not heard yet: with a cancel
      * standing, look, since a ready fd needs no wait and must not fail. */
@@ -519,45 +733,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         if (rc != 0)
             return rc < 0 ? rc : 0;
     }
-    e->ready &= (unsigned char)~dir;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED; /* it would have to wait */
-    if (!e->registered) {
-        unsigned want = loop->pops->edge ? IN | OUT : dir;
-        rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
-        if (rc == -EPERM)
-            return 0; /* a regular file or directory (epoll refuses it):
-                         always ready, as poll(2) says */
-        if (rc)
-            return rc;
-        e->registered = 1;
-        e->interest = (unsigned char)want;
-    } else if (loop->pops->edge && defer_check(loop, fd, e) != 0) {
-        /* A close(2) behind our back and a reused number would leave the
-         * new file unwatched: the check could not be deferred, so make
-         * sure now that the kernel still has it. */
-        rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
-        if (rc < 0)
-            return rc;
-        if (rc > 0)
-            report_closed_behind(fd, e, t,
-                                 "its number was reused, and the kernel "
-                                 "had dropped the old registration");
-    }
-    *slot = t;
-    loop->outside_waits++;
-    sync_interest(loop, fd, e);
-    gen = e->gen;
-    rc = corio__wait_park(corio__wait_begin(
-        t, dir == IN ? &read_ops : &write_ops, (void *)(intptr_t)fd, 0));
-    if (rc)
-        return rc;
-    /* Woken by readiness; but a task that ran before us may have closed
-     * fd (and a new one may have its number). */
-    e = ent_find(loop, fd);
-    if (!e || e->gen != gen)
-        return -EBADF;
-    return corio__task_cancel_report(t) ? -ECANCELED : 0;
+    return fd_park(t, fd, &e, dir);
 }
 
 /* A blocking descriptor would block the whole loop in its read or write:
@@ -600,6 +776,24 @@ static int busy(corio_task *t, int fd, unsigned dir)
 static int is_again(int err)
 {
     return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* The entry of fd for a call that does its own I/O on it, made
+ * non-blocking first (nonblock_check): 0 with *ep set, 0 with *ep NULL
+ * when no memory could be had for an entry (the caller goes the slow way,
+ * which works without one until it has to wait), or -errno of fcntl. */
+static inline int io_entry(corio_loop *loop, int fd, struct fdent **ep)
+{
+    struct fdent *e = ent_find(loop, fd);
+    int rc;
+    if (LIKELY(e && e->nbchecked)) {
+        *ep = e;
+        return 0;
+    }
+    if ((rc = nonblock_check(loop, fd)) != 0)
+        return rc;
+    *ep = ent_find(loop, fd);
+    return 0;
 }
 
 /* ---- the public calls ---------------------------------------------------------- */
@@ -650,17 +844,26 @@ int corio__fd_wait_again(int fd, int readable)
  * stream socket (TCP, Unix stream): the kernel copies all it has up to
  * the length asked. Not for datagrams (one per read), terminals (a line
  * per read) or pipes in packet mode. Asked of the kernel once per fd. */
-static int short_read_drains(corio_loop *loop, int fd, struct fdent *e)
+__attribute__((noinline)) static int short_read_drains(int fd,
+                                                       struct fdent *e)
 {
     int type = 0;
     socklen_t len = sizeof type;
-    (void)loop;
     if (e->kind == KIND_UNKNOWN)
         e->kind = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
                           type == SOCK_STREAM
                       ? KIND_STREAM
                       : KIND_OTHER;
     return e->kind == KIND_STREAM;
+}
+
+/* A read of fd (entry e) returned fewer bytes than asked: mark fd drained
+ * if that means it is empty. */
+static inline void note_short_read(int fd, struct fdent *e)
+{
+    if (e->kind == KIND_STREAM ||
+        (e->kind == KIND_UNKNOWN && short_read_drains(fd, e)))
+        e->drained = 1;
 }
 
 /*
@@ -676,25 +879,54 @@ static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
     corio_loop *loop = t->loop;
     struct fdent *e = ent_find(loop, fd);
     ssize_t n;
-    if (e && e->drained && len > 0 && !corio__task_cancel_pending(t))
+    if (e && e->drained && len > 0 && !cancel_standing(t))
         return -EAGAIN;
     do
-        n = read(fd, buf, len);
+        n = sys_read(fd, buf, len);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;
-    if (n > 0 && (size_t)n < len &&
-        (e || ent_get(loop, fd, &e) == 0) && short_read_drains(loop, fd, e))
-        e->drained = 1;
+    if (n > 0 && (size_t)n < len && (e || ent_get(loop, fd, &e) == 0))
+        note_short_read(fd, e);
     return n;
 }
 
 ssize_t corio__fd_read(int fd, void *buf, size_t len)
 {
     corio_task *t = caller();
+    struct fdent *e;
     if (!t)
         return CORIO_ENOTASK;
+    /* read_once's first answer, without its frame: the stream layer asks
+     * this before every wait of a drained socket. */
+    e = ent_find(t->loop, fd);
+    if (e && e->drained && len > 0 && !t->scope && t->cancel_requests <= 0)
+        return -EAGAIN;
     return read_once(t, fd, buf, len);
+}
+
+ssize_t corio__fd_send(int fd, const void *buf, size_t len)
+{
+    ssize_t n = sys_send(fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+/* corio_read without an entry for fd (no memory for one): the general
+ * way, one read and one wait at a time. */
+__attribute__((noinline)) static ssize_t read_slow(corio_task *t, int fd,
+                                                   void *buf, size_t len)
+{
+    ssize_t n;
+    int rc;
+    for (;;) {
+        if ((rc = busy(t, fd, IN)) != 0)
+            return rc;
+        n = read_once(t, fd, buf, len);
+        if (n >= 0 || !is_again((int)-n))
+            return n;
+        if ((rc = fd_wait(t, fd, IN, 1)) != 0)
+            return rc;
+    }
 }
 
 ssize_t corio_read(int fd, void *buf, size_t len)
@@ -707,30 +939,38 @@ ssize_t corio_read(int fd, void *buf, size_t len)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+again:
+    /* The common case in one look at the table: a descriptor seen
+     * before, nobody else reading it. */
+    if ((rc = io_entry(t->loop, fd, &e)) != 0)
+        return rc;
+    if (UNLIKELY(!e))
+        return read_slow(t, fd, buf, len);
+    if (UNLIKELY(e->reader != NULL))
+        return -EBUSY;
+    /* Drained (read_once): straight to the wait, unless a cancel stands
+     * (then ask the kernel: a ready fd must not fail) or nothing is
+     * asked for (read(2) answers 0 at once). */
+    if (e->drained && len > 0 && !cancel_standing(t))
+        goto wait;
     for (;;) {
-        /* The common case in one look at the table: a descriptor seen
-         * before, nobody else reading it. */
-        e = ent_find(t->loop, fd);
-        if (!e || !e->nbchecked) {
-            if ((rc = nonblock_check(t->loop, fd)) != 0)
-                return rc;
-            e = ent_find(t->loop, fd);
+        n = sys_read(fd, buf, len);
+        if (n >= 0) {
+            if (n > 0 && (size_t)n < len)
+                note_short_read(fd, e);
+            return n;
         }
-        if (e && e->reader)
-            return -EBUSY;
-        /* Drained (read_once): straight to the wait, unless a cancel
-         * stands (then read_once asks the kernel) or nothing is asked
-         * for (read(2) answers 0 at once). */
-        if (!e || !e->drained || len == 0 ||
-            corio__task_cancel_pending(t)) {
-            n = read_once(t, fd, buf, len);
-            if (n >= 0)
-                return n;
-            if (!is_again((int)-n))
-                return n;
-        }
-        if ((rc = fd_wait(t, fd, IN, 1)) != 0)
+        if (errno == EINTR)
+            continue;
+        if (!is_again(errno))
+            return -errno;
+    wait:
+        if ((rc = fd_park(t, fd, &e, IN)) != 0)
             return rc;
+        /* A new file under the number (the sweep found a raw close): it
+         * may be blocking; look at it afresh. */
+        if (UNLIKELY(!e->nbchecked))
+            goto again;
     }
 }
 
@@ -742,35 +982,27 @@ static ssize_t write_once(corio_loop *loop, int fd, const void *buf,
     struct fdent *e = ent_find(loop, fd);
     ssize_t n;
     if (!e || !e->notsock) {
-        n = send(fd, buf, len, MSG_NOSIGNAL);
+        n = sys_send(fd, buf, len);
         if (n >= 0 || errno != ENOTSOCK)
             return n < 0 ? -errno : n;
         if (ent_get(loop, fd, &e) == 0)
             e->notsock = 1; /* no memory: just ask send() again next time */
     }
-    n = write(fd, buf, len);
+    n = sys_write(fd, buf, len);
     return n < 0 ? -errno : n;
 }
 
-ssize_t corio_write(int fd, const void *buf, size_t len)
+/* corio_write without an entry for fd (no memory for one): one write and
+ * one wait at a time. */
+__attribute__((noinline)) static ssize_t write_slow(corio_task *t, int fd,
+                                                    const void *buf,
+                                                    size_t len)
 {
-    corio_task *t = caller();
-    struct fdent *e;
     ssize_t n;
     int rc;
-    if (!buf && len > 0)
-        return -EINVAL;
-    if (!t)
-        return CORIO_ENOTASK;
     for (;;) {
-        e = ent_find(t->loop, fd); /* as in corio_read */
-        if (!e || !e->nbchecked) {
-            if ((rc = nonblock_check(t->loop, fd)) != 0)
-                return rc;
-            e = ent_find(t->loop, fd);
-        }
-        if (e && e->writer)
-            return -EBUSY;
+        if ((rc = busy(t, fd, OUT)) != 0)
+            return rc;
         n = write_once(t->loop, fd, buf, len);
         if (n >= 0)
             return n;
@@ -783,29 +1015,124 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     }
 }
 
-int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
+/*
+ * Write from buf to fd for the running task t, waiting while fd does not
+ * take anything: until one write took some bytes (all == 0), or all len
+ * (all != 0). *done gets how many were written; 0, or -errno (the last
+ * attempt's, or the wait's).
+ */
+static inline __attribute__((always_inline)) int
+write_task(corio_task *t, int fd, const char *buf, size_t len, int all,
+           size_t *donep)
 {
-    const char *p = buf;
+    struct fdent *e;
     size_t done = 0;
-    int rc = 0;
-    if (!buf && len > 0) {
-        rc = -EINVAL;
-        len = 0;
-    } else if (!caller()) {
-        rc = CORIO_ENOTASK;
-        len = 0;
+    ssize_t n;
+    int rc;
+again:
+    if ((rc = io_entry(t->loop, fd, &e)) != 0)
+        goto out;
+    if (UNLIKELY(e != NULL && e->writer != NULL)) {
+        rc = -EBUSY;
+        goto out;
     }
-    while (done < len) {
-        ssize_t n = corio_write(fd, p + done, len - done);
-        if (n < 0) {
+    for (;;) {
+        if (UNLIKELY(!e)) {
+            n = write_slow(t, fd, buf + done, len - done);
+        } else if (LIKELY(!e->notsock)) {
+            n = sys_send(fd, buf + done, len - done);
+            if (UNLIKELY(n < 0 && errno == ENOTSOCK)) {
+                e->notsock = 1;
+                continue;
+            }
+        } else {
+            n = sys_write(fd, buf + done, len - done);
+        }
+        if (n >= 0) {
+            done += (size_t)n;
+            if (!all || done == len)
+                break;
+            continue;
+        }
+        if (e) { /* write_slow waited already, and returns -errno */
+            if (errno == EINTR)
+                continue;
+            if (!is_again(errno)) {
+                rc = -errno;
+                break;
+            }
+            if ((rc = fd_park(t, fd, &e, OUT)) != 0)
+                break;
+            if (UNLIKELY(!e->nbchecked))
+                goto again; /* a new file under the number (corio_read) */
+        } else {
             rc = (int)n;
             break;
         }
-        done += (size_t)n;
     }
+out:
+    *donep = done;
+    return rc;
+}
+
+ssize_t corio_write(int fd, const void *buf, size_t len)
+{
+    corio_task *t = caller();
+    size_t done;
+    int rc;
+    if (!buf && len > 0)
+        return -EINVAL;
+    if (!t)
+        return CORIO_ENOTASK;
+    rc = write_task(t, fd, buf, len, 0, &done);
+    return rc ? rc : (ssize_t)done;
+}
+
+/* corio_write_all when the fast path's one send did not take it all. */
+__attribute__((noinline)) static int write_all_slow(int fd, const void *buf,
+                                                    size_t len,
+                                                    size_t *written)
+{
+    corio_task *t = caller();
+    size_t done = 0;
+    int rc = 0;
+    if (!buf && len > 0)
+        rc = -EINVAL;
+    else if (!t)
+        rc = CORIO_ENOTASK;
+    else if (len > 0)
+        rc = write_task(t, fd, buf, len, 1, &done);
     if (written)
         *written = done;
     return rc;
+}
+
+int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
+{
+    corio_task *t = caller();
+    struct fdent *e;
+    /* The common case: a socket seen before, nobody waiting to write it,
+     * and one send takes it all (the kernel's buffer has room). */
+    if (LIKELY(t != NULL && len > 0 && buf != NULL) &&
+        (e = ent_find(t->loop, fd)) != NULL && e->nbchecked &&
+        !e->notsock && !e->writer) {
+        ssize_t n = sys_send(fd, buf, len);
+        if (LIKELY((size_t)n == len)) {
+            if (written)
+                *written = len;
+            return 0;
+        }
+        if (n > 0) { /* the rest the general way */
+            int rc = write_all_slow(fd, (const char *)buf + n,
+                                    len - (size_t)n, written);
+            if (written)
+                *written += (size_t)n;
+            return rc;
+        }
+        /* Nothing taken (EAGAIN, an error, ENOTSOCK): the general way
+         * asks again and reports or waits. */
+    }
+    return write_all_slow(fd, buf, len, written);
 }
 
 /* The spare descriptor: anything that takes a descriptor and nothing

@@ -28,4 +28,11 @@ int corio__fd_wait_again(int fd, int readable);
  * or CORIO_ENOTASK. Does not suspend. */
 ssize_t corio__fd_read(int fd, void *buf, size_t len);
 
+/* One send(2) of len bytes with MSG_NOSIGNAL (never SIGPIPE), as
+ * corio_write makes it on a socket (without glibc's cancellation-point
+ * wrapper, io.c's "system calls"): bytes sent, or -errno (-EAGAIN,
+ * -ENOTSOCK for a descriptor that is not a socket, -EINTR). Never waits;
+ * needs no task. */
+ssize_t corio__fd_send(int fd, const void *buf, size_t len);
+
 #endif /* CORIO_IO_IMPL_H */

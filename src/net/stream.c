@@ -23,6 +23,7 @@
 #include "alloc.h"
 #include "io/io_impl.h"
 #include "net/stream_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/io.h>
 #include <corio/task.h>
@@ -185,7 +186,7 @@ static ssize_t read_gate(const corio_stream *s)
         return s->rerr;
     if (s->eof)
         return 0;
-    if (!corio_task_current())
+    if (!corio__task_running())
         return CORIO_ENOTASK;
     return 1;
 }
@@ -423,11 +424,16 @@ static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
     ssize_t r;
     for (;;) {
         if (!s->notsock && n == 1) {
-            r = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-            if (r < 0 && errno == ENOTSOCK) {
+            r = corio__fd_send(s->fd, iov[0].iov_base, iov[0].iov_len);
+            if (r >= 0)
+                return r;
+            if (r == -ENOTSOCK) {
                 s->notsock = 1;
                 continue;
             }
+            if (r != -EINTR)
+                return r;
+            continue;
         } else if (!s->notsock) {
             memset(&m, 0, sizeof m);
             m.msg_iov = iov;
@@ -583,7 +589,7 @@ int corio_stream_drain(corio_stream *s)
 {
     if (!s)
         return -EINVAL;
-    if (s->wend - s->wstart > s->low && !corio_task_current())
+    if (s->wend - s->wstart > s->low && !corio__task_running())
         return CORIO_ENOTASK;
     return flush(s, s->low);
 }
@@ -595,7 +601,7 @@ int corio_stream_write_eof(corio_stream *s)
         return -EINVAL;
     if (s->wshut)
         return 0;
-    if (s->wend > s->wstart && !corio_task_current())
+    if (s->wend > s->wstart && !corio__task_running())
         return CORIO_ENOTASK;
     if ((rc = flush(s, 0)) != 0)
         return rc;
@@ -618,7 +624,7 @@ int corio_stream_close(corio_stream *s)
     if (!s)
         return 0;
     if (s->wend > s->wstart && !s->werr)
-        rc = corio_task_current() ? flush(s, 0) : CORIO_ENOTASK;
+        rc = corio__task_running() ? flush(s, 0) : CORIO_ENOTASK;
     if (s->tls) {
         if (rc == 0 && !s->wshut && !s->werr)
             (void)corio__tls_shutdown(s); /* close_notify, if it goes now */
