@@ -142,16 +142,22 @@ struct io {
 /* ---- system calls ----------------------------------------------------------- */
 
 /* The reads and writes of the hot paths (corio_read, corio_write,
- * corio_write_all, corio__fd_read) go to the kernel through syscall(2),
- * not glibc's read/send/write: in a process with threads those wrap each
- * call in the enabling and disabling of asynchronous thread cancellation
- * (they are pthread cancellation points), about 30 instructions a call,
- * which is more than the rest of a wait's bookkeeping. These descriptors
- * are non-blocking, so the call never blocks and cancelling a thread in it
- * has nothing to interrupt. Sanitizer builds keep glibc's calls, whose
- * interceptors check the buffers and (TSan) see the synchronization a
- * pipe or socket carries between threads. errno is set as by the libc
- * calls. */
+ * corio_write_all, corio__fd_read, corio__fd_send) go straight to the
+ * kernel, not through glibc's read/send/write: in a process with threads
+ * those wrap each call in the enabling and disabling of asynchronous
+ * thread cancellation (they are pthread cancellation points), about 30
+ * instructions a call, more than the rest of a wait's bookkeeping. These
+ * descriptors are non-blocking, so the call never blocks and cancelling a
+ * thread in it has nothing to interrupt. On x86-64 and AArch64 the system
+ * call is made inline (no call, no errno: the kernel's -errno is the
+ * answer); elsewhere through syscall(2).
+ *
+ * Sanitizer builds keep glibc's calls, whose interceptors check the
+ * buffers and (TSan) see the synchronization a pipe or socket carries
+ * between threads. The test binary's fault shim (tests/fault_sys.c) sees
+ * these calls through corio__io_sys_hook: a hidden weak reference, null
+ * unless the program linking the static library defines it (the shared
+ * library never has one), tested with one compare. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define IO_LIBC 1
 #elif defined(__has_feature)
@@ -164,31 +170,86 @@ struct io {
 #define IO_LIBC 0
 #endif
 
+#if !IO_LIBC
+extern long corio__io_sys_hook(long nr, long a, long b, long c, long d,
+                               long e, long f)
+    __attribute__((weak, visibility("hidden")));
+
+/* System call nr with up to six arguments: the result, or -errno. */
+static inline __attribute__((always_inline)) long
+sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    if (UNLIKELY(corio__io_sys_hook != NULL))
+        return corio__io_sys_hook(nr, a, b, c, d, e, f);
+#if defined(__x86_64__)
+    {
+        long r;
+        register long r10 __asm__("r10") = d;
+        register long r8 __asm__("r8") = e;
+        register long r9 __asm__("r9") = f;
+        __asm__ volatile("syscall"
+                         : "=a"(r)
+                         : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10),
+                           "r"(r8), "r"(r9)
+                         : "rcx", "r11", "memory");
+        return r;
+    }
+#elif defined(__aarch64__)
+    {
+        register long x8 __asm__("x8") = nr;
+        register long x0 __asm__("x0") = a;
+        register long x1 __asm__("x1") = b;
+        register long x2 __asm__("x2") = c;
+        register long x3 __asm__("x3") = d;
+        register long x4 __asm__("x4") = e;
+        register long x5 __asm__("x5") = f;
+        __asm__ volatile("svc 0"
+                         : "+r"(x0)
+                         : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4),
+                           "r"(x5)
+                         : "memory", "cc");
+        return x0;
+    }
+#else
+    {
+        long r = syscall(nr, a, b, c, d, e, f);
+        return r < 0 ? -errno : r;
+    }
+#endif
+}
+#endif
+
+/* read(2): bytes, or -errno. */
 static inline ssize_t sys_read(int fd, void *buf, size_t len)
 {
 #if IO_LIBC
-    return read(fd, buf, len);
+    ssize_t n = read(fd, buf, len);
+    return n < 0 ? -errno : n;
 #else
-    return syscall(SYS_read, fd, buf, len);
+    return sys6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
 #endif
 }
 
+/* write(2): bytes, or -errno. */
 static inline ssize_t sys_write(int fd, const void *buf, size_t len)
 {
 #if IO_LIBC
-    return write(fd, buf, len);
+    ssize_t n = write(fd, buf, len);
+    return n < 0 ? -errno : n;
 #else
-    return syscall(SYS_write, fd, buf, len);
+    return sys6(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
 #endif
 }
 
-/* send(MSG_NOSIGNAL): -EPIPE, never SIGPIPE, on a socket. */
+/* send(MSG_NOSIGNAL): bytes, or -errno (-EPIPE, never SIGPIPE, on a
+ * socket). */
 static inline ssize_t sys_send(int fd, const void *buf, size_t len)
 {
 #if IO_LIBC
-    return send(fd, buf, len, MSG_NOSIGNAL);
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
 #else
-    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+    return sys6(SYS_sendto, fd, (long)buf, (long)len, MSG_NOSIGNAL, 0, 0);
 #endif
 }
 
@@ -883,9 +944,9 @@ static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
         return -EAGAIN;
     do
         n = sys_read(fd, buf, len);
-    while (n < 0 && errno == EINTR);
+    while (n == -EINTR);
     if (n < 0)
-        return -errno;
+        return n;
     if (n > 0 && (size_t)n < len && (e || ent_get(loop, fd, &e) == 0))
         note_short_read(fd, e);
     return n;
@@ -907,8 +968,7 @@ ssize_t corio__fd_read(int fd, void *buf, size_t len)
 
 ssize_t corio__fd_send(int fd, const void *buf, size_t len)
 {
-    ssize_t n = sys_send(fd, buf, len);
-    return n < 0 ? -errno : n;
+    return sys_send(fd, buf, len);
 }
 
 /* corio_read without an entry for fd (no memory for one): the general
@@ -960,10 +1020,10 @@ again:
                 note_short_read(fd, e);
             return n;
         }
-        if (errno == EINTR)
+        if (n == -EINTR)
             continue;
-        if (!is_again(errno))
-            return -errno;
+        if (!is_again((int)-n))
+            return n;
     wait:
         if ((rc = fd_park(t, fd, &e, IN)) != 0)
             return rc;
@@ -983,13 +1043,12 @@ static ssize_t write_once(corio_loop *loop, int fd, const void *buf,
     ssize_t n;
     if (!e || !e->notsock) {
         n = sys_send(fd, buf, len);
-        if (n >= 0 || errno != ENOTSOCK)
-            return n < 0 ? -errno : n;
+        if (n != -ENOTSOCK)
+            return n;
         if (ent_get(loop, fd, &e) == 0)
             e->notsock = 1; /* no memory: just ask send() again next time */
     }
-    n = sys_write(fd, buf, len);
-    return n < 0 ? -errno : n;
+    return sys_write(fd, buf, len);
 }
 
 /* corio_write without an entry for fd (no memory for one): one write and
@@ -1041,7 +1100,7 @@ again:
             n = write_slow(t, fd, buf + done, len - done);
         } else if (LIKELY(!e->notsock)) {
             n = sys_send(fd, buf + done, len - done);
-            if (UNLIKELY(n < 0 && errno == ENOTSOCK)) {
+            if (UNLIKELY(n == -ENOTSOCK)) {
                 e->notsock = 1;
                 continue;
             }
@@ -1055,10 +1114,10 @@ again:
             continue;
         }
         if (e) { /* write_slow waited already, and returns -errno */
-            if (errno == EINTR)
+            if (n == -EINTR)
                 continue;
-            if (!is_again(errno)) {
-                rc = -errno;
+            if (!is_again((int)-n)) {
+                rc = (int)n;
                 break;
             }
             if ((rc = fd_park(t, fd, &e, OUT)) != 0)
@@ -1088,22 +1147,25 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     return rc ? rc : (ssize_t)done;
 }
 
-/* corio_write_all when the fast path's one send did not take it all. */
-__attribute__((noinline)) static int write_all_slow(int fd, const void *buf,
+/* corio_write_all the general way, after the fast path's send took
+ * `sent` bytes (0 <= sent < len), or failed (sent < 0: asked again here),
+ * or was not tried (sent < 0). */
+__attribute__((noinline)) static int write_all_rest(int fd, const void *buf,
                                                     size_t len,
-                                                    size_t *written)
+                                                    size_t *written,
+                                                    ssize_t sent)
 {
     corio_task *t = caller();
-    size_t done = 0;
+    size_t done = 0, off = sent > 0 ? (size_t)sent : 0;
     int rc = 0;
     if (!buf && len > 0)
         rc = -EINVAL;
     else if (!t)
         rc = CORIO_ENOTASK;
-    else if (len > 0)
-        rc = write_task(t, fd, buf, len, 1, &done);
+    else if (len > off)
+        rc = write_task(t, fd, (const char *)buf + off, len - off, 1, &done);
     if (written)
-        *written = done;
+        *written = off + done;
     return rc;
 }
 
@@ -1111,28 +1173,28 @@ int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
 {
     corio_task *t = caller();
     struct fdent *e;
+    ssize_t n;
     /* The common case: a socket seen before, nobody waiting to write it,
-     * and one send takes it all (the kernel's buffer has room). */
+     * and one send takes it all (the kernel's buffer has room). Every
+     * other way out is a tail call, so this path saves no registers. */
     if (LIKELY(t != NULL && len > 0 && buf != NULL) &&
         (e = ent_find(t->loop, fd)) != NULL && e->nbchecked &&
-        !e->notsock && !e->writer) {
-        ssize_t n = sys_send(fd, buf, len);
+        !e->notsock && !e->writer
+#if !IO_LIBC
+        && corio__io_sys_hook == NULL
+#endif
+    ) {
+        n = sys_send(fd, buf, len);
         if (LIKELY((size_t)n == len)) {
             if (written)
                 *written = len;
             return 0;
         }
-        if (n > 0) { /* the rest the general way */
-            int rc = write_all_slow(fd, (const char *)buf + n,
-                                    len - (size_t)n, written);
-            if (written)
-                *written += (size_t)n;
-            return rc;
-        }
-        /* Nothing taken (EAGAIN, an error, ENOTSOCK): the general way
-         * asks again and reports or waits. */
+        /* Nothing taken (EAGAIN, an error, ENOTSOCK: the general way asks
+         * again and reports or waits), or a part: the rest. */
+        return write_all_rest(fd, buf, len, written, n);
     }
-    return write_all_slow(fd, buf, len, written);
+    return write_all_rest(fd, buf, len, written, -1);
 }
 
 /* The spare descriptor: anything that takes a descriptor and nothing
