@@ -344,15 +344,22 @@ static int ent_get(corio_loop *loop, int fd, struct fdent **out)
 
 /* Level-triggered backend: tell the poller which directions have a
  * waiter now. The edge-triggered one watches both all the time. */
-static void sync_interest(corio_loop *loop, int fd, struct fdent *e)
+__attribute__((noinline)) static void sync_level(corio_loop *loop, int fd,
+                                                 struct fdent *e)
 {
     unsigned want;
-    if (loop->pops->edge || !e->registered)
+    if (!e->registered)
         return;
     want = (e->reader ? IN : 0) | (e->writer ? OUT : 0);
     if (want != e->interest &&
         loop->pops->watch(loop->poller, fd, want, token_of(e, fd)) == 0)
         e->interest = (unsigned char)want;
+}
+
+static inline void sync_interest(corio_loop *loop, int fd, struct fdent *e)
+{
+    if (UNLIKELY(!loop->pops->edge))
+        sync_level(loop, fd, e);
 }
 
 /* ---- descriptors closed behind the loop's back ------------------------------- */
@@ -935,7 +942,8 @@ static inline void note_short_read(int fd, struct fdent *e)
  * short read of a stream socket marks it drained. Bytes, 0 at end of
  * file, or -errno (-EAGAIN: wait for readability).
  */
-static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
+__attribute__((noinline)) static ssize_t read_once(corio_task *t, int fd,
+                                                   void *buf, size_t len)
 {
     corio_loop *loop = t->loop;
     struct fdent *e = ent_find(loop, fd);

@@ -148,7 +148,8 @@ static int reserve(corio_stream *s, size_t want, size_t total)
  * for data: the buffer's free tail, or a caller's buffer when nothing is
  * buffered. > 0 bytes read, 0 end of file, < 0 error (a read error is
  * kept, sticky). */
-static ssize_t read_plain(corio_stream *s, unsigned char *dst, size_t room)
+static inline __attribute__((always_inline)) ssize_t
+read_plain(corio_stream *s, unsigned char *dst, size_t room)
 {
     ssize_t n;
     int rc;
@@ -418,7 +419,8 @@ int corio__tls_wait(const corio_stream *s, int want)
     return corio__fd_wait_again(s->fd, want == CORIO__TLS_WANT_READ);
 }
 
-static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
+static inline __attribute__((always_inline)) ssize_t
+send_iov(corio_stream *s, struct iovec *iov, int n)
 {
     struct msghdr m;
     ssize_t r;
@@ -545,7 +547,8 @@ int corio_stream_write(corio_stream *s, const void *buf, size_t n)
 }
 
 /* Send until at most `keep` bytes remain, waiting as needed. */
-static int flush(corio_stream *s, size_t keep)
+static inline __attribute__((always_inline)) int flush(corio_stream *s,
+                                                      size_t keep)
 {
     struct iovec iov;
     ssize_t r;
