@@ -415,6 +415,7 @@ static inline void wake_parked(corio_loop *loop, corio_task **slot)
     corio_task *t = *slot;
     corio__wait *w = &t->wait;
     *slot = NULL;
+    CORIO_ASSERT(loop->outside_waits > 0);
     loop->outside_waits--;
     if (NEVER(w->state != CORIO__WAIT_PENDING))
         return;
@@ -422,6 +423,7 @@ static inline void wake_parked(corio_loop *loop, corio_task **slot)
     w->value = 0;
     w->payload = NULL;
     corio__task_ready(t);
+    CORIO__TASK_CHECK(t);
 }
 
 /* The end of every event for fd: every waiter is woken, so a deferred
@@ -722,7 +724,8 @@ __attribute__((noinline)) static int park_check(corio_loop *loop, int fd,
  * poller's errors.
  */
 static inline __attribute__((always_inline)) int
-fd_park(corio_task *t, int fd, struct fdent **ep, unsigned dir)
+fd_park(corio_task *t, int fd, struct fdent **ep, unsigned dir,
+        int no_cancel)
 {
     corio_loop *loop = t->loop;
     struct fdent *e = *ep;
@@ -734,7 +737,7 @@ fd_park(corio_task *t, int fd, struct fdent **ep, unsigned dir)
     if (UNLIKELY(*slot != NULL))
         return -EBUSY;
     e->ready &= (unsigned char)~dir;
-    if (corio__task_cancel_now(t))
+    if (!no_cancel && corio__task_cancel_now(t))
         return -ECANCELED; /* it would have to wait */
     if (UNLIKELY(!e->registered)) {
         if ((rc = park_register(loop, fd, e, dir)) != 0)
@@ -801,7 +804,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         if (rc != 0)
             return rc < 0 ? rc : 0;
     }
-    return fd_park(t, fd, &e, dir);
+    return fd_park(t, fd, &e, dir, 0);
 }
 
 /* A blocking descriptor would block the whole loop in its read or write:
@@ -1002,7 +1005,7 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     corio_task *t = caller();
     struct fdent *e;
     ssize_t n;
-    int rc;
+    int rc, no_cancel = 0;
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
@@ -1019,8 +1022,13 @@ again:
     /* Drained (read_once): straight to the wait, unless a cancel stands
      * (then ask the kernel: a ready fd must not fail) or nothing is
      * asked for (read(2) answers 0 at once). */
-    if (e->drained && len > 0 && !cancel_standing(t))
-        goto wait;
+    if (e->drained && len > 0) {
+        /* No cancel (the common case, two loads): fd_park need not look
+         * again. */
+        no_cancel = !t->scope && t->cancel_requests <= 0;
+        if (no_cancel || !corio__task_cancel_pending(t))
+            goto wait;
+    }
     for (;;) {
         n = sys_read(fd, buf, len);
         if (n >= 0) {
@@ -1033,8 +1041,9 @@ again:
         if (!is_again((int)-n))
             return n;
     wait:
-        if ((rc = fd_park(t, fd, &e, IN)) != 0)
+        if ((rc = fd_park(t, fd, &e, IN, no_cancel)) != 0)
             return rc;
+        no_cancel = 0;
         /* A new file under the number (the sweep found a raw close): it
          * may be blocking; look at it afresh. */
         if (UNLIKELY(!e->nbchecked))
@@ -1128,7 +1137,7 @@ again:
                 rc = (int)n;
                 break;
             }
-            if ((rc = fd_park(t, fd, &e, OUT)) != 0)
+            if ((rc = fd_park(t, fd, &e, OUT, 0)) != 0)
                 break;
             if (UNLIKELY(!e->nbchecked))
                 goto again; /* a new file under the number (corio_read) */
