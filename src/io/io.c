@@ -977,6 +977,39 @@ ssize_t corio__fd_read(int fd, void *buf, size_t len)
     return read_once(t, fd, buf, len);
 }
 
+ssize_t corio__fd_wait_read(int fd, void *buf, size_t len,
+                            const unsigned char *stop, int *wait_rc)
+{
+    corio_task *t = caller();
+    struct fdent *e;
+    ssize_t n;
+    int rc;
+    if (!t) {
+        *wait_rc = CORIO_ENOTASK;
+        return CORIO_ENOTASK;
+    }
+    if ((e = ent_find(t->loop, fd)) == NULL) { /* never parked: the long way */
+        if ((rc = fd_wait(t, fd, IN, 1)) != 0) {
+            *wait_rc = rc;
+            return rc;
+        }
+        e = ent_find(t->loop, fd);
+    } else if ((rc = fd_park(t, fd, &e, IN, 0)) != 0) {
+        *wait_rc = rc;
+        return rc;
+    }
+    *wait_rc = 0;
+    if (stop && *stop)
+        return -EAGAIN;
+    /* Woken by a readable event, which cleared `drained`: read. */
+    do
+        n = sys_read(fd, buf, len);
+    while (n == -EINTR);
+    if (n > 0 && (size_t)n < len && e)
+        note_short_read(fd, e);
+    return n;
+}
+
 ssize_t corio__fd_send(int fd, const void *buf, size_t len)
 {
     return sys_send(fd, buf, len);

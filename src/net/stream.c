@@ -153,10 +153,10 @@ read_plain(corio_stream *s, unsigned char *dst, size_t room)
 {
     ssize_t n;
     int rc;
+    if (s->kicked && buffered(s) == 0)
+        return CORIO_ESHUTTING;
+    n = corio__fd_read(s->fd, dst, room);
     for (;;) {
-        if (s->kicked && buffered(s) == 0)
-            return CORIO_ESHUTTING;
-        n = corio__fd_read(s->fd, dst, room);
         if (n > 0)
             return n;
         if (n == 0) {
@@ -171,11 +171,16 @@ read_plain(corio_stream *s, unsigned char *dst, size_t room)
         }
         if (s->shutting && buffered(s) == 0)
             return CORIO_ESHUTTING; /* idle: do not start waiting */
+        /* Wait, then read in the same call; a shutdown that kicked the
+         * wait (an empty buffer: `idle`) reads nothing. */
         s->idle = buffered(s) == 0;
-        rc = corio__fd_wait_again(s->fd, 1);
+        n = corio__fd_wait_read(s->fd, dst, room,
+                                s->idle ? &s->kicked : NULL, &rc);
         s->idle = 0;
         if (rc)
             return rc;
+        if (n == -EAGAIN && s->kicked && buffered(s) == 0)
+            return CORIO_ESHUTTING;
     }
 }
 
