@@ -422,7 +422,11 @@ static inline void wake_parked(corio_loop *loop, corio_task **slot)
     w->state = CORIO__WAIT_GRANTED;
     w->value = 0;
     w->payload = NULL;
-    corio__task_ready(t);
+    /* corio__task_ready, with the loop at hand */
+    if (NEVER(t->queued) || loop->closing)
+        return;
+    t->queued = 1;
+    corio__ready_push(loop, &t->ready);
     CORIO__TASK_CHECK(t);
 }
 
@@ -482,8 +486,11 @@ static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
     if (UNLIKELY(fd >= io->n))
         return 0; /* not ours (a closed descriptor's leftover) */
     e = &io->ent[fd];
-    if (UNLIKELY(!e->registered || e->gen != gen))
+    /* (Only corio_fd_close unregisters, and it bumps the generation: a
+     * generation that matches is registered.) */
+    if (UNLIKELY(e->gen != gen))
         return 0; /* a closed descriptor's leftover: drop it */
+    CORIO_ASSERT(e->registered);
     if (UNLIKELY(bits & CORIO__POLL_ERR))
         return event_error(loop, (int)fd, e);
     e->ready |= (unsigned char)(bits & (IN | OUT));
