@@ -20,7 +20,8 @@
  * Each row runs `samples` times; the median is shown, and the spread
  * (highest minus lowest, over the median).
  *
- * For profiling one server (perf, callgrind, strace -c):
+ * For profiling one server (perf, callgrind, strace -c; bench/echo_count.sh
+ * counts instructions per request of each server with callgrind):
  * CORIO_BENCH_ECHO_ROW=k runs only row k (0 epoll, 1 raw, 2 streams,
  * 3 libuv), CORIO_BENCH_ECHO_REQS=n sends n requests per sample.
  */

@@ -209,7 +209,10 @@ int mprotect(void *addr, size_t len, int prot)
 }
 
 /* corio waits with epoll_pwait2 through syscall(2) where the kernel has
- * it: that counts as an epoll wait. Every other number is forwarded.
+ * it: that counts as an epoll wait. Its descriptor I/O (io.c's hot paths)
+ * reads and writes through syscall(2) too: SYS_read and SYS_write count
+ * as read and write (SYS_sendto, like send(2), is not counted). Every
+ * other number is forwarded.
  * syscall(2) cannot know how many arguments its caller passed, so it
  * reads six, as the C library's does; a caller that passes fewer leaves
  * the rest unread by the kernel. AddressSanitizer would flag reading
@@ -233,7 +236,24 @@ long syscall(long n, ...)
     if (n == SYS_epoll_pwait2 && plan_hit(FS_EPOLL_WAIT))
         return -1;
 #endif
+    if ((n == SYS_read && plan_hit(FS_READ)) ||
+        (n == SYS_write && plan_hit(FS_WRITE)))
+        return -1;
     return f(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* corio's descriptor I/O makes its reads and writes inline (src/io/io.c,
+ * "system calls"), which no definition here could see, unless the
+ * program defines this hook: then they come here, through the syscall(2)
+ * above (SYS_read and SYS_write count as read and write). The result, or
+ * -errno, as the kernel answers. */
+long corio__io_sys_hook(long nr, long a, long b, long c, long d, long e,
+                        long f);
+long corio__io_sys_hook(long nr, long a, long b, long c, long d, long e,
+                        long f)
+{
+    long r = syscall(nr, a, b, c, d, e, f);
+    return r < 0 ? -errno : r;
 }
 
 /* A call made through the binary's PLT must reach the shim and come back

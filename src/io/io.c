@@ -83,9 +83,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define GEN_RESERVED 0xFFFFFFFFu
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define IN CORIO__POLL_IN
 #define OUT CORIO__POLL_OUT
 
@@ -135,6 +138,120 @@ struct io {
     corio__timer sweep; /* queued while nunv > 0 */
     corio_loop *loop;
 };
+
+/* ---- system calls ----------------------------------------------------------- */
+
+/* The reads and writes of the hot paths (corio_read, corio_write,
+ * corio_write_all, corio__fd_read, corio__fd_send) go straight to the
+ * kernel, not through glibc's read/send/write: in a process with threads
+ * those wrap each call in the enabling and disabling of asynchronous
+ * thread cancellation (they are pthread cancellation points), about 30
+ * instructions a call, more than the rest of a wait's bookkeeping. These
+ * descriptors are non-blocking, so the call never blocks and cancelling a
+ * thread in it has nothing to interrupt. On x86-64 and AArch64 the system
+ * call is made inline (no call, no errno: the kernel's -errno is the
+ * answer); elsewhere through syscall(2).
+ *
+ * Sanitizer builds keep glibc's calls, whose interceptors check the
+ * buffers and (TSan) see the synchronization a pipe or socket carries
+ * between threads. The test binary's fault shim (tests/fault_sys.c) sees
+ * these calls through corio__io_sys_hook: a hidden weak reference, null
+ * unless the program linking the static library defines it (the shared
+ * library never has one), tested with one compare. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define IO_LIBC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define IO_LIBC 1
+#endif
+#endif
+#ifndef IO_LIBC
+#define IO_LIBC 0
+#endif
+
+#if !IO_LIBC
+extern long corio__io_sys_hook(long nr, long a, long b, long c, long d,
+                               long e, long f)
+    __attribute__((weak, visibility("hidden")));
+
+/* System call nr with up to six arguments: the result, or -errno. */
+static inline __attribute__((always_inline)) long
+sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    if (UNLIKELY(corio__io_sys_hook != NULL))
+        return corio__io_sys_hook(nr, a, b, c, d, e, f);
+#if defined(__x86_64__)
+    {
+        long r;
+        register long r10 __asm__("r10") = d;
+        register long r8 __asm__("r8") = e;
+        register long r9 __asm__("r9") = f;
+        __asm__ volatile("syscall"
+                         : "=a"(r)
+                         : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10),
+                           "r"(r8), "r"(r9)
+                         : "rcx", "r11", "memory");
+        return r;
+    }
+#elif defined(__aarch64__)
+    {
+        register long x8 __asm__("x8") = nr;
+        register long x0 __asm__("x0") = a;
+        register long x1 __asm__("x1") = b;
+        register long x2 __asm__("x2") = c;
+        register long x3 __asm__("x3") = d;
+        register long x4 __asm__("x4") = e;
+        register long x5 __asm__("x5") = f;
+        __asm__ volatile("svc 0"
+                         : "+r"(x0)
+                         : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4),
+                           "r"(x5)
+                         : "memory", "cc");
+        return x0;
+    }
+#else
+    {
+        long r = syscall(nr, a, b, c, d, e, f);
+        return r < 0 ? -errno : r;
+    }
+#endif
+}
+#endif
+
+/* read(2): bytes, or -errno. */
+static inline ssize_t sys_read(int fd, void *buf, size_t len)
+{
+#if IO_LIBC
+    ssize_t n = read(fd, buf, len);
+    return n < 0 ? -errno : n;
+#else
+    return sys6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
+#endif
+}
+
+/* write(2): bytes, or -errno. */
+static inline ssize_t sys_write(int fd, const void *buf, size_t len)
+{
+#if IO_LIBC
+    ssize_t n = write(fd, buf, len);
+    return n < 0 ? -errno : n;
+#else
+    return sys6(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
+#endif
+}
+
+/* send(MSG_NOSIGNAL): bytes, or -errno (-EPIPE, never SIGPIPE, on a
+ * socket). */
+static inline ssize_t sys_send(int fd, const void *buf, size_t len)
+{
+#if IO_LIBC
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
+#else
+    return sys6(SYS_sendto, fd, (long)buf, (long)len, MSG_NOSIGNAL, 0, 0);
+#endif
+}
 
 /* ---- the table ------------------------------------------------------------ */
 
@@ -193,7 +310,8 @@ static struct io *io_of(corio_loop *loop)
 static struct fdent *ent_find(corio_loop *loop, int fd)
 {
     struct io *io = loop->io;
-    if (!io || fd < 0 || (size_t)fd >= io->n)
+    /* (size_t)fd: a negative number is out of range too */
+    if (!io || (size_t)fd >= io->n)
         return NULL;
     return &io->ent[fd];
 }
@@ -226,15 +344,22 @@ static int ent_get(corio_loop *loop, int fd, struct fdent **out)
 
 /* Level-triggered backend: tell the poller which directions have a
  * waiter now. The edge-triggered one watches both all the time. */
-static void sync_interest(corio_loop *loop, int fd, struct fdent *e)
+__attribute__((noinline)) static void sync_level(corio_loop *loop, int fd,
+                                                 struct fdent *e)
 {
     unsigned want;
-    if (loop->pops->edge || !e->registered)
+    if (!e->registered)
         return;
     want = (e->reader ? IN : 0) | (e->writer ? OUT : 0);
     if (want != e->interest &&
         loop->pops->watch(loop->poller, fd, want, token_of(e, fd)) == 0)
         e->interest = (unsigned char)want;
+}
+
+static inline void sync_interest(corio_loop *loop, int fd, struct fdent *e)
+{
+    if (UNLIKELY(!loop->pops->edge))
+        sync_level(loop, fd, e);
 }
 
 /* ---- descriptors closed behind the loop's back ------------------------------- */
@@ -283,40 +408,103 @@ static void wake_slot(corio_loop *loop, corio_task **slot, int err)
     corio__wait_wake(&t->wait, err, NULL);
 }
 
+/* Make the task parked in *slot (a task's record, PENDING) runnable with
+ * err: wake_slot without its general parts, for the event path. */
+static inline void wake_parked(corio_loop *loop, corio_task **slot)
+{
+    corio_task *t = *slot;
+    corio__wait *w = &t->wait;
+    *slot = NULL;
+    CORIO_ASSERT(loop->outside_waits > 0);
+    loop->outside_waits--;
+    if (NEVER(w->state != CORIO__WAIT_PENDING))
+        return;
+    w->state = CORIO__WAIT_GRANTED;
+    w->value = 0;
+    w->payload = NULL;
+    /* corio__task_ready, with the loop at hand */
+    if (NEVER(t->queued) || loop->closing)
+        return;
+    t->queued = 1;
+    corio__ready_push(loop, &t->ready);
+    CORIO__TASK_CHECK(t);
+}
+
+/* The end of every event for fd: every waiter is woken, so a deferred
+ * check (below) has nobody left to watch over (the next park starts a
+ * new one); the level-triggered backend is told what is still wanted. */
+static inline int event_done(corio_loop *loop, int fd, struct fdent *e)
+{
+    if (!e->reader && !e->writer)
+        e->unv = UNV_NONE;
+    if (UNLIKELY(!loop->pops->edge))
+        sync_interest(loop, fd, e);
+    return 0;
+}
+
+/* An event with CORIO__POLL_ERR (error, hang-up, poll's POLLNVAL): both
+ * sides must go and see the error. Rare, so out of io_on_event's way. */
+__attribute__((noinline, cold)) static int
+event_error(corio_loop *loop, int fd, struct fdent *e)
+{
+    e->ready |= IN | OUT;
+    e->drained = 0;
+    /* poll(2) says POLLNVAL (ERR here) for a number no longer open: a
+     * waiter's descriptor was closed behind our back. */
+    if ((e->reader || e->writer) && debug_reports() &&
+        fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+        report_closed_behind(fd, e, NULL, "poll(2) reports it not open");
+    if (e->reader)
+        wake_slot(loop, &e->reader, 0);
+    if (e->writer)
+        wake_slot(loop, &e->writer, 0);
+    return event_done(loop, fd, e);
+}
+
+/* The level-triggered backend's end of an event (event_done), out of
+ * line so the edge-triggered path makes no call. */
+__attribute__((noinline)) static int event_done_level(corio_loop *loop,
+                                                      int fd,
+                                                      struct fdent *e)
+{
+    return event_done(loop, fd, e);
+}
+
+/* The loop's hook for poller events (loop_impl.h's on_event chain): wake
+ * the tasks parked on the descriptor in the directions it reports. */
 static int io_on_event(corio_loop *loop, const corio__poll_event *ev)
 {
     struct io *io = loop->io;
-    uint32_t gen = (uint32_t)(ev->token >> 32);
-    int fd = (int)(uint32_t)ev->token;
-    unsigned bits;
+    uint64_t token = ev->token;
+    uint32_t gen = (uint32_t)(token >> 32);
+    size_t fd = (uint32_t)token;
+    unsigned bits = ev->events;
     struct fdent *e;
 
-    if (gen == GEN_RESERVED)
+    if (UNLIKELY(gen == GEN_RESERVED))
         return io->next_on_event ? io->next_on_event(loop, ev) : 0;
-    e = ent_find(loop, fd);
-    if (!e || !e->registered || e->gen != gen)
+    if (UNLIKELY(fd >= io->n))
+        return 0; /* not ours (a closed descriptor's leftover) */
+    e = &io->ent[fd];
+    /* (Only corio_fd_close unregisters, and it bumps the generation: a
+     * generation that matches is registered.) */
+    if (UNLIKELY(e->gen != gen))
         return 0; /* a closed descriptor's leftover: drop it */
-    bits = ev->events & (IN | OUT);
-    if (ev->events & CORIO__POLL_ERR)
-        bits = IN | OUT; /* both sides must go and see the error */
-    e->ready |= (unsigned char)bits;
-    if (bits & IN)
+    CORIO_ASSERT(e->registered);
+    if (UNLIKELY(bits & CORIO__POLL_ERR))
+        return event_error(loop, (int)fd, e);
+    e->ready |= (unsigned char)(bits & (IN | OUT));
+    if (bits & IN) {
         e->drained = 0;
-    /* poll(2) says POLLNVAL (ERR here) for a number no longer open: a
-     * waiter's descriptor was closed behind our back. */
-    if ((ev->events & CORIO__POLL_ERR) && (e->reader || e->writer) &&
-        debug_reports() && fcntl(fd, F_GETFD) < 0 && errno == EBADF)
-        report_closed_behind(fd, e, NULL, "poll(2) reports it not open");
-    if ((bits & IN) && e->reader)
-        wake_slot(loop, &e->reader, 0);
+        if (e->reader)
+            wake_parked(loop, &e->reader);
+    }
     if ((bits & OUT) && e->writer)
-        wake_slot(loop, &e->writer, 0);
-    /* Every waiter is woken: a deferred check (below) has nobody left to
-     * watch over; the next park starts a new one. */
+        wake_parked(loop, &e->writer);
+    if (UNLIKELY(!loop->pops->edge))
+        return event_done_level(loop, (int)fd, e);
     if (!e->reader && !e->writer)
         e->unv = UNV_NONE;
-    if (!loop->pops->edge)
-        sync_interest(loop, fd, e);
     return 0;
 }
 
@@ -481,6 +669,113 @@ static int probe(int fd, unsigned dir)
     return (p.revents & POLLNVAL) ? -EBADF : 1;
 }
 
+/* A cancel stands on t (corio__task_cancel_pending), with the common case
+ * (no scope, no request) in two loads. */
+static inline int cancel_standing(const corio_task *t)
+{
+    return (t->scope || t->cancel_requests > 0) &&
+           corio__task_cancel_pending(t);
+}
+
+/* fd (entry e) is about to get its first waiter: register it with the
+ * poller (edge-triggered: both directions, for good). 0 registered, 1 a
+ * regular file or directory (epoll refuses it: always ready, as poll(2)
+ * says, so no wait), or -errno. */
+__attribute__((noinline)) static int park_register(corio_loop *loop, int fd,
+                                                   struct fdent *e,
+                                                   unsigned dir)
+{
+    unsigned want = loop->pops->edge ? IN | OUT : dir;
+    int rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
+    if (rc == -EPERM)
+        return 1;
+    if (rc)
+        return rc;
+    e->registered = 1;
+    e->interest = (unsigned char)want;
+    return 0;
+}
+
+/* The edge-triggered backend, a registered fd with no deferred check
+ * running: defer one (Raw close, above), or when that cannot be done make
+ * sure now that the kernel still has the registration (a close(2) behind
+ * our back and a reused number would leave the new file unwatched). 0 or
+ * -errno. */
+__attribute__((noinline)) static int park_check(corio_loop *loop, int fd,
+                                                struct fdent *e,
+                                                corio_task *t)
+{
+    int rc;
+    if (defer_check(loop, fd, e) == 0)
+        return 0;
+    rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        report_closed_behind(fd, e, t,
+                             "its number was reused, and the kernel had "
+                             "dropped the old registration");
+    return 0;
+}
+
+/*
+ * Park the running task t until fd (its entry *ep) is ready in direction
+ * dir (IN or OUT): the direction is known not ready (t's own call just
+ * said EAGAIN, or fd_wait looked). The wait is t's record with read_ops
+ * or write_ops and the slot in the entry; an event for fd wakes it
+ * (io_on_event), corio_fd_close ends it with -EBADF, a cancel through
+ * detach_dir. -ECANCELED only once it knows it would have to park (the
+ * cancel rule, io.h). Returns 0 (ready: try again; *ep is fd's entry
+ * again, the table may have grown meanwhile), or -ECANCELED, -EBADF
+ * (closed with corio_fd_close meanwhile), -EBUSY, -ENOMEM, -ENOSPC, the
+ * poller's errors.
+ */
+static inline __attribute__((always_inline)) int
+fd_park(corio_task *t, int fd, struct fdent **ep, unsigned dir,
+        int no_cancel)
+{
+    corio_loop *loop = t->loop;
+    struct fdent *e = *ep;
+    corio_task **slot = dir == IN ? &e->reader : &e->writer;
+    corio__wait *w;
+    uint32_t gen;
+    int rc;
+
+    if (UNLIKELY(*slot != NULL))
+        return -EBUSY;
+    e->ready &= (unsigned char)~dir;
+    if (!no_cancel && corio__task_cancel_now(t))
+        return -ECANCELED; /* it would have to wait */
+    if (UNLIKELY(!e->registered)) {
+        if ((rc = park_register(loop, fd, e, dir)) != 0)
+            return rc > 0 ? 0 : rc;
+    } else if (loop->pops->edge && e->unv == UNV_NONE) {
+        if (LIKELY(e->listed))
+            e->unv = UNV_NEW; /* the sweep still has it listed */
+        else if ((rc = park_check(loop, fd, e, t)) != 0)
+            return rc;
+    }
+    *slot = t;
+    loop->outside_waits++;
+    sync_interest(loop, fd, e);
+    gen = e->gen;
+    w = corio__wait_begin(t, dir == IN ? &read_ops : &write_ops,
+                          (void *)(intptr_t)fd, 0);
+    rc = CORIO__WAIT_SWITCH(w);
+    rc = CORIO__WAIT_PARKED(w, rc);
+    if (rc)
+        return rc;
+    /* Woken by readiness; but a task that ran before us may have closed
+     * fd (and a new one may have its number). The table is there (a
+     * granted wait: the loop is not being torn down) and reaches fd (it
+     * never shrinks), but may have moved. */
+    e = &((struct io *)loop->io)->ent[fd];
+    if (UNLIKELY(e->gen != gen))
+        return -EBADF;
+    *ep = e;
+    return corio__task_cancel_now(t) ? -ECANCELED : 0;
+}
+
 /*
  * Park the running task t until fd is ready in direction dir (IN or OUT).
  * would_block: the caller's operation just failed with EAGAIN, so the
@@ -494,8 +789,6 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
 {
     corio_loop *loop = t->loop;
     struct fdent *e;
-    corio_task **slot;
-    uint32_t gen;
     int rc;
 
     if (fd < 0)
@@ -508,8 +801,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         if ((rc = ent_get(loop, fd, &e)) != 0)
             return rc;
     }
-    slot = dir == IN ? &e->reader : &e->writer;
-    if (*slot)
+    if (dir == IN ? e->reader : e->writer)
         return -EBUSY;
     /* A clear bit may only mean the loop has not heard yet: with a cancel
      * standing, look, since a ready fd needs no wait and must not fail. */
@@ -519,45 +811,7 @@ static int fd_wait(corio_task *t, int fd, unsigned dir, int would_block)
         if (rc != 0)
             return rc < 0 ? rc : 0;
     }
-    e->ready &= (unsigned char)~dir;
-    if (corio__task_cancel_report(t))
-        return -ECANCELED; /* it would have to wait */
-    if (!e->registered) {
-        unsigned want = loop->pops->edge ? IN | OUT : dir;
-        rc = loop->pops->watch(loop->poller, fd, want, token_of(e, fd));
-        if (rc == -EPERM)
-            return 0; /* a regular file or directory (epoll refuses it):
-                         always ready, as poll(2) says */
-        if (rc)
-            return rc;
-        e->registered = 1;
-        e->interest = (unsigned char)want;
-    } else if (loop->pops->edge && defer_check(loop, fd, e) != 0) {
-        /* A close(2) behind our back and a reused number would leave the
-         * new file unwatched: the check could not be deferred, so make
-         * sure now that the kernel still has it. */
-        rc = loop->pops->rearm(loop->poller, fd, token_of(e, fd));
-        if (rc < 0)
-            return rc;
-        if (rc > 0)
-            report_closed_behind(fd, e, t,
-                                 "its number was reused, and the kernel "
-                                 "had dropped the old registration");
-    }
-    *slot = t;
-    loop->outside_waits++;
-    sync_interest(loop, fd, e);
-    gen = e->gen;
-    rc = corio__wait_park(corio__wait_begin(
-        t, dir == IN ? &read_ops : &write_ops, (void *)(intptr_t)fd, 0));
-    if (rc)
-        return rc;
-    /* Woken by readiness; but a task that ran before us may have closed
-     * fd (and a new one may have its number). */
-    e = ent_find(loop, fd);
-    if (!e || e->gen != gen)
-        return -EBADF;
-    return corio__task_cancel_report(t) ? -ECANCELED : 0;
+    return fd_park(t, fd, &e, dir, 0);
 }
 
 /* A blocking descriptor would block the whole loop in its read or write:
@@ -600,6 +854,24 @@ static int busy(corio_task *t, int fd, unsigned dir)
 static int is_again(int err)
 {
     return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* The entry of fd for a call that does its own I/O on it, made
+ * non-blocking first (nonblock_check): 0 with *ep set, 0 with *ep NULL
+ * when no memory could be had for an entry (the caller goes the slow way,
+ * which works without one until it has to wait), or -errno of fcntl. */
+static inline int io_entry(corio_loop *loop, int fd, struct fdent **ep)
+{
+    struct fdent *e = ent_find(loop, fd);
+    int rc;
+    if (LIKELY(e && e->nbchecked)) {
+        *ep = e;
+        return 0;
+    }
+    if ((rc = nonblock_check(loop, fd)) != 0)
+        return rc;
+    *ep = ent_find(loop, fd);
+    return 0;
 }
 
 /* ---- the public calls ---------------------------------------------------------- */
@@ -650,17 +922,26 @@ int corio__fd_wait_again(int fd, int readable)
  * stream socket (TCP, Unix stream): the kernel copies all it has up to
  * the length asked. Not for datagrams (one per read), terminals (a line
  * per read) or pipes in packet mode. Asked of the kernel once per fd. */
-static int short_read_drains(corio_loop *loop, int fd, struct fdent *e)
+__attribute__((noinline)) static int short_read_drains(int fd,
+                                                       struct fdent *e)
 {
     int type = 0;
     socklen_t len = sizeof type;
-    (void)loop;
     if (e->kind == KIND_UNKNOWN)
         e->kind = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
                           type == SOCK_STREAM
                       ? KIND_STREAM
                       : KIND_OTHER;
     return e->kind == KIND_STREAM;
+}
+
+/* A read of fd (entry e) returned fewer bytes than asked: mark fd drained
+ * if that means it is empty. */
+static inline void note_short_read(int fd, struct fdent *e)
+{
+    if (e->kind == KIND_STREAM ||
+        (e->kind == KIND_UNKNOWN && short_read_drains(fd, e)))
+        e->drained = 1;
 }
 
 /*
@@ -671,30 +952,92 @@ static int short_read_drains(corio_loop *loop, int fd, struct fdent *e)
  * short read of a stream socket marks it drained. Bytes, 0 at end of
  * file, or -errno (-EAGAIN: wait for readability).
  */
-static ssize_t read_once(corio_task *t, int fd, void *buf, size_t len)
+__attribute__((noinline)) static ssize_t read_once(corio_task *t, int fd,
+                                                   void *buf, size_t len)
 {
     corio_loop *loop = t->loop;
     struct fdent *e = ent_find(loop, fd);
     ssize_t n;
-    if (e && e->drained && len > 0 && !corio__task_cancel_pending(t))
+    if (e && e->drained && len > 0 && !cancel_standing(t))
         return -EAGAIN;
     do
-        n = read(fd, buf, len);
-    while (n < 0 && errno == EINTR);
+        n = sys_read(fd, buf, len);
+    while (n == -EINTR);
     if (n < 0)
-        return -errno;
-    if (n > 0 && (size_t)n < len &&
-        (e || ent_get(loop, fd, &e) == 0) && short_read_drains(loop, fd, e))
-        e->drained = 1;
+        return n;
+    if (n > 0 && (size_t)n < len && (e || ent_get(loop, fd, &e) == 0))
+        note_short_read(fd, e);
     return n;
 }
 
 ssize_t corio__fd_read(int fd, void *buf, size_t len)
 {
     corio_task *t = caller();
+    struct fdent *e;
     if (!t)
         return CORIO_ENOTASK;
+    /* read_once's first answer, without its frame: the stream layer asks
+     * this before every wait of a drained socket. */
+    e = ent_find(t->loop, fd);
+    if (e && e->drained && len > 0 && !t->scope && t->cancel_requests <= 0)
+        return -EAGAIN;
     return read_once(t, fd, buf, len);
+}
+
+ssize_t corio__fd_wait_read(int fd, void *buf, size_t len,
+                            const unsigned char *stop, int *wait_rc)
+{
+    corio_task *t = caller();
+    struct fdent *e;
+    ssize_t n;
+    int rc;
+    if (!t) {
+        *wait_rc = CORIO_ENOTASK;
+        return CORIO_ENOTASK;
+    }
+    if ((e = ent_find(t->loop, fd)) == NULL) { /* never parked: the long way */
+        if ((rc = fd_wait(t, fd, IN, 1)) != 0) {
+            *wait_rc = rc;
+            return rc;
+        }
+        e = ent_find(t->loop, fd);
+    } else if ((rc = fd_park(t, fd, &e, IN, 0)) != 0) {
+        *wait_rc = rc;
+        return rc;
+    }
+    *wait_rc = 0;
+    if (stop && *stop)
+        return -EAGAIN;
+    /* Woken by a readable event, which cleared `drained`: read. */
+    do
+        n = sys_read(fd, buf, len);
+    while (n == -EINTR);
+    if (n > 0 && (size_t)n < len && e)
+        note_short_read(fd, e);
+    return n;
+}
+
+ssize_t corio__fd_send(int fd, const void *buf, size_t len)
+{
+    return sys_send(fd, buf, len);
+}
+
+/* corio_read without an entry for fd (no memory for one): the general
+ * way, one read and one wait at a time. */
+__attribute__((noinline)) static ssize_t read_slow(corio_task *t, int fd,
+                                                   void *buf, size_t len)
+{
+    ssize_t n;
+    int rc;
+    for (;;) {
+        if ((rc = busy(t, fd, IN)) != 0)
+            return rc;
+        n = read_once(t, fd, buf, len);
+        if (n >= 0 || !is_again((int)-n))
+            return n;
+        if ((rc = fd_wait(t, fd, IN, 1)) != 0)
+            return rc;
+    }
 }
 
 ssize_t corio_read(int fd, void *buf, size_t len)
@@ -702,35 +1045,49 @@ ssize_t corio_read(int fd, void *buf, size_t len)
     corio_task *t = caller();
     struct fdent *e;
     ssize_t n;
-    int rc;
+    int rc, no_cancel = 0;
     if (!buf && len > 0)
         return -EINVAL;
     if (!t)
         return CORIO_ENOTASK;
+again:
+    /* The common case in one look at the table: a descriptor seen
+     * before, nobody else reading it. */
+    if ((rc = io_entry(t->loop, fd, &e)) != 0)
+        return rc;
+    if (UNLIKELY(!e))
+        return read_slow(t, fd, buf, len);
+    if (UNLIKELY(e->reader != NULL))
+        return -EBUSY;
+    /* Drained (read_once): straight to the wait, unless a cancel stands
+     * (then ask the kernel: a ready fd must not fail) or nothing is
+     * asked for (read(2) answers 0 at once). */
+    if (e->drained && len > 0) {
+        /* No cancel (the common case, two loads): fd_park need not look
+         * again. */
+        no_cancel = !t->scope && t->cancel_requests <= 0;
+        if (no_cancel || !corio__task_cancel_pending(t))
+            goto wait;
+    }
     for (;;) {
-        /* The common case in one look at the table: a descriptor seen
-         * before, nobody else reading it. */
-        e = ent_find(t->loop, fd);
-        if (!e || !e->nbchecked) {
-            if ((rc = nonblock_check(t->loop, fd)) != 0)
-                return rc;
-            e = ent_find(t->loop, fd);
+        n = sys_read(fd, buf, len);
+        if (n >= 0) {
+            if (n > 0 && (size_t)n < len)
+                note_short_read(fd, e);
+            return n;
         }
-        if (e && e->reader)
-            return -EBUSY;
-        /* Drained (read_once): straight to the wait, unless a cancel
-         * stands (then read_once asks the kernel) or nothing is asked
-         * for (read(2) answers 0 at once). */
-        if (!e || !e->drained || len == 0 ||
-            corio__task_cancel_pending(t)) {
-            n = read_once(t, fd, buf, len);
-            if (n >= 0)
-                return n;
-            if (!is_again((int)-n))
-                return n;
-        }
-        if ((rc = fd_wait(t, fd, IN, 1)) != 0)
+        if (n == -EINTR)
+            continue;
+        if (!is_again((int)-n))
+            return n;
+    wait:
+        if ((rc = fd_park(t, fd, &e, IN, no_cancel)) != 0)
             return rc;
+        no_cancel = 0;
+        /* A new file under the number (the sweep found a raw close): it
+         * may be blocking; look at it afresh. */
+        if (UNLIKELY(!e->nbchecked))
+            goto again;
     }
 }
 
@@ -742,35 +1099,26 @@ static ssize_t write_once(corio_loop *loop, int fd, const void *buf,
     struct fdent *e = ent_find(loop, fd);
     ssize_t n;
     if (!e || !e->notsock) {
-        n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0 || errno != ENOTSOCK)
-            return n < 0 ? -errno : n;
+        n = sys_send(fd, buf, len);
+        if (n != -ENOTSOCK)
+            return n;
         if (ent_get(loop, fd, &e) == 0)
             e->notsock = 1; /* no memory: just ask send() again next time */
     }
-    n = write(fd, buf, len);
-    return n < 0 ? -errno : n;
+    return sys_write(fd, buf, len);
 }
 
-ssize_t corio_write(int fd, const void *buf, size_t len)
+/* corio_write without an entry for fd (no memory for one): one write and
+ * one wait at a time. */
+__attribute__((noinline)) static ssize_t write_slow(corio_task *t, int fd,
+                                                    const void *buf,
+                                                    size_t len)
 {
-    corio_task *t = caller();
-    struct fdent *e;
     ssize_t n;
     int rc;
-    if (!buf && len > 0)
-        return -EINVAL;
-    if (!t)
-        return CORIO_ENOTASK;
     for (;;) {
-        e = ent_find(t->loop, fd); /* as in corio_read */
-        if (!e || !e->nbchecked) {
-            if ((rc = nonblock_check(t->loop, fd)) != 0)
-                return rc;
-            e = ent_find(t->loop, fd);
-        }
-        if (e && e->writer)
-            return -EBUSY;
+        if ((rc = busy(t, fd, OUT)) != 0)
+            return rc;
         n = write_once(t->loop, fd, buf, len);
         if (n >= 0)
             return n;
@@ -783,29 +1131,127 @@ ssize_t corio_write(int fd, const void *buf, size_t len)
     }
 }
 
-int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
+/*
+ * Write from buf to fd for the running task t, waiting while fd does not
+ * take anything: until one write took some bytes (all == 0), or all len
+ * (all != 0). *done gets how many were written; 0, or -errno (the last
+ * attempt's, or the wait's).
+ */
+static inline __attribute__((always_inline)) int
+write_task(corio_task *t, int fd, const char *buf, size_t len, int all,
+           size_t *donep)
 {
-    const char *p = buf;
+    struct fdent *e;
     size_t done = 0;
-    int rc = 0;
-    if (!buf && len > 0) {
-        rc = -EINVAL;
-        len = 0;
-    } else if (!caller()) {
-        rc = CORIO_ENOTASK;
-        len = 0;
+    ssize_t n;
+    int rc;
+again:
+    if ((rc = io_entry(t->loop, fd, &e)) != 0)
+        goto out;
+    if (UNLIKELY(e != NULL && e->writer != NULL)) {
+        rc = -EBUSY;
+        goto out;
     }
-    while (done < len) {
-        ssize_t n = corio_write(fd, p + done, len - done);
-        if (n < 0) {
+    for (;;) {
+        if (UNLIKELY(!e)) {
+            n = write_slow(t, fd, buf + done, len - done);
+        } else if (LIKELY(!e->notsock)) {
+            n = sys_send(fd, buf + done, len - done);
+            if (UNLIKELY(n == -ENOTSOCK)) {
+                e->notsock = 1;
+                continue;
+            }
+        } else {
+            n = sys_write(fd, buf + done, len - done);
+        }
+        if (n >= 0) {
+            done += (size_t)n;
+            if (!all || done == len)
+                break;
+            continue;
+        }
+        if (e) { /* write_slow waited already, and returns -errno */
+            if (n == -EINTR)
+                continue;
+            if (!is_again((int)-n)) {
+                rc = (int)n;
+                break;
+            }
+            if ((rc = fd_park(t, fd, &e, OUT, 0)) != 0)
+                break;
+            if (UNLIKELY(!e->nbchecked))
+                goto again; /* a new file under the number (corio_read) */
+        } else {
             rc = (int)n;
             break;
         }
-        done += (size_t)n;
     }
-    if (written)
-        *written = done;
+out:
+    *donep = done;
     return rc;
+}
+
+ssize_t corio_write(int fd, const void *buf, size_t len)
+{
+    corio_task *t = caller();
+    size_t done;
+    int rc;
+    if (!buf && len > 0)
+        return -EINVAL;
+    if (!t)
+        return CORIO_ENOTASK;
+    rc = write_task(t, fd, buf, len, 0, &done);
+    return rc ? rc : (ssize_t)done;
+}
+
+/* corio_write_all the general way, after the fast path's send took
+ * `sent` bytes (0 <= sent < len), or failed (sent < 0: asked again here),
+ * or was not tried (sent < 0). */
+__attribute__((noinline)) static int write_all_rest(int fd, const void *buf,
+                                                    size_t len,
+                                                    size_t *written,
+                                                    ssize_t sent)
+{
+    corio_task *t = caller();
+    size_t done = 0, off = sent > 0 ? (size_t)sent : 0;
+    int rc = 0;
+    if (!buf && len > 0)
+        rc = -EINVAL;
+    else if (!t)
+        rc = CORIO_ENOTASK;
+    else if (len > off)
+        rc = write_task(t, fd, (const char *)buf + off, len - off, 1, &done);
+    if (written)
+        *written = off + done;
+    return rc;
+}
+
+int corio_write_all(int fd, const void *buf, size_t len, size_t *written)
+{
+    corio_task *t = caller();
+    struct fdent *e;
+    ssize_t n;
+    /* The common case: a socket seen before, nobody waiting to write it,
+     * and one send takes it all (the kernel's buffer has room). Every
+     * other way out is a tail call, so this path saves no registers. */
+    if (LIKELY(t != NULL && len > 0 && buf != NULL) &&
+        (e = ent_find(t->loop, fd)) != NULL && e->nbchecked &&
+        !e->notsock && !e->writer
+#if !IO_LIBC
+        && corio__io_sys_hook == NULL
+#endif
+    ) {
+        n = sys_send(fd, buf, len);
+        if (LIKELY((size_t)n == len)) {
+            if (written)
+                *written = len;
+            return 0;
+        }
+        /* Nothing taken (EAGAIN, an error, ENOTSOCK: the general way asks
+         * again and reports or waits), or a part: the rest. */
+        return write_all_rest(fd, buf, len, written, n);
+    }
+    return write_all_rest(fd, buf, len, written, -1);
 }
 
 /* The spare descriptor: anything that takes a descriptor and nothing

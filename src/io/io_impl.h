@@ -28,4 +28,22 @@ int corio__fd_wait_again(int fd, int readable);
  * or CORIO_ENOTASK. Does not suspend. */
 ssize_t corio__fd_read(int fd, void *buf, size_t len);
 
+/* corio__fd_read said -EAGAIN: park the running task until fd is
+ * readable (as corio__fd_wait_again(fd, 1)), then read once into buf, in
+ * one call: unless *stop (may be NULL) is set by then: the layer above
+ * was told to stop reading meanwhile (a server's shutdown), and the
+ * answer is -EAGAIN without a read. When the wait fails, *wait_rc gets
+ * its error (what corio__fd_wait_again returns) and nothing is read;
+ * else *wait_rc is 0 and the answer is corio__fd_read's (bytes, 0 at end
+ * of file, -errno; -EAGAIN: nothing after all, wait again). Suspends. */
+ssize_t corio__fd_wait_read(int fd, void *buf, size_t len,
+                            const unsigned char *stop, int *wait_rc);
+
+/* One send(2) of len bytes with MSG_NOSIGNAL (never SIGPIPE), as
+ * corio_write makes it on a socket (without glibc's cancellation-point
+ * wrapper, io.c's "system calls"): bytes sent, or -errno (-EAGAIN,
+ * -ENOTSOCK for a descriptor that is not a socket, -EINTR). Never waits;
+ * needs no task. */
+ssize_t corio__fd_send(int fd, const void *buf, size_t len);
+
 #endif /* CORIO_IO_IMPL_H */

@@ -23,6 +23,7 @@
 #include "alloc.h"
 #include "io/io_impl.h"
 #include "net/stream_impl.h"
+#include "task/task_impl.h"
 
 #include <corio/io.h>
 #include <corio/task.h>
@@ -147,14 +148,15 @@ static int reserve(corio_stream *s, size_t want, size_t total)
  * for data: the buffer's free tail, or a caller's buffer when nothing is
  * buffered. > 0 bytes read, 0 end of file, < 0 error (a read error is
  * kept, sticky). */
-static ssize_t read_plain(corio_stream *s, unsigned char *dst, size_t room)
+static inline __attribute__((always_inline)) ssize_t
+read_plain(corio_stream *s, unsigned char *dst, size_t room)
 {
     ssize_t n;
     int rc;
+    if (s->kicked && buffered(s) == 0)
+        return CORIO_ESHUTTING;
+    n = corio__fd_read(s->fd, dst, room);
     for (;;) {
-        if (s->kicked && buffered(s) == 0)
-            return CORIO_ESHUTTING;
-        n = corio__fd_read(s->fd, dst, room);
         if (n > 0)
             return n;
         if (n == 0) {
@@ -169,11 +171,16 @@ static ssize_t read_plain(corio_stream *s, unsigned char *dst, size_t room)
         }
         if (s->shutting && buffered(s) == 0)
             return CORIO_ESHUTTING; /* idle: do not start waiting */
+        /* Wait, then read in the same call; a shutdown that kicked the
+         * wait (an empty buffer: `idle`) reads nothing. */
         s->idle = buffered(s) == 0;
-        rc = corio__fd_wait_again(s->fd, 1);
+        n = corio__fd_wait_read(s->fd, dst, room,
+                                s->idle ? &s->kicked : NULL, &rc);
         s->idle = 0;
         if (rc)
             return rc;
+        if (n == -EAGAIN && s->kicked && buffered(s) == 0)
+            return CORIO_ESHUTTING;
     }
 }
 
@@ -185,7 +192,7 @@ static ssize_t read_gate(const corio_stream *s)
         return s->rerr;
     if (s->eof)
         return 0;
-    if (!corio_task_current())
+    if (!corio__task_running())
         return CORIO_ENOTASK;
     return 1;
 }
@@ -417,17 +424,23 @@ int corio__tls_wait(const corio_stream *s, int want)
     return corio__fd_wait_again(s->fd, want == CORIO__TLS_WANT_READ);
 }
 
-static ssize_t send_iov(corio_stream *s, struct iovec *iov, int n)
+static inline __attribute__((always_inline)) ssize_t
+send_iov(corio_stream *s, struct iovec *iov, int n)
 {
     struct msghdr m;
     ssize_t r;
     for (;;) {
         if (!s->notsock && n == 1) {
-            r = send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-            if (r < 0 && errno == ENOTSOCK) {
+            r = corio__fd_send(s->fd, iov[0].iov_base, iov[0].iov_len);
+            if (r >= 0)
+                return r;
+            if (r == -ENOTSOCK) {
                 s->notsock = 1;
                 continue;
             }
+            if (r != -EINTR)
+                return r;
+            continue;
         } else if (!s->notsock) {
             memset(&m, 0, sizeof m);
             m.msg_iov = iov;
@@ -539,7 +552,8 @@ int corio_stream_write(corio_stream *s, const void *buf, size_t n)
 }
 
 /* Send until at most `keep` bytes remain, waiting as needed. */
-static int flush(corio_stream *s, size_t keep)
+static inline __attribute__((always_inline)) int flush(corio_stream *s,
+                                                      size_t keep)
 {
     struct iovec iov;
     ssize_t r;
@@ -583,7 +597,7 @@ int corio_stream_drain(corio_stream *s)
 {
     if (!s)
         return -EINVAL;
-    if (s->wend - s->wstart > s->low && !corio_task_current())
+    if (s->wend - s->wstart > s->low && !corio__task_running())
         return CORIO_ENOTASK;
     return flush(s, s->low);
 }
@@ -595,7 +609,7 @@ int corio_stream_write_eof(corio_stream *s)
         return -EINVAL;
     if (s->wshut)
         return 0;
-    if (s->wend > s->wstart && !corio_task_current())
+    if (s->wend > s->wstart && !corio__task_running())
         return CORIO_ENOTASK;
     if ((rc = flush(s, 0)) != 0)
         return rc;
@@ -618,7 +632,7 @@ int corio_stream_close(corio_stream *s)
     if (!s)
         return 0;
     if (s->wend > s->wstart && !s->werr)
-        rc = corio_task_current() ? flush(s, 0) : CORIO_ENOTASK;
+        rc = corio__task_running() ? flush(s, 0) : CORIO_ENOTASK;
     if (s->tls) {
         if (rc == 0 && !s->wshut && !s->werr)
             (void)corio__tls_shutdown(s); /* close_notify, if it goes now */
