@@ -302,7 +302,7 @@ corio__task_handoff(corio_task *t)
         return NULL;
     n = (corio_task *)((char *)r - offsetof(corio_task, ready));
     if (n->resume_how != CORIO__RESUME_NORMAL || corio__task_parked(n) ||
-        n == t || !corio__coro_can_transfer(&n->coro))
+        n == t || !corio__coro_can_transfer(&t->coro, &n->coro))
         return NULL;
     CORIO__TASK_CHECK(n);
     corio__loop_handoff_take(t->loop);
@@ -324,7 +324,8 @@ corio__task_handoff(corio_task *t)
  * be variables (read more than once). */
 #define CORIO__WAIT_SWITCH(w)                                               \
     (corio__wait_handoff(w)                                                 \
-         ? corio__coro_transfer(&corio__task_cur->coro, NULL)               \
+         ? corio__coro_transfer(&(w)->task->coro, &corio__task_cur->coro,   \
+                                NULL)                                       \
          : corio_await((void *)&corio__parked_token, NULL))
 #define CORIO__WAIT_PARKED(w, rc)                                           \
     ((rc) != 0 ? corio__wait_park_failed((w), (rc))                         \
