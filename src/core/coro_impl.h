@@ -152,7 +152,7 @@ corio__coro_transfer(struct corio_coro *co, struct corio_coro *to,
     to->state = CORIO_CORO_RUNNING;
     t->current = to;
     corio__fiber_leave(&co->fiber, &to->fiber, 0);
-    back = corio__ctx_switch(&co->ctx, &to->ctx, NULL);
+    back = corio__ctx_handoff(&co->ctx, &to->ctx, NULL);
     corio__fiber_arrive(&co->fiber);
     return (int)(intptr_t)back;
 }
