@@ -47,12 +47,15 @@ void corio__future_init(corio_future *f, corio_loop *loop)
 }
 
 /* corio_future_new's path when the loop's free list has nothing for it:
- * attach the task layer, or allocate. */
-static __attribute__((noinline)) int future_new_slow(corio_loop *loop,
-                                                    corio_future **out)
+ * attach the task layer, or allocate. find: loop is NULL and no task
+ * runs (or its loop is closing): the running loop's, if any. */
+static __attribute__((noinline)) int
+future_new_slow(corio_loop *loop, int find, corio_future **out)
 {
     corio__loop_tasks *tl = NULL;
     corio_future *f;
+    if (find)
+        loop = corio_loop_current();
     if (loop)
         tl = corio__tasks_of(loop); /* NULL: no memory, or closing */
     if (tl && tl->fut_free) {
@@ -78,12 +81,13 @@ int corio_future_new(corio_loop *loop, corio_future **out)
     corio_future *f;
     if (!out)
         return -EINVAL;
-    if (!loop) /* a task's loop is the running one (one load, no call) */
-        loop = (t = corio__task_running()) != NULL && !t->loop->closing
-                   ? t->loop
-                   : corio_loop_current();
-    if (!loop || !(tl = loop->tasks) || !(f = tl->fut_free))
-        return future_new_slow(loop, out);
+    if (__builtin_expect(!loop, 1)) { /* a task's loop: one load, no call */
+        if ((t = corio__task_running()) == NULL || t->loop->closing)
+            return future_new_slow(NULL, 1, out);
+        loop = t->loop;
+    }
+    if (!(tl = loop->tasks) || !(f = tl->fut_free))
+        return future_new_slow(loop, 0, out);
     /* A recycled future kept its reference on the loop, and the rest of
      * what corio__future_init sets but this: it was plain (no ops, not a
      * task's), of this loop, and went with no waiter (future_free). */
@@ -143,8 +147,10 @@ static inline void future_free(corio_future *f)
 {
     corio_loop *loop = f->loop;
     corio__loop_tasks *tl;
-    if (f->waiters.first || f->ops || !loop || loop->closing ||
-        !(tl = loop->tasks) || tl->fut_free_n >= FUTURE_FREE_MAX ||
+    /* (Or-ed where both sides are plain loads: fewer branches.) */
+    if (((uintptr_t)f->waiters.first | (uintptr_t)f->ops) != 0 || !loop ||
+        loop->closing || !(tl = loop->tasks) ||
+        tl->fut_free_n >= FUTURE_FREE_MAX ||
         (f->state == CORIO__FUT_ERROR && !f->retrieved)) {
         future_last_release(f);
         return;

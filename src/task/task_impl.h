@@ -206,7 +206,10 @@ int corio__task_cancel_report(corio_task *t);
  * common case of every wait costs two loads. */
 static inline int corio__task_cancel_now(corio_task *t)
 {
-    return (t->scope || t->cancel_requests > 0) &&
+    /* One branch, expected not taken: both loads, or-ed. */
+    return __builtin_expect(((uintptr_t)t->scope |
+                             (uintptr_t)(t->cancel_requests > 0)) != 0,
+                            0) &&
            corio__task_cancel_report(t);
 }
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
@@ -301,8 +304,10 @@ corio__task_handoff(corio_task *t)
         r->run != corio__task_step || t->coro.state != CORIO_CORO_RUNNING)
         return NULL;
     n = (corio_task *)((char *)r - offsetof(corio_task, ready));
-    if (n->resume_how != CORIO__RESUME_NORMAL || corio__task_parked(n) ||
-        n == t || !corio__coro_can_transfer(&t->coro, &n->coro))
+    /* (n is queued, so not parked: CORIO__TASK_CHECK below says so in
+     * debug builds. It may be t itself: a sleep(0) queues its task.) */
+    if (n->resume_how != CORIO__RESUME_NORMAL || n == t ||
+        !corio__coro_can_transfer(&t->coro, &n->coro))
         return NULL;
     CORIO__TASK_CHECK(n);
     corio__loop_handoff_take(t->loop);
