@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define FUTURE_FREE_MAX 4096 /* recycled futures a loop keeps */
+#define FUTURE_FREE_MAX CORIO__FUTURE_FREE_MAX
 
 typedef struct cb_node {
     corio__wait w;       /* a watcher: no task */
@@ -147,10 +147,12 @@ static inline void future_free(corio_future *f)
 {
     corio_loop *loop = f->loop;
     corio__loop_tasks *tl;
-    /* (Or-ed where both sides are plain loads: fewer branches.) */
+    /* (Or-ed where both sides are plain loads: fewer branches. A closing
+     * loop is not asked: one whose recycled objects went (task.c's
+     * close_memory) reads as full, and one whose objects have not gone
+     * yet frees this one with them.) */
     if (((uintptr_t)f->waiters.first | (uintptr_t)f->ops) != 0 || !loop ||
-        loop->closing || !(tl = loop->tasks) ||
-        tl->fut_free_n >= FUTURE_FREE_MAX ||
+        !(tl = loop->tasks) || tl->fut_free_n >= FUTURE_FREE_MAX ||
         (f->state == CORIO__FUT_ERROR && !f->retrieved)) {
         future_last_release(f);
         return;
@@ -271,7 +273,7 @@ int corio_future_cancelled(const corio_future *f)
 static inline int future_outcome(corio_future *f, void **result)
 {
     f->retrieved = 1;
-    if (f->state == CORIO__FUT_RESULT) {
+    if (__builtin_expect(f->state == CORIO__FUT_RESULT, 1)) {
         if (result)
             *result = f->result;
         return 0;
@@ -485,7 +487,7 @@ int corio_future_await(corio_future *f, void **result)
     w = corio__future_wait_begin(f, t, &corio__future_await_ops);
     rc = CORIO__WAIT_SWITCH(w); /* the park, inline (task_impl.h) */
     rc = CORIO__WAIT_PARKED(w, rc);
-    if (rc == 0)
+    if (__builtin_expect(rc == 0, 1))
         /* A cancel that reached us while we waited on f wins. */
         rc = corio__task_cancel_now(t) ? -ECANCELED : future_outcome(f, result);
     else if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */

@@ -47,6 +47,7 @@ enum { CORIO__FUT_PENDING, CORIO__FUT_RESULT, CORIO__FUT_ERROR,
        CORIO__FUT_CANCELLED };
 
 #define CORIO__FUTURE_MAGIC 0x66757475u
+#define CORIO__FUTURE_FREE_MAX 4096 /* recycled futures a loop keeps */
 
 /* A future that is part of a bigger object (a gather's): cancel replaces
  * the plain "complete as cancelled", free is called at the last release
@@ -275,7 +276,7 @@ static inline corio__wait *corio__wait_begin(corio_task *t,
     corio__wait *w = &t->wait;
     CORIO_ASSERT(ops && ops->detach);
     CORIO_ASSERT(w->state != CORIO__WAIT_PENDING); /* one wait at a time */
-    w->task = t;
+    CORIO_ASSERT(w->task == t); /* set once, by the spawn */
     w->ops = ops;
     w->obj = obj;
     w->payload = NULL;
@@ -333,7 +334,7 @@ corio__task_handoff(corio_task *t)
                                 NULL)                                       \
          : corio_await((void *)&corio__parked_token, NULL))
 #define CORIO__WAIT_PARKED(w, rc)                                           \
-    ((rc) != 0 ? corio__wait_park_failed((w), (rc))                         \
+    (__builtin_expect((rc) != 0, 0) ? corio__wait_park_failed((w), (rc))   \
      : NEVER((w)->state == CORIO__WAIT_PENDING) ? corio__wait_park_stray(w) \
                                                 : (w)->value)
 /* The hand-off's decision for the park of w: 1 when the task it switches
