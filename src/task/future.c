@@ -153,7 +153,12 @@ static inline void future_free(corio_future *f)
      * yet frees this one with them.) */
     if (((uintptr_t)f->waiters.first | (uintptr_t)f->ops) != 0 || !loop ||
         !(tl = loop->tasks) || tl->fut_free_n >= FUTURE_FREE_MAX ||
-        (f->state == CORIO__FUT_ERROR && !f->retrieved)) {
+        f->state == CORIO__FUT_ERROR) {
+        /* (An error goes the slow way, which reports it if nobody
+         * retrieved it. Not tested here with `retrieved`: the compiler
+         * would read both bytes at once, and the load, spanning the two
+         * one-byte stores that wrote them moments ago, would wait for
+         * both instead of taking their values from the store buffer.) */
         future_last_release(f);
         return;
     }
