@@ -278,6 +278,18 @@ __asm__(".text\n"
         "    ret\n"
         ".size ctx_test_regs_switch, .-ctx_test_regs_switch\n"
         "\n"
+        ".globl ctx_test_probe_entry\n"
+        ".hidden ctx_test_probe_entry\n"
+        ".type ctx_test_probe_entry, @function\n"
+        ".p2align 4\n"
+        "ctx_test_probe_entry:\n"
+        "    endbr64\n"
+        "    movq %rsp, %rsi\n"
+        "    movq %rbp, %rdx\n"
+        "    jmp ctx_test_probe_body\n"
+        ".size ctx_test_probe_entry, .-ctx_test_probe_entry\n");
+#ifdef CORIO__CTX_HAVE_HANDOFF /* the same, through corio__ctx_handoff */
+__asm__(".text\n"
         ".globl ctx_test_regs_handoff\n"
         ".hidden ctx_test_regs_handoff\n"
         ".type ctx_test_regs_handoff, @function\n"
@@ -296,18 +308,8 @@ __asm__(".text\n"
         "    popq %r15; popq %r14; popq %r13\n"
         "    popq %r12; popq %rbx; popq %rbp\n"
         "    ret\n"
-        ".size ctx_test_regs_handoff, .-ctx_test_regs_handoff\n"
-        "\n"
-        ".globl ctx_test_probe_entry\n"
-        ".hidden ctx_test_probe_entry\n"
-        ".type ctx_test_probe_entry, @function\n"
-        ".p2align 4\n"
-        "ctx_test_probe_entry:\n"
-        "    endbr64\n"
-        "    movq %rsp, %rsi\n"
-        "    movq %rbp, %rdx\n"
-        "    jmp ctx_test_probe_body\n"
-        ".size ctx_test_probe_entry, .-ctx_test_probe_entry\n");
+        ".size ctx_test_regs_handoff, .-ctx_test_regs_handoff\n");
+#endif
 
 /* MXCSR control variants: exception masks kept set, rounding, FZ and DAZ
  * varied. x87 variants: precision control and rounding varied. */
