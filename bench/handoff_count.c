@@ -12,7 +12,10 @@
  * hand-off, as bench_pingpong.c), event (wait, clear, set the other's),
  * queue (get, put to the other's waiting get). A third argument `run`
  * drives the tasks with corio_run (its stop and SIGINT checks) instead of
- * corio_loop_run.
+ * corio_loop_run. Two more kinds give the references the hand-offs are
+ * held against, counted the same way: switch (N resume + yield round
+ * trips of a bare coroutine, no loop, as `--suite switch`) and spawn (N
+ * spawns of a trivial task, each joined, as `--suite spawn`).
  */
 #include <corio.h>
 
@@ -107,6 +110,62 @@ static int driver(void *arg, void **result)
     return rc;
 }
 
+/* spawn: N trivial tasks, each spawned and joined in turn. */
+static int trivial(void *arg, void **result)
+{
+    (void)arg;
+    *result = NULL;
+    return 0;
+}
+
+static int spawn_side(void *arg, void **result)
+{
+    int rc = 0;
+    (void)arg;
+    *result = NULL;
+    for (; count < n_handoffs && rc == 0; count++) {
+        corio_task *t;
+        if ((rc = corio_spawn(trivial, NULL, NULL, &t)) != 0)
+            break;
+        rc = corio_task_join(t, NULL);
+        corio_task_release(t);
+    }
+    return rc;
+}
+
+/* switch: a bare coroutine yielding back what each resume sends. */
+static int echo_body(void *arg, void **result)
+{
+    void *v = arg;
+    int rc;
+    *result = NULL;
+    while ((rc = corio_yield(v, &v)) == 0)
+        ;
+    return rc == CORIO_EEXIT ? 0 : rc;
+}
+
+static int switch_count(void)
+{
+    corio_coro *co;
+    void *v = NULL;
+    int rc = corio_coro_new(echo_body, &count, NULL, &co);
+    if (rc == 0 && (rc = corio_coro_resume(co, NULL, &v)) == CORIO_YIELDED)
+        rc = 0;
+    for (; rc == 0 && count < n_handoffs; count++)
+        if ((rc = corio_coro_resume(co, v, &v)) == CORIO_YIELDED)
+            rc = v == &count ? 0 : -EPROTO;
+    corio_coro_free(co);
+    return rc;
+}
+
+/* Only a marker for main: the switch kind runs with no loop. */
+static int switch_side_(void *arg, void **result)
+{
+    (void)arg;
+    *result = NULL;
+    return -EINVAL;
+}
+
 /* The driver with the futures made on its loop (and released after,
  * whichever kind ran). */
 static int run_main(void *arg, void **result)
@@ -114,8 +173,13 @@ static int run_main(void *arg, void **result)
     int rc = corio_future_new(NULL, &slot[0]);
     if (rc == 0)
         rc = corio_future_new(NULL, &slot[1]);
-    if (rc == 0)
+    if (rc == 0 && arg == (void *)spawn_side) {
+        rc = spawn_side(NULL, result);
+        if (!under_run)
+            corio_loop_stop(corio_loop_current());
+    } else if (rc == 0) {
         rc = driver(arg, result);
+    }
     for (int i = 0; i < 2; i++) { /* what the kind did not use */
         corio_future_release(slot[i]);
         slot[i] = NULL;
@@ -129,18 +193,30 @@ int main(int argc, char **argv)
     corio_coro_fn side = !strcmp(kind, "future")  ? future_side
                          : !strcmp(kind, "event") ? event_side
                          : !strcmp(kind, "queue") ? queue_side
-                                                  : NULL;
+                         : !strcmp(kind, "spawn") ? spawn_side
+                         : !strcmp(kind, "switch") ? switch_side_
+                                                   : NULL;
     corio_loop *loop = NULL;
     corio_task *d = NULL;
     int rc;
 
     n_handoffs = argc > 2 ? atol(argv[2]) : 100000;
     if (!side || n_handoffs <= 0) {
-        fprintf(stderr, "usage: %s future|event|queue [N [run]]\n",
+        fprintf(stderr,
+                "usage: %s future|event|queue|spawn|switch [N [run]]\n",
                 argv[0]);
         return 2;
     }
     under_run = argc > 3 && !strcmp(argv[3], "run");
+    if (side == switch_side_) {
+        rc = switch_count();
+        if (rc || count != n_handoffs) {
+            fprintf(stderr, "switch: failed: %s\n", corio_strerror(rc));
+            return 1;
+        }
+        printf("switch: %ld round trips\n", count);
+        return 0;
+    }
     rc = under_run ? 0 : corio_loop_new(NULL, &loop);
     for (int i = 0; i < 2 && rc == 0; i++) {
         if ((rc = corio_event_new(&ev[i])) == 0)

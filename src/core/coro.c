@@ -17,7 +17,8 @@
  *
  * corio__coro_transfer is the one symmetric switch: the running coroutine
  * suspends and another takes its place on the resume chain (the task
- * layer's direct hand-off between tasks).
+ * layer's direct hand-off between tasks). It is inline in coro_impl.h,
+ * with its check, so that a hand-off calls nothing but the switch.
  *
  * Lean coroutines (CORIO_CORO_LEAN) run on one of a few stacks shared per
  * thread. The frames of a suspended lean coroutine stay on its shared stack
@@ -696,33 +697,9 @@ CORIO__INLINE int suspend(int kind, void *value, void **sent)
     return leave_go(t, co, kind, value, sent);
 }
 
-int corio__coro_can_transfer(const corio_coro *to)
+void corio__coro_canary_leave(const corio_coro *co)
 {
-    const corio__thread *t = &self_tls;
-    const corio_coro *co = t->current;
-    return co && co != to && !(co->flags & CORIO__F_NEXT) &&
-           to->state == CORIO_CORO_SUSPENDED && frames_here(t, to);
-}
-
-int corio__coro_transfer(corio_coro *to, void **sent)
-{
-    corio__thread *t = &self_tls;
-    corio_coro *co = t->current;
-    void **out = co->out_slot;
-
-    canary_check_co(co);
-    if (to->sent_slot)
-        *to->sent_slot = NULL;
-    co->state = CORIO_CORO_SUSPENDED;
-    co->sent_slot = sent;
-    co->out_slot = NULL;
-    to->resumer = co->resumer;
-    to->on = t;
-    to->out_slot = out;
-    to->state = CORIO_CORO_RUNNING;
-    t->current = to;
-    corio__fiber_leave(&co->fiber, &to->fiber, 0);
-    SWITCH_RETURN(&co->fiber, &co->ctx, &to->ctx, 0);
+    canary_check(co->stack);
 }
 
 int corio_yield(void *value, void **sent)

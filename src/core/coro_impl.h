@@ -22,6 +22,9 @@
 #define CORIO_CORO_IMPL_H
 
 #include <corio/coro.h>
+#include <stdint.h>
+
+#include "check.h"
 
 #include "ctx/ctx.h"
 #include "fiber.h"
@@ -91,20 +94,68 @@ void corio__coro_release_stack(struct corio_coro *co);
  * running it again (no cleanup runs); it becomes CLOSED and its stack goes
  * back. For owners that already tried to close it their own way. */
 void corio__coro_discard(struct corio_coro *co);
-/* corio__coro_can_transfer: 1 if the running coroutine of this thread
- * may hand over to `to` with corio__coro_transfer: `to` is SUSPENDED with
- * its frames in place (a stack of its own, or a lean one occupying its
- * shared stack on this thread), and the running one was resumed plainly
- * (not by corio_coro_next). */
-int corio__coro_can_transfer(const struct corio_coro *to);
-/* corio__coro_transfer: a symmetric switch. The running coroutine
- * suspends as corio_await does (its call returns what a later resume or
- * throw hands it; `sent` is its sent slot) and `to` takes its place on the
- * resume chain: to's pending suspension returns 0 (its sent value NULL),
- * and what to hands out when it next suspends or ends goes to the
- * resumer of the one that left, as if that one had handed it. Only after
- * corio__coro_can_transfer(to) said 1. */
-int corio__coro_transfer(struct corio_coro *to, void **sent);
+/* corio__coro_canary_leave: the canary check of a coroutine with
+ * CORIO__F_CANARY leaving its stack (reports an overflow and aborts). Out
+ * of line: the inline transfer below only tests the flag. */
+void corio__coro_canary_leave(const struct corio_coro *co);
+
+/*
+ * The direct hand-off, inline where a task parks (task_impl.h), so that it
+ * costs a few loads and stores and the switch itself, with no call of its
+ * own. `co` must be the running coroutine of this thread (RUNNING, so its
+ * `on` is this thread); debug builds check it.
+ *
+ * corio__coro_can_transfer: 1 if co may hand over to `to` with
+ * corio__coro_transfer: `to` is SUSPENDED with its frames in place (a
+ * stack of its own, or a lean one occupying its shared stack on this
+ * thread), and co was resumed plainly (not by corio_coro_next). co != to
+ * is the caller's to know. Changes nothing.
+ */
+static inline __attribute__((always_inline)) int
+corio__coro_can_transfer(const struct corio_coro *co,
+                         const struct corio_coro *to)
+{
+    CORIO_ASSERT(co->state == CORIO_CORO_RUNNING && co->on &&
+                 co->on->current == co && co != to);
+    return !(co->flags & CORIO__F_NEXT) &&
+           to->state == CORIO_CORO_SUSPENDED &&
+           (__builtin_expect(!(to->flags & CORIO__F_LEAN), 1) ||
+            (to->home == co->on && to->lean->occupant == to));
+}
+/*
+ * corio__coro_transfer: a symmetric switch from co to `to`. co suspends
+ * as corio_await does (its call returns what a later resume or throw hands
+ * it; `sent` is its sent slot) and `to` takes its place on the resume
+ * chain: to's pending suspension returns 0 (its sent value NULL), and what
+ * to hands out when it next suspends or ends goes to the resumer of the
+ * one that left, as if that one had handed it. Only after
+ * corio__coro_can_transfer(co, to) said 1. The switch is called from the
+ * caller's own frame (so a backtrace of the suspended co names it), with
+ * the sanitizers told around it in that same frame (fiber.h).
+ */
+static inline __attribute__((always_inline)) int
+corio__coro_transfer(struct corio_coro *co, struct corio_coro *to,
+                     void **sent)
+{
+    corio__thread *t = co->on;
+    void *back;
+
+    if (__builtin_expect(co->flags & CORIO__F_CANARY, 0))
+        corio__coro_canary_leave(co);
+    if (to->sent_slot)
+        *to->sent_slot = NULL;
+    co->state = CORIO_CORO_SUSPENDED;
+    co->sent_slot = sent; /* (out_slot is read only while co runs) */
+    to->resumer = co->resumer;
+    to->on = t;
+    to->out_slot = co->out_slot;
+    to->state = CORIO_CORO_RUNNING;
+    t->current = to;
+    corio__fiber_leave(&co->fiber, &to->fiber, 0);
+    back = corio__ctx_handoff(&co->ctx, &to->ctx, NULL);
+    corio__fiber_arrive(&co->fiber);
+    return (int)(intptr_t)back;
+}
 /* corio__coro_fini: what corio_coro_free does, without freeing co itself. */
 int corio__coro_fini(struct corio_coro *co);
 

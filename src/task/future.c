@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define FUTURE_FREE_MAX 4096 /* recycled futures a loop keeps */
+#define FUTURE_FREE_MAX CORIO__FUTURE_FREE_MAX
 
 typedef struct cb_node {
     corio__wait w;       /* a watcher: no task */
@@ -47,12 +47,15 @@ void corio__future_init(corio_future *f, corio_loop *loop)
 }
 
 /* corio_future_new's path when the loop's free list has nothing for it:
- * attach the task layer, or allocate. */
-static __attribute__((noinline)) int future_new_slow(corio_loop *loop,
-                                                    corio_future **out)
+ * attach the task layer, or allocate. find: loop is NULL and no task
+ * runs (or its loop is closing): the running loop's, if any. */
+static __attribute__((noinline)) int
+future_new_slow(corio_loop *loop, int find, corio_future **out)
 {
     corio__loop_tasks *tl = NULL;
     corio_future *f;
+    if (find)
+        loop = corio_loop_current();
     if (loop)
         tl = corio__tasks_of(loop); /* NULL: no memory, or closing */
     if (tl && tl->fut_free) {
@@ -78,12 +81,13 @@ int corio_future_new(corio_loop *loop, corio_future **out)
     corio_future *f;
     if (!out)
         return -EINVAL;
-    if (!loop) /* a task's loop is the running one (one load, no call) */
-        loop = (t = corio__task_running()) != NULL && !t->loop->closing
-                   ? t->loop
-                   : corio_loop_current();
-    if (!loop || !(tl = loop->tasks) || !(f = tl->fut_free))
-        return future_new_slow(loop, out);
+    if (__builtin_expect(!loop, 1)) { /* a task's loop: one load, no call */
+        if ((t = corio__task_running()) == NULL || t->loop->closing)
+            return future_new_slow(NULL, 1, out);
+        loop = t->loop;
+    }
+    if (!(tl = loop->tasks) || !(f = tl->fut_free))
+        return future_new_slow(loop, 0, out);
     /* A recycled future kept its reference on the loop, and the rest of
      * what corio__future_init sets but this: it was plain (no ops, not a
      * task's), of this loop, and went with no waiter (future_free). */
@@ -143,9 +147,18 @@ static inline void future_free(corio_future *f)
 {
     corio_loop *loop = f->loop;
     corio__loop_tasks *tl;
-    if (f->waiters.first || f->ops || !loop || loop->closing ||
+    /* (Or-ed where both sides are plain loads: fewer branches. A closing
+     * loop is not asked: one whose recycled objects went (task.c's
+     * close_memory) reads as full, and one whose objects have not gone
+     * yet frees this one with them.) */
+    if (((uintptr_t)f->waiters.first | (uintptr_t)f->ops) != 0 || !loop ||
         !(tl = loop->tasks) || tl->fut_free_n >= FUTURE_FREE_MAX ||
-        (f->state == CORIO__FUT_ERROR && !f->retrieved)) {
+        f->state == CORIO__FUT_ERROR) {
+        /* (An error goes the slow way, which reports it if nobody
+         * retrieved it. Not tested here with `retrieved`: the compiler
+         * would read both bytes at once, and the load, spanning the two
+         * one-byte stores that wrote them moments ago, would wait for
+         * both instead of taking their values from the store buffer.) */
         future_last_release(f);
         return;
     }
@@ -265,7 +278,7 @@ int corio_future_cancelled(const corio_future *f)
 static inline int future_outcome(corio_future *f, void **result)
 {
     f->retrieved = 1;
-    if (f->state == CORIO__FUT_RESULT) {
+    if (__builtin_expect(f->state == CORIO__FUT_RESULT, 1)) {
         if (result)
             *result = f->result;
         return 0;
@@ -479,7 +492,7 @@ int corio_future_await(corio_future *f, void **result)
     w = corio__future_wait_begin(f, t, &corio__future_await_ops);
     rc = CORIO__WAIT_SWITCH(w); /* the park, inline (task_impl.h) */
     rc = CORIO__WAIT_PARKED(w, rc);
-    if (rc == 0)
+    if (__builtin_expect(rc == 0, 1))
         /* A cancel that reached us while we waited on f wins. */
         rc = corio__task_cancel_now(t) ? -ECANCELED : future_outcome(f, result);
     else if (rc == -ECANCELED) /* closed while parked (loop freed): as asyncio */

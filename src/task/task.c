@@ -435,6 +435,7 @@ spawn(corio_loop *loop, corio_context *ctx, corio_coro_fn fn, void *arg,
     t->stopping_groups = 0;
     t->queued = 1;
     t->resume_how = CORIO__RESUME_NORMAL;
+    t->wait.task = t; /* for good: corio__wait_begin leaves it */
     t->wait.state = CORIO__WAIT_IDLE;
     t->wait.ops = NULL;
     t->wait.obj = NULL;
@@ -824,8 +825,9 @@ static void close_tasks(corio__closer *c, corio_loop *loop)
     (void)loop;
 }
 
-/* Closer CORIO__CLOSE_MEMORY: the recycled tasks and futures (nothing is
- * recycled once the loop is closing). */
+/* Closer CORIO__CLOSE_MEMORY: the recycled tasks and futures (no task is
+ * recycled once the loop is closing; a future released while it closes
+ * may be, until this runs, and goes with the rest). */
 static void close_memory(corio__closer *c, corio_loop *loop)
 {
     corio__loop_tasks *tl = CORIO__CONTAINER(c, corio__loop_tasks,
@@ -843,7 +845,9 @@ static void close_memory(corio__closer *c, corio_loop *loop)
         corio__loop_unref(loop); /* a recycled future keeps its reference
                                     (future.c); the owner's holds it */
     }
-    tl->fut_free_n = 0;
+    /* Full for good: a future released from now on is freed, not listed
+     * (future.c's release tests only this count, not loop->closing). */
+    tl->fut_free_n = CORIO__FUTURE_FREE_MAX;
 }
 
 /* Closer CORIO__CLOSE_RELEASE: the state itself, at the loop's last

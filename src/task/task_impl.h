@@ -47,6 +47,7 @@ enum { CORIO__FUT_PENDING, CORIO__FUT_RESULT, CORIO__FUT_ERROR,
        CORIO__FUT_CANCELLED };
 
 #define CORIO__FUTURE_MAGIC 0x66757475u
+#define CORIO__FUTURE_FREE_MAX 4096 /* recycled futures a loop keeps */
 
 /* A future that is part of a bigger object (a gather's): cancel replaces
  * the plain "complete as cancelled", free is called at the last release
@@ -206,7 +207,10 @@ int corio__task_cancel_report(corio_task *t);
  * common case of every wait costs two loads. */
 static inline int corio__task_cancel_now(corio_task *t)
 {
-    return (t->scope || t->cancel_requests > 0) &&
+    /* One branch, expected not taken: both loads, or-ed. */
+    return __builtin_expect(((uintptr_t)t->scope |
+                             (uintptr_t)(t->cancel_requests > 0)) != 0,
+                            0) &&
            corio__task_cancel_report(t);
 }
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
@@ -272,7 +276,7 @@ static inline corio__wait *corio__wait_begin(corio_task *t,
     corio__wait *w = &t->wait;
     CORIO_ASSERT(ops && ops->detach);
     CORIO_ASSERT(w->state != CORIO__WAIT_PENDING); /* one wait at a time */
-    w->task = t;
+    CORIO_ASSERT(w->task == t); /* set once, by the spawn */
     w->ops = ops;
     w->obj = obj;
     w->payload = NULL;
@@ -301,8 +305,10 @@ corio__task_handoff(corio_task *t)
         r->run != corio__task_step || t->coro.state != CORIO_CORO_RUNNING)
         return NULL;
     n = (corio_task *)((char *)r - offsetof(corio_task, ready));
-    if (n->resume_how != CORIO__RESUME_NORMAL || corio__task_parked(n) ||
-        n == t || !corio__coro_can_transfer(&n->coro))
+    /* (n is queued, so not parked: CORIO__TASK_CHECK below says so in
+     * debug builds. It may be t itself: a sleep(0) queues its task.) */
+    if (n->resume_how != CORIO__RESUME_NORMAL || n == t ||
+        !corio__coro_can_transfer(&t->coro, &n->coro))
         return NULL;
     CORIO__TASK_CHECK(n);
     corio__loop_handoff_take(t->loop);
@@ -324,10 +330,11 @@ corio__task_handoff(corio_task *t)
  * be variables (read more than once). */
 #define CORIO__WAIT_SWITCH(w)                                               \
     (corio__wait_handoff(w)                                                 \
-         ? corio__coro_transfer(&corio__task_cur->coro, NULL)               \
+         ? corio__coro_transfer(&(w)->task->coro, &corio__task_cur->coro,   \
+                                NULL)                                       \
          : corio_await((void *)&corio__parked_token, NULL))
 #define CORIO__WAIT_PARKED(w, rc)                                           \
-    ((rc) != 0 ? corio__wait_park_failed((w), (rc))                         \
+    (__builtin_expect((rc) != 0, 0) ? corio__wait_park_failed((w), (rc))   \
      : NEVER((w)->state == CORIO__WAIT_PENDING) ? corio__wait_park_stray(w) \
                                                 : (w)->value)
 /* The hand-off's decision for the park of w: 1 when the task it switches

@@ -1,7 +1,8 @@
 /*
  * test_ctx.c: tests of the machine context switch (src/core/ctx/).
  *
- * These drive corio__ctx_make/corio__ctx_switch by hand on raw mmap'd
+ * These drive corio__ctx_make/corio__ctx_switch (and corio__ctx_handoff,
+ * mixed with it in the register test) by hand on raw mmap'd
  * stacks, with no coroutine layer above. They check the ABI contract
  * (callee-saved registers and floating-point control state survive,
  * status flags need not, the stack is aligned at entry), the arg hand-over,
@@ -237,6 +238,13 @@ static _Noreturn void go_final(struct fiber *from, struct fiber *to, void *arg)
  */
 void *ctx_test_regs_switch(corio__ctx *from, corio__ctx *to, void *arg,
                            const uint64_t *in, uint64_t *out);
+/* The same through corio__ctx_handoff, where the backend has its own. */
+#ifdef CORIO__CTX_HAVE_HANDOFF
+void *ctx_test_regs_handoff(corio__ctx *from, corio__ctx *to, void *arg,
+                            const uint64_t *in, uint64_t *out);
+#else
+#define ctx_test_regs_handoff ctx_test_regs_switch
+#endif
 void ctx_test_probe_entry(void *arg);
 __attribute__((visibility("hidden"))) void
 ctx_test_probe_body(void *arg, uintptr_t entry_sp, uintptr_t entry_fp);
@@ -280,6 +288,28 @@ __asm__(".text\n"
         "    movq %rbp, %rdx\n"
         "    jmp ctx_test_probe_body\n"
         ".size ctx_test_probe_entry, .-ctx_test_probe_entry\n");
+#ifdef CORIO__CTX_HAVE_HANDOFF /* the same, through corio__ctx_handoff */
+__asm__(".text\n"
+        ".globl ctx_test_regs_handoff\n"
+        ".hidden ctx_test_regs_handoff\n"
+        ".type ctx_test_regs_handoff, @function\n"
+        ".p2align 4\n"
+        "ctx_test_regs_handoff:\n"
+        "    endbr64\n"
+        "    pushq %rbp; pushq %rbx; pushq %r12\n"
+        "    pushq %r13; pushq %r14; pushq %r15\n"
+        "    pushq %r8\n"
+        "    movq 0(%rcx), %rbx; movq 8(%rcx), %rbp; movq 16(%rcx), %r12\n"
+        "    movq 24(%rcx), %r13; movq 32(%rcx), %r14; movq 40(%rcx), %r15\n"
+        "    call corio__ctx_handoff\n"
+        "    popq %r8\n"
+        "    movq %rbx, 0(%r8); movq %rbp, 8(%r8); movq %r12, 16(%r8)\n"
+        "    movq %r13, 24(%r8); movq %r14, 32(%r8); movq %r15, 40(%r8)\n"
+        "    popq %r15; popq %r14; popq %r13\n"
+        "    popq %r12; popq %rbx; popq %rbp\n"
+        "    ret\n"
+        ".size ctx_test_regs_handoff, .-ctx_test_regs_handoff\n");
+#endif
 
 /* MXCSR control variants: exception masks kept set, rounding, FZ and DAZ
  * varied. x87 variants: precision control and rounding varied. */
@@ -539,8 +569,15 @@ static void regs_switch_random(struct regs_part *self)
     fp_status_set((unsigned)corio_test_rand());
 
     fiber_leave(&self->f, &regs_parts[to].f, 0);
-    got = ctx_test_regs_switch(&self->f.ctx, &regs_parts[to].f.ctx, regs_arg,
-                               in, out);
+    /* Half the switches through corio__ctx_handoff: the two resume each
+     * other's contexts, and it leaves by ret when both sides use the same
+     * helper, by its jump otherwise. */
+    if (corio_test_rand() & 1)
+        got = ctx_test_regs_handoff(&self->f.ctx, &regs_parts[to].f.ctx,
+                                    regs_arg, in, out);
+    else
+        got = ctx_test_regs_switch(&self->f.ctx, &regs_parts[to].f.ctx,
+                                   regs_arg, in, out);
     fiber_arrive(&self->f);
 
     self->arrivals++;

@@ -77,4 +77,17 @@ void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
  */
 void *corio__ctx_switch(corio__ctx *from, corio__ctx *to, void *arg);
 
+/*
+ * corio__ctx_handoff: corio__ctx_switch, tuned for a switch between two
+ * sides that often suspend at the same call site (the task layer's direct
+ * hand-off): same contract, same frame, so either resumes a context the
+ * other suspended. Backends without a tuned one (CORIO__CTX_HAVE_HANDOFF
+ * unset) make it corio__ctx_switch itself.
+ */
+#ifdef CORIO__CTX_HAVE_HANDOFF
+void *corio__ctx_handoff(corio__ctx *from, corio__ctx *to, void *arg);
+#else
+#define corio__ctx_handoff corio__ctx_switch
+#endif
+
 #endif /* CORIO_CTX_H */

@@ -21,6 +21,12 @@ typedef struct corio__ctx {
  * int-shaped signature and tail-call it. */
 #define CORIO__CTX_TAIL_SWITCH 1
 
+/* x86-64 has corio__ctx_handoff of its own (ctx.h); elsewhere it is
+ * corio__ctx_switch. */
+#if defined(__x86_64__)
+#define CORIO__CTX_HAVE_HANDOFF 1
+#endif
+
 /* A switch leaves the floating-point status flags (MXCSR 0-5, FPSR) as
  * they are: only the control state is saved and restored. */
 #define CORIO__CTX_KEEPS_FP_STATUS 1
