@@ -129,7 +129,7 @@ CORIO_API int corio_file_close(int fd);
  * *data (the caller frees it with corio_free; one more byte, a NUL,
  * follows the data) and
  * *len. It opens the file on the pool, reads it in pieces of 1 MiB as
- * corio_file_pread does (warm pieces on the loop's thread, a yield after
+ * corio_file_read does (warm pieces on the loop's thread, a yield after
  * each), and closes it on the loop's thread (on the pool if the file
  * refused the inline reads). Files over max bytes (0: no limit) fail
  * with -EFBIG. Returns 0,

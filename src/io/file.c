@@ -559,7 +559,7 @@ int corio_file_read_all(const char *path, size_t max, void **data,
     refused_clear(fd); /* a new file under that number */
     if (max && cap > max + 1)
         cap = max + 1;
-    /* Then piece by piece as corio_file_pread: warm pieces inline (one
+    /* Then piece by piece as corio_file_read: warm pieces inline (one
      * yield after each), the rest on the pool. */
     buf = corio__malloc(cap + 1);
     for (;;) {
@@ -584,8 +584,10 @@ int corio_file_read_all(const char *path, size_t max, void **data,
             buf = nb;
             cap = ncap;
         }
-        rc = rw(F_PREAD, fd, buf + n, cap - n < PIECE ? cap - n : PIECE,
-                (off_t)n, &got);
+        /* At the file position (not pread): pipes and character
+         * devices have no offsets. */
+        rc = rw(F_READ, fd, buf + n, cap - n < PIECE ? cap - n : PIECE, 0,
+                &got);
         n += got;
         if (rc != 0 || got == 0)
             break; /* an error, a cancel, or the end */

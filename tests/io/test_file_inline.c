@@ -29,6 +29,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -504,8 +507,39 @@ static int read_all_cancel_body(void)
     return 0;
 }
 
+/* A FIFO: no offsets, the data its writer gave, then the end. */
+static void *fifo_writer(void *arg)
+{
+    int fd = open((const char *)arg, O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "hello fifo", 10), 10);
+    close(fd);
+    return NULL;
+}
+
+static char fifo_path[64];
+
+static int read_all_fifo_body(void)
+{
+    pthread_t th;
+    void *data = NULL;
+    size_t len = 0;
+    CHECK_EQ(pthread_create(&th, NULL, fifo_writer, fifo_path), 0);
+    CHECK_EQ(corio_file_read_all(fifo_path, 0, &data, &len), 0);
+    CHECK_EQ(len, 10);
+    CHECK(memcmp(data, "hello fifo", 11) == 0);
+    corio_free(data);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    return 0;
+}
+
 TEST(file_inline_read_all)
 {
+    snprintf(fifo_path, sizeof fifo_path, "/tmp/corio_fifo_%d", (int)getpid());
+    unlink(fifo_path);
+    CHECK_EQ(mkfifo(fifo_path, 0600), 0);
+    CHECK_EQ(run(read_all_fifo_body), 0);
+    unlink(fifo_path);
     make_file();
     CHECK_EQ(run(read_all_warm_body), 0);
     CHECK_EQ(run(read_all_refused_body), 0);
