@@ -358,7 +358,10 @@ static int tothread_run(const bench_opts *opts)
            "  write and read, one poller wait); libuv 1.x about seven\n"
            "  (perf stat: 4.4 futex calls per job, its pool's mutex and\n"
            "  condition variable). With 4 tasks, jobs overlap on up to 4\n"
-           "  threads.\n");
+           "  threads. When the pool thread parked on another CPU than the\n"
+           "  loop's, the loop pins it to its own CPU for the wake-up and it\n"
+           "  unpins itself (two more calls): on an idle machine the two\n"
+           "  would otherwise stay on two CPUs that sleep between hand-offs.\n");
     return rc;
 }
 

@@ -9,7 +9,8 @@
  * but pipes, sockets and ttys are better served by io.h's calls, which
  * wait for readiness without a thread.
  *
- * Warm reads: corio_file_read and corio_file_pread first try the read on
+ * Warm reads: corio_file_read and corio_file_pread (and the pieces of
+ * corio_file_read_all) first try the read on
  * the loop's thread with preadv2(RWF_NOWAIT), which copies what the page
  * cache holds and never waits for a disk; what it did not get goes to
  * the pool, and the caller still sees one read. One inline copy is at
@@ -127,7 +128,11 @@ CORIO_API int corio_file_close(int fd);
  * corio_file_read_all: read the whole file at path into a new buffer:
  * *data (the caller frees it with corio_free; one more byte, a NUL,
  * follows the data) and
- * *len. Files over max bytes (0: no limit) fail with -EFBIG. Returns 0,
+ * *len. It opens the file on the pool, reads it in pieces of 1 MiB as
+ * corio_file_read does (warm pieces on the loop's thread, a yield after
+ * each), and closes it on the loop's thread (on the pool if the file
+ * refused the inline reads). Files over max bytes (0: no limit) fail
+ * with -EFBIG. Returns 0,
  * -EINVAL (path, data or len NULL), open's and read's errors, -EFBIG,
  * -ECANCELED (it stops at the next piece; nothing is returned), -ENOMEM,
  * -EAGAIN, CORIO_ENOTASK. On error *data and *len are untouched.

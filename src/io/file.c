@@ -10,7 +10,8 @@
  * Transfers made of several system calls look at the job's cancel flag
  * between them and stop early.
  *
- * Reads of warm data skip the pool. corio_file_read and _pread first try
+ * Reads of warm data skip the pool. corio_file_read, _pread and _read_all
+ * (after its open, on the pool) first try
  * preadv2(..., RWF_NOWAIT) on the loop's thread: the kernel copies what
  * the page cache holds and answers EAGAIN rather than wait for a disk.
  * A hand-off to a pool thread and back costs more than copying a MiB
@@ -57,7 +58,7 @@
                                    flag between pieces this big */
 
 enum { F_OPEN, F_READ, F_PREAD, F_WRITE, F_PWRITE, F_FSYNC, F_STAT,
-       F_FSTAT, F_CLOSE, F_READ_ALL, F_WRITE_ALL };
+       F_FSTAT, F_CLOSE, F_OPEN_STAT, F_WRITE_ALL };
 
 struct fjob {
     corio__job job;
@@ -73,8 +74,7 @@ struct fjob {
     size_t done;       /* bytes moved */
     int err;           /* 0 or -errno */
     int renamed;       /* F_WRITE_ALL: the new file is in place */
-    struct stat st;
-    char *data;        /* F_READ_ALL's buffer */
+    struct stat st;    /* F_STAT, F_FSTAT, F_OPEN_STAT */
 };
 
 static int cancelled(struct fjob *f)
@@ -107,72 +107,6 @@ static void transfer(struct fjob *f, int write_op, int positioned, int all)
         if (!all || n == 0 || cancelled(f))
             return; /* one call; or the end; or asked to stop */
     }
-}
-
-static void read_all(struct fjob *f)
-{
-    struct stat st;
-    size_t cap, len = 0;
-    char *buf;
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        f->err = -errno;
-        return;
-    }
-    cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1
-                                                : 4096;
-    if (f->max && cap > f->max + 1)
-        cap = f->max + 1;
-    buf = corio__malloc(cap + 1);
-    for (;;) {
-        ssize_t n;
-        if (!buf) {
-            f->err = -ENOMEM;
-            break;
-        }
-        if (len == cap) {
-            char *nb;
-            size_t ncap = cap * 2;
-            if (f->max && ncap > f->max + 1)
-                ncap = f->max + 1;
-            if (ncap <= cap) {
-                f->err = -EFBIG; /* more than max */
-                break;
-            }
-            if (!(nb = corio__realloc(buf, ncap + 1))) {
-                f->err = -ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        n = read(fd, buf + len, cap - len < PIECE ? cap - len : PIECE);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            f->err = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (f->max && len > f->max) {
-            f->err = -EFBIG;
-            break;
-        }
-        if (cancelled(f)) {
-            f->err = -ECANCELED;
-            break;
-        }
-    }
-    close(fd);
-    if (f->err) {
-        corio__free(buf);
-        return;
-    }
-    buf[len] = '\0';
-    f->data = buf;
-    f->done = len;
 }
 
 /* fsync the directory holding path, so a rename in it is durable. */
@@ -284,9 +218,15 @@ static void fj_work(corio__job *j)
     case F_CLOSE:
         r = close(f->fd) < 0 && errno != EINTR ? -errno : 0;
         break;
-    case F_READ_ALL:
-        read_all(f);
-        return;
+    case F_OPEN_STAT: /* read_all's open: the size sizes its buffer */
+        do
+            f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        while (f->fd < 0 && errno == EINTR);
+        if (f->fd < 0)
+            r = -errno;
+        else if (fstat(f->fd, &f->st) < 0)
+            f->st.st_size = 0; /* grow as it goes */
+        break;
     case F_WRITE_ALL:
         write_all(f);
         return;
@@ -298,9 +238,8 @@ static void fj_work(corio__job *j)
 static void fj_abandon(corio__job *j)
 {
     struct fjob *f = CORIO__CONTAINER(j, struct fjob, job);
-    if (j->ran && f->op == F_OPEN && f->fd >= 0)
+    if (j->ran && (f->op == F_OPEN || f->op == F_OPEN_STAT) && f->fd >= 0)
         close(f->fd);
-    corio__free(f->data);
     corio__free(f);
 }
 
@@ -581,28 +520,91 @@ int corio_file_close(int fd)
     return rc;
 }
 
+/* read_all's close: on the loop's thread when the file took inline reads
+ * (a local file system: closing a read-only descriptor does not wait),
+ * on the pool otherwise (a network or FUSE file system may wait). */
+static void read_all_close(int fd)
+{
+    if (corio__file_inline_refused(fd))
+        corio_file_close(fd);
+    else {
+        refused_clear(fd);
+        close(fd);
+    }
+}
+
 int corio_file_read_all(const char *path, size_t max, void **data,
                         size_t *len)
 {
     struct fjob *f, *done;
-    int rc;
+    size_t cap, n = 0;
+    char *buf;
+    int rc, fd;
     if (!path || !data || !len)
         return -EINVAL;
-    if ((f = fj_new(F_READ_ALL, -1)) != NULL) {
+    /* Open (and fstat) on the pool: a path lookup can wait for a disk. */
+    if ((f = fj_new(F_OPEN_STAT, -1)) != NULL)
         f->path = path;
-        f->max = max;
-    }
     rc = fj_simple(f, &done);
-    if (done) {
-        if (rc == 0) {
-            *data = done->data;
-            *len = done->done;
-            done->data = NULL;
-        }
-        corio__free(done->data);
-        corio__free(done);
+    if (!done)
+        return rc;
+    fd = done->fd;
+    cap = done->st.st_size > 0 ? (size_t)done->st.st_size + 1 : 4096;
+    corio__free(done);
+    if (rc != 0) {
+        if (fd >= 0)
+            close(fd); /* cancelled after it opened */
+        return rc;
     }
-    return rc;
+    refused_clear(fd); /* a new file under that number */
+    if (max && cap > max + 1)
+        cap = max + 1;
+    /* Then piece by piece as corio_file_read: warm pieces inline (one
+     * yield after each), the rest on the pool. */
+    buf = corio__malloc(cap + 1);
+    for (;;) {
+        size_t got;
+        if (!buf) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (n == cap) {
+            char *nb;
+            size_t ncap = cap * 2;
+            if (max && ncap > max + 1)
+                ncap = max + 1;
+            if (ncap <= cap) {
+                rc = -EFBIG; /* more than max */
+                break;
+            }
+            if (!(nb = corio__realloc(buf, ncap + 1))) {
+                rc = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        /* At the file position (not pread): pipes and character
+         * devices have no offsets. */
+        rc = rw(F_READ, fd, buf + n, cap - n < PIECE ? cap - n : PIECE, 0,
+                &got);
+        n += got;
+        if (rc != 0 || got == 0)
+            break; /* an error, a cancel, or the end */
+        if (max && n > max) {
+            rc = -EFBIG;
+            break;
+        }
+    }
+    read_all_close(fd);
+    if (rc != 0) {
+        corio__free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
 }
 
 int corio_file_write_all(const char *path, const void *data, size_t len,

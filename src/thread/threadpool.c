@@ -17,6 +17,21 @@
  * exited thread is joined by the next thread start or by the pool's end
  * (zombies).
  *
+ * CPU hint. On a machine whose CPUs sleep when idle (a virtual machine's
+ * halted vCPU above all), a hand-off between a thread on one CPU and a
+ * sleeping thread on another waits for that CPU to wake (docs/status.md
+ * measured 20-30 us for each, so 50-60 us a round trip, against 2 us
+ * with both threads on one CPU). The kernel puts a woken thread back on
+ * the CPU it slept on when that CPU is idle, so once a loop's thread and
+ * the pool thread serving it sit on two CPUs they stay there. So when a
+ * submitter whose loop has nothing else ready (its thread is about to
+ * wait in the poller) wakes a thread that parked on another CPU, it
+ * first pins that thread to its own CPU (sched_setaffinity), so the
+ * wake-up lands beside it; the thread takes its own affinity back as
+ * soon as it is awake, before it runs the job. Two system calls, only
+ * when the two sit apart. Neither a synchronous wake-up (a pipe, WF_SYNC)
+ * nor a spin did this: measured, they left the two apart (status.md).
+ *
  * The wake path of a round trip (a task's job, then its next): the
  * submitter's futex wake, the thread's futex wait, its eventfd write
  * (corio__loop_post, made outside port->mu so the loop it wakes does not
@@ -67,6 +82,10 @@ struct worker {
     struct worker *idle_next; /* in pool->idle_list while parked */
     atomic_uint woken;        /* its futex word: 1 once taken off the
                                  idle list (pool->mu) */
+    pid_t ktid;               /* its kernel thread id */
+    int cpu;                  /* the CPU it parked on (pool->mu) */
+    atomic_int pinned;        /* a submitter pinned it (unpark) */
+    cpu_set_t mask;           /* its own affinity, restored after that */
 };
 
 struct corio_pool {
@@ -218,7 +237,7 @@ static void pool_destroy(corio_pool *p)
     corio__free(p);
 }
 
-static void unpark(corio_pool *p, struct worker **wake);
+static void unpark(corio_pool *p, struct worker **wake, int cpu);
 
 /* The last reference went: no job is queued or running anywhere. */
 static void pool_shutdown(corio_pool *p)
@@ -227,7 +246,7 @@ static void pool_shutdown(corio_pool *p)
     pthread_mutex_lock(&p->mu);
     p->closing = 1;
     while (p->idle_list)
-        unpark(p, NULL); /* each sees closing and exits */
+        unpark(p, NULL, -1); /* each sees closing and exits */
     if (self_worker && self_worker->pool == p) {
         /* On one of p's threads: it cannot join itself. */
         p->self_free = 1;
@@ -353,10 +372,20 @@ static int job_finish(corio__job *j)
  * contended, so its next unlock costs a futex wake-up nobody waits for;
  * and the latest thread parked is the first woken (its cache is warm,
  * and the others may reach their idle timeout). */
+static void unpin(struct worker *w)
+{
+    if (atomic_load_explicit(&w->pinned, memory_order_acquire)) {
+        atomic_store_explicit(&w->pinned, 0, memory_order_relaxed);
+        sched_setaffinity(0, sizeof w->mask, &w->mask);
+    }
+}
+
 static int park(corio_pool *p, struct worker *w, const struct timespec *until)
 {
     struct worker **pp;
+    int cpu = sched_getcpu();
     atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
+    w->cpu = cpu;
     w->idle_next = p->idle_list;
     p->idle_list = w;
     p->idle++;
@@ -368,6 +397,7 @@ static int park(corio_pool *p, struct worker *w, const struct timespec *until)
         if (rc < 0 && errno == ETIMEDOUT)
             break;
     }
+    unpin(w); /* before its job (a pin comes before woken: unpark) */
     pthread_mutex_lock(&p->mu);
     if (atomic_load_explicit(&w->woken, memory_order_relaxed))
         return 1;
@@ -380,13 +410,24 @@ static int park(corio_pool *p, struct worker *w, const struct timespec *until)
 
 /* Take the latest parked thread off the idle list (pool->mu held). With
  * wake NULL it is woken now; else *wake gets it, for the caller to wake
- * with wake_parked once it has dropped pool->mu. */
-static void unpark(corio_pool *p, struct worker **wake)
+ * with wake_parked once it has dropped pool->mu. cpu >= 0: the CPU hint
+ * (see CPU hint above): if the thread parked on another CPU, pin it to
+ * cpu first; it unpins itself once awake (woken is set after pinned, so
+ * it cannot miss it). */
+static void unpark(corio_pool *p, struct worker **wake, int cpu)
 {
     struct worker *w = p->idle_list;
     p->idle_list = w->idle_next;
     p->idle--;
     p->coming++;
+    if (cpu >= 0 && cpu != w->cpu && w->cpu >= 0 &&
+        CPU_ISSET(cpu, &w->mask)) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (sched_setaffinity(w->ktid, sizeof one, &one) == 0)
+            atomic_store_explicit(&w->pinned, 1, memory_order_relaxed);
+    }
     atomic_store_explicit(&w->woken, 1, memory_order_release);
     if (wake) {
         *wake = w;
@@ -417,9 +458,9 @@ static void not_coming(corio_pool *p)
     pthread_mutex_lock(&p->mu);
     p->coming--;
     if (p->idle_list && pickable(p) > p->coming)
-        unpark(p, &wake);
+        unpark(p, &wake, -1);
     while (p->idle_list && pickable(p) > p->coming)
-        unpark(p, NULL); /* rare: more jobs counted on coming threads */
+        unpark(p, NULL, -1); /* rare: more jobs counted on coming threads */
     pthread_mutex_unlock(&p->mu);
     if (wake)
         wake_parked(p, wake);
@@ -433,6 +474,10 @@ static void *worker_main(void *arg)
     int last, gone;
 
     self_worker = self;
+    self->ktid = (pid_t)syscall(SYS_gettid);
+    self->cpu = -1;
+    if (sched_getaffinity(0, sizeof self->mask, &self->mask) != 0)
+        CPU_ZERO(&self->mask); /* no hint for this thread */
     pthread_mutex_lock(&p->mu);
     for (;;) {
         corio__job *j = pick(p);
@@ -548,6 +593,10 @@ static int pool_submit(corio_pool *p, corio__job *j)
 {
     struct worker *z, *wake = NULL;
     int lane = j->lane, rc = 0;
+    /* The CPU hint, when the submitting loop will wait for this job with
+     * nothing else to run (its other ready tasks would keep its CPU busy:
+     * then the thread is better off where it is). */
+    int cpu = j->task->loop->ready.n == 0 ? sched_getcpu() : -1;
     pthread_mutex_lock(&p->mu);
     z = p->zombies;
     p->zombies = NULL;
@@ -562,7 +611,7 @@ static int pool_submit(corio_pool *p, corio__job *j)
              * the thread that ran the last, on the CPU it runs on,
              * rather than waking a sleeping one. */
             if (pickable(p) > p->coming)
-                unpark(p, &wake);
+                unpark(p, &wake, cpu);
         } else if (p->nthreads < p->max_threads && demand(p) > p->nthreads &&
                    (rc = thread_start(p)) != 0) {
             if (p->nthreads > 0) {

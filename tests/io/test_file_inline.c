@@ -1,5 +1,6 @@
 /*
  * test_file_inline.c: corio_file_read / corio_file_pread's inline path
+ * (and corio_file_read_all's, whose pieces take it)
  * (file.c): warm data is read on the loop's thread with
  * preadv2(RWF_NOWAIT), no pool thread involved, and the task still
  * yields once per call; what the inline try does not get goes to the
@@ -28,6 +29,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -405,4 +409,140 @@ TEST(file_inline_pipe)
     CHECK(got != NULL);
     CHECK_EQ(run(pipe_main), 0);
     free(got);
+}
+
+/* ---- corio_file_read_all ----------------------------------------------------------------- */
+
+/* A warm file: the open on the pool, every piece inline (1 MiB each, a
+ * yield after each: 3 pieces and the try that finds the end), the close
+ * on the loop's thread; a file over max stops at max + 1 bytes. */
+static int read_all_warm_body(void)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int fds = corio_test_count_fds(), before;
+    corio_task *o;
+    fresh_pool();
+    fake_on(0, 0);
+    CHECK_EQ(corio_spawn(other, NULL, NULL, &o), 0);
+    before = other_runs;
+    CHECK_EQ(corio_file_read_all(path, 0, &data, &len), 0);
+    CHECK_EQ(len, SZ);
+    CHECK(memcmp(data, want, SZ) == 0);
+    CHECK_EQ(((char *)data)[SZ], '\0');
+    corio_free(data);
+    CHECK_EQ(corio_test_count_fds(), fds);
+    if (atomic_load(&fake_calls) == 1) { /* refused at the first try */
+        corio_task_cancel(o);
+        corio_task_release(o);
+        corio_test_skip("RWF_NOWAIT refused here (file system, kernel or emulator)");
+    }
+    CHECK_EQ(atomic_load(&fake_calls), 4);
+    CHECK(other_runs >= before + 4); /* the open, then a yield a piece */
+    /* Over max: -EFBIG, nothing kept. */
+    data = (void *)1;
+    len = 7;
+    CHECK_EQ(corio_file_read_all(path, SZ - 1, &data, &len), -EFBIG);
+    CHECK_PTR(data, (void *)1);
+    CHECK_EQ(len, 7);
+    CHECK_EQ(corio_file_read_all(path, SZ, &data, &len), 0);
+    CHECK_EQ(len, SZ);
+    corio_free(data);
+    CHECK_EQ(corio_test_count_fds(), fds);
+    CHECK_EQ(corio_task_cancel(o), 0);
+    CHECK_EQ(corio_task_join(o, NULL), 0);
+    corio_task_release(o);
+    return 0;
+}
+
+/* A file that refuses RWF_NOWAIT: every piece and the close on the pool,
+ * the same result. */
+static int read_all_refused_body(void)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int fds = corio_test_count_fds();
+    fresh_pool();
+    fake_on(EOPNOTSUPP, 0);
+    CHECK_EQ(corio_file_read_all(path, 0, &data, &len), 0);
+    CHECK_EQ(len, SZ);
+    CHECK(memcmp(data, want, SZ) == 0);
+    corio_free(data);
+    CHECK_EQ(atomic_load(&fake_calls), 1); /* refused once, then the pool */
+    CHECK_EQ(corio_test_count_fds(), fds);
+    return 0;
+}
+
+/* A cancel while read_all yields after an inline piece: -ECANCELED,
+ * nothing returned, the descriptor closed. */
+static int ra_rc;
+static void *ra_data;
+
+static int ra_reader(void *arg, void **result)
+{
+    size_t len = 5;
+    (void)arg;
+    (void)result;
+    ra_data = (void *)1;
+    ra_rc = corio_file_read_all(path, 0, &ra_data, &len);
+    CHECK_EQ(len, 5);
+    return 0;
+}
+
+static int read_all_cancel_body(void)
+{
+    corio_task *t;
+    int fds = corio_test_count_fds();
+    fresh_pool();
+    fake_on(0, 0);
+    CHECK_EQ(corio_spawn(ra_reader, NULL, NULL, &t), 0);
+    while (atomic_load(&fake_calls) == 0) /* the open runs on the pool */
+        CHECK_EQ(corio_sleep(0), 0);
+    CHECK_EQ(corio_task_cancel(t), 0);
+    CHECK_EQ(corio_task_join(t, NULL), 0);
+    corio_task_release(t);
+    CHECK_EQ(ra_rc, -ECANCELED);
+    CHECK_PTR(ra_data, (void *)1);
+    CHECK_EQ(corio_test_count_fds(), fds);
+    return 0;
+}
+
+/* A FIFO: no offsets, the data its writer gave, then the end. */
+static void *fifo_writer(void *arg)
+{
+    int fd = open((const char *)arg, O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "hello fifo", 10), 10);
+    close(fd);
+    return NULL;
+}
+
+static char fifo_path[64];
+
+static int read_all_fifo_body(void)
+{
+    pthread_t th;
+    void *data = NULL;
+    size_t len = 0;
+    CHECK_EQ(pthread_create(&th, NULL, fifo_writer, fifo_path), 0);
+    CHECK_EQ(corio_file_read_all(fifo_path, 0, &data, &len), 0);
+    CHECK_EQ(len, 10);
+    CHECK(memcmp(data, "hello fifo", 11) == 0);
+    corio_free(data);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    return 0;
+}
+
+TEST(file_inline_read_all)
+{
+    snprintf(fifo_path, sizeof fifo_path, "/tmp/corio_fifo_%d", (int)getpid());
+    unlink(fifo_path);
+    CHECK_EQ(mkfifo(fifo_path, 0600), 0);
+    CHECK_EQ(run(read_all_fifo_body), 0);
+    unlink(fifo_path);
+    make_file();
+    CHECK_EQ(run(read_all_warm_body), 0);
+    CHECK_EQ(run(read_all_refused_body), 0);
+    CHECK_EQ(run(read_all_cancel_body), 0);
+    drop_file();
 }

@@ -862,3 +862,60 @@ TEST(thread_abandoned_free_waits_for_next_job)
     CHECK_EQ(run(free_waits_body), 0);
     corio_pool_release(Q);
 }
+
+/* ---- the CPU hint never leaves a thread pinned ----------------------------------------- */
+
+/* A job that reports the CPU it ran on and the affinity it ran with. */
+struct where {
+    int cpu;
+    cpu_set_t mask;
+};
+
+static int where_work(void *arg, void **result)
+{
+    struct where *w = arg;
+    w->cpu = sched_getcpu();
+    CHECK_EQ(sched_getaffinity(0, sizeof w->mask, &w->mask), 0);
+    *result = NULL;
+    return 0;
+}
+
+/* The submitter moves to a CPU other than the one the pool thread last
+ * ran its job on, so the thread (parked there, most likely) is pinned to
+ * the submitter's CPU for its wake-up: each job must still run with the
+ * thread's own affinity, and the thread keep it afterwards. What the
+ * scheduler then does is not checked (no timing, no placement). */
+static int hint_body(void)
+{
+    cpu_set_t all, one;
+    struct where w;
+    int k, cpu, other;
+    CHECK_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+    if (CPU_COUNT(&all) < 2)
+        corio_test_skip("one CPU allowed: no other CPU to hint");
+    CHECK_EQ(corio_loop_set_pool(corio_loop_current(), P), 0);
+    for (k = 0; k < 20; k++) {
+        CHECK_EQ(corio_to_thread(where_work, &w, NULL), 0);
+        CHECK(CPU_EQUAL(&w.mask, &all));
+        /* Move to another allowed CPU than the job's. */
+        for (cpu = 0, other = -1; cpu < CPU_SETSIZE && other < 0; cpu++)
+            if (CPU_ISSET(cpu, &all) && cpu != w.cpu)
+                other = cpu;
+        CHECK(other >= 0);
+        CPU_ZERO(&one);
+        CPU_SET(other, &one);
+        CHECK_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+        CHECK_EQ(corio_to_thread(where_work, &w, NULL), 0);
+        CHECK(CPU_EQUAL(&w.mask, &all)); /* unpinned before the job */
+        CHECK_EQ(sched_setaffinity(0, sizeof all, &all), 0);
+    }
+    return 0;
+}
+
+TEST(thread_cpu_hint_restores_affinity)
+{
+    corio_pool_opts o = {{1, 1, 1}, 1000, 0}; /* one user thread */
+    CHECK_EQ(corio_pool_new(&o, &P), 0);
+    CHECK_EQ(run(hint_body), 0);
+    corio_pool_release(P);
+}
