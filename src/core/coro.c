@@ -212,6 +212,10 @@ CORIO__INLINE void canary_check_co(const corio_coro *co)
  */
 #define SWITCH_TAIL (CORIO__CTX_TAIL_SWITCH && !CORIO_ASAN && !CORIO_TSAN)
 
+#if CORIO_TSAN
+_Thread_local sigset_t corio__fiber_sigmask; /* fiber.h */
+#endif
+
 /* The same symbol, declared with the int-in-a-register shape used here. */
 int corio__ctx_switch_int(corio__ctx *from, corio__ctx *to, intptr_t arg)
     __asm__("corio__ctx_switch");

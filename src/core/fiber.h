@@ -9,6 +9,17 @@
  * ASan frees its fake stack.
  * TSan: each coroutine owns a fiber made at its first run; a switch is
  * __tsan_switch_to_fiber(target, 0), which also orders the two sides.
+ * TSan keeps a signal that lands while the thread runs ordinary code in
+ * the pending list of the fiber then running, and runs its handler only
+ * when that same fiber next passes an intercepted call. A coroutine that
+ * parks right after such a signal took it away with it: the loop fiber
+ * then slept in the poller while the handler that would wake it waited
+ * for the parked coroutine (corio_run's SIGINT, seen as a rare hang of
+ * a TSan test). So TSan builds block every signal for the switch itself:
+ * the leaving side's pthread_sigmask runs the handlers pending on its
+ * fiber, and the arriving side's restores the mask, so whatever the
+ * kernel held meanwhile lands on the fiber that runs next. Two system
+ * calls a switch, in TSan builds only.
  * Valgrind registration is done by stack/arena.c, which owns the memory.
  *
  * These helpers are always inlined: the frame that calls
@@ -43,6 +54,10 @@ void *__tsan_create_fiber(unsigned flags);
 void __tsan_destroy_fiber(void *fiber);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 void __tsan_set_fiber_name(void *fiber, const char *name);
+#include <signal.h>
+/* The thread's signal mask from a switch's leaving side to its arriving
+ * side (coro.c). */
+extern _Thread_local sigset_t corio__fiber_sigmask;
 #else
 #define CORIO_TSAN 0
 #endif
@@ -70,6 +85,11 @@ CORIO__INLINE void corio__fiber_leave(corio__fiber *from, const corio__fiber *to
                                    to->bottom, to->size);
 #endif
 #if CORIO_TSAN
+    {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &corio__fiber_sigmask);
+    }
     __tsan_switch_to_fiber(to->tsan, 0);
 #endif
     (void)from;
@@ -81,6 +101,9 @@ CORIO__INLINE void corio__fiber_arrive(corio__fiber *self)
 {
 #if CORIO_ASAN
     __sanitizer_finish_switch_fiber(self->fake_stack, NULL, NULL);
+#endif
+#if CORIO_TSAN
+    pthread_sigmask(SIG_SETMASK, &corio__fiber_sigmask, NULL);
 #endif
     (void)self;
 }
