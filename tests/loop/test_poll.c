@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -439,5 +440,42 @@ TEST(poll_edge_vs_level)
         CHECK_EQ(wait_ev(ops, p, 0, ev, 4), 0);
         ops->close(p);
         close2(fds);
+    }
+}
+
+/* A descriptor watched for input only is not reported for output: an
+ * eventfd drained by a read (which makes it "more writable") stays
+ * quiet, so the loop's wake eventfd does not wake the next wait for
+ * nothing. Asking later for output as well widens the watch, and the
+ * socket, writable from the start, is reported at once. */
+TEST(poll_input_only_interest_kept)
+{
+    const corio__poller_ops *ops;
+    EACH_BACKEND(ops)
+    {
+        corio__poller *p = open_poller(ops);
+        corio__poll_event ev[4];
+        uint64_t one = 1, v;
+        int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), sv[2];
+        CHECK(efd >= 0);
+        CHECK_EQ(ops->watch(p, efd, IN, 3), 0);
+        CHECK_EQ(wait_ev(ops, p, 0, ev, 4), 0);
+        CHECK_EQ(write(efd, &one, sizeof one), (ssize_t)sizeof one);
+        CHECK_EQ(wait_ev(ops, p, 1000 * MS, ev, 4), 1);
+        CHECK(ev[0].token == 3 && ev[0].events == IN);
+        CHECK_EQ(read(efd, &v, sizeof v), (ssize_t)sizeof v);
+        CHECK_EQ(wait_ev(ops, p, 0, ev, 4), 0);
+        ops->close(p);
+        close(efd);
+
+        p = open_poller(ops);
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+        CHECK_EQ(ops->watch(p, sv[0], IN, 4), 0);
+        CHECK_EQ(wait_ev(ops, p, 0, ev, 4), 0);
+        CHECK_EQ(ops->watch(p, sv[0], IN | OUT, 4), 0);
+        CHECK_EQ(wait_ev(ops, p, 0, ev, 4), 1);
+        CHECK(ev[0].token == 4 && ev[0].events == OUT);
+        ops->close(p);
+        close2(sv);
     }
 }

@@ -1,10 +1,16 @@
 /*
  * epoll.c: the edge-triggered epoll backend (contract in poll.h).
  *
- * Each fd is registered once, for EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, with
- * the loop's token as its data; the kernel then reports each change of
- * readiness once. The interest passed to watch() is not used: the loop
- * keeps readiness bits of its own and only waits after EAGAIN.
+ * Each fd is registered edge-triggered, with the loop's token as its
+ * data, for the directions watch() asks for (the loop's descriptors ask
+ * for both at once, and keep readiness bits of their own; its eventfd,
+ * signalfd and pidfds ask for input only); the kernel then reports each
+ * change of readiness once. A direction, once registered, stays: a watch
+ * that asks for fewer costs nothing, one that asks for more widens the
+ * registration with one EPOLL_CTL_MOD. A read-only descriptor is not
+ * registered for output: an eventfd is writable almost always, and with
+ * EPOLLOUT the read that drains it is itself a change the kernel reports,
+ * so the next wait came back at once for nothing.
  *
  * State. A table indexed by fd records whether we registered the fd and
  * under which token, so a repeated watch() costs no syscall and unwatch()
@@ -65,7 +71,8 @@
 
 struct reg {
     uint64_t token;
-    unsigned char on; /* registered by us (see the invariant above) */
+    unsigned char on;   /* registered by us (see the invariant above) */
+    unsigned char dirs; /* CORIO__POLL_IN/OUT registered, while on */
 };
 
 /* Set once epoll_pwait2 proves missing; never cleared. The one piece of
@@ -131,11 +138,13 @@ static int reg_reserve(corio__poller *p, int fd)
     return 0;
 }
 
-static int ctl(corio__poller *p, int op, int fd, uint64_t token)
+static int ctl(corio__poller *p, int op, int fd, uint64_t token,
+               unsigned dirs)
 {
     struct epoll_event e;
     memset(&e, 0, sizeof(e));
-    e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    e.events = EPOLLET | (dirs & CORIO__POLL_IN ? EPOLLIN | EPOLLRDHUP : 0) |
+               (dirs & CORIO__POLL_OUT ? EPOLLOUT : 0);
     e.data.u64 = token;
     return epoll_ctl(p->epfd, op, fd, &e) < 0 ? -errno : 0;
 }
@@ -154,8 +163,11 @@ static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
         return -EBADF;
     if (events & ~(CORIO__POLL_IN | CORIO__POLL_OUT))
         return -EINVAL;
-    if ((size_t)fd < p->nreg && p->reg[fd].on && p->reg[fd].token == token)
-        return 0;
+    if ((size_t)fd < p->nreg && p->reg[fd].on && p->reg[fd].token == token &&
+        !(events & ~p->reg[fd].dirs))
+        return 0; /* nothing new asked (0, "quiet", included) */
+    if (events == 0) /* registered but quiet: nothing edge-triggered */
+        events = CORIO__POLL_IN | CORIO__POLL_OUT;
     /* The table grows only for a descriptor that exists. */
     if ((size_t)fd >= p->nreg && fcntl(fd, F_GETFD) < 0)
         return -errno;
@@ -163,23 +175,26 @@ static int ep_watch(corio__poller *p, int fd, unsigned events, uint64_t token)
     if (err)
         return err;
     r = &p->reg[fd];
+    if (r->on && r->token == token)
+        events |= r->dirs; /* widen, never narrow */
     if (r->on) {
         /* A new token for the same number: normally after close and reuse
          * without unwatch, when the kernel dropped the old entry. */
-        err = ctl(p, EPOLL_CTL_MOD, fd, token);
+        err = ctl(p, EPOLL_CTL_MOD, fd, token, events);
         if (err == -ENOENT) {
             r->on = 0;
-            err = ctl(p, EPOLL_CTL_ADD, fd, token);
+            err = ctl(p, EPOLL_CTL_ADD, fd, token, events);
         }
     } else {
-        err = ctl(p, EPOLL_CTL_ADD, fd, token);
+        err = ctl(p, EPOLL_CTL_ADD, fd, token, events);
         if (err == -EEXIST) /* a stale entry for this very description */
-            err = ctl(p, EPOLL_CTL_MOD, fd, token);
+            err = ctl(p, EPOLL_CTL_MOD, fd, token, events);
     }
     if (err)
         return err;
     r->on = 1;
     r->token = token;
+    r->dirs = (unsigned char)events;
     return 0;
 }
 
@@ -192,13 +207,13 @@ static int ep_rearm(corio__poller *p, int fd, uint64_t token)
     int err;
     if (fd < 0 || (size_t)fd >= p->nreg || !p->reg[fd].on)
         return -ENOENT;
-    err = ctl(p, EPOLL_CTL_MOD, fd, token);
+    err = ctl(p, EPOLL_CTL_MOD, fd, token, p->reg[fd].dirs);
     if (err != -ENOENT) {
         if (err == 0)
             p->reg[fd].token = token;
         return err;
     }
-    err = ctl(p, EPOLL_CTL_ADD, fd, token);
+    err = ctl(p, EPOLL_CTL_ADD, fd, token, p->reg[fd].dirs);
     if (err) {
         p->reg[fd].on = 0; /* the kernel has nothing for fd now */
         return err;

@@ -51,9 +51,11 @@ typedef struct corio__poller_ops {
     void (*close)(corio__poller *p);
     /* Watch fd for `events` (IN/OUT; 0 keeps it registered but quiet on a
      * level-triggered backend) with `token`. The first call registers the
-     * fd; later ones update interest and token (epoll ignores the interest
-     * and makes no syscall while the token is unchanged, so the loop must
-     * give a new token when an fd number comes back for a new file).
+     * fd; later ones update interest and token (epoll registers the
+     * directions asked for, widens them when asked for more and never
+     * narrows them, and makes no syscall while the token is unchanged and
+     * nothing new is asked, so the loop must give a new token when an fd
+     * number comes back for a new file).
      * Errors: -EBADF (fd negative or not open), -EPERM (a regular file
      * or directory: epoll cannot poll it; poll accepts it, always ready),
      * -EINVAL (bits other than IN/OUT), -ENOMEM, -ENOSPC (epoll's
