@@ -54,6 +54,7 @@ void *__tsan_create_fiber(unsigned flags);
 void __tsan_destroy_fiber(void *fiber);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 void __tsan_set_fiber_name(void *fiber, const char *name);
+#include <poll.h>
 #include <signal.h>
 /* The thread's signal mask from a switch's leaving side to its arriving
  * side (coro.c). */
@@ -76,6 +77,26 @@ typedef struct corio__fiber {
 } corio__fiber;
 
 #define CORIO__INLINE static inline __attribute__((always_inline))
+
+/* Run before a thread's base fiber first waits in the poller (loop.c).
+ * TSan (as shipped with clang 14) gives each fiber its signal context
+ * lazily, at the fiber's first blocking call, and that allocation is not
+ * reentrant: a signal that lands while it runs is recorded in a second
+ * context that the interrupted allocation then overwrites, so its handler
+ * never runs. Seen as corio_run's SIGINT, sent by a pool thread just as
+ * the loop first entered poll(2), lost, and the loop asleep for good.
+ * This makes the allocation happen here, with every signal blocked, by a
+ * blocking call that returns at once. Nothing in other builds. */
+CORIO__INLINE void corio__fiber_prepare_wait(void)
+{
+#if CORIO_TSAN
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    (void)poll(NULL, 0, 0);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+#endif
+}
 
 CORIO__INLINE void corio__fiber_leave(corio__fiber *from, const corio__fiber *to,
                                       int for_good)

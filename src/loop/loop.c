@@ -840,6 +840,7 @@ int corio_loop_run(corio_loop *loop)
         return -ESHUTDOWN;
     loop->running = 1;
     loop_cur = loop;
+    corio__fiber_prepare_wait(); /* TSan builds only (fiber.h) */
     tsq_run_begin(loop);
     for (;;) {
         rc = iterate(loop);
