@@ -50,6 +50,15 @@
  *
  * NULL: a NULL buffer with len > 0, or a NULL address for corio_connect,
  * gives -EINVAL (corio_accept's addr and addrlen are optional).
+ *
+ * System calls: on x86-64 and AArch64, corio_read, corio_write and
+ * corio_write_all (and the streams over them) make their reads, writes
+ * and sends as direct system calls, not through libc's read, write and
+ * send (libc's are kept in sanitizer builds; other architectures go
+ * through syscall(2)). Two consequences: they are not pthread
+ * cancellation points (neither is anything else in corio: cancel tasks,
+ * not threads), and a library interposed on read or send (LD_PRELOAD)
+ * does not see them.
  */
 #ifndef CORIO_IO_H
 #define CORIO_IO_H
