@@ -74,6 +74,71 @@
 
     .text
 
+/* The frame both switch functions build and take down (FRAME_SIZE bytes
+ * with the return address): the callee-saved registers, then MXCSR at 0
+ * and the x87 control word at 4, each push described for unwinders. */
+.macro SAVE_FRAME
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbx, 0
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r12, 0
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r13, 0
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r14, 0
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r15, 0
+    subq $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+.endm
+
+/* Pops what SAVE_FRAME pushed, after its 8-byte FP control slot has been
+ * dropped; the return address is left on top. */
+.macro POP_CALLEE_SAVED
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
+.endm
+
+/* Jumps to \slow when the incoming frame's (rsp) MXCSR control bits or
+ * x87 control word differ from the outgoing frame's (rcx). Each load
+ * matches the width of the store that wrote it, so store forwarding
+ * works. Clobbers eax. */
+.macro FP_CONTROL_DIFFERS slow
+    movl (%rsp), %eax
+    xorl (%rcx), %eax
+    testl $MXCSR_CONTROL_MASK, %eax
+    jnz \slow
+    movzwl 4(%rsp), %eax
+    cmpw 4(%rcx), %ax
+    jne \slow
+.endm
+
 /*
  * void corio__ctx_make(corio__ctx *c, void *lo, size_t size,
  *                      void (*entry)(void *));
@@ -120,64 +185,19 @@ corio__ctx_make:
 corio__ctx_switch:
     .cfi_startproc
     ENDBR
-    pushq %rbp
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %rbp, 0
-    pushq %rbx
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %rbx, 0
-    pushq %r12
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r12, 0
-    pushq %r13
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r13, 0
-    pushq %r14
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r14, 0
-    pushq %r15
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r15, 0
-    subq $8, %rsp
-    .cfi_adjust_cfa_offset 8
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
+    SAVE_FRAME
 
     movq %rsp, %rcx                 /* outgoing frame: its MXCSR/CW are live */
     movq %rsp, (%rdi)
     movq (%rsi), %rsp
 
-    /* Reload FP control state only if it differs. Each load matches the
-     * width of the store that wrote it, so store forwarding works. */
-    movl (%rsp), %eax
-    xorl (%rcx), %eax
-    testl $MXCSR_CONTROL_MASK, %eax
-    jnz .Lload_fp_control
-    movzwl 4(%rsp), %eax
-    cmpw 4(%rcx), %ax
-    jne .Lload_fp_control
+    /* Reload FP control state only if it differs. */
+    FP_CONTROL_DIFFERS .Lload_fp_control
 .Lfp_control_done:
     .cfi_remember_state
     addq $8, %rsp
     .cfi_adjust_cfa_offset -8
-    popq %r15
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r15
-    popq %r14
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r14
-    popq %r13
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r13
-    popq %r12
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r12
-    popq %rbx
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %rbx
-    popq %rbp
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %rbp
+    POP_CALLEE_SAVED
     popq %rcx                       /* the other side's return address */
     .cfi_adjust_cfa_offset -8
     .cfi_register %rip, %rcx
@@ -220,40 +240,13 @@ corio__ctx_switch:
 corio__ctx_handoff:
     .cfi_startproc
     ENDBR
-    pushq %rbp
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %rbp, 0
-    pushq %rbx
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %rbx, 0
-    pushq %r12
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r12, 0
-    pushq %r13
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r13, 0
-    pushq %r14
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r14, 0
-    pushq %r15
-    .cfi_adjust_cfa_offset 8
-    .cfi_rel_offset %r15, 0
-    subq $8, %rsp
-    .cfi_adjust_cfa_offset 8
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
+    SAVE_FRAME
 
     movq %rsp, %rcx
     movq %rsp, (%rdi)
     movq (%rsi), %rsp
 
-    movl (%rsp), %eax
-    xorl (%rcx), %eax
-    testl $MXCSR_CONTROL_MASK, %eax
-    jnz .Lh_load_fp_control
-    movzwl 4(%rsp), %eax
-    cmpw 4(%rcx), %ax
-    jne .Lh_load_fp_control
+    FP_CONTROL_DIFFERS .Lh_load_fp_control
 .Lh_fp_control_done:
     .cfi_remember_state
     /* The same resume address on both sides? The flags carry the answer
@@ -262,24 +255,7 @@ corio__ctx_handoff:
     cmpq 56(%rcx), %rax
     leaq 8(%rsp), %rsp
     .cfi_adjust_cfa_offset -8
-    popq %r15
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r15
-    popq %r14
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r14
-    popq %r13
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r13
-    popq %r12
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %r12
-    popq %rbx
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %rbx
-    popq %rbp
-    .cfi_adjust_cfa_offset -8
-    .cfi_restore %rbp
+    POP_CALLEE_SAVED
     movq %rdx, %rax
     jne .Lh_jump
     ret                             /* predicted: the same address */
