@@ -257,26 +257,32 @@ static const char *const reg_names[REG_COUNT] = {"rbx", "rbp", "r12",
 /* At entry, after the call that pushed the return address. */
 #define ENTRY_SP_MOD16 8
 
-__asm__(".text\n"
-        ".globl ctx_test_regs_switch\n"
-        ".hidden ctx_test_regs_switch\n"
-        ".type ctx_test_regs_switch, @function\n"
-        ".p2align 4\n"
-        "ctx_test_regs_switch:\n"
-        "    endbr64\n"
-        "    pushq %rbp; pushq %rbx; pushq %r12\n"
-        "    pushq %r13; pushq %r14; pushq %r15\n"
-        "    pushq %r8\n" /* out; 7 pushes leave rsp 16-byte aligned */
-        "    movq 0(%rcx), %rbx; movq 8(%rcx), %rbp; movq 16(%rcx), %r12\n"
-        "    movq 24(%rcx), %r13; movq 32(%rcx), %r14; movq 40(%rcx), %r15\n"
-        "    call corio__ctx_switch\n"
-        "    popq %r8\n"
-        "    movq %rbx, 0(%r8); movq %rbp, 8(%r8); movq %r12, 16(%r8)\n"
-        "    movq %r13, 24(%r8); movq %r14, 32(%r8); movq %r15, 40(%r8)\n"
-        "    popq %r15; popq %r14; popq %r13\n"
-        "    popq %r12; popq %rbx; popq %rbp\n"
-        "    ret\n"
-        ".size ctx_test_regs_switch, .-ctx_test_regs_switch\n"
+/* NAME(from, to, arg, in, out): load the callee-saved
+ * registers from in[], make the switch through TARGET, and store what
+ * they hold when it returns into out[] (the registers themselves are
+ * restored before returning). */
+#define REGS_THUNK(NAME, TARGET)                                            \
+    ".text\n"                                                               \
+    ".globl " NAME "\n"                                                     \
+    ".hidden " NAME "\n"                                                    \
+    ".type " NAME ", @function\n"                                           \
+    ".p2align 4\n" NAME ":\n"                                               \
+    "    endbr64\n"                                                         \
+    "    pushq %rbp; pushq %rbx; pushq %r12\n"                              \
+    "    pushq %r13; pushq %r14; pushq %r15\n"                              \
+    "    pushq %r8\n" /* out; 7 pushes leave rsp 16-byte aligned */         \
+    "    movq 0(%rcx), %rbx; movq 8(%rcx), %rbp; movq 16(%rcx), %r12\n"     \
+    "    movq 24(%rcx), %r13; movq 32(%rcx), %r14; movq 40(%rcx), %r15\n"   \
+    "    call " TARGET "\n"                                                 \
+    "    popq %r8\n"                                                        \
+    "    movq %rbx, 0(%r8); movq %rbp, 8(%r8); movq %r12, 16(%r8)\n"        \
+    "    movq %r13, 24(%r8); movq %r14, 32(%r8); movq %r15, 40(%r8)\n"      \
+    "    popq %r15; popq %r14; popq %r13\n"                                 \
+    "    popq %r12; popq %rbx; popq %rbp\n"                                 \
+    "    ret\n"                                                             \
+    ".size " NAME ", .-" NAME "\n"
+
+__asm__(REGS_THUNK("ctx_test_regs_switch", "corio__ctx_switch")
         "\n"
         ".globl ctx_test_probe_entry\n"
         ".hidden ctx_test_probe_entry\n"
@@ -289,26 +295,7 @@ __asm__(".text\n"
         "    jmp ctx_test_probe_body\n"
         ".size ctx_test_probe_entry, .-ctx_test_probe_entry\n");
 #ifdef CORIO__CTX_HAVE_HANDOFF /* the same, through corio__ctx_handoff */
-__asm__(".text\n"
-        ".globl ctx_test_regs_handoff\n"
-        ".hidden ctx_test_regs_handoff\n"
-        ".type ctx_test_regs_handoff, @function\n"
-        ".p2align 4\n"
-        "ctx_test_regs_handoff:\n"
-        "    endbr64\n"
-        "    pushq %rbp; pushq %rbx; pushq %r12\n"
-        "    pushq %r13; pushq %r14; pushq %r15\n"
-        "    pushq %r8\n"
-        "    movq 0(%rcx), %rbx; movq 8(%rcx), %rbp; movq 16(%rcx), %r12\n"
-        "    movq 24(%rcx), %r13; movq 32(%rcx), %r14; movq 40(%rcx), %r15\n"
-        "    call corio__ctx_handoff\n"
-        "    popq %r8\n"
-        "    movq %rbx, 0(%r8); movq %rbp, 8(%r8); movq %r12, 16(%r8)\n"
-        "    movq %r13, 24(%r8); movq %r14, 32(%r8); movq %r15, 40(%r8)\n"
-        "    popq %r15; popq %r14; popq %r13\n"
-        "    popq %r12; popq %rbx; popq %rbp\n"
-        "    ret\n"
-        ".size ctx_test_regs_handoff, .-ctx_test_regs_handoff\n");
+__asm__(REGS_THUNK("ctx_test_regs_handoff", "corio__ctx_handoff"));
 #endif
 
 /* MXCSR control variants: exception masks kept set, rounding, FZ and DAZ

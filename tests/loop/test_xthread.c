@@ -280,6 +280,15 @@ static void bp_start(struct bp *b, struct bp_item *ids, pthread_t *th,
     CHECK_EQ(corio_loop_call_soon(b->loop, bp_gate, b, NULL), 0);
 }
 
+/* What bp_start set up, undone: the loop freed (free_loop) and the rest. */
+static void bp_end(struct bp *b, int free_loop)
+{
+    if (free_loop)
+        CHECK_EQ(corio_loop_free(b->loop), 0);
+    sem_destroy(&b->go);
+    free(b->items);
+}
+
 /* Producers over the bound sleep (the loop's thread is held, so only the
  * bound can stop them) and resume once the loop drains: every call runs,
  * each producer's in its order, and the queue never held more than the
@@ -303,9 +312,7 @@ TEST(loop_xthread_backpressure_waits_and_resumes_in_order)
     CHECK_INT(b.most_queued, <, BOUND + 4);
     CHECK_EQ((long)atomic_load(&b.loop->tsq_count), 0);
     CHECK_EQ(atomic_load(&b.loop->tsq_waiters), 0);
-    CHECK_EQ(corio_loop_free(b.loop), 0);
-    sem_destroy(&b.go);
-    free(b.items);
+    bp_end(&b, 1);
 }
 
 /* The loop stops while producers wait: they are released and queue their
@@ -327,9 +334,7 @@ TEST(loop_xthread_backpressure_released_by_stop)
     CHECK_EQ(corio_loop_run(b.loop), 0);
     CHECK_EQ(b.ran, 3 * 200);
     CHECK_EQ(b.out_of_order, 0);
-    CHECK_EQ(corio_loop_free(b.loop), 0);
-    sem_destroy(&b.go);
-    free(b.items);
+    bp_end(&b, 1);
 }
 
 /* corio_loop_free wakes producers waiting on back-pressure: each returns
@@ -356,8 +361,7 @@ TEST(loop_xthread_backpressure_released_by_free)
     CHECK_EQ(atomic_load(&b.loop->tsq_waiters), 0);
     CHECK_EQ(b.ran, 0); /* callbacks are dropped at the free */
     corio__loop_unref(b.loop);
-    sem_destroy(&b.go);
-    free(b.items);
+    bp_end(&b, 0);
 }
 
 /* Threads inside corio_loop_run never wait: a callback of loop A posts
