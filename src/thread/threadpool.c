@@ -399,8 +399,12 @@ static int park(corio_pool *p, struct worker *w, const struct timespec *until)
     }
     unpin(w); /* before its job (a pin comes before woken: unpark) */
     pthread_mutex_lock(&p->mu);
-    if (atomic_load_explicit(&w->woken, memory_order_relaxed))
+    if (atomic_load_explicit(&w->woken, memory_order_relaxed)) {
+        /* Woken while its wait was timing out: the pin (made under mu)
+         * may have come after the look above. */
+        unpin(w);
         return 1;
+    }
     for (pp = &p->idle_list; *pp != w; pp = &(*pp)->idle_next)
         ;
     *pp = w->idle_next;
