@@ -437,8 +437,7 @@ static inline int event_done(corio_loop *loop, int fd, struct fdent *e)
 {
     if (!e->reader && !e->writer)
         e->unv = UNV_NONE;
-    if (UNLIKELY(!loop->pops->edge))
-        sync_interest(loop, fd, e);
+    sync_interest(loop, fd, e); /* level-triggered backend only */
     return 0;
 }
 
@@ -673,8 +672,7 @@ static int probe(int fd, unsigned dir)
  * (no scope, no request) in two loads. */
 static inline int cancel_standing(const corio_task *t)
 {
-    return (t->scope || t->cancel_requests > 0) &&
-           corio__task_cancel_pending(t);
+    return corio__task_cancel_maybe(t) && corio__task_cancel_pending(t);
 }
 
 /* fd (entry e) is about to get its first waiter: register it with the
@@ -979,7 +977,7 @@ ssize_t corio__fd_read(int fd, void *buf, size_t len)
     /* read_once's first answer, without its frame: the stream layer asks
      * this before every wait of a drained socket. */
     e = ent_find(t->loop, fd);
-    if (e && e->drained && len > 0 && !t->scope && t->cancel_requests <= 0)
+    if (e && e->drained && len > 0 && !corio__task_cancel_maybe(t))
         return -EAGAIN;
     return read_once(t, fd, buf, len);
 }
@@ -1065,7 +1063,7 @@ again:
     if (e->drained && len > 0) {
         /* No cancel (the common case, two loads): fd_park need not look
          * again. */
-        no_cancel = !t->scope && t->cancel_requests <= 0;
+        no_cancel = !corio__task_cancel_maybe(t);
         if (no_cancel || !corio__task_cancel_pending(t))
             goto wait;
     }

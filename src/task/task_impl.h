@@ -203,15 +203,19 @@ int corio__task_cancel_pending(const corio_task *t);
  * body that then returns normally ends with its result, not cancelled
  * (asyncio's _must_cancel is cleared by the CancelledError it throws). */
 int corio__task_cancel_report(corio_task *t);
-/* The same, inline where no cancel can stand (no scope, no request): the
- * common case of every wait costs two loads. */
-static inline int corio__task_cancel_now(corio_task *t)
+/* 0 when no cancel can stand on t (no scope, no request): the common
+ * case, in two loads and one branch (expected not taken); 1 when
+ * corio__task_cancel_pending must be asked. */
+static inline int corio__task_cancel_maybe(const corio_task *t)
 {
-    /* One branch, expected not taken: both loads, or-ed. */
     return __builtin_expect(((uintptr_t)t->scope |
                              (uintptr_t)(t->cancel_requests > 0)) != 0,
-                            0) &&
-           corio__task_cancel_report(t);
+                            0);
+}
+/* corio__task_cancel_report, inline where no cancel can stand. */
+static inline int corio__task_cancel_now(corio_task *t)
+{
+    return corio__task_cancel_maybe(t) && corio__task_cancel_report(t);
 }
 /* Wake t with -ECANCELED if it is parked and a cancel now reaches it. */
 void corio__task_deliver_cancel(corio_task *t);
